@@ -1,0 +1,60 @@
+//! Form detection: which template a chart is, from its printed titles and labels.
+
+use crate::extract::find_label_hits;
+use crate::template::Template;
+use crate::text::{label_key, similarity};
+use crate::words::{Line, PageWords};
+use std::collections::HashSet;
+
+/// The detected form and how sure detection is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormGuess {
+    /// The template's form, or `None` when no template fits well enough.
+    pub form: Option<String>,
+    /// The winner's score, 0..1.
+    pub score: f32,
+}
+
+/// Below this score a chart is an unknown form.
+pub const MIN_FORM_SCORE: f32 = 0.35;
+
+fn title_score(lines: &[Vec<Line<'_>>], title: &str) -> f32 {
+    let key = label_key(title);
+    let mut best: f32 = 0.0;
+    for line in lines.iter().flatten() {
+        let keys: Vec<String> = line.words.iter().map(|w| label_key(&w.text)).collect();
+        for start in 0..keys.len() {
+            let mut span = String::new();
+            for k in keys.iter().skip(start).take(8) {
+                span.push_str(k);
+                if span.chars().count() > key.chars().count() * 3 / 2 {
+                    break;
+                }
+                best = best.max(similarity(&span, &key));
+            }
+        }
+    }
+    best
+}
+
+/// Scores every template on the pages (40% best title match, 60% share of fields whose
+/// label was found) and returns the best, or unknown.
+pub fn detect_form(templates: &[Template], pages: &[PageWords]) -> FormGuess {
+    let lines: Vec<Vec<Line<'_>>> = pages.iter().map(PageWords::lines).collect();
+    let mut best = FormGuess { form: None, score: 0.0 };
+    for t in templates {
+        let title = t.titles.iter().map(|title| title_score(&lines, title)).fold(0.0, f32::max);
+        let title = if title >= 0.75 { title } else { 0.0 };
+        let labels: Vec<(usize, String)> = t.fields.iter().enumerate().flat_map(|(i, f)| f.labels.iter().map(move |l| (i, label_key(l)))).collect();
+        let found: HashSet<usize> = find_label_hits(&lines, &labels).iter().map(|h| h.field).collect();
+        let coverage = found.len() as f32 / t.fields.len().max(1) as f32;
+        let score = 0.4 * title + 0.6 * coverage;
+        if score > best.score {
+            best = FormGuess { form: Some(t.form.clone()), score };
+        }
+    }
+    if best.score < MIN_FORM_SCORE {
+        best.form = None;
+    }
+    best
+}

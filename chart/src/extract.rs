@@ -1,0 +1,320 @@
+//! Extraction: OCR words of a chart's pages plus a template in, fields out.
+//!
+//! For each line of each page, spans of consecutive words are compared (fuzzily, after
+//! [`text::label_key`]) with every label of every field. Overlapping matches are resolved in
+//! favour of longer, closer labels, so `Latin name` wins over `Name` inside it. A field's value
+//! is the words to the right of its label, up to the next label on the line; when nothing is
+//! there, the next line below when it holds no label. Values are canonicalised by the field's
+//! type; confidence combines the engine's word confidences with how well the label matched.
+//! Extraction never fails: a field that cannot be read is missing, with an issue.
+
+use crate::detect::detect_form;
+use crate::field::ExtractedField;
+use crate::geometry::BBox;
+use crate::khmer;
+use crate::template::Template;
+use crate::text::{label_key, similarity};
+use crate::words::{Line, PageWords, Word};
+use std::collections::BTreeMap;
+
+/// What extraction found on one chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    /// The form it decided on, or `unknown`.
+    pub form: String,
+    /// Every field of the template (found or missing), by name.
+    pub fields: BTreeMap<String, ExtractedField>,
+}
+
+impl Extraction {
+    /// The chart's confidence for ordering the review queue: its least confident field.
+    pub fn confidence(&self) -> f32 {
+        self.fields.values().map(|f| f.confidence).fold(1.0, f32::min)
+    }
+}
+
+/// Chooses the template (see [`detect_form`]) and extracts with it; unknown forms get a
+/// generic `label: value` extraction, all fields needing review.
+pub fn extract(templates: &[Template], pages: &[PageWords]) -> Extraction {
+    let guess = detect_form(templates, pages);
+    match guess.form.as_deref().and_then(|f| templates.iter().find(|t| t.form == f)) {
+        Some(template) => extract_with(template, pages),
+        None => extract_generic(pages),
+    }
+}
+
+/// A label found on a line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LabelHit {
+    pub field: usize,
+    pub page_index: usize,
+    pub line: usize,
+    pub start: usize,
+    pub end: usize,
+    pub similarity: f32,
+    pub weight: f32,
+}
+
+fn threshold_for(key_len: usize) -> f32 {
+    match key_len {
+        0..=3 => 0.99,
+        4..=6 => 0.79,
+        _ => 0.74,
+    }
+}
+
+/// All non-overlapping label matches on the lines, best first resolved.
+pub(crate) fn find_label_hits(lines: &[Vec<Line<'_>>], labels: &[(usize, String)]) -> Vec<LabelHit> {
+    let mut hits = Vec::new();
+    for (page_index, page_lines) in lines.iter().enumerate() {
+        for (li, line) in page_lines.iter().enumerate() {
+            let keys: Vec<String> = line.words.iter().map(|w| label_key(&w.text)).collect();
+            for start in 0..keys.len() {
+                if keys[start].is_empty() {
+                    continue;
+                }
+                let mut span = String::new();
+                for end in start + 1..=(start + 6).min(keys.len()) {
+                    span.push_str(&keys[end - 1]);
+                    let span_len = span.chars().count();
+                    for (field, key) in labels {
+                        let key_len = key.chars().count();
+                        if key_len == 0 || span_len > key_len * 3 / 2 + 2 || span_len * 2 + 2 < key_len {
+                            continue;
+                        }
+                        let sim = similarity(&span, key);
+                        if sim >= threshold_for(key_len) {
+                            hits.push(LabelHit { field: *field, page_index, line: li, start, end, similarity: sim, weight: sim * key_len as f32 });
+                        }
+                    }
+                }
+            }
+        }
+    }
+    hits.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.start.cmp(&b.start)));
+    let mut accepted: Vec<LabelHit> = Vec::new();
+    for h in hits {
+        let overlaps = accepted.iter().any(|a| a.page_index == h.page_index && a.line == h.line && a.start < h.end && h.start < a.end);
+        if !overlaps {
+            accepted.push(h);
+        }
+    }
+    accepted
+}
+
+/// Joins words as printed: Latin words with spaces, Khmer fragments the engine split inside
+/// one printed word without.
+fn join_words(words: &[&Word]) -> String {
+    let mut out = String::new();
+    for (i, w) in words.iter().enumerate() {
+        if i > 0 {
+            let prev = words[i - 1];
+            let gap = w.bbox.x.saturating_sub(prev.bbox.right());
+            let height = w.bbox.h.max(prev.bbox.h).max(1);
+            let both_khmer = khmer::is_mostly_khmer(&prev.text) && khmer::is_mostly_khmer(&w.text);
+            if !both_khmer || gap as f32 > 0.25 * height as f32 {
+                out.push(' ');
+            }
+        }
+        out.push_str(&w.text);
+    }
+    khmer::clean(&out)
+}
+
+fn is_separator(w: &Word) -> bool {
+    label_key(&w.text).is_empty()
+}
+
+/// Extracts every field of `template` from the pages.
+pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
+    let lines: Vec<Vec<Line<'_>>> = pages.iter().map(PageWords::lines).collect();
+    let labels: Vec<(usize, String)> = template
+        .fields
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| f.labels.iter().map(move |l| (i, label_key(l))))
+        .collect();
+    let hits = find_label_hits(&lines, &labels);
+
+    let mut fields = BTreeMap::new();
+    for (fi, spec) in template.fields.iter().enumerate() {
+        // Group this field's hits by line; the best group anchors the value.
+        let mut groups: BTreeMap<(usize, usize), Vec<&LabelHit>> = BTreeMap::new();
+        for h in hits.iter().filter(|h| h.field == fi) {
+            groups.entry((h.page_index, h.line)).or_default().push(h);
+        }
+        let best = groups.into_iter().max_by(|a, b| {
+            let wa: f32 = a.1.iter().map(|h| h.weight).sum();
+            let wb: f32 = b.1.iter().map(|h| h.weight).sum();
+            wa.total_cmp(&wb)
+        });
+        let Some(((page_index, line_index), group)) = best else {
+            let why = if spec.required { "required field not found" } else { "not found" };
+            fields.insert(spec.name.clone(), ExtractedField::missing(why));
+            continue;
+        };
+        let label_similarity = group.iter().map(|h| h.similarity).fold(0.0, f32::max);
+        let label_end = group.iter().map(|h| h.end).max().unwrap_or(0);
+        let label_start = group.iter().map(|h| h.start).min().unwrap_or(0);
+        let page_lines = &lines[page_index];
+        let line = &page_lines[line_index];
+        let next_hit = hits
+            .iter()
+            .filter(|h| h.page_index == page_index && h.line == line_index && h.field != fi && h.start >= label_end)
+            .map(|h| h.start)
+            .min()
+            .unwrap_or(line.words.len());
+        let mut value_words: Vec<&Word> = line.words[label_end..next_hit].iter().copied().skip_while(|w| is_separator(w)).collect();
+        if value_words.is_empty() {
+            // Value below the label: the next line, when it carries no label of its own.
+            let label_box = line.words[label_start].bbox;
+            if let Some(below) = page_lines.get(line_index + 1) {
+                let close = below.bbox.y < line.bbox.bottom() + 3 * line.bbox.h.max(1);
+                let free = !hits.iter().any(|h| h.page_index == page_index && h.line == line_index + 1);
+                if close && free {
+                    value_words = below.words.iter().copied().filter(|w| w.bbox.right() > label_box.x).skip_while(|w| is_separator(w)).collect();
+                }
+            }
+        }
+        while value_words.last().is_some_and(|w| is_separator(w)) {
+            value_words.pop();
+        }
+        let page = pages[page_index].page;
+        if value_words.is_empty() {
+            let mut f = ExtractedField::missing("label found but no value next to it");
+            f.page = page;
+            f.bbox = Some(line.words[label_start].bbox);
+            fields.insert(spec.name.clone(), f);
+            continue;
+        }
+        let raw = join_words(&value_words);
+        let bbox: BBox = value_words.iter().skip(1).fold(value_words[0].bbox, |b, w| b.union(&w.bbox));
+        let ocr_conf = value_words.iter().map(|w| w.confidence).sum::<f32>() / value_words.len() as f32;
+        let mut confidence = (ocr_conf * (0.5 + 0.5 * label_similarity)).clamp(0.0, 1.0);
+        let (value, issue) = match spec.canonicalize(&raw) {
+            Ok(v) => (Some(v), None),
+            Err(e) => {
+                confidence *= 0.5;
+                (None, Some(e.0))
+            }
+        };
+        let needs_review = value.is_none() || confidence < template.auto_accept;
+        let issue = issue.or_else(|| needs_review.then(|| format!("low confidence {:.0}%", confidence * 100.0)));
+        fields.insert(spec.name.clone(), ExtractedField { value, raw, confidence, needs_review, page, bbox: Some(bbox), issue });
+    }
+    Extraction { form: template.form.clone(), fields }
+}
+
+/// Extraction for a form no template matched: every `label: value` pair on the pages,
+/// named after its label, all needing review.
+pub fn extract_generic(pages: &[PageWords]) -> Extraction {
+    let mut fields = BTreeMap::new();
+    for page in pages {
+        for line in page.lines() {
+            let colon_at: Vec<usize> = line.words.iter().enumerate().filter(|(_, w)| w.text.ends_with(':')).map(|(i, _)| i).collect();
+            for (k, &ci) in colon_at.iter().enumerate() {
+                let label_start = if k == 0 { 0 } else { colon_at[k - 1] + 1 };
+                let value_end = colon_at.get(k + 1).map_or(line.words.len(), |next| {
+                    // The next label starts after the value's last word; assume one-word labels.
+                    (*next).max(ci + 1)
+                });
+                let label: String = line.words[label_start..=ci].iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+                let name: String = label_key(&label).chars().filter(char::is_ascii_alphanumeric).collect();
+                let value_words: Vec<&Word> = line.words[ci + 1..value_end].to_vec();
+                if name.is_empty() || value_words.is_empty() || fields.contains_key(&name) {
+                    continue;
+                }
+                let raw = join_words(&value_words);
+                let bbox = value_words.iter().skip(1).fold(value_words[0].bbox, |b, w| b.union(&w.bbox));
+                let confidence = value_words.iter().map(|w| w.confidence).sum::<f32>() / value_words.len() as f32;
+                fields.insert(
+                    name,
+                    ExtractedField { value: Some(raw.clone()), raw, confidence, needs_review: true, page: page.page, bbox: Some(bbox), issue: Some("unknown form".into()) },
+                );
+            }
+        }
+    }
+    Extraction { form: "unknown".into(), fields }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::standard_templates;
+
+    /// Lays out lines of words as an engine would report them.
+    pub(crate) fn page(lines: &[&str]) -> PageWords {
+        let mut words = Vec::new();
+        for (li, line) in lines.iter().enumerate() {
+            let mut x = 100;
+            for t in line.split(' ').filter(|t| !t.is_empty()) {
+                let w = 20 * t.chars().count() as u32;
+                words.push(Word { text: t.to_string(), bbox: BBox::new(x, 100 + 60 * li as u32, w, 40), confidence: 0.96, line: li as u32, block: 0 });
+                x += w + 20;
+            }
+        }
+        PageWords { page: 1, width: 1700, height: 2400, words }
+    }
+
+    fn value(e: &Extraction, name: &str) -> Option<String> {
+        e.fields[name].value.clone()
+    }
+
+    #[test]
+    fn bilingual_card_is_extracted() {
+        let p = page(&[
+            "ប័ណ្ណពិគ្រោះជំងឺក្រៅ / OUTPATIENT CONSULTATION CARD",
+            "លេខសម្គាល់ / Patient ID: 004512",
+            "ឈ្មោះ / Name: សុខ ចាន់ធី",
+            "អក្សរឡាតាំង / Latin name: SOK Chanthy",
+            "ភេទ / Sex: ស្រី អាយុ / Age: ៣៤",
+            "ថ្ងៃខែឆ្នាំកំណើត / Date of birth: 12 Mar 1990",
+            "កាលបរិច្ឆេទពិនិត្យ / Visit date: ២៥/១១/២០២៤",
+            "ទូរស័ព្ទ / Phone: +855 12 345 678",
+            "ខេត្ត / Province: សៀមរាប",
+            "ICD-10: J06.9",
+        ]);
+        let e = extract(&standard_templates(), &[p]);
+        assert_eq!(e.form, "opd");
+        assert_eq!(value(&e, "patient_id").as_deref(), Some("004512"));
+        assert_eq!(value(&e, "name_khmer").as_deref(), Some("សុខ ចាន់ធី"));
+        assert_eq!(value(&e, "name_latin").as_deref(), Some("SOK Chanthy"));
+        assert_eq!(value(&e, "sex").as_deref(), Some("F"));
+        assert_eq!(value(&e, "age").as_deref(), Some("34"));
+        assert_eq!(value(&e, "date_of_birth").as_deref(), Some("1990-03-12"));
+        assert_eq!(value(&e, "visit_date").as_deref(), Some("2024-11-25"));
+        assert_eq!(value(&e, "phone").as_deref(), Some("012345678"));
+        assert_eq!(value(&e, "province").as_deref(), Some("Siem Reap"));
+        assert_eq!(value(&e, "diagnosis_icd10").as_deref(), Some("J06.9"));
+        assert!(!e.fields["phone"].needs_review);
+        assert!(e.fields["doctor"].needs_review, "missing fields need review");
+        assert_eq!(e.fields["doctor"].value, None);
+    }
+
+    #[test]
+    fn ocr_noise_in_labels_is_tolerated_and_invalid_values_flagged() {
+        let p = page(&["OUTPATIENT CONSULTATION CARD", "Date of birtb: 31/02/1990", "Phone: 12"]);
+        let e = extract(&standard_templates(), &[p]);
+        let dob = &e.fields["date_of_birth"];
+        assert_eq!(dob.value, None);
+        assert_eq!(dob.raw, "31/02/1990");
+        assert!(dob.needs_review && dob.issue.as_deref().unwrap().contains("does not exist"));
+        assert!(e.fields["phone"].needs_review);
+    }
+
+    #[test]
+    fn value_below_label() {
+        let p = page(&["OUTPATIENT CONSULTATION CARD", "Diagnosis:", "Acute upper respiratory infection"]);
+        let e = extract(&standard_templates(), &[p]);
+        assert_eq!(value(&e, "diagnosis").as_deref(), Some("Acute upper respiratory infection"));
+    }
+
+    #[test]
+    fn unknown_form_gets_generic_fields() {
+        let p = page(&["IMMUNISATION RECORD", "Vaccine: BCG", "Lot: 77A"]);
+        let e = extract(&standard_templates(), &[p]);
+        assert_eq!(e.form, "unknown");
+        assert_eq!(value(&e, "vaccine").as_deref(), Some("BCG"));
+        assert!(e.fields.values().all(|f| f.needs_review));
+    }
+}

@@ -1,0 +1,408 @@
+//! Field types and their normalisers: raw OCR (or reviewer) text in, canonical value out,
+//! as CONTRACT.md defines the canonical values.
+
+use crate::{khmer, province};
+use serde::{Deserialize, Serialize};
+
+/// The type of a field; decides how raw text becomes a canonical value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// Free text as printed, single spaces.
+    Text,
+    /// Text in Khmer script, NFC, single spaces.
+    KhmerText,
+    /// Text in Latin script, single spaces.
+    LatinText,
+    /// A patient number: ASCII digits and upper-case letters.
+    PatientId,
+    /// `M` or `F`.
+    Sex,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// A whole number in ASCII digits.
+    Integer,
+    /// A decimal number with `.`.
+    Decimal,
+    /// A Cambodian phone number in national form with leading 0.
+    Phone,
+    /// The English name of one of Cambodia's 25 provinces.
+    Province,
+    /// An ICD-10 code, upper case with dot.
+    Icd10,
+    /// `SYS/DIA` in mmHg.
+    BloodPressure,
+    /// Outcome of an admission.
+    Outcome,
+}
+
+/// Why a text is not a valid value of a field type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueError(pub String);
+
+impl std::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, ValueError> {
+    Err(ValueError(msg.into()))
+}
+
+impl FieldType {
+    /// Turns raw text into the canonical value of this type, or says why it cannot.
+    pub fn canonicalize(&self, raw: &str) -> Result<String, ValueError> {
+        let cleaned = khmer::clean(raw);
+        let cleaned = cleaned.trim_matches(|c: char| matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.') || c.is_whitespace());
+        if cleaned.is_empty() {
+            return err("empty");
+        }
+        match self {
+            FieldType::Text => Ok(cleaned.to_string()),
+            FieldType::KhmerText => {
+                if khmer::is_mostly_khmer(cleaned) {
+                    Ok(cleaned.to_string())
+                } else {
+                    err("expected Khmer script")
+                }
+            }
+            FieldType::LatinText => {
+                if khmer::is_mostly_khmer(cleaned) {
+                    err("expected Latin script")
+                } else {
+                    Ok(cleaned.to_string())
+                }
+            }
+            FieldType::PatientId => patient_id(cleaned),
+            FieldType::Sex => sex(cleaned),
+            FieldType::Date => date(cleaned).map(|d| d.to_string()),
+            FieldType::Integer => integer(cleaned).map(|n| n.to_string()),
+            FieldType::Decimal => decimal(cleaned),
+            FieldType::Phone => phone(cleaned),
+            FieldType::Province => province::canonical_province(cleaned)
+                .map(str::to_string)
+                .ok_or_else(|| ValueError(format!("{cleaned:?} is not a province of Cambodia"))),
+            FieldType::Icd10 => icd10(cleaned),
+            FieldType::BloodPressure => blood_pressure(cleaned),
+            FieldType::Outcome => outcome(cleaned),
+        }
+    }
+}
+
+fn patient_id(s: &str) -> Result<String, ValueError> {
+    let id: String = khmer::ascii_digits(s).chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
+    if !id.chars().any(|c| c.is_ascii_digit()) {
+        return err("a patient ID has digits");
+    }
+    if !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '/') {
+        return err("a patient ID has only letters, digits, - and /");
+    }
+    Ok(id)
+}
+
+fn sex(s: &str) -> Result<String, ValueError> {
+    let lower = s.to_lowercase();
+    let key: String = lower.chars().filter(|c| c.is_alphanumeric() || khmer::is_khmer(*c)).collect();
+    let male = ["m", "male", "man", "ប្រុស", "ប"];
+    let female = ["f", "female", "woman", "ស្រី", "ស"];
+    if male.contains(&key.as_str()) {
+        return Ok("M".into());
+    }
+    if female.contains(&key.as_str()) {
+        return Ok("F".into());
+    }
+    // A ticked box: "[x] Male [ ] Female" or "☑ ប្រុស ☐ ស្រី".
+    let ticked = ["[x]", "[X]", "☑", "☒", "✓", "✔"];
+    for t in ticked {
+        if let Some(pos) = s.find(t) {
+            return sex(s[pos + t.len()..].split_whitespace().next().unwrap_or(""));
+        }
+    }
+    let has_m = key.contains("ប្រុស") || lower.split_whitespace().any(|w| w == "male");
+    let has_f = key.contains("ស្រី") || lower.split_whitespace().any(|w| w == "female");
+    match (has_m, has_f) {
+        (true, false) => Ok("M".into()),
+        (false, true) => Ok("F".into()),
+        _ => err(format!("{s:?} is not a sex (M/F, Male/Female, ប្រុស/ស្រី)")),
+    }
+}
+
+/// A real calendar date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CalendarDate {
+    /// Year (Gregorian).
+    pub year: i32,
+    /// Month, 1..=12.
+    pub month: u32,
+    /// Day, 1..=31.
+    pub day: u32,
+}
+
+impl CalendarDate {
+    /// A date when it exists in the Gregorian calendar between 1900 and 2100.
+    pub fn new(year: i32, month: u32, day: u32) -> Result<Self, ValueError> {
+        if !(1900..=2100).contains(&year) {
+            return err(format!("year {year} is out of range"));
+        }
+        if !(1..=12).contains(&month) {
+            return err(format!("month {month} does not exist"));
+        }
+        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month as usize - 1];
+        if day == 0 || day > days {
+            return err(format!("day {day} does not exist in {year}-{month:02}"));
+        }
+        Ok(Self { year, month, day })
+    }
+
+    /// Parses a date as written on charts (see [`date`]).
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        date(s)
+    }
+}
+
+impl std::fmt::Display for CalendarDate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+const KHMER_MONTHS: [&str; 12] = ["មករា", "កុម្ភៈ", "មីនា", "មេសា", "ឧសភា", "មិថុនា", "កក្កដា", "សីហា", "កញ្ញា", "តុលា", "វិច្ឆិកា", "ធ្នូ"];
+const ENGLISH_MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+
+fn month_from_word(w: &str) -> Option<u32> {
+    let lower = w.to_lowercase();
+    let lower = lower.trim_matches(|c: char| !c.is_alphanumeric() && !khmer::is_khmer(c));
+    if lower.len() >= 3 {
+        if let Some(i) = ENGLISH_MONTHS.iter().position(|m| lower.starts_with(m)) {
+            return Some(i as u32 + 1);
+        }
+    }
+    let key = khmer::comparison_key(lower);
+    KHMER_MONTHS.iter().position(|m| key.contains(&khmer::comparison_key(m))).map(|i| i as u32 + 1)
+}
+
+fn expand_year(y: i32, digits: usize) -> i32 {
+    if digits <= 2 {
+        if y <= 40 {
+            2000 + y
+        } else {
+            1900 + y
+        }
+    } else {
+        y
+    }
+}
+
+/// Parses `DD/MM/YYYY`, `D-M-YY`, `D.M.YYYY`, `YYYY-MM-DD`, `25 Nov 2024`, `Nov 25, 2024`,
+/// Khmer digits and month names, and Buddhist-Era years (marked ព.ស. or BE, 543 ahead).
+pub fn date(s: &str) -> Result<CalendarDate, ValueError> {
+    let ascii = khmer::ascii_digits(s);
+    let buddhist = ascii.contains("ព.ស") || ascii.contains("ពស") || ascii.to_uppercase().contains("B.E") || ascii.split_whitespace().any(|w| w.eq_ignore_ascii_case("be"));
+    let cleaned = ascii.replace("ព.ស.", " ").replace("ព.ស", " ").replace("ថ្ងៃទី", " ").replace("ខែ", " ").replace("ឆ្នាំ", " ");
+    // Tokens: runs of digits, runs of letters.
+    let mut numbers: Vec<(i32, usize)> = Vec::new();
+    let mut month_word: Option<(u32, usize)> = None;
+    let mut token = String::new();
+    let flush = |token: &mut String, numbers: &mut Vec<(i32, usize)>, month_word: &mut Option<(u32, usize)>| {
+        if token.is_empty() {
+            return;
+        }
+        if token.chars().all(|c| c.is_ascii_digit()) {
+            if let Ok(n) = token.parse::<i32>() {
+                numbers.push((n, token.len()));
+            }
+        } else if month_word.is_none() {
+            if let Some(m) = month_from_word(token) {
+                *month_word = Some((m, numbers.len()));
+            }
+        }
+        token.clear();
+    };
+    let mut last_digit = None;
+    for c in cleaned.chars() {
+        let is_digit = c.is_ascii_digit();
+        let is_word = c.is_alphabetic() || khmer::is_khmer(c);
+        if is_digit || is_word {
+            if last_digit.is_some_and(|d| d != is_digit) {
+                flush(&mut token, &mut numbers, &mut month_word);
+            }
+            token.push(c);
+            last_digit = Some(is_digit);
+        } else {
+            flush(&mut token, &mut numbers, &mut month_word);
+            last_digit = None;
+        }
+    }
+    flush(&mut token, &mut numbers, &mut month_word);
+
+    let (year, month, day) = match (month_word, numbers.as_slice()) {
+        (Some((m, _)), [(a, _), (y, yd)]) => (expand_year(*y, *yd), m, *a as u32),
+        (None, [(y, 4), (m, _), (d, _)]) if *y > 31 => (*y, *m as u32, *d as u32),
+        (None, [(d, _), (m, _), (y, yd)]) => (expand_year(*y, *yd), *m as u32, *d as u32),
+        _ => return err(format!("{s:?} is not a date (expected DD/MM/YYYY)")),
+    };
+    let year = if buddhist { year - 543 } else { year };
+    CalendarDate::new(year, month, day)
+}
+
+fn integer(s: &str) -> Result<i64, ValueError> {
+    let ascii = khmer::ascii_digits(s);
+    let digits: String = ascii.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
+    let rest = ascii.trim()[digits.len()..].trim().to_lowercase();
+    let units_ok = rest.is_empty() || ["y", "yr", "yrs", "years", "year", "ឆ្នាំ", "w", "wk", "wks", "weeks", "សប្តាហ៍", "សប្ដាហ៍"].contains(&rest.as_str());
+    if digits.is_empty() || !units_ok {
+        return err(format!("{s:?} is not a whole number"));
+    }
+    digits.parse::<i64>().map_err(|e| ValueError(e.to_string()))
+}
+
+fn decimal(s: &str) -> Result<String, ValueError> {
+    let ascii = khmer::ascii_digits(s).replace(',', ".");
+    let num: String = ascii.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    match num.parse::<f64>() {
+        Ok(v) if v.is_finite() => {
+            let text = num.trim_end_matches('.').to_string();
+            Ok(if text.starts_with('.') { format!("0{text}") } else { text })
+        }
+        _ => err(format!("{s:?} is not a number")),
+    }
+}
+
+fn phone(s: &str) -> Result<String, ValueError> {
+    let ascii = khmer::ascii_digits(s);
+    let plus = ascii.trim_start().starts_with('+');
+    let digits: String = ascii.chars().filter(char::is_ascii_digit).collect();
+    let national = if (plus || digits.len() >= 11) && digits.starts_with("855") {
+        format!("0{}", &digits[3..])
+    } else if digits.starts_with('0') {
+        digits
+    } else if digits.len() == 8 || digits.len() == 9 {
+        format!("0{digits}")
+    } else {
+        digits
+    };
+    let national = national.replacen("00", "0", usize::from(national.starts_with("00")));
+    if national.starts_with('0') && (9..=10).contains(&national.len()) {
+        Ok(national)
+    } else {
+        err(format!("{s:?} is not a Cambodian phone number"))
+    }
+}
+
+fn icd10(s: &str) -> Result<String, ValueError> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
+    let mut chars: Vec<char> = compact.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').collect();
+    if chars.is_empty() {
+        return err("empty ICD-10 code");
+    }
+    // OCR confusions in digit positions.
+    for c in chars.iter_mut().skip(1).take(2) {
+        *c = match *c {
+            'O' => '0',
+            'I' | 'L' => '1',
+            'S' => '5',
+            'B' => '8',
+            other => other,
+        };
+    }
+    let code: String = chars.iter().filter(|c| **c != '.').collect();
+    let valid = code.len() >= 3
+        && code.len() <= 7
+        && code.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && code.chars().skip(1).take(2).all(|c| c.is_ascii_digit());
+    if !valid {
+        return err(format!("{s:?} is not an ICD-10 code (like J06.9)"));
+    }
+    Ok(if code.len() > 3 { format!("{}.{}", &code[..3], &code[3..]) } else { code })
+}
+
+fn blood_pressure(s: &str) -> Result<String, ValueError> {
+    let ascii = khmer::ascii_digits(s);
+    let nums: Vec<u32> = ascii.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).filter_map(|p| p.parse().ok()).collect();
+    match nums.as_slice() {
+        [sys, dia, ..] if (50..=260).contains(sys) && (30..=160).contains(dia) && dia < sys => Ok(format!("{sys}/{dia}")),
+        _ => err(format!("{s:?} is not a blood pressure (like 110/70)")),
+    }
+}
+
+fn outcome(s: &str) -> Result<String, ValueError> {
+    let lower = s.to_lowercase();
+    let table: [(&str, &[&str]); 5] = [
+        ("recovered", &["recovered", "cured", "ជាសះស្បើយ"]),
+        ("improved", &["improved", "ធូរស្បើយ"]),
+        ("referred", &["referred", "transferred", "បញ្ជូន"]),
+        ("died", &["died", "dead", "death", "ស្លាប់"]),
+        ("left_against_advice", &["left against", "against advice", "lama", "ចាកចេញ"]),
+    ];
+    table
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| lower.contains(w)))
+        .map(|(canon, _)| canon.to_string())
+        .ok_or_else(|| ValueError(format!("{s:?} is not an outcome")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FieldType::*;
+    use super::*;
+
+    fn c(t: FieldType, s: &str) -> String {
+        t.canonicalize(s).unwrap_or_else(|e| format!("ERR {e}"))
+    }
+
+    #[test]
+    fn dates_in_every_written_form() {
+        assert_eq!(c(Date, "25/11/2024"), "2024-11-25");
+        assert_eq!(c(Date, "២៥/១១/២០២៤"), "2024-11-25");
+        assert_eq!(c(Date, "5-3-85"), "1985-03-05");
+        assert_eq!(c(Date, "25 Nov 2024"), "2024-11-25");
+        assert_eq!(c(Date, "November 25, 2024"), "2024-11-25");
+        assert_eq!(c(Date, "២៥ វិច្ឆិកា ២០២៤"), "2024-11-25");
+        assert_eq!(c(Date, "ថ្ងៃទី២៥ ខែវិច្ឆិកា ឆ្នាំ២០២៤"), "2024-11-25");
+        assert_eq!(c(Date, "២៥/១១/២៥៦៧ ព.ស."), "2024-11-25");
+        assert_eq!(c(Date, "2024-11-25"), "2024-11-25");
+        assert!(c(Date, "31/02/2024").starts_with("ERR"));
+        assert!(c(Date, "hello").starts_with("ERR"));
+    }
+
+    #[test]
+    fn phones() {
+        assert_eq!(c(Phone, "+855 12 345 678"), "012345678");
+        assert_eq!(c(Phone, "012 345 678"), "012345678");
+        assert_eq!(c(Phone, "០១២ ៣៤៥ ៦៧៨"), "012345678");
+        assert_eq!(c(Phone, "855-97-123-4567"), "0971234567");
+        assert_eq!(c(Phone, "12 345 678"), "012345678");
+        assert!(c(Phone, "12").starts_with("ERR"));
+    }
+
+    #[test]
+    fn sexes() {
+        assert_eq!(c(Sex, "ប្រុស"), "M");
+        assert_eq!(c(Sex, "ស្រី"), "F");
+        assert_eq!(c(Sex, "Female"), "F");
+        assert_eq!(c(Sex, "m"), "M");
+        assert_eq!(c(Sex, "[x] Male [ ] Female"), "M");
+        assert!(c(Sex, "X").starts_with("ERR"));
+    }
+
+    #[test]
+    fn other_types() {
+        assert_eq!(c(PatientId, " op-00123 "), "OP-00123");
+        assert_eq!(c(PatientId, "០០១២៣"), "00123");
+        assert_eq!(c(Integer, "៣៤"), "34");
+        assert_eq!(c(Integer, "34 yrs"), "34");
+        assert_eq!(c(Icd10, "j06.9"), "J06.9");
+        assert_eq!(c(Icd10, "JO69"), "J06.9");
+        assert_eq!(c(Icd10, "A09"), "A09");
+        assert_eq!(c(BloodPressure, "110 / 70"), "110/70");
+        assert_eq!(c(Decimal, "52,5"), "52.5");
+        assert_eq!(c(Outcome, "Recovered"), "recovered");
+        assert_eq!(c(KhmerText, "  សុខ  ចាន់ "), "សុខ ចាន់");
+        assert!(c(KhmerText, "Sok Chan").starts_with("ERR"));
+        assert_eq!(c(Province, "ភ្នំពេញ"), "Phnom Penh");
+    }
+}

@@ -1,0 +1,193 @@
+//! Form templates: which fields a form has and how to find them.
+//!
+//! A template is a TOML file (documented with an example in the README and in
+//! `samples/templates/opd.toml`):
+//!
+//! ```toml
+//! form = "opd"                       # short name, lower case
+//! name = "Outpatient consultation card"
+//! titles = ["OUTPATIENT CONSULTATION CARD", "ប័ណ្ណពិគ្រោះជំងឺក្រៅ"]
+//! auto_accept = 0.90                 # fields at or above this confidence and valid skip review
+//!
+//! [[fields]]
+//! name = "date_of_birth"
+//! type = "date"                      # see FieldType
+//! labels = ["ថ្ងៃខែឆ្នាំកំណើត", "Date of birth", "DOB"]
+//! required = true                    # missing => reviewer is told
+//! min = 0                            # integer/decimal bounds (optional)
+//! max = 120
+//! ```
+
+use crate::normalize::FieldType;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// How to find and type one field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// The field's name in the export (`visit_date`).
+    pub name: String,
+    /// Its type, which decides normalisation and validation.
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    /// The printed labels that introduce it, in Khmer and/or English.
+    pub labels: Vec<String>,
+    /// Whether a chart without it should be flagged.
+    #[serde(default)]
+    pub required: bool,
+    /// Smallest plausible value of a number.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// Largest plausible value of a number.
+    #[serde(default)]
+    pub max: Option<f64>,
+}
+
+/// A form template.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Template {
+    /// Short form name (`opd`, `ipd`, `anc`).
+    pub form: String,
+    /// Human name of the form.
+    pub name: String,
+    /// Printed titles that identify the form.
+    #[serde(default)]
+    pub titles: Vec<String>,
+    /// Confidence at or above which a valid field is auto-accepted.
+    #[serde(default = "default_auto_accept")]
+    pub auto_accept: f32,
+    /// The fields.
+    pub fields: Vec<FieldSpec>,
+}
+
+fn default_auto_accept() -> f32 {
+    0.90
+}
+
+/// Why a template is not usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError(pub String);
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+impl Template {
+    /// Parses and checks a template from its TOML text.
+    pub fn parse(toml_text: &str) -> Result<Template, TemplateError> {
+        let t: Template = toml::from_str(toml_text).map_err(|e| TemplateError(e.to_string()))?;
+        t.check()?;
+        Ok(t)
+    }
+
+    /// Checks the rules a template must follow, all at once.
+    pub fn check(&self) -> Result<(), TemplateError> {
+        let mut problems = Vec::new();
+        if self.form.is_empty() || !self.form.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            problems.push(format!("form {:?}: use lower-case letters, digits and _", self.form));
+        }
+        if !(0.0..=1.0).contains(&self.auto_accept) {
+            problems.push(format!("auto_accept {} must be between 0 and 1", self.auto_accept));
+        }
+        if self.fields.is_empty() {
+            problems.push("a template needs at least one [[fields]] entry".into());
+        }
+        let mut seen = HashSet::new();
+        for f in &self.fields {
+            if !seen.insert(f.name.as_str()) {
+                problems.push(format!("field {:?} is defined twice", f.name));
+            }
+            if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+                problems.push(format!("field {:?}: use lower-case letters, digits and _", f.name));
+            }
+            if f.labels.iter().all(|l| crate::text::label_key(l).is_empty()) {
+                problems.push(format!("field {:?} needs at least one label with letters", f.name));
+            }
+            if let (Some(lo), Some(hi)) = (f.min, f.max) {
+                if lo > hi {
+                    problems.push(format!("field {:?}: min {lo} is above max {hi}", f.name));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(TemplateError(problems.join("; ")))
+        }
+    }
+
+    /// The spec of a field by name.
+    pub fn field(&self, name: &str) -> Option<&FieldSpec> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+impl FieldSpec {
+    /// Canonicalises a value for this field, with the field's range checks.
+    pub fn canonicalize(&self, raw: &str) -> Result<String, crate::ValueError> {
+        let value = self.kind.canonicalize(raw)?;
+        if matches!(self.kind, FieldType::Integer | FieldType::Decimal) {
+            let n: f64 = value.parse().map_err(|_| crate::ValueError(format!("{value:?} is not a number")))?;
+            if self.min.is_some_and(|lo| n < lo) || self.max.is_some_and(|hi| n > hi) {
+                return Err(crate::ValueError(format!(
+                    "{value} is outside {}..{}",
+                    self.min.map_or("".into(), |v| v.to_string()),
+                    self.max.map_or("".into(), |v| v.to_string())
+                )));
+            }
+        }
+        Ok(value)
+    }
+}
+
+/// The standard templates bundled with chartscan (compiled in; no file is read).
+pub fn standard_templates() -> Vec<Template> {
+    [include_str!("../../samples/templates/opd.toml")]
+        .iter()
+        .map(|text| Template::parse(text).expect("bundled templates are valid (checked by tests)"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_templates_parse() {
+        let all = standard_templates();
+        assert!(all.iter().any(|t| t.form == "opd"));
+    }
+
+    #[test]
+    fn errors_are_collected_and_clear() {
+        let err = Template::parse(
+            r#"form = "Bad Form"
+name = "x"
+auto_accept = 2.0
+[[fields]]
+name = "a"
+type = "date"
+labels = [":"]
+[[fields]]
+name = "a"
+type = "integer"
+labels = ["A"]
+min = 5
+max = 1
+"#,
+        )
+        .unwrap_err()
+        .0;
+        for needle in ["form \"Bad Form\"", "auto_accept", "defined twice", "needs at least one label", "min 5 is above max 1"] {
+            assert!(err.contains(needle), "{needle} not in {err}");
+        }
+        let unknown_type = Template::parse("form='x'\nname='x'\n[[fields]]\nname='a'\ntype='colour'\nlabels=['A']").unwrap_err().0;
+        assert!(unknown_type.contains("colour"), "{unknown_type}");
+    }
+}
