@@ -1,0 +1,72 @@
+//! The content-addressed data directory: originals and page images stored under their
+//! SHA-256, written durably (temporary file, fsync, rename, fsync of the directory) so that
+//! a file recorded in the database is always on disk.
+
+use crate::{Result, StoreError};
+use sha2::{Digest, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The data directory.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    root: PathBuf,
+}
+
+/// The SHA-256 of some bytes, in lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn io(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
+    move |source| StoreError::Io { context, source }
+}
+
+impl BlobStore {
+    /// A blob store rooted at `root` (created when missing).
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).map_err(io(format!("creating data directory {}", root.display())))?;
+        Ok(Self { root })
+    }
+
+    /// Where the blob `sha256` of `kind` (`originals`, `pages`) lives.
+    pub fn path(&self, kind: &str, sha256: &str) -> PathBuf {
+        let prefix = sha256.get(..2).unwrap_or("xx");
+        self.root.join(kind).join(prefix).join(sha256)
+    }
+
+    /// Stores `bytes` as `kind`/`sha256` durably; a no-op when it is already there.
+    pub fn put(&self, kind: &str, sha256: &str, bytes: &[u8]) -> Result<PathBuf> {
+        let path = self.path(kind, sha256);
+        if path.exists() {
+            return Ok(path);
+        }
+        let dir = path.parent().expect("blob paths have a parent");
+        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        let tmp = dir.join(format!(".{sha256}.{}.tmp", std::process::id()));
+        {
+            let mut f = std::fs::File::create(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
+            f.write_all(bytes).map_err(io(format!("writing {}", tmp.display())))?;
+            f.sync_all().map_err(io(format!("syncing {}", tmp.display())))?;
+        }
+        std::fs::rename(&tmp, &path).map_err(io(format!("renaming into {}", path.display())))?;
+        sync_dir(dir)?;
+        Ok(path)
+    }
+
+    /// Reads a blob.
+    pub fn get(&self, kind: &str, sha256: &str) -> Result<Vec<u8>> {
+        let path = self.path(kind, sha256);
+        std::fs::read(&path).map_err(io(format!("reading {}", path.display())))
+    }
+
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(format!("syncing {}", dir.display())))
+}

@@ -1,0 +1,319 @@
+//! Charts as reviewers and exports see them: reading, correcting, approving, rejecting.
+//! Every change checks the chart's version (optimistic locking), bumps it, and is audited.
+
+use crate::{audit, now_ms, Result, Store, StoreError};
+use chart::{BBox, ChartStatus, ExtractedField};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// One source page of a chart: which file and which page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// The original file name.
+    pub file: String,
+    /// SHA-256 of the original file.
+    pub sha256: String,
+    /// Page within the chart, from 1.
+    pub page: u32,
+}
+
+/// A field as stored and exported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldRecord {
+    /// Canonical value, or null.
+    pub value: Option<String>,
+    /// Text as read by OCR (untrusted).
+    pub raw: String,
+    /// 0..1.
+    pub confidence: f64,
+    /// False only for auto-accepted or reviewer-confirmed fields.
+    pub needs_review: bool,
+    /// Page within the chart, from 1 (0: not found).
+    pub page: u32,
+    /// `[x, y, w, h]` on the stored page image.
+    pub bbox: Option<BBox>,
+    /// Whether a reviewer changed it.
+    pub corrected: bool,
+    /// Why it needs review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue: Option<String>,
+}
+
+/// A page's processing state and stored image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageInfo {
+    /// Page within the chart, from 1.
+    pub page: u32,
+    /// `queued`, `processing`, `done`, `failed`.
+    pub status: String,
+    /// Image size, when processed.
+    pub width: Option<u32>,
+    /// Image size, when processed.
+    pub height: Option<u32>,
+    /// SHA-256 of the stored page image, when processed.
+    #[serde(skip)]
+    pub image_sha256: Option<String>,
+    /// Why processing failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// A chart, as in the export (CONTRACT.md), plus what reviewers need.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartRecord {
+    /// Public chart id.
+    pub chart: String,
+    /// Facility code.
+    pub facility: String,
+    /// Batch name.
+    pub batch: String,
+    /// Life-cycle status.
+    pub status: ChartStatus,
+    /// Detected form, once extracted.
+    pub form: Option<String>,
+    /// Source pages.
+    pub sources: Vec<Source>,
+    /// Fields by name.
+    pub fields: BTreeMap<String, FieldRecord>,
+    /// Optimistic-lock version (API only).
+    #[serde(skip)]
+    pub version: i64,
+    /// Pages (API only).
+    #[serde(skip)]
+    pub pages: Vec<PageInfo>,
+    /// Least field confidence (API only).
+    #[serde(skip)]
+    pub confidence: Option<f64>,
+    /// Who reviewed it (API only).
+    #[serde(skip)]
+    pub reviewer: Option<String>,
+}
+
+/// A chart waiting for review.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueItem {
+    /// Public chart id.
+    pub chart: String,
+    /// Detected form.
+    pub form: Option<String>,
+    /// Least field confidence.
+    pub confidence: f64,
+    /// Facility code.
+    pub facility: String,
+    /// How many fields need review.
+    pub fields_to_review: i64,
+}
+
+/// Replaces a chart's fields with freshly extracted ones.
+pub(crate) async fn replace_fields(tx: &mut sqlx::Transaction<'static, sqlx::Any>, chart_id: i64, fields: &BTreeMap<String, ExtractedField>) -> Result<()> {
+    sqlx::query("DELETE FROM fields WHERE chart_id = $1").bind(chart_id).execute(&mut **tx).await?;
+    for (name, f) in fields {
+        sqlx::query(
+            "INSERT INTO fields (chart_id, name, value, raw, confidence, needs_review, page, bbox, issue, corrected) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
+        )
+        .bind(chart_id)
+        .bind(name)
+        .bind(&f.value)
+        .bind(&f.raw)
+        .bind(f.confidence as f64)
+        .bind(i64::from(f.needs_review))
+        .bind(f.page as i64)
+        .bind(f.bbox.map(|b| serde_json::to_string(&b).expect("bbox serialises")))
+        .bind(&f.issue)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+fn status_of(s: &str) -> Result<ChartStatus> {
+    s.parse().map_err(StoreError::Invalid)
+}
+
+impl Store {
+    /// A chart with its sources, fields and pages.
+    pub async fn chart(&self, public_id: &str) -> Result<ChartRecord> {
+        let row = sqlx::query(
+            "SELECT c.id, c.public_id, c.facility, c.batch, c.status, c.form, c.version, c.confidence, c.reviewer, f.original_name, f.sha256
+             FROM charts c JOIN files f ON f.id = c.file_id WHERE c.public_id = $1",
+        )
+        .bind(public_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        self.load_chart(&row).await
+    }
+
+    async fn load_chart(&self, row: &AnyRow) -> Result<ChartRecord> {
+        let id: i64 = row.try_get(0)?;
+        let file: String = row.try_get(9)?;
+        let sha256: String = row.try_get(10)?;
+        let pages: Vec<PageInfo> = sqlx::query("SELECT page_no, status, width, height, image_sha256, error FROM pages WHERE chart_id = $1 ORDER BY page_no")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(PageInfo {
+                    page: r.try_get::<i64, _>(0)? as u32,
+                    status: r.try_get(1)?,
+                    width: r.try_get::<Option<i64>, _>(2)?.map(|v| v as u32),
+                    height: r.try_get::<Option<i64>, _>(3)?.map(|v| v as u32),
+                    image_sha256: r.try_get(4)?,
+                    error: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mut fields = BTreeMap::new();
+        for r in sqlx::query("SELECT name, value, raw, confidence, needs_review, page, bbox, issue, corrected FROM fields WHERE chart_id = $1 ORDER BY name")
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+        {
+            let bbox: Option<String> = r.try_get(6)?;
+            fields.insert(
+                r.try_get::<String, _>(0)?,
+                FieldRecord {
+                    value: r.try_get(1)?,
+                    raw: r.try_get(2)?,
+                    confidence: r.try_get(3)?,
+                    needs_review: r.try_get::<i64, _>(4)? != 0,
+                    page: r.try_get::<i64, _>(5)? as u32,
+                    bbox: bbox.and_then(|b| serde_json::from_str(&b).ok()),
+                    issue: r.try_get(7)?,
+                    corrected: r.try_get::<i64, _>(8)? != 0,
+                },
+            );
+        }
+        Ok(ChartRecord {
+            chart: row.try_get(1)?,
+            facility: row.try_get(2)?,
+            batch: row.try_get(3)?,
+            status: status_of(&row.try_get::<String, _>(4)?)?,
+            form: row.try_get(5)?,
+            version: row.try_get(6)?,
+            confidence: row.try_get(7)?,
+            reviewer: row.try_get(8)?,
+            sources: pages.iter().map(|p| Source { file: file.clone(), sha256: sha256.clone(), page: p.page }).collect(),
+            fields,
+            pages,
+        })
+    }
+
+    /// Charts in a status (all with `None`), oldest first.
+    pub async fn charts(&self, status: Option<ChartStatus>) -> Result<Vec<ChartRecord>> {
+        let base = "SELECT c.id, c.public_id, c.facility, c.batch, c.status, c.form, c.version, c.confidence, c.reviewer, f.original_name, f.sha256
+                    FROM charts c JOIN files f ON f.id = c.file_id";
+        let rows = match status {
+            Some(s) => sqlx::query(&format!("{base} WHERE c.status = $1 ORDER BY c.id")).bind(s.as_str()).fetch_all(&self.pool).await?,
+            None => sqlx::query(&format!("{base} ORDER BY c.id")).fetch_all(&self.pool).await?,
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.load_chart(r).await?);
+        }
+        Ok(out)
+    }
+
+    /// Charts waiting for review, least confident first.
+    pub async fn review_queue(&self, limit: i64) -> Result<Vec<QueueItem>> {
+        let rows = sqlx::query(
+            "SELECT c.public_id, c.form, COALESCE(c.confidence, 0.0), c.facility,
+                    (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0)
+             FROM charts c WHERE c.status IN ($1, $2) ORDER BY COALESCE(c.confidence, 0.0), c.id LIMIT $3",
+        )
+        .bind(ChartStatus::Extracted.as_str())
+        .bind(ChartStatus::InReview.as_str())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(QueueItem { chart: r.try_get(0)?, form: r.try_get(1)?, confidence: r.try_get(2)?, facility: r.try_get(3)?, fields_to_review: r.try_get(4)? }))
+            .collect()
+    }
+
+    /// Checks the version and review state, then bumps the version; returns the row id.
+    async fn bump_version(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, public_id: &str, version: i64, new_status: ChartStatus, reviewer: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT id, version, status FROM charts WHERE public_id = $1")
+            .bind(public_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        let (id, current, status): (i64, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if current != version {
+            return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current });
+        }
+        if !status_of(&status)?.awaits_review() {
+            return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not waiting for review")));
+        }
+        let updated = sqlx::query("UPDATE charts SET version = version + 1, status = $1, reviewer = $2, reviewed_at = $3, updated_at = $3 WHERE id = $4 AND version = $5")
+            .bind(new_status.as_str())
+            .bind(reviewer)
+            .bind(now_ms())
+            .bind(id)
+            .bind(version)
+            .execute(&mut **tx)
+            .await?;
+        if updated.rows_affected() != 1 {
+            return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current: version + 1 });
+        }
+        Ok(id)
+    }
+
+    /// Sets a field to a (canonical, already validated) value as a reviewer correction.
+    pub async fn update_field(&self, public_id: &str, name: &str, value: Option<&str>, version: i64, reviewer: &str) -> Result<ChartRecord> {
+        let mut tx = self.begin_write().await?;
+        let id = self.bump_version(&mut tx, public_id, version, ChartStatus::InReview, reviewer).await?;
+        let old: Option<Option<String>> = sqlx::query("SELECT value FROM fields WHERE chart_id = $1 AND name = $2")
+            .bind(id)
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        match old {
+            Some(_) => {
+                sqlx::query("UPDATE fields SET value = $1, confidence = 1.0, needs_review = 0, corrected = 1, issue = NULL WHERE chart_id = $2 AND name = $3")
+                    .bind(value)
+                    .bind(id)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query("INSERT INTO fields (chart_id, name, value, raw, confidence, needs_review, page, corrected) VALUES ($1, $2, $3, '', 1.0, 0, 0, 1)")
+                    .bind(id)
+                    .bind(name)
+                    .bind(value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let detail = serde_json::json!({"field": name, "from": old.flatten(), "to": value, "version": version + 1}).to_string();
+        audit(&mut tx, reviewer, "edit_field", Some(public_id), &detail).await?;
+        tx.commit().await?;
+        self.chart(public_id).await
+    }
+
+    /// Approves a chart: all its fields are taken as reviewed.
+    pub async fn approve(&self, public_id: &str, version: i64, reviewer: &str) -> Result<ChartRecord> {
+        let mut tx = self.begin_write().await?;
+        let id = self.bump_version(&mut tx, public_id, version, ChartStatus::Approved, reviewer).await?;
+        sqlx::query("UPDATE fields SET needs_review = 0 WHERE chart_id = $1").bind(id).execute(&mut *tx).await?;
+        audit(&mut tx, reviewer, "approve", Some(public_id), &format!("version {}", version + 1)).await?;
+        tx.commit().await?;
+        self.chart(public_id).await
+    }
+
+    /// Rejects a chart with a reason.
+    pub async fn reject(&self, public_id: &str, version: i64, reason: &str, reviewer: &str) -> Result<ChartRecord> {
+        let mut tx = self.begin_write().await?;
+        let id = self.bump_version(&mut tx, public_id, version, ChartStatus::Rejected, reviewer).await?;
+        sqlx::query("UPDATE charts SET reject_reason = $1 WHERE id = $2").bind(reason).bind(id).execute(&mut *tx).await?;
+        audit(&mut tx, reviewer, "reject", Some(public_id), reason).await?;
+        tx.commit().await?;
+        self.chart(public_id).await
+    }
+}

@@ -1,0 +1,302 @@
+//! The ledger of accepted files and the page work queue.
+//!
+//! A page moves `queued -> processing -> done | failed`. A worker claims a page with a
+//! lease; a page whose worker died is claimed again when its lease expires, and after
+//! `max_attempts` claims it is marked failed so that a poison page never blocks a batch.
+//! When the last page of a chart is finished, the chart's fields are extracted (in the same
+//! transaction) and the chart waits for review.
+
+use crate::{audit, now_ms, Result, Store};
+use chart::{ChartStatus, PageStatus, PageWords, Template};
+use sqlx::Row;
+
+/// A file accepted by ingest, about to be recorded.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// The file's name as scanned.
+    pub original_name: String,
+    /// Where it was found.
+    pub source_path: String,
+    /// `image/jpeg`, `application/pdf`, ...
+    pub media_type: String,
+    /// Size in bytes.
+    pub size_bytes: i64,
+    /// How many pages it holds.
+    pub page_count: u32,
+    /// Facility code.
+    pub facility: String,
+    /// Batch name.
+    pub batch: String,
+}
+
+/// What recording a file did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOutcome {
+    /// New: recorded as a chart with its pages queued.
+    Accepted {
+        /// The new chart.
+        chart: String,
+    },
+    /// Its content was recorded before.
+    Duplicate {
+        /// The chart it was recorded as.
+        chart: String,
+        /// The name it had then.
+        first_name: String,
+    },
+}
+
+/// A claimed page: what a worker needs to process it.
+#[derive(Debug, Clone)]
+pub struct PageJob {
+    /// Page row id.
+    pub page_id: i64,
+    /// The chart's public id.
+    pub chart: String,
+    /// Page number within the chart, from 1.
+    pub page_no: u32,
+    /// Index of the page within its file, from 0.
+    pub file_page: u32,
+    /// SHA-256 of the original file.
+    pub file_sha256: String,
+    /// Media type of the original.
+    pub media_type: String,
+    /// Original file name.
+    pub file_name: String,
+    /// This is attempt number N (from 1).
+    pub attempt: u32,
+}
+
+/// What processing a page produced.
+#[derive(Debug, Clone)]
+pub struct PageResult {
+    /// SHA-256 of the stored page image (in the blob store under `pages`).
+    pub image_sha256: String,
+    /// Image width.
+    pub width: u32,
+    /// Image height.
+    pub height: u32,
+    /// Skew corrected, degrees.
+    pub skew: f32,
+    /// The recognised words.
+    pub words: PageWords,
+}
+
+/// The public id of the chart made from the file with this hash: stable, so re-running an
+/// ingest can never make a second chart of the same file.
+pub fn chart_id_for(sha256: &str) -> String {
+    format!("c{}", &sha256[..16.min(sha256.len())])
+}
+
+impl Store {
+    /// Records an accepted file as a chart with its pages queued, or reports it as a
+    /// duplicate. Call only after the original is stored durably.
+    pub async fn record_file(&self, file: &NewFile) -> Result<FileOutcome> {
+        let mut tx = self.begin_write().await?;
+        if let Some(row) = sqlx::query("SELECT c.public_id, f.original_name FROM files f JOIN charts c ON c.file_id = f.id WHERE f.sha256 = $1")
+            .bind(&file.sha256)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            return Ok(FileOutcome::Duplicate { chart: row.try_get(0)?, first_name: row.try_get(1)? });
+        }
+        let now = now_ms();
+        let file_id: i64 = sqlx::query(
+            "INSERT INTO files (sha256, original_name, source_path, media_type, size_bytes, page_count, facility, batch, ingested_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        )
+        .bind(&file.sha256)
+        .bind(&file.original_name)
+        .bind(&file.source_path)
+        .bind(&file.media_type)
+        .bind(file.size_bytes)
+        .bind(file.page_count as i64)
+        .bind(&file.facility)
+        .bind(&file.batch)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let chart = chart_id_for(&file.sha256);
+        let chart_id: i64 = sqlx::query(
+            "INSERT INTO charts (public_id, file_id, facility, batch, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(&chart)
+        .bind(file_id)
+        .bind(&file.facility)
+        .bind(&file.batch)
+        .bind(ChartStatus::Ingested.as_str())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        for p in 0..file.page_count {
+            sqlx::query("INSERT INTO pages (chart_id, file_id, page_no, file_page, status) VALUES ($1, $2, $3, $4, $5)")
+                .bind(chart_id)
+                .bind(file_id)
+                .bind(p as i64 + 1)
+                .bind(p as i64)
+                .bind(PageStatus::Queued.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        audit(&mut tx, "ingest", "ingest", Some(&chart), &format!("{} ({} page(s), sha256 {})", file.original_name, file.page_count, file.sha256)).await?;
+        tx.commit().await?;
+        Ok(FileOutcome::Accepted { chart })
+    }
+
+    /// Claims the next page to process for `worker`, leasing it for `lease_ms`. Pages whose
+    /// lease expired after `max_attempts` claims are marked failed first.
+    pub async fn claim_page(&self, worker: &str, lease_ms: i64, max_attempts: u32, templates: &[Template]) -> Result<Option<PageJob>> {
+        let now = now_ms();
+        // Give up on pages that crashed their workers too often.
+        let exhausted: Vec<i64> = sqlx::query("SELECT id FROM pages WHERE status = $1 AND lease_until < $2 AND attempts >= $3")
+            .bind(PageStatus::Processing.as_str())
+            .bind(now)
+            .bind(max_attempts as i64)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<_, _>>()?;
+        for page_id in exhausted {
+            self.fail_page(page_id, &format!("gave up after {max_attempts} attempts (the worker stopped or crashed while processing it)"), 0, templates).await?;
+        }
+        let lock = if self.backend == crate::Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
+        let sql = format!(
+            "UPDATE pages SET status = $1, attempts = attempts + 1, lease_owner = $2, lease_until = $3
+             WHERE id = (SELECT id FROM pages WHERE status = $4 OR (status = $1 AND lease_until < $5 AND attempts < $6) ORDER BY id LIMIT 1 {lock})
+             RETURNING id"
+        );
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(&sql)
+            .bind(PageStatus::Processing.as_str())
+            .bind(worker)
+            .bind(now + lease_ms)
+            .bind(PageStatus::Queued.as_str())
+            .bind(now)
+            .bind(max_attempts as i64)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.commit().await?;
+            return Ok(None);
+        };
+        let page_id: i64 = row.try_get(0)?;
+        let job = sqlx::query(
+            "SELECT p.id, c.public_id, p.page_no, p.file_page, f.sha256, f.media_type, f.original_name, p.attempts
+             FROM pages p JOIN charts c ON c.id = p.chart_id JOIN files f ON f.id = p.file_id WHERE p.id = $1",
+        )
+        .bind(page_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(PageJob {
+            page_id: job.try_get(0)?,
+            chart: job.try_get(1)?,
+            page_no: job.try_get::<i64, _>(2)? as u32,
+            file_page: job.try_get::<i64, _>(3)? as u32,
+            file_sha256: job.try_get(4)?,
+            media_type: job.try_get(5)?,
+            file_name: job.try_get(6)?,
+            attempt: job.try_get::<i64, _>(7)? as u32,
+        }))
+    }
+
+    /// Records a processed page; extracts the chart when it was its last page.
+    pub async fn complete_page(&self, page_id: i64, result: &PageResult, templates: &[Template]) -> Result<()> {
+        let words = serde_json::to_string(&result.words).map_err(|e| crate::StoreError::Invalid(e.to_string()))?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE pages SET status = $1, image_sha256 = $2, width = $3, height = $4, skew = $5, words_json = $6, processed_at = $7,
+             lease_owner = NULL, lease_until = NULL, error = NULL WHERE id = $8 AND status <> $1",
+        )
+        .bind(PageStatus::Done.as_str())
+        .bind(&result.image_sha256)
+        .bind(result.width as i64)
+        .bind(result.height as i64)
+        .bind(result.skew as f64)
+        .bind(words)
+        .bind(now_ms())
+        .bind(page_id)
+        .execute(&mut *tx)
+        .await?;
+        extract_if_complete(&mut tx, page_id, templates).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: the page is queued again, or failed for good once it has
+    /// had `max_attempts` attempts (0: fail now).
+    pub async fn fail_page(&self, page_id: i64, error: &str, max_attempts: u32, templates: &[Template]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE pages SET status = CASE WHEN attempts >= $1 THEN $2 ELSE $3 END, error = $4, lease_owner = NULL, lease_until = NULL
+             WHERE id = $5 AND status = $6",
+        )
+        .bind(max_attempts as i64)
+        .bind(PageStatus::Failed.as_str())
+        .bind(PageStatus::Queued.as_str())
+        .bind(error)
+        .bind(page_id)
+        .bind(PageStatus::Processing.as_str())
+        .execute(&mut *tx)
+        .await?;
+        extract_if_complete(&mut tx, page_id, templates).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many pages are not finished (queued or processing).
+    pub async fn pending_pages(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM pages WHERE status IN ($1, $2)")
+            .bind(PageStatus::Queued.as_str())
+            .bind(PageStatus::Processing.as_str())
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+}
+
+/// When every page of the page's chart is done or failed and the chart was not extracted
+/// yet, extracts its fields from the stored words and moves it to `extracted`.
+async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx::Any>, page_id: i64, templates: &[Template]) -> Result<()> {
+    let chart_id: i64 = sqlx::query("SELECT chart_id FROM pages WHERE id = $1").bind(page_id).fetch_one(&mut **tx).await?.try_get(0)?;
+    let rows = sqlx::query("SELECT status, words_json FROM pages WHERE chart_id = $1 ORDER BY page_no").bind(chart_id).fetch_all(&mut **tx).await?;
+    let mut pages = Vec::new();
+    for r in &rows {
+        let status: String = r.try_get(0)?;
+        if status == PageStatus::Queued.as_str() || status == PageStatus::Processing.as_str() {
+            return Ok(());
+        }
+        if let Some(json) = r.try_get::<Option<String>, _>(1)? {
+            if let Ok(words) = serde_json::from_str::<PageWords>(&json) {
+                pages.push(words);
+            }
+        }
+    }
+    let (public_id, status): (String, String) = {
+        let r = sqlx::query("SELECT public_id, status FROM charts WHERE id = $1").bind(chart_id).fetch_one(&mut **tx).await?;
+        (r.try_get(0)?, r.try_get(1)?)
+    };
+    if status != ChartStatus::Ingested.as_str() {
+        return Ok(());
+    }
+    let extraction = chart::extract(templates, &pages);
+    crate::charts::replace_fields(tx, chart_id, &extraction.fields).await?;
+    let failed = rows.len() - pages.len();
+    sqlx::query("UPDATE charts SET status = $1, form = $2, confidence = $3, updated_at = $4 WHERE id = $5")
+        .bind(ChartStatus::Extracted.as_str())
+        .bind(&extraction.form)
+        .bind(extraction.confidence() as f64)
+        .bind(now_ms())
+        .bind(chart_id)
+        .execute(&mut **tx)
+        .await?;
+    let found = extraction.fields.values().filter(|f| f.value.is_some()).count();
+    let auto = extraction.fields.values().filter(|f| !f.needs_review).count();
+    let detail = format!("form {}, {found}/{} fields found, {auto} auto-accepted, {failed} page(s) failed", extraction.form, extraction.fields.len());
+    audit(tx, "pipeline", "extract", Some(&public_id), &detail).await
+}

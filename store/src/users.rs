@@ -1,0 +1,130 @@
+//! Users (argon2id password hashes) and login sessions (random tokens, stored hashed).
+
+use crate::blobs::sha256_hex;
+use crate::{now_ms, Result, Store, StoreError};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use chart::Role;
+use rand::RngCore;
+use sqlx::Row;
+
+/// A user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Row id.
+    pub id: i64,
+    /// Login name.
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+}
+
+/// A logged-in session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Who.
+    pub user: User,
+    /// The token state-changing requests must echo.
+    pub csrf: String,
+}
+
+/// How long a session lasts.
+pub const SESSION_MS: i64 = 12 * 3600 * 1000;
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// Hashes a password with argon2id and a random salt.
+pub fn hash_password(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| StoreError::Invalid(e.to_string()))?.to_string())
+}
+
+fn parse_role(s: &str) -> Result<Role> {
+    s.parse().map_err(StoreError::Invalid)
+}
+
+impl Store {
+    /// Adds a user, or replaces the password and role of an existing one.
+    pub async fn add_user(&self, name: &str, role: Role, password: &str) -> Result<User> {
+        if name.trim().is_empty() || name.len() > 64 {
+            return Err(StoreError::Invalid("a user name has 1 to 64 characters".into()));
+        }
+        if password.chars().count() < 8 {
+            return Err(StoreError::Invalid("a password has at least 8 characters".into()));
+        }
+        let hash = hash_password(password)?;
+        let mut tx = self.begin_write().await?;
+        let existing = sqlx::query("SELECT id FROM users WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?;
+        let id: i64 = match existing {
+            Some(r) => {
+                let id: i64 = r.try_get(0)?;
+                sqlx::query("UPDATE users SET role = $1, password_hash = $2 WHERE id = $3").bind(role.as_str()).bind(&hash).bind(id).execute(&mut *tx).await?;
+                id
+            }
+            None => sqlx::query("INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+                .bind(name)
+                .bind(role.as_str())
+                .bind(&hash)
+                .bind(now_ms())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?,
+        };
+        crate::audit(&mut tx, "admin", "user_add", None, &format!("{name} as {role}")).await?;
+        tx.commit().await?;
+        Ok(User { id, name: name.to_string(), role })
+    }
+
+    /// Checks a login; `None` when the name or password is wrong (the same answer for both).
+    pub async fn verify_login(&self, name: &str, password: &str) -> Result<Option<User>> {
+        let row = sqlx::query("SELECT id, name, role, password_hash FROM users WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
+        let Some(row) = row else {
+            // Spend the same time as a real check so names cannot be probed by timing.
+            let _ = hash_password(password);
+            return Ok(None);
+        };
+        let hash: String = row.try_get(3)?;
+        let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        if Argon2::default().verify_password(password.as_bytes(), &parsed).is_err() {
+            return Ok(None);
+        }
+        Ok(Some(User { id: row.try_get(0)?, name: row.try_get(1)?, role: parse_role(&row.try_get::<String, _>(2)?)? }))
+    }
+
+    /// Starts a session; returns the token for the cookie and the session.
+    pub async fn create_session(&self, user: &User) -> Result<(String, Session)> {
+        let token = random_hex(32);
+        let csrf = random_hex(16);
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(sha256_hex(token.as_bytes()))
+            .bind(user.id)
+            .bind(&csrf)
+            .bind(now_ms() + SESSION_MS)
+            .execute(&self.pool)
+            .await?;
+        Ok((token, Session { user: user.clone(), csrf }))
+    }
+
+    /// The live session of a token.
+    pub async fn session(&self, token: &str) -> Result<Option<Session>> {
+        let row = sqlx::query("SELECT u.id, u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2")
+            .bind(sha256_hex(token.as_bytes()))
+            .bind(now_ms())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok(Session { user: User { id: r.try_get(0)?, name: r.try_get(1)?, role: parse_role(&r.try_get::<String, _>(2)?)? }, csrf: r.try_get(3)? }))
+            .transpose()
+    }
+
+    /// Ends a session.
+    pub async fn end_session(&self, token: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(token.as_bytes())).execute(&self.pool).await?;
+        Ok(())
+    }
+}

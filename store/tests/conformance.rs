@@ -1,0 +1,228 @@
+//! One conformance suite, run against both backends: SQLite in a temporary directory and a
+//! real PostgreSQL server whose URL the test command gives in `CHARTSCAN_TEST_PG_URL`
+//! (`./dev test` starts one on loopback). Without that variable the PostgreSQL half fails
+//! loudly instead of passing.
+
+use chart::{BBox, ChartStatus, PageWords, Role, Word};
+use std::sync::Arc;
+use store::{FileOutcome, NewFile, PageResult, Store, StoreError};
+
+async fn sqlite_store() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    (Store::open(&url).await.unwrap(), dir)
+}
+
+async fn postgres_store() -> (Store, ()) {
+    let admin = std::env::var("CHARTSCAN_TEST_PG_URL").expect(
+        "CHARTSCAN_TEST_PG_URL is not set: the PostgreSQL half of the store suite needs a real server. Run ./dev test, which starts one on loopback",
+    );
+    sqlx::any::install_default_drivers();
+    let name = format!("chartscan_test_{}_{}", std::process::id(), rand_suffix());
+    let pool = sqlx::AnyPool::connect(&admin).await.expect("connect to the test PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+    pool.close().await;
+    let (base, _) = admin.rsplit_once('/').unwrap();
+    (Store::open(&format!("{base}/{name}")).await.unwrap(), ())
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(store::now_ms() as u64);
+    h.finish() % 1_000_000_000
+}
+
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { let (s, _d) = super::sqlite_store().await; super::$name(s).await } )+ }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { let (s, _d) = super::postgres_store().await; super::$name(s).await } )+ }
+    };
+}
+
+both_backends!(duplicates_are_recognised, pages_flow_to_extraction, crashed_pages_are_retried_then_failed, review_edits_are_versioned_and_audited, users_and_sessions, concurrent_workers_claim_each_page_once, stats_count_by_facility);
+
+fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
+    NewFile {
+        sha256: sha.repeat(64 / sha.len()),
+        original_name: format!("{sha}.jpg"),
+        source_path: format!("/scans/{sha}.jpg"),
+        media_type: "image/jpeg".into(),
+        size_bytes: 1234,
+        page_count: pages,
+        facility: facility.into(),
+        batch: "box1".into(),
+    }
+}
+
+fn words(lines: &[&str], page: u32) -> PageWords {
+    let mut words = Vec::new();
+    for (li, line) in lines.iter().enumerate() {
+        let mut x = 50;
+        for t in line.split(' ') {
+            words.push(Word { text: t.into(), bbox: BBox::new(x, 50 + 50 * li as u32, 15 * t.len() as u32, 30), confidence: 0.97, line: li as u32, block: 0 });
+            x += 15 * t.len() as u32 + 15;
+        }
+    }
+    PageWords { page, width: 1000, height: 1400, words }
+}
+
+fn result(lines: &[&str], page: u32) -> PageResult {
+    PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.5, words: words(lines, page) }
+}
+
+fn templates() -> Vec<chart::Template> {
+    chart::standard_templates()
+}
+
+async fn duplicates_are_recognised(s: Store) {
+    let first = s.record_file(&file("a1", 1, "PP01")).await.unwrap();
+    let FileOutcome::Accepted { chart } = first else { panic!("first import must be accepted: {first:?}") };
+    let again = s.record_file(&file("a1", 1, "PP01")).await.unwrap();
+    assert_eq!(again, FileOutcome::Duplicate { chart: chart.clone(), first_name: "a1.jpg".into() });
+    assert_eq!(s.charts(None).await.unwrap().len(), 1);
+    assert_eq!(s.stats().await.unwrap().pages.total, 1);
+}
+
+async fn pages_flow_to_extraction(s: Store) {
+    let t = templates();
+    s.record_file(&file("b2", 2, "PP01")).await.unwrap();
+    let p1 = s.claim_page("w1", 60_000, 3, &t).await.unwrap().expect("page 1 queued");
+    let p2 = s.claim_page("w1", 60_000, 3, &t).await.unwrap().expect("page 2 queued");
+    assert!(s.claim_page("w1", 60_000, 3, &t).await.unwrap().is_none(), "only two pages");
+    assert_eq!((p1.page_no, p2.page_no, p1.attempt), (1, 2, 1));
+    s.complete_page(p1.page_id, &result(&["OUTPATIENT CONSULTATION CARD", "Patient ID: 000123", "Sex: F"], 1), &t).await.unwrap();
+    let chart = s.chart(&p1.chart).await.unwrap();
+    assert_eq!(chart.status, ChartStatus::Ingested, "not extracted before the last page");
+    s.complete_page(p2.page_id, &result(&["Visit date: 25/11/2024", "ICD-10: J06.9"], 2), &t).await.unwrap();
+    let chart = s.chart(&p1.chart).await.unwrap();
+    assert_eq!(chart.status, ChartStatus::Extracted);
+    assert_eq!(chart.form.as_deref(), Some("opd"));
+    assert_eq!(chart.fields["patient_id"].value.as_deref(), Some("000123"));
+    assert_eq!(chart.fields["visit_date"].value.as_deref(), Some("2024-11-25"));
+    assert_eq!(chart.fields["visit_date"].page, 2);
+    assert_eq!(chart.sources.len(), 2);
+    assert_eq!(s.review_queue(10).await.unwrap()[0].chart, p1.chart);
+    // Completing again (a worker whose lease was lost) changes nothing.
+    s.complete_page(p2.page_id, &result(&["Visit date: 01/01/2020"], 2), &t).await.unwrap();
+    assert_eq!(s.chart(&p1.chart).await.unwrap().fields["visit_date"].value.as_deref(), Some("2024-11-25"));
+}
+
+async fn crashed_pages_are_retried_then_failed(s: Store) {
+    let t = templates();
+    s.record_file(&file("c3", 1, "SR01")).await.unwrap();
+    // A lease that has already expired stands for a worker killed mid-page.
+    for attempt in 1..=2 {
+        let job = s.claim_page("dies", -1, 2, &t).await.unwrap().expect("expired lease is claimable");
+        assert_eq!(job.attempt, attempt);
+    }
+    assert!(s.claim_page("w", 60_000, 2, &t).await.unwrap().is_none(), "poison page is not handed out a third time");
+    let st = s.stats().await.unwrap();
+    assert_eq!((st.pages.failed, st.pages.queued), (1, 0));
+    let chart = &s.charts(None).await.unwrap()[0];
+    assert_eq!(chart.status, ChartStatus::Extracted, "a chart whose pages all failed still reaches a reviewer");
+    assert!(chart.pages[0].error.as_deref().unwrap().contains("gave up"));
+
+    // An error reported by the worker requeues until the attempts run out.
+    s.record_file(&file("d4", 1, "SR01")).await.unwrap();
+    let job = s.claim_page("w", 60_000, 2, &t).await.unwrap().unwrap();
+    s.fail_page(job.page_id, "decode error", 2, &t).await.unwrap();
+    let job = s.claim_page("w", 60_000, 2, &t).await.unwrap().expect("requeued");
+    assert_eq!(job.attempt, 2);
+    s.fail_page(job.page_id, "decode error", 2, &t).await.unwrap();
+    assert_eq!(s.stats().await.unwrap().pages.failed, 2);
+}
+
+async fn extracted_chart(s: &Store, sha: &str) -> String {
+    let t = templates();
+    s.record_file(&file(sha, 1, "PP01")).await.unwrap();
+    let job = s.claim_page("w", 60_000, 3, &t).await.unwrap().unwrap();
+    s.complete_page(job.page_id, &result(&["OUTPATIENT CONSULTATION CARD", "Patient ID: 000777", "Phone: 12"], 1), &t).await.unwrap();
+    job.chart
+}
+
+async fn review_edits_are_versioned_and_audited(s: Store) {
+    let id = extracted_chart(&s, "e5").await;
+    let v = s.chart(&id).await.unwrap().version;
+    let c = s.update_field(&id, "phone", Some("012345678"), v, "rev").await.unwrap();
+    assert_eq!(c.version, v + 1);
+    assert_eq!(c.status, ChartStatus::InReview);
+    let phone = &c.fields["phone"];
+    assert!(phone.corrected && !phone.needs_review);
+    assert_eq!(phone.value.as_deref(), Some("012345678"));
+    match s.update_field(&id, "phone", Some("099999999"), v, "other").await {
+        Err(StoreError::Conflict { given, current, .. }) => assert_eq!((given, current), (v, v + 1)),
+        other => panic!("stale version must conflict, got {other:?}"),
+    }
+    let approved = s.approve(&id, v + 1, "rev").await.unwrap();
+    assert_eq!(approved.status, ChartStatus::Approved);
+    assert!(approved.fields.values().all(|f| !f.needs_review));
+    assert!(matches!(s.reject(&id, v + 2, "late", "rev").await, Err(StoreError::InvalidState(_))));
+    assert!(matches!(s.approve("nope", 1, "rev").await, Err(StoreError::NotFound(_))));
+    let actions: Vec<String> = s.audit_entries(Some(&id)).await.unwrap().into_iter().map(|e| e.2).collect();
+    assert_eq!(actions, ["ingest", "extract", "edit_field", "approve"]);
+    assert_eq!(s.charts(Some(ChartStatus::Approved)).await.unwrap().len(), 1);
+
+    let other = extracted_chart(&s, "f6").await;
+    let rejected = s.reject(&other, 1, "illegible scan", "rev").await.unwrap();
+    assert_eq!(rejected.status, ChartStatus::Rejected);
+}
+
+async fn users_and_sessions(s: Store) {
+    let u = s.add_user("dara", Role::Reviewer, "correct horse").await.unwrap();
+    assert!(s.add_user("x", Role::Reviewer, "short").await.is_err());
+    assert_eq!(s.verify_login("dara", "correct horse").await.unwrap(), Some(u.clone()));
+    assert_eq!(s.verify_login("dara", "wrong password").await.unwrap(), None);
+    assert_eq!(s.verify_login("nobody", "correct horse").await.unwrap(), None);
+    let (token, session) = s.create_session(&u).await.unwrap();
+    assert_eq!(s.session(&token).await.unwrap(), Some(session.clone()));
+    assert_eq!(session.csrf.len(), 32);
+    assert_eq!(s.session("forged").await.unwrap(), None);
+    s.end_session(&token).await.unwrap();
+    assert_eq!(s.session(&token).await.unwrap(), None);
+    // Re-adding changes the role and password, not the id.
+    let again = s.add_user("dara", Role::Manager, "another secret").await.unwrap();
+    assert_eq!((again.id, again.role), (u.id, Role::Manager));
+    assert!(s.verify_login("dara", "correct horse").await.unwrap().is_none());
+}
+
+async fn concurrent_workers_claim_each_page_once(s: Store) {
+    let t = Arc::new(templates());
+    for i in 0..6 {
+        s.record_file(&file(&format!("{i:02}"), 3, "BB01")).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for w in 0..6 {
+        let (s, t) = (s.clone(), t.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(job) = s.claim_page(&format!("w{w}"), 60_000, 3, &t).await.unwrap() {
+                s.complete_page(job.page_id, &result(&["OUTPATIENT CONSULTATION CARD"], job.page_no), &t).await.unwrap();
+                mine.push(job.page_id);
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (18, 18), "every page processed exactly once");
+    assert_eq!(s.stats().await.unwrap().charts.extracted, 6);
+}
+
+async fn stats_count_by_facility(s: Store) {
+    extracted_chart(&s, "g7").await;
+    s.record_file(&file("h8", 1, "SR01")).await.unwrap();
+    let st = s.stats().await.unwrap();
+    assert_eq!(st.charts.total, 2);
+    assert_eq!(st.charts.extracted, 1);
+    assert_eq!(st.by_facility["PP01"].extracted, 1);
+    assert_eq!(st.by_facility["SR01"].total, 1);
+    assert_eq!((st.pages.total, st.pages.done, st.pages.queued), (2, 1, 1));
+    let json = serde_json::to_value(&st).unwrap();
+    assert!(json["charts"]["in_review"].is_number() && json["by_facility"]["SR01"]["approved"].is_number());
+}
