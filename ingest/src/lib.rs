@@ -1,1 +1,16 @@
-//! placeholder
+//! Files in, charts out: discovery, hashing, bounded decoding, the durable ledger of
+//! accepted files, and the pipeline that drives preprocessing, OCR and extraction.
+//!
+//! Invariant: an accepted file's original is written durably to the data directory before
+//! its row is committed; a file whose content is already in the ledger is a duplicate and is
+//! never recorded twice (the chart id is derived from the content hash).
+//! Invariant: every input is decoded by Rust decoders under explicit [`Limits`]; a file that
+//! cannot be decoded is rejected with its path and reason and the batch goes on.
+
+pub mod decode;
+pub mod discover;
+pub mod pipeline;
+
+pub use decode::{decode_page, inspect, DecodeError, Limits, MediaType};
+pub use discover::discover;
+pub use pipeline::{ingest_files, process_queue, IngestOptions, IngestReport, ProcessOptions, ProcessReport, Progress, Rejected};

@@ -126,6 +126,8 @@ impl Recognizer for ReplayRecognizer {
     }
 }
 
+// libgomp comes with libtesseract; naming it here lets the linker resolve the symbol.
+#[link(name = "gomp")]
 extern "C" {
     fn omp_set_max_active_levels(levels: std::os::raw::c_int);
 }

@@ -1,0 +1,420 @@
+//! The pipeline: ingest files into the ledger, then process queued pages (decode,
+//! preprocess, OCR, store the page image, extract when a chart is complete) on a rayon pool
+//! with one recognition engine per thread.
+//!
+//! Libraries report progress through [`Progress`]; bars and colours live in the binary.
+
+use crate::decode::{decode_page, inspect, Limits, MediaType};
+use chart::{PageWords, Template};
+use ocr::{OcrConfig, OcrError, Preprocessor, Recognizer, TesseractRecognizer};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use store::blobs::{sha256_hex, BlobStore};
+use store::{FileOutcome, NewFile, PageJob, PageResult, Store};
+
+/// Receives progress events; every method has a do-nothing default.
+pub trait Progress: Send + Sync {
+    /// Ingest found this many files.
+    fn files_found(&self, _total: usize) {}
+    /// One file was accepted, found a duplicate, or rejected.
+    fn file_done(&self, _path: &Path, _outcome: &FileEvent) {}
+    /// Processing starts with this many pages waiting.
+    fn pages_found(&self, _total: u64) {}
+    /// One page was processed (`ok`) or failed an attempt.
+    fn page_done(&self, _ok: bool) {}
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileEvent {
+    /// Recorded as a new chart.
+    Accepted {
+        /// Chart id.
+        chart: String,
+        /// Pages queued.
+        pages: u32,
+    },
+    /// Seen before.
+    Duplicate {
+        /// The chart it already is.
+        chart: String,
+    },
+    /// Set aside.
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// No progress reporting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// How to ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Facility code recorded with every chart.
+    pub facility: String,
+    /// Batch name recorded with every chart.
+    pub batch: String,
+    /// Decoding limits.
+    pub limits: Limits,
+}
+
+/// A file set aside, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    /// The path as given.
+    pub path: String,
+    /// Why, in words.
+    pub reason: String,
+}
+
+/// What an ingest run did (the `--json` report of CONTRACT.md, with processing added).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IngestReport {
+    /// Files looked at.
+    pub files: u64,
+    /// New files accepted.
+    pub accepted: u64,
+    /// Files whose content was imported before.
+    pub duplicates: u64,
+    /// Files set aside.
+    pub rejected: Vec<Rejected>,
+    /// Pages queued by this run.
+    pub pages: u64,
+    /// Charts created by this run.
+    pub charts: u64,
+}
+
+/// Ingest failed as a whole (the store is unusable); per-file problems are rejections.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The recognition engine cannot start.
+    #[error(transparent)]
+    Ocr(#[from] OcrError),
+    /// Something else that stops the run.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+/// Imports files: each is hashed, checked against the ledger, decoded within the limits,
+/// stored durably and recorded with its pages queued.
+pub async fn ingest_files(store: &Store, blobs: &BlobStore, paths: &[PathBuf], options: &IngestOptions, progress: &dyn Progress) -> Result<IngestReport, PipelineError> {
+    let (files, missing) = crate::discover(paths);
+    let mut report = IngestReport::default();
+    progress.files_found(files.len() + missing.len());
+    for (path, reason) in missing {
+        report.files += 1;
+        let event = FileEvent::Rejected { reason: reason.clone() };
+        progress.file_done(&path, &event);
+        report.rejected.push(Rejected { path: path.display().to_string(), reason });
+    }
+    for path in files {
+        report.files += 1;
+        let event = match ingest_one(store, blobs, &path, options).await {
+            Ok(event) => event,
+            Err(PipelineError::Fatal(reason)) => FileEvent::Rejected { reason },
+            Err(other) => return Err(other),
+        };
+        match &event {
+            FileEvent::Accepted { pages, .. } => {
+                report.accepted += 1;
+                report.charts += 1;
+                report.pages += *pages as u64;
+            }
+            FileEvent::Duplicate { .. } => report.duplicates += 1,
+            FileEvent::Rejected { reason } => {
+                tracing::warn!(path = %path.display(), %reason, "rejected");
+                report.rejected.push(Rejected { path: path.display().to_string(), reason: reason.clone() });
+            }
+        }
+        progress.file_done(&path, &event);
+    }
+    Ok(report)
+}
+
+async fn ingest_one(store: &Store, blobs: &BlobStore, path: &Path, options: &IngestOptions) -> Result<FileEvent, PipelineError> {
+    let reject = |reason: String| Ok(FileEvent::Rejected { reason });
+    let size = match std::fs::metadata(path) {
+        Ok(m) => m.len(),
+        Err(e) => return reject(format!("cannot read: {e}")),
+    };
+    if size > options.limits.max_file_bytes {
+        return reject(format!("too large: {size} bytes is over the limit of {}", options.limits.max_file_bytes));
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return reject(format!("cannot read: {e}")),
+    };
+    let sha256 = sha256_hex(&bytes);
+    let limits = options.limits;
+    // Decoding is CPU work: keep it off the async threads.
+    let (bytes, inspected) = tokio::task::spawn_blocking(move || {
+        let r = std::panic::catch_unwind(|| inspect(&bytes, &limits));
+        (bytes, r)
+    })
+    .await
+    .map_err(|e| PipelineError::Fatal(e.to_string()))?;
+    let (kind, pages) = match inspected {
+        Ok(Ok(ok)) => ok,
+        Ok(Err(e)) => return reject(e.to_string()),
+        Err(_) => return reject("the decoder crashed on this file".into()),
+    };
+    blobs.put("originals", &sha256, &bytes)?;
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let outcome = store
+        .record_file(&NewFile {
+            sha256,
+            original_name: name,
+            source_path: path.display().to_string(),
+            media_type: kind.mime().to_string(),
+            size_bytes: bytes.len() as i64,
+            page_count: pages,
+            facility: options.facility.clone(),
+            batch: options.batch.clone(),
+        })
+        .await?;
+    Ok(match outcome {
+        FileOutcome::Accepted { chart } => FileEvent::Accepted { chart, pages },
+        FileOutcome::Duplicate { chart, .. } => FileEvent::Duplicate { chart },
+    })
+}
+
+/// How to process queued pages.
+#[derive(Debug, Clone)]
+pub struct ProcessOptions {
+    /// Worker threads (one engine each).
+    pub jobs: usize,
+    /// Recognition settings.
+    pub ocr: OcrConfig,
+    /// Preprocessing steps.
+    pub preprocess: Preprocessor,
+    /// Decoding limits.
+    pub limits: Limits,
+    /// How long a claimed page stays leased.
+    pub lease: Duration,
+    /// Attempts before a page is failed for good.
+    pub max_attempts: u32,
+    /// Name of this worker in leases (host and process).
+    pub worker_name: String,
+}
+
+impl Default for ProcessOptions {
+    fn default() -> Self {
+        Self {
+            jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ocr: OcrConfig::default(),
+            preprocess: Preprocessor::default(),
+            limits: Limits::default(),
+            lease: Duration::from_secs(300),
+            max_attempts: 3,
+            worker_name: format!("pid{}", std::process::id()),
+        }
+    }
+}
+
+/// What processing did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ProcessReport {
+    /// Pages processed.
+    pub processed_pages: u64,
+    /// Page attempts that failed.
+    pub failed_pages: u64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Seconds spent in OCR, summed over threads.
+    pub ocr_seconds: f64,
+    /// Seconds spent decoding and preprocessing, summed over threads.
+    pub prep_seconds: f64,
+}
+
+/// Processes queued pages until none is left, with real Tesseract engines.
+pub async fn process_queue(store: &Store, blobs: &BlobStore, templates: Arc<Vec<Template>>, options: &ProcessOptions, progress: Arc<dyn Progress>) -> Result<ProcessReport, PipelineError> {
+    let ocr = options.ocr.clone();
+    // Fail once, clearly, at start-up when the language data is missing.
+    let probe = ocr.clone();
+    tokio::task::spawn_blocking(move || TesseractRecognizer::new(&probe).map(drop)).await.map_err(|e| PipelineError::Fatal(e.to_string()))??;
+    process_queue_with(store, blobs, templates, options, progress, move || TesseractRecognizer::new(&ocr).map(|r| Box::new(r) as Box<dyn Recognizer>)).await
+}
+
+struct Shared {
+    processed: AtomicU64,
+    failed: AtomicU64,
+    ocr_nanos: AtomicU64,
+    prep_nanos: AtomicU64,
+    stop: AtomicBool,
+    fatal: Mutex<Option<PipelineError>>,
+}
+
+/// Processes queued pages with engines from `make_recognizer` (one per thread).
+pub async fn process_queue_with<F>(store: &Store, blobs: &BlobStore, templates: Arc<Vec<Template>>, options: &ProcessOptions, progress: Arc<dyn Progress>, make_recognizer: F) -> Result<ProcessReport, PipelineError>
+where
+    F: Fn() -> Result<Box<dyn Recognizer>, OcrError> + Send + Sync + 'static,
+{
+    let started = Instant::now();
+    progress.pages_found(store.pending_pages().await? as u64);
+    let jobs = options.jobs.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("chartscan-ocr-{i}"))
+        .start_handler(|_| ocr::configure_worker_thread())
+        .build()
+        .map_err(|e| PipelineError::Fatal(format!("cannot start worker threads: {e}")))?;
+    let shared = Arc::new(Shared {
+        processed: AtomicU64::new(0),
+        failed: AtomicU64::new(0),
+        ocr_nanos: AtomicU64::new(0),
+        prep_nanos: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        fatal: Mutex::new(None),
+    });
+    let handle = tokio::runtime::Handle::current();
+    let ctx = Arc::new(WorkerContext { store: store.clone(), blobs: blobs.clone(), templates, options: options.clone(), progress, shared: shared.clone(), handle });
+    let make = Arc::new(make_recognizer);
+    tokio::task::spawn_blocking(move || {
+        pool.scope(|s| {
+            for i in 0..jobs {
+                let (ctx, make) = (ctx.clone(), make.clone());
+                s.spawn(move |_| worker_loop(&ctx, i, &*make));
+            }
+        })
+    })
+    .await
+    .map_err(|e| PipelineError::Fatal(e.to_string()))?;
+    if let Some(err) = shared.fatal.lock().expect("not poisoned").take() {
+        return Err(err);
+    }
+    Ok(ProcessReport {
+        processed_pages: shared.processed.load(Ordering::Relaxed),
+        failed_pages: shared.failed.load(Ordering::Relaxed),
+        seconds: started.elapsed().as_secs_f64(),
+        ocr_seconds: shared.ocr_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+        prep_seconds: shared.prep_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+    })
+}
+
+struct WorkerContext {
+    store: Store,
+    blobs: BlobStore,
+    templates: Arc<Vec<Template>>,
+    options: ProcessOptions,
+    progress: Arc<dyn Progress>,
+    shared: Arc<Shared>,
+    handle: tokio::runtime::Handle,
+}
+
+fn worker_loop(ctx: &WorkerContext, index: usize, make: &(dyn Fn() -> Result<Box<dyn Recognizer>, OcrError> + Send + Sync)) {
+    let fatal = |e: PipelineError| {
+        ctx.shared.stop.store(true, Ordering::SeqCst);
+        ctx.shared.fatal.lock().expect("not poisoned").get_or_insert(e);
+    };
+    let mut engine = match make() {
+        Ok(e) => e,
+        Err(e) => return fatal(e.into()),
+    };
+    let worker = format!("{}-{index}", ctx.options.worker_name);
+    let mut original: Option<(String, Vec<u8>)> = None;
+    let lease_ms = ctx.options.lease.as_millis() as i64;
+    while !ctx.shared.stop.load(Ordering::SeqCst) {
+        let job = match ctx.handle.block_on(ctx.store.claim_page(&worker, lease_ms, ctx.options.max_attempts, &ctx.templates)) {
+            Ok(Some(job)) => job,
+            Ok(None) => break,
+            Err(e) => return fatal(e.into()),
+        };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_page(ctx, &job, engine.as_mut(), &mut original)))
+            .unwrap_or_else(|_| Err("processing crashed on this page".to_string()));
+        let saved = match &outcome {
+            Ok(result) => ctx.handle.block_on(ctx.store.complete_page(job.page_id, result, &ctx.templates)),
+            Err(reason) => {
+                tracing::warn!(file = %job.file_name, page = job.page_no, attempt = job.attempt, %reason, "page failed");
+                ctx.handle.block_on(ctx.store.fail_page(job.page_id, reason, ctx.options.max_attempts, &ctx.templates))
+            }
+        };
+        if let Err(e) = saved {
+            return fatal(e.into());
+        }
+        let counter = if outcome.is_ok() { &ctx.shared.processed } else { &ctx.shared.failed };
+        counter.fetch_add(1, Ordering::Relaxed);
+        ctx.progress.page_done(outcome.is_ok());
+    }
+}
+
+fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer, original: &mut Option<(String, Vec<u8>)>) -> Result<PageResult, String> {
+    let t0 = Instant::now();
+    if original.as_ref().is_none_or(|(sha, _)| *sha != job.file_sha256) {
+        let bytes = ctx.blobs.get("originals", &job.file_sha256).map_err(|e| e.to_string())?;
+        *original = Some((job.file_sha256.clone(), bytes));
+    }
+    let bytes = &original.as_ref().expect("just loaded").1;
+    let kind = MediaType::from_mime(&job.media_type).ok_or_else(|| format!("unknown media type {}", job.media_type))?;
+    let image = decode_page(bytes, kind, job.file_page, &ctx.options.limits).map_err(|e| e.to_string())?;
+    let prepared = ctx.options.preprocess.prepare(&image);
+    drop(image);
+    let t1 = Instant::now();
+    let words = engine.recognize(&prepared).map_err(|e| e.to_string())?;
+    let t2 = Instant::now();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80).encode_image(&prepared.display).map_err(|e| format!("encoding page image: {e}"))?;
+    let image_sha256 = sha256_hex(&jpeg);
+    ctx.blobs.put("pages", &image_sha256, &jpeg).map_err(|e| e.to_string())?;
+    let (width, height) = prepared.display.dimensions();
+    ctx.shared.ocr_nanos.fetch_add((t2 - t1).as_nanos() as u64, Ordering::Relaxed);
+    ctx.shared.prep_nanos.fetch_add(((t1 - t0) + t2.elapsed()).as_nanos() as u64, Ordering::Relaxed);
+    Ok(PageResult { image_sha256, width, height, skew: prepared.skew_degrees, words: PageWords { page: job.page_no, width, height, words } })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chart::{BBox, Word};
+    use ocr::ReplayRecognizer;
+
+    fn line(text: &str, line: u32) -> Vec<Word> {
+        let mut x = 100;
+        text.split(' ')
+            .map(|t| {
+                let w = Word { text: t.into(), bbox: BBox::new(x, 100 + 60 * line, 20 * t.len() as u32, 40), confidence: 0.95, line, block: 1 };
+                x += 20 * t.len() as u32 + 20;
+                w
+            })
+            .collect()
+    }
+
+    /// The pipeline's own logic (ledger, duplicates, rejections, queue, extraction), with
+    /// recorded words standing in for Tesseract; tests/ runs the same with real Tesseract.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn ingest_then_process_with_replayed_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
+        let blobs = BlobStore::new(dir.path().join("data")).unwrap();
+        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/SR01");
+        let junk = dir.path().join("notes.txt");
+        std::fs::write(&junk, "not a scan").unwrap();
+        let options = IngestOptions { facility: "SR01".into(), batch: "t".into(), limits: Limits::default() };
+        let report = ingest_files(&store, &blobs, &[samples.clone(), junk.clone()], &options, &NoProgress).await.unwrap();
+        assert_eq!((report.files, report.accepted, report.duplicates, report.pages), (5, 4, 0, 4));
+        assert_eq!(report.rejected, vec![Rejected { path: junk.display().to_string(), reason: "unsupported file type: not a PNG, JPEG, TIFF or PDF file".into() }]);
+        let again = ingest_files(&store, &blobs, &[samples], &options, &NoProgress).await.unwrap();
+        assert_eq!((again.accepted, again.duplicates, again.pages), (0, 4, 0));
+
+        let mut words = line("OUTPATIENT CONSULTATION CARD", 0);
+        words.extend(line("Patient ID: 004512", 1));
+        let replay = ReplayRecognizer { words };
+        let opts = ProcessOptions { jobs: 2, ..Default::default() };
+        let done = process_queue_with(&store, &blobs, Arc::new(chart::standard_templates()), &opts, Arc::new(NoProgress), move || Ok(Box::new(replay.clone()) as Box<dyn Recognizer>)).await.unwrap();
+        assert_eq!((done.processed_pages, done.failed_pages), (4, 0));
+        let charts = store.charts(Some(chart::ChartStatus::Extracted)).await.unwrap();
+        assert_eq!(charts.len(), 4);
+        assert!(charts.iter().all(|c| c.fields["patient_id"].value.as_deref() == Some("004512")));
+        let page = &charts[0].pages[0];
+        assert!(blobs.path("pages", page.image_sha256.as_deref().unwrap()).exists(), "page image stored");
+    }
+}
