@@ -1,1 +1,480 @@
-fn main() {}
+//! `chartscan`: the command line. Reads arguments and environment, builds the parts and
+//! calls library functions; progress bars, colours and exit codes live only here.
+
+mod progress;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ingest::pipeline::{IngestReport, ProcessReport};
+use ingest::{IngestOptions, Limits, ProcessOptions};
+use ocr::{OcrConfig, Preprocessor};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use store::blobs::BlobStore;
+use store::Store;
+
+/// Turns scanned paper patient charts into structured, reviewed records.
+///
+/// Scans go in with `ingest` (or a `worker` processes the queue), reviewers correct and
+/// approve in the browser (`serve`), managers follow `stats` and `export` the approved records.
+#[derive(Debug, Parser)]
+#[command(name = "chartscan", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    /// Database: sqlite://PATH (created if missing) or postgres://USER@HOST/DB.
+    #[arg(long, env = "CHARTSCAN_DB", default_value = "sqlite://chartscan-data/chartscan.db", global = true)]
+    db: String,
+    /// Data directory for originals and page images (content-addressed).
+    #[arg(long, env = "CHARTSCAN_DATA", default_value = "chartscan-data", global = true)]
+    data: PathBuf,
+    /// Folder of form templates (*.toml); default: the bundled standard templates.
+    #[arg(long, env = "CHARTSCAN_TEMPLATES", global = true)]
+    templates: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Ingest samples/charts, create demo users and serve the review UI.
+    Demo {
+        /// Folder of sample charts, one sub-folder per facility code.
+        #[arg(long, default_value = "samples/charts")]
+        samples: PathBuf,
+        /// Address to serve on.
+        #[arg(long, env = "CHARTSCAN_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        #[command(flatten)]
+        ocr: OcrArgs,
+    },
+    /// Import scans (files and folders, recursively), then OCR and extract them.
+    Ingest {
+        /// Files or folders to import.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Facility code recorded with every chart (e.g. PP01).
+        #[arg(long, env = "CHARTSCAN_FACILITY", default_value = "UNKNOWN")]
+        facility: String,
+        /// Batch name (default: today's date and the first folder's name).
+        #[arg(long)]
+        batch: Option<String>,
+        /// Only import and queue; leave OCR to `chartscan worker`.
+        #[arg(long)]
+        no_process: bool,
+        /// Print one JSON report on stdout instead of a summary.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        ocr: OcrArgs,
+    },
+    /// Process queued pages; any number of workers may share one PostgreSQL store.
+    Worker {
+        /// Exit when the queue is empty instead of waiting for more.
+        #[arg(long)]
+        once: bool,
+        #[command(flatten)]
+        ocr: OcrArgs,
+    },
+    /// Serve the review UI and JSON API.
+    Serve {
+        /// Address to serve on.
+        #[arg(long, env = "CHARTSCAN_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Counts of charts and pages, by status and facility.
+    Stats {
+        /// JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export charts.
+    Export {
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Which charts.
+        #[arg(long, value_enum, default_value = "approved")]
+        status: ExportStatus,
+        /// Output file (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Work with form templates.
+    Templates {
+        #[command(subcommand)]
+        command: TemplateCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user (or reset their password and role); the password is read from stdin.
+    Add {
+        /// Login name.
+        name: String,
+        /// What they may do.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplateCommand {
+    /// Check a template file and explain every problem.
+    Check {
+        /// The template (.toml).
+        file: PathBuf,
+    },
+    /// List the templates in use.
+    List,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Clerk,
+    Reviewer,
+    Manager,
+    Admin,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportStatus {
+    Any,
+    Approved,
+}
+
+/// OCR settings shared by the commands that process pages.
+#[derive(Debug, Args)]
+struct OcrArgs {
+    /// Worker threads, one Tesseract each (default: all cores).
+    #[arg(long, short = 'j', env = "CHARTSCAN_JOBS")]
+    jobs: Option<usize>,
+    /// Tesseract languages.
+    #[arg(long, env = "CHARTSCAN_LANG", default_value = "eng+khm")]
+    lang: String,
+    /// Tesseract page segmentation mode.
+    #[arg(long, env = "CHARTSCAN_PSM", default_value_t = 3)]
+    psm: u32,
+    /// Skip deskewing.
+    #[arg(long)]
+    no_deskew: bool,
+    /// Give Tesseract grey pages instead of thresholded ones.
+    #[arg(long)]
+    no_binarize: bool,
+    /// Keep specks (small dots of scanner noise) in the page given to Tesseract.
+    #[arg(long)]
+    no_despeckle: bool,
+}
+
+impl OcrArgs {
+    fn options(&self) -> ProcessOptions {
+        let mut o = ProcessOptions {
+            ocr: OcrConfig { languages: self.lang.clone(), page_segmentation_mode: self.psm, ..Default::default() },
+            preprocess: Preprocessor { deskew: !self.no_deskew, binarize: !self.no_binarize, despeckle: !self.no_despeckle, ..Default::default() },
+            worker_name: format!("{}-{}", hostname(), std::process::id()),
+            ..Default::default()
+        };
+        if let Some(j) = self.jobs {
+            o.jobs = j.max(1);
+        }
+        o
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "host".into())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHARTSCAN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,chartscan=info,review_ui=info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}
+
+fn load_templates(dir: Option<&Path>) -> Result<Vec<chart::Template>> {
+    let Some(dir) = dir else { return Ok(chart::standard_templates()) };
+    let mut templates = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).with_context(|| format!("reading templates folder {}", dir.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries.into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        templates.push(chart::Template::parse(&text).with_context(|| format!("template {}", path.display()))?);
+    }
+    if templates.is_empty() {
+        bail!("no *.toml templates in {}", dir.display());
+    }
+    Ok(templates)
+}
+
+async fn open(cli: &Cli) -> Result<(Store, BlobStore)> {
+    let store = Store::open(&cli.db).await.with_context(|| format!("opening database {}", cli.db))?;
+    let blobs = BlobStore::new(&cli.data)?;
+    Ok((store, blobs))
+}
+
+fn default_batch(paths: &[PathBuf]) -> String {
+    let name = paths.first().and_then(|p| std::fs::canonicalize(p).ok()).and_then(|p| p.file_stem().map(|n| n.to_string_lossy().to_string())).unwrap_or_else(|| "batch".into());
+    format!("{}-{name}", today())
+}
+
+/// Today's date (UTC) as YYYY-MM-DD.
+fn today() -> String {
+    let days = store::now_ms().div_euclid(86_400_000);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+async fn process(store: &Store, blobs: &BlobStore, templates: &Arc<Vec<chart::Template>>, options: &ProcessOptions, show: bool) -> Result<ProcessReport> {
+    let progress: Arc<dyn ingest::Progress> = if show { Arc::new(progress::Bars::pages()) } else { Arc::new(progress::Log) };
+    let report = ingest::process_queue(store, blobs, templates.clone(), options, progress).await?;
+    if report.processed_pages > 0 {
+        tracing::info!(
+            pages = report.processed_pages,
+            failed = report.failed_pages,
+            seconds = format!("{:.1}", report.seconds),
+            pages_per_second = format!("{:.2}", report.processed_pages as f64 / report.seconds.max(1e-9)),
+            "processing finished"
+        );
+    }
+    Ok(report)
+}
+
+async fn run(cli: Cli) -> Result<i32> {
+    let templates = Arc::new(load_templates(cli.templates.as_deref())?);
+    match &cli.command {
+        Command::Ingest { paths, facility, batch, no_process, json, ocr } => {
+            let (store, blobs) = open(&cli).await?;
+            let options = IngestOptions { facility: facility.clone(), batch: batch.clone().unwrap_or_else(|| default_batch(paths)), limits: Limits::default() };
+            let show = std::io::stderr().is_terminal() && !json;
+            let bars: Box<dyn ingest::Progress> = if show { Box::new(progress::Bars::files()) } else { Box::new(progress::Log) };
+            let report = ingest::ingest_files(&store, &blobs, paths, &options, bars.as_ref()).await?;
+            drop(bars);
+            let processed = if *no_process { ProcessReport::default() } else { process(&store, &blobs, &templates, &ocr.options(), show).await? };
+            print_ingest(&report, &processed, *json)?;
+            Ok(if report.rejected.is_empty() { 0 } else { 3 })
+        }
+        Command::Worker { once, ocr } => {
+            let (store, blobs) = open(&cli).await?;
+            let options = ocr.options();
+            let show = std::io::stderr().is_terminal();
+            loop {
+                process(&store, &blobs, &templates, &options, show).await?;
+                if *once {
+                    return Ok(0);
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(0),
+                }
+            }
+        }
+        Command::Demo { samples, bind, ocr } => {
+            let (store, blobs) = open(&cli).await?;
+            let mut facilities: Vec<PathBuf> = std::fs::read_dir(samples)
+                .with_context(|| format!("reading {} (run the demo from the repository root)", samples.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_dir())
+                .collect();
+            facilities.sort();
+            let show = std::io::stderr().is_terminal();
+            for dir in &facilities {
+                let facility = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let options = IngestOptions { facility: facility.clone(), batch: format!("{}-samples", today()), limits: Limits::default() };
+                let bars: Box<dyn ingest::Progress> = if show { Box::new(progress::Bars::files()) } else { Box::new(progress::Log) };
+                let r = ingest::ingest_files(&store, &blobs, std::slice::from_ref(dir), &options, bars.as_ref()).await?;
+                drop(bars);
+                eprintln!("{facility}: {} accepted, {} duplicate(s), {} rejected", r.accepted, r.duplicates, r.rejected.len());
+            }
+            process(&store, &blobs, &templates, &ocr.options(), show).await?;
+            let reviewer = random_password();
+            let manager = random_password();
+            store.add_user("demo", chart::Role::Reviewer, &reviewer).await?;
+            store.add_user("manager", chart::Role::Manager, &manager).await?;
+            let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+            let addr = listener.local_addr()?;
+            println!();
+            println!("  Review UI: http://{addr}/");
+            println!("  Reviewer:  demo / {reviewer}");
+            println!("  Manager:   manager / {manager}");
+            println!("  (Ctrl-C to stop; data in {} and {})", cli.data.display(), cli.db);
+            println!();
+            serve(store, blobs, templates, listener).await?;
+            Ok(0)
+        }
+        Command::Serve { bind } => {
+            let (store, blobs) = open(&cli).await?;
+            let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+            eprintln!("serving the review UI on http://{}/", listener.local_addr()?);
+            serve(store, blobs, templates, listener).await?;
+            Ok(0)
+        }
+        Command::User { command: UserCommand::Add { name, role } } => {
+            let (store, _) = open(&cli).await?;
+            let mut password = String::new();
+            if std::io::stdin().is_terminal() {
+                eprint!("password for {name}: ");
+                std::io::stderr().flush()?;
+                std::io::stdin().read_line(&mut password)?;
+            } else {
+                std::io::stdin().read_to_string(&mut password)?;
+            }
+            let password = password.trim_end_matches(['\r', '\n']);
+            let role = match role {
+                RoleArg::Clerk => chart::Role::Clerk,
+                RoleArg::Reviewer => chart::Role::Reviewer,
+                RoleArg::Manager => chart::Role::Manager,
+                RoleArg::Admin => chart::Role::Admin,
+            };
+            let user = store.add_user(name, role, password).await?;
+            eprintln!("user {} ({}) saved", user.name, user.role);
+            Ok(0)
+        }
+        Command::Stats { json } => {
+            let (store, _) = open(&cli).await?;
+            let stats = store.stats().await?;
+            if *json {
+                println!("{}", serde_json::to_string(&stats)?);
+            } else {
+                print_stats(&stats);
+            }
+            Ok(0)
+        }
+        Command::Export { format, status, out } => {
+            let (store, _) = open(&cli).await?;
+            let records = store.charts(match status {
+                ExportStatus::Any => None,
+                ExportStatus::Approved => Some(chart::ChartStatus::Approved),
+            })
+            .await?;
+            let mut sink: Box<dyn Write> = match out {
+                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            match format {
+                ExportFormat::Jsonl => store::export::write_jsonl(&records, &mut sink)?,
+                ExportFormat::Csv => {
+                    let order: Vec<String> = templates.iter().flat_map(|t| t.fields.iter().map(|f| f.name.clone())).fold(Vec::new(), |mut v, n| {
+                        if !v.contains(&n) {
+                            v.push(n);
+                        }
+                        v
+                    });
+                    store::export::write_csv(&records, &order, &mut sink)?
+                }
+            }
+            sink.flush()?;
+            if let Some(path) = out {
+                eprintln!("{} chart(s) written to {}", records.len(), path.display());
+            }
+            Ok(0)
+        }
+        Command::Templates { command: TemplateCommand::Check { file } } => {
+            let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+            match chart::Template::parse(&text) {
+                Ok(t) => {
+                    println!("{}: ok, form {:?} with {} field(s)", file.display(), t.form, t.fields.len());
+                    Ok(0)
+                }
+                Err(e) => {
+                    eprintln!("{}: {}", file.display(), e.0.replace("; ", "\n  "));
+                    Ok(2)
+                }
+            }
+        }
+        Command::Templates { command: TemplateCommand::List } => {
+            for t in templates.iter() {
+                println!("{:8} {} ({} fields)", t.form, t.name, t.fields.len());
+            }
+            Ok(0)
+        }
+    }
+}
+
+async fn serve(store: Store, blobs: BlobStore, templates: Arc<Vec<chart::Template>>, listener: tokio::net::TcpListener) -> Result<()> {
+    let state = review_ui::AppState::new(store, blobs, templates);
+    review_ui::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+fn random_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::thread_rng();
+    (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+fn print_ingest(report: &IngestReport, processed: &ProcessReport, json: bool) -> Result<()> {
+    if json {
+        let mut v = serde_json::to_value(report)?;
+        v["processed_pages"] = processed.processed_pages.into();
+        v["failed_pages"] = processed.failed_pages.into();
+        println!("{v}");
+        return Ok(());
+    }
+    println!(
+        "{} file(s): {} accepted, {} duplicate(s), {} rejected; {} page(s) queued, {} chart(s) created",
+        report.files,
+        report.accepted,
+        report.duplicates,
+        report.rejected.len(),
+        report.pages,
+        report.charts
+    );
+    for r in &report.rejected {
+        println!("  rejected {}: {}", r.path, r.reason);
+    }
+    if processed.processed_pages + processed.failed_pages > 0 {
+        println!(
+            "processed {} page(s) ({} failed attempt(s)) in {:.1} s: {:.2} pages/s, {:.2} s OCR per page",
+            processed.processed_pages,
+            processed.failed_pages,
+            processed.seconds,
+            processed.processed_pages as f64 / processed.seconds.max(1e-9),
+            processed.ocr_seconds / (processed.processed_pages.max(1)) as f64
+        );
+    }
+    Ok(())
+}
+
+fn print_stats(s: &store::Stats) {
+    let row = |name: &str, c: &store::ChartCounts| println!("{name:<10} {:>7} {:>9} {:>9} {:>8} {:>8}", c.total, c.extracted, c.in_review, c.approved, c.rejected);
+    println!("{:<10} {:>7} {:>9} {:>9} {:>8} {:>8}", "charts", "total", "extracted", "in_review", "approved", "rejected");
+    for (facility, c) in &s.by_facility {
+        row(facility, c);
+    }
+    row("all", &s.charts);
+    println!();
+    println!("pages: {} total, {} queued, {} done, {} failed", s.pages.total, s.pages.queued, s.pages.done, s.pages.failed);
+}

@@ -125,6 +125,38 @@ fn is_separator(w: &Word) -> bool {
     label_key(&w.text).is_empty()
 }
 
+/// Whether a word ends like a printed label (`Name:`; Khmer `ៈ` reads like a colon).
+fn ends_like_label(w: &Word) -> bool {
+    let t = w.text.trim_end_matches(|c: char| c == '|' || c.is_whitespace());
+    t.ends_with(':') || t.ends_with('ៈ') || t.ends_with('：')
+}
+
+/// The value's words among those after a label: separators dropped, label residue the
+/// engine misread (anything up to a word ending in `:` among the first three) dropped, and
+/// cut at the first gap wide enough to be the next column.
+fn trim_value<'a>(words: &[&'a Word]) -> Vec<&'a Word> {
+    let mut start = 0;
+    if let Some(i) = words.iter().take(3).rposition(|w| ends_like_label(w)) {
+        start = i + 1;
+    }
+    let rest: Vec<&Word> = words[start..].iter().copied().skip_while(|w| is_separator(w)).collect();
+    let mut out: Vec<&Word> = Vec::new();
+    for w in rest {
+        if let Some(prev) = out.last() {
+            let height = prev.bbox.h.max(w.bbox.h).max(1);
+            if w.bbox.x.saturating_sub(prev.bbox.right()) > 3 * height {
+                break;
+            }
+        }
+        out.push(w);
+    }
+    // A trailing one- or two-letter word the engine doubts is a speck, not text.
+    while out.len() > 1 && out.last().is_some_and(|w| w.confidence < 0.5 && w.text.chars().count() <= 2) {
+        out.pop();
+    }
+    out
+}
+
 /// Extracts every field of `template` from the pages.
 pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
     let lines: Vec<Vec<Line<'_>>> = pages.iter().map(PageWords::lines).collect();
@@ -164,7 +196,7 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
             .map(|h| h.start)
             .min()
             .unwrap_or(line.words.len());
-        let mut value_words: Vec<&Word> = line.words[label_end..next_hit].iter().copied().skip_while(|w| is_separator(w)).collect();
+        let mut value_words: Vec<&Word> = trim_value(&line.words[label_end..next_hit]);
         if value_words.is_empty() {
             // Value below the label: the next line, when it carries no label of its own.
             let label_box = line.words[label_start].bbox;
@@ -172,7 +204,8 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
                 let close = below.bbox.y < line.bbox.bottom() + 3 * line.bbox.h.max(1);
                 let free = !hits.iter().any(|h| h.page_index == page_index && h.line == line_index + 1);
                 if close && free {
-                    value_words = below.words.iter().copied().filter(|w| w.bbox.right() > label_box.x).skip_while(|w| is_separator(w)).collect();
+                    let candidates: Vec<&Word> = below.words.iter().copied().filter(|w| w.bbox.right() > label_box.x).collect();
+                    value_words = trim_value(&candidates);
                 }
             }
         }
@@ -300,6 +333,18 @@ mod tests {
         assert_eq!(dob.raw, "31/02/1990");
         assert!(dob.needs_review && dob.issue.as_deref().unwrap().contains("does not exist"));
         assert!(e.fields["phone"].needs_review);
+    }
+
+    #[test]
+    fn misread_label_residue_and_next_column_are_not_part_of_the_value() {
+        let mut p = page(&["OUTPATIENT CONSULTATION CARD", "ថ្ងៃខែឆ្នាំកំណើត / ០០8: 16 Mar 2002", "ICD-10: J06.9"]);
+        // Sex on the left, a misread Age label far to the right on the same line.
+        p.words.push(Word { text: "Sex:".into(), bbox: BBox::new(100, 400, 80, 40), confidence: 0.95, line: 9, block: 0 });
+        p.words.push(Word { text: "M".into(), bbox: BBox::new(200, 400, 20, 40), confidence: 0.95, line: 9, block: 0 });
+        p.words.push(Word { text: "7“7".into(), bbox: BBox::new(900, 400, 60, 40), confidence: 0.3, line: 9, block: 0 });
+        let e = extract(&standard_templates(), &[p]);
+        assert_eq!(value(&e, "date_of_birth").as_deref(), Some("2002-03-16"));
+        assert_eq!(value(&e, "sex").as_deref(), Some("M"));
     }
 
     #[test]

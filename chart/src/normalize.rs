@@ -56,7 +56,7 @@ impl FieldType {
     /// Turns raw text into the canonical value of this type, or says why it cannot.
     pub fn canonicalize(&self, raw: &str) -> Result<String, ValueError> {
         let cleaned = khmer::clean(raw);
-        let cleaned = cleaned.trim_matches(|c: char| matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.') || c.is_whitespace());
+        let cleaned = cleaned.trim_matches(|c: char| matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.' | '‘' | '’' | '“' | '”' | '\'' | '"' | '`' | '°' | '«' | '»') || c.is_whitespace());
         if cleaned.is_empty() {
             return err("empty");
         }
@@ -252,7 +252,7 @@ pub fn date(s: &str) -> Result<CalendarDate, ValueError> {
 fn integer(s: &str) -> Result<i64, ValueError> {
     let ascii = khmer::ascii_digits(s);
     let digits: String = ascii.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
-    let rest = ascii.trim()[digits.len()..].trim().to_lowercase();
+    let rest = ascii.trim()[digits.len()..].trim_matches(|c: char| !c.is_alphanumeric() && !khmer::is_khmer(c)).to_lowercase();
     let units_ok = rest.is_empty() || ["y", "yr", "yrs", "years", "year", "ឆ្នាំ", "w", "wk", "wks", "weeks", "សប្តាហ៍", "សប្ដាហ៍"].contains(&rest.as_str());
     if digits.is_empty() || !units_ok {
         return err(format!("{s:?} is not a whole number"));
@@ -299,10 +299,18 @@ fn icd10(s: &str) -> Result<String, ValueError> {
     if chars.is_empty() {
         return err("empty ICD-10 code");
     }
-    // OCR confusions in digit positions.
+    // OCR confusions: a letter comes first, then two digits.
+    chars[0] = match chars[0] {
+        '1' => 'I',
+        '0' => 'O',
+        '5' => 'S',
+        '8' => 'B',
+        '2' => 'Z',
+        other => other,
+    };
     for c in chars.iter_mut().skip(1).take(2) {
         *c = match *c {
-            'O' => '0',
+            'O' | 'Q' | 'D' => '0',
             'I' | 'L' => '1',
             'S' => '5',
             'B' => '8',
@@ -398,6 +406,9 @@ mod tests {
         assert_eq!(c(Icd10, "j06.9"), "J06.9");
         assert_eq!(c(Icd10, "JO69"), "J06.9");
         assert_eq!(c(Icd10, "A09"), "A09");
+        assert_eq!(c(Icd10, "110"), "I10");
+        assert_eq!(c(Integer, "20°"), "20");
+        assert_eq!(c(Text, "‘Trapeang Thom"), "Trapeang Thom");
         assert_eq!(c(BloodPressure, "110 / 70"), "110/70");
         assert_eq!(c(Decimal, "52,5"), "52.5");
         assert_eq!(c(Outcome, "Recovered"), "recovered");

@@ -69,6 +69,8 @@ impl TesseractRecognizer {
         };
         set(&mut api, "tessedit_pageseg_mode", &config.page_segmentation_mode.to_string())?;
         set(&mut api, "user_defined_dpi", &config.dpi.to_string())?;
+        // Tesseract's diagnostics ("Detected N diacritics") would interleave with progress bars.
+        set(&mut api, "debug_file", "/dev/null")?;
         Ok(Self { api })
     }
 }

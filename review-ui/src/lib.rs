@@ -1,1 +1,68 @@
-//! placeholder
+//! The review web application: login, the review queue, the review page, the manager
+//! dashboard, exports, and the JSON API of CONTRACT.md.
+//!
+//! Invariant: every route except `POST /login`, the login page and static assets requires a
+//! session (401 for the API, a redirect for pages) and the right role (403); state-changing
+//! requests must carry the session's CSRF token.
+//! Invariant: OCR text never reaches the browser as markup: pages are static shells, data
+//! goes out as JSON and the front end writes it with `textContent`/`value` only, under a
+//! strict Content-Security-Policy.
+//! Invariant: every view and change of a chart is written to the audit log.
+//! Invariant: this crate knows nothing of Tesseract.
+
+mod api;
+mod auth;
+mod error;
+mod pages;
+
+pub use error::AppError;
+
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use std::future::Future;
+use std::sync::Arc;
+use store::blobs::BlobStore;
+use store::Store;
+
+/// Everything a request handler needs.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    store: Store,
+    blobs: BlobStore,
+    templates: Arc<Vec<chart::Template>>,
+}
+
+impl AppState {
+    /// State from its parts.
+    pub fn new(store: Store, blobs: BlobStore, templates: Arc<Vec<chart::Template>>) -> Self {
+        Self { store, blobs, templates }
+    }
+
+    fn template(&self, form: Option<&str>) -> Option<&chart::Template> {
+        form.and_then(|f| self.templates.iter().find(|t| t.form == f))
+    }
+}
+
+/// The application's routes (construct it in tests; no socket needed).
+pub fn app(state: AppState) -> Router {
+    Router::new().merge(pages::routes()).merge(api::routes()).with_state(state).layer(axum::middleware::from_fn(security))
+}
+
+async fn security(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'self'; img-src 'self' blob: data:; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
+    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Serves `app(state)` on `listener` until `shutdown` completes.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}

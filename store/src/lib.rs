@@ -11,6 +11,7 @@
 //! Invariant: this crate knows nothing of HTTP or Tesseract.
 
 pub mod blobs;
+pub mod export;
 mod charts;
 mod queue;
 mod stats;

@@ -1,0 +1,210 @@
+//! The JSON API of CONTRACT.md.
+
+use crate::auth::{ApiUser, COOKIE};
+use crate::{AppError, AppState};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post, put};
+use axum::{Form, Json, Router};
+use chart::ChartStatus;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .route("/api/session", get(session))
+        .route("/api/queue", get(queue))
+        .route("/api/charts/{id}", get(chart))
+        .route("/api/charts/{id}/fields/{name}", put(update_field))
+        .route("/api/charts/{id}/approve", post(approve))
+        .route("/api/charts/{id}/reject", post(reject))
+        .route("/api/stats", get(stats))
+        .route("/api/export", get(export))
+        .route("/charts/{id}/pages/{page}/image", get(page_image))
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Only local paths are followed after login (no open redirect).
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && n.chars().all(|c| c.is_ascii_alphanumeric() || "/-_".contains(c)) => n.to_string(),
+        _ => "/".into(),
+    }
+}
+
+async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
+    let Some(user) = state.store.verify_login(&form.username, &form.password).await? else {
+        state.store.audit(&form.username.chars().take(64).collect::<String>(), "login_failed", None, "").await?;
+        return Ok(Redirect::to(&format!("/login?failed=1&next={}", safe_next(form.next.as_deref()))).into_response());
+    };
+    let (token, _) = state.store.create_session(&user).await?;
+    state.store.audit(&user.name, "login", None, "").await?;
+    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200");
+    let mut res = Redirect::to(&safe_next(form.next.as_deref())).into_response();
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?);
+    Ok(res)
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap, user: ApiUser) -> Result<Response, AppError> {
+    let mut parts = axum::http::Request::new(());
+    *parts.headers_mut() = headers;
+    let (parts, _) = parts.into_parts();
+    if let Some(token) = crate::auth::session_token(&parts) {
+        state.store.end_session(&token).await?;
+    }
+    state.store.audit(&user.0.user.name, "logout", None, "").await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("chartscan_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"));
+    Ok(res)
+}
+
+async fn session(user: ApiUser) -> Json<Value> {
+    Json(json!({ "user": user.0.user.name, "role": user.0.user.role, "csrf": user.0.csrf }))
+}
+
+async fn queue(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    let s = user.reviewer()?;
+    let items = state.store.review_queue(500).await?;
+    state.store.audit(&s.user.name, "view_queue", None, &format!("{} chart(s)", items.len())).await?;
+    Ok(Json(serde_json::to_value(items).map_err(|e| AppError::Internal(e.to_string()))?))
+}
+
+/// The chart as in the export, plus version, pages, field order and labels for the UI.
+fn chart_json(state: &AppState, record: &store::ChartRecord) -> Result<Value, AppError> {
+    let mut v = serde_json::to_value(record).map_err(|e| AppError::Internal(e.to_string()))?;
+    v["version"] = record.version.into();
+    v["confidence"] = record.confidence.into();
+    v["reviewer"] = record.reviewer.clone().into();
+    v["pages"] = record
+        .pages
+        .iter()
+        .map(|p| json!({ "page": p.page, "status": p.status, "width": p.width, "height": p.height, "error": p.error,
+                          "image": p.image_sha256.as_ref().map(|_| format!("/charts/{}/pages/{}/image", record.chart, p.page)) }))
+        .collect();
+    let template = state.template(record.form.as_deref());
+    let mut order: Vec<String> = template.map(|t| t.fields.iter().map(|f| f.name.clone()).collect()).unwrap_or_default();
+    order.extend(record.fields.keys().filter(|k| !order.contains(k)).cloned().collect::<Vec<_>>());
+    v["field_order"] = order.into();
+    v["labels"] = template
+        .map(|t| t.fields.iter().map(|f| (f.name.clone(), Value::from(f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l)).cloned().unwrap_or_else(|| f.name.clone())))).collect::<serde_json::Map<_, _>>())
+        .unwrap_or_default()
+        .into();
+    Ok(v)
+}
+
+async fn chart(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    let s = user.reviewer()?;
+    let record = state.store.chart(&id).await?;
+    state.store.audit(&s.user.name, "view", Some(&id), &format!("version {}", record.version)).await?;
+    Ok(Json(chart_json(&state, &record)?))
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldUpdate {
+    value: Option<String>,
+    version: i64,
+}
+
+async fn update_field(State(state): State<AppState>, Path((id, name)): Path<(String, String)>, user: ApiUser, Json(body): Json<FieldUpdate>) -> Result<Json<Value>, AppError> {
+    let s = user.reviewer()?;
+    let current = state.store.chart(&id).await?;
+    let canonical = match body.value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        None => None,
+        Some(raw) => {
+            let spec = state.template(current.form.as_deref()).and_then(|t| t.field(&name));
+            match spec {
+                Some(spec) => Some(spec.canonicalize(raw).map_err(|e| AppError::Unprocessable(format!("{name}: {e}")))?),
+                None if current.fields.contains_key(&name) => Some(chart::khmer::clean(raw)),
+                None => return Err(AppError::NotFound(format!("field {name} is not on a {} form", current.form.as_deref().unwrap_or("unknown")))),
+            }
+        }
+    };
+    if name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(AppError::BadRequest("bad field name".into()));
+    }
+    let record = state.store.update_field(&id, &name, canonical.as_deref(), body.version, &s.user.name).await?;
+    Ok(Json(chart_json(&state, &record)?))
+}
+
+#[derive(Debug, Deserialize)]
+struct Approve {
+    version: i64,
+}
+
+async fn approve(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Approve>) -> Result<Json<Value>, AppError> {
+    let s = user.reviewer()?;
+    let record = state.store.approve(&id, body.version, &s.user.name).await?;
+    Ok(Json(chart_json(&state, &record)?))
+}
+
+#[derive(Debug, Deserialize)]
+struct Reject {
+    version: i64,
+    reason: String,
+}
+
+async fn reject(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Reject>) -> Result<Json<Value>, AppError> {
+    let s = user.reviewer()?;
+    if body.reason.trim().is_empty() {
+        return Err(AppError::Unprocessable("a rejection needs a reason".into()));
+    }
+    let record = state.store.reject(&id, body.version, body.reason.trim(), &s.user.name).await?;
+    Ok(Json(chart_json(&state, &record)?))
+}
+
+async fn stats(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    user.manager()?;
+    Ok(Json(serde_json::to_value(state.store.stats().await?).map_err(|e| AppError::Internal(e.to_string()))?))
+}
+
+#[derive(Debug, Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+    status: Option<String>,
+}
+
+async fn export(State(state): State<AppState>, user: ApiUser, Query(q): Query<ExportQuery>) -> Result<Response, AppError> {
+    let s = user.manager()?;
+    let status = match q.status.as_deref().unwrap_or("approved") {
+        "any" => None,
+        "approved" => Some(ChartStatus::Approved),
+        other => return Err(AppError::BadRequest(format!("status {other:?}: use any or approved"))),
+    };
+    let records = state.store.charts(status).await?;
+    let mut out = Vec::new();
+    let format = q.format.as_deref().unwrap_or("jsonl");
+    let content_type = match format {
+        "jsonl" => {
+            store::export::write_jsonl(&records, &mut out).map_err(|e| AppError::Internal(e.to_string()))?;
+            "application/x-ndjson"
+        }
+        "csv" => {
+            let order: Vec<String> = state.templates.iter().flat_map(|t| t.fields.iter().map(|f| f.name.clone())).collect();
+            store::export::write_csv(&records, &order, &mut out).map_err(|e| AppError::Internal(e.to_string()))?;
+            "text/csv; charset=utf-8"
+        }
+        other => return Err(AppError::BadRequest(format!("format {other:?}: use jsonl or csv"))),
+    };
+    state.store.audit(&s.user.name, "export", None, &format!("{format}, {} chart(s)", records.len())).await?;
+    let disposition = format!("attachment; filename=\"chartscan-export.{format}\"");
+    Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], out).into_response())
+}
+
+async fn page_image(State(state): State<AppState>, Path((id, page)): Path<(String, u32)>, user: ApiUser) -> Result<Response, AppError> {
+    let s = user.reviewer()?;
+    let record = state.store.chart(&id).await?;
+    let sha = record.pages.iter().find(|p| p.page == page).and_then(|p| p.image_sha256.clone()).ok_or_else(|| AppError::NotFound(format!("page {page} of chart {id} has no image")))?;
+    let bytes = state.blobs.get("pages", &sha).map_err(|e| AppError::Internal(e.to_string()))?;
+    state.store.audit(&s.user.name, "view_image", Some(&id), &format!("page {page}")).await?;
+    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response())
+}

@@ -1,0 +1,35 @@
+//! HTML pages: static shells (no data in the markup) and static assets.
+
+use crate::auth::{allowed, PageUser};
+use crate::AppState;
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use chart::Role;
+
+const LOGIN: &str = include_str!("../static/login.html");
+const QUEUE: &str = include_str!("../static/queue.html");
+const REVIEW: &str = include_str!("../static/review.html");
+const DASHBOARD: &str = include_str!("../static/dashboard.html");
+const APP_JS: &str = include_str!("../static/app.js");
+const APP_CSS: &str = include_str!("../static/app.css");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(|| async { Html(LOGIN) }))
+        .route("/", get(|user: PageUser| async move { page(&user, Role::Clerk, QUEUE) }))
+        .route("/charts/{id}", get(|user: PageUser, Path(_id): Path<String>| async move { page(&user, Role::Reviewer, REVIEW) }))
+        .route("/dashboard", get(|user: PageUser| async move { page(&user, Role::Manager, DASHBOARD) }))
+        .route("/static/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP_JS) }))
+        .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS) }))
+}
+
+fn page(user: &PageUser, needed: Role, html: &'static str) -> Response {
+    if allowed(user.0.user.role, needed) {
+        Html(html).into_response()
+    } else {
+        (StatusCode::FORBIDDEN, Html("<!doctype html><title>Forbidden</title><p>Your role may not open this page. <a href=\"/\">Back</a></p>")).into_response()
+    }
+}

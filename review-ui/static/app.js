@@ -1,0 +1,241 @@
+// chartscan review UI. All data arrives as JSON and is written with textContent/value:
+// OCR text is untrusted and never becomes markup.
+"use strict";
+
+const $ = (sel) => document.querySelector(sel);
+let session = null;
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "text") e.textContent = v;
+    else if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+function showMessage(text) {
+  const m = $("#message");
+  if (!m) return;
+  m.textContent = text || "";
+  m.hidden = !text;
+}
+
+async function api(method, url, body) {
+  const headers = { "Accept": "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && session) headers["X-CSRF-Token"] = session.csrf;
+  const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); throw new Error("login required"); }
+  const data = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
+  if (!res.ok) { const err = new Error((data && data.error) || res.statusText); err.status = res.status; throw err; }
+  return data;
+}
+
+async function loadSession() {
+  session = await api("GET", "/api/session");
+  const who = $("#who");
+  if (who) who.textContent = session.user + " (" + session.role + ")";
+  const dash = $("#nav-dashboard");
+  if (dash) dash.hidden = !(session.role === "manager" || session.role === "admin");
+  $("#logout")?.addEventListener("click", async () => { await api("POST", "/logout"); location.href = "/login"; });
+}
+
+const pct = (c) => Math.round((c || 0) * 100) + "%";
+
+// ---------------------------------------------------------------- login
+function loginPage() {
+  const q = new URLSearchParams(location.search);
+  if (q.get("failed")) $("#failed").hidden = false;
+  const next = q.get("next");
+  if (next && /^\/[A-Za-z0-9/_-]*$/.test(next)) $("#next").value = next;
+}
+
+// ---------------------------------------------------------------- queue
+async function queuePage() {
+  await loadSession();
+  let items;
+  try { items = await api("GET", "/api/queue"); } catch (e) { showMessage(e.message); return; }
+  const body = $("#queue tbody");
+  $("#empty").hidden = items.length > 0;
+  items.forEach((it, i) => {
+    const open = () => { location.href = "/charts/" + encodeURIComponent(it.chart); };
+    const row = el("tr", { tabindex: "0", "data-index": String(i), onclick: open, onkeydown: (ev) => { if (ev.key === "Enter") open(); } },
+      el("td", { text: it.chart, class: "mono" }), el("td", { text: it.facility }), el("td", { text: it.form || "—" }),
+      el("td", { text: pct(it.confidence), class: it.confidence < 0.9 ? "low" : "" }), el("td", { text: String(it.fields_to_review) }));
+    body.append(row);
+  });
+  const rows = () => [...body.querySelectorAll("tr")];
+  rows()[0]?.focus();
+  document.addEventListener("keydown", (ev) => {
+    const r = rows(); const i = r.indexOf(document.activeElement);
+    if (ev.key === "j" || ev.key === "ArrowDown") { r[Math.min(i + 1, r.length - 1)]?.focus(); ev.preventDefault(); }
+    if (ev.key === "k" || ev.key === "ArrowUp") { r[Math.max(i - 1, 0)]?.focus(); ev.preventDefault(); }
+  });
+}
+
+// ---------------------------------------------------------------- review
+let chart = null;
+const images = {};
+
+function chartId() { return decodeURIComponent(location.pathname.split("/")[2] || ""); }
+
+function fieldOrder(c) {
+  const names = c.field_order.filter((n) => c.fields[n]);
+  // Fields that need a reviewer first, least confident first; then the rest in form order.
+  const review = names.filter((n) => c.fields[n].needs_review).sort((a, b) => c.fields[a].confidence - c.fields[b].confidence);
+  return review.concat(names.filter((n) => !c.fields[n].needs_review));
+}
+
+function drawPages(c) {
+  const holder = $("#pages");
+  holder.replaceChildren();
+  for (const p of c.pages) {
+    if (!p.image) { holder.append(el("p", { class: "error", text: "Page " + p.page + ": " + (p.error || p.status) })); continue; }
+    const svgNS = "http://www.w3.org/2000/svg";
+    const wrap = el("div", { class: "page", "data-page": String(p.page) });
+    const img = el("img", { src: p.image, alt: "Scanned page " + p.page, width: String(p.width), height: String(p.height) });
+    images[p.page] = img;
+    const svg = document.createElementNS(svgNS, "svg");
+    svg.setAttribute("viewBox", `0 0 ${p.width} ${p.height}`);
+    svg.setAttribute("class", "boxes");
+    for (const name of c.field_order) {
+      const f = c.fields[name];
+      if (!f || f.page !== p.page || !f.bbox) continue;
+      const r = document.createElementNS(svgNS, "rect");
+      const [x, y, w, h] = f.bbox;
+      r.setAttribute("x", x - 6); r.setAttribute("y", y - 6); r.setAttribute("width", w + 12); r.setAttribute("height", h + 12);
+      r.setAttribute("class", f.needs_review ? "box review" : "box ok");
+      r.setAttribute("data-field", name);
+      const t = document.createElementNS(svgNS, "title"); t.textContent = name; r.append(t);
+      svg.append(r);
+    }
+    wrap.append(img, svg);
+    holder.append(wrap);
+  }
+}
+
+function drawCrop(canvas, f) {
+  const img = images[f.page];
+  if (!img || !f.bbox) return;
+  const draw = () => {
+    const [x, y, w, h] = f.bbox;
+    const pad = 8, sw = w + 2 * pad, sh = h + 2 * pad;
+    const scale = Math.min(1, 360 / sw);
+    canvas.width = Math.round(sw * scale); canvas.height = Math.round(sh * scale);
+    canvas.getContext("2d").drawImage(img, x - pad, y - pad, sw, sh, 0, 0, canvas.width, canvas.height);
+  };
+  if (img.complete && img.naturalWidth) draw(); else img.addEventListener("load", draw, { once: true });
+}
+
+function highlight(name) {
+  document.querySelectorAll("rect.box").forEach((r) => r.classList.toggle("active", r.dataset.field === name));
+  const rect = document.querySelector(`rect.box[data-field="${CSS.escape(name)}"]`);
+  rect?.scrollIntoView({ block: "center", behavior: "smooth" });
+}
+
+function drawFields(c, focusName) {
+  const form = $("#fields");
+  form.replaceChildren();
+  for (const name of fieldOrder(c)) {
+    const f = c.fields[name];
+    const input = el("input", { name, "aria-label": c.labels[name] || name, spellcheck: "false" });
+    input.value = f.value ?? "";
+    input.dataset.original = input.value;
+    const crop = el("canvas", { class: "crop", "aria-hidden": "true" });
+    const meta = el("span", { class: "meta " + (f.needs_review ? "low" : "ok"), text: f.corrected ? "corrected" : pct(f.confidence) });
+    const row = el("div", { class: "field" + (f.needs_review ? " needs" : "") },
+      el("label", { for: "f-" + name, text: c.labels[name] || name }), meta, crop, input,
+      el("div", { class: "raw", text: f.raw ? "read: " + f.raw : "" }),
+      el("div", { class: "issue", text: f.issue || "" }));
+    input.id = "f-" + name;
+    input.addEventListener("focus", () => highlight(name));
+    input.addEventListener("keydown", (ev) => onFieldKey(ev, name, input));
+    form.append(row);
+    drawCrop(crop, f);
+  }
+  const target = focusName ? $("#f-" + CSS.escape(focusName)) : form.querySelector("input");
+  target?.focus();
+  $("#status").textContent = `${c.status} · version ${c.version} · ${c.form || "unknown form"} · ${c.facility}/${c.batch}`;
+  $("#chart-title").textContent = "Chart " + c.chart;
+}
+
+function inputs() { return [...document.querySelectorAll("#fields input")]; }
+
+async function saveField(name, input) {
+  if (input.value === input.dataset.original) return true;
+  try {
+    chart = await api("PUT", `/api/charts/${encodeURIComponent(chart.chart)}/fields/${encodeURIComponent(name)}`, { value: input.value.trim() === "" ? null : input.value, version: chart.version });
+    showMessage("");
+    return true;
+  } catch (e) {
+    if (e.status === 409) { showMessage(e.message); await reloadChart(name); }
+    else { showMessage(e.message); input.focus(); input.select(); }
+    return false;
+  }
+}
+
+async function onFieldKey(ev, name, input) {
+  if (ev.key === "Escape") { input.value = input.dataset.original; ev.preventDefault(); return; }
+  if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); if (await saveField(name, input)) await approve(); return; }
+  if (ev.key === "Enter") {
+    ev.preventDefault();
+    const list = inputs(); const i = list.findIndex((x) => x.name === name);
+    const nextName = list[i + 1]?.name;
+    if (await saveField(name, input)) { drawFields(chart, nextName || name); drawPages(chart); }
+  }
+}
+
+async function reloadChart(focusName) {
+  chart = await api("GET", "/api/charts/" + encodeURIComponent(chartId()));
+  drawPages(chart);
+  drawFields(chart, focusName);
+}
+
+async function goNext() {
+  const queue = await api("GET", "/api/queue");
+  const next = queue.find((q) => q.chart !== chart.chart);
+  location.href = next ? "/charts/" + encodeURIComponent(next.chart) : "/";
+}
+
+async function approve() {
+  for (const input of inputs()) if (!(await saveField(input.name, input))) return;
+  try { chart = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/approve`, { version: chart.version }); await goNext(); }
+  catch (e) { showMessage(e.message); if (e.status === 409) await reloadChart(); }
+}
+
+async function reject() {
+  const reason = prompt("Why is this chart rejected? (e.g. illegible, not a patient chart)");
+  if (!reason) return;
+  try { chart = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/reject`, { version: chart.version, reason }); await goNext(); }
+  catch (e) { showMessage(e.message); if (e.status === 409) await reloadChart(); }
+}
+
+async function reviewPage() {
+  await loadSession();
+  try { await reloadChart(); } catch (e) { showMessage(e.message); return; }
+  $("#approve").addEventListener("click", approve);
+  $("#reject").addEventListener("click", reject);
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && !(ev.target instanceof HTMLInputElement)) { ev.preventDefault(); approve(); }
+    if ((ev.key === "R" || ev.key === "r") && ev.ctrlKey && ev.shiftKey) { ev.preventDefault(); reject(); }
+  });
+}
+
+// ---------------------------------------------------------------- dashboard
+async function dashboardPage() {
+  await loadSession();
+  let s;
+  try { s = await api("GET", "/api/stats"); } catch (e) { showMessage(e.message); return; }
+  const body = $("#stats tbody");
+  const row = (name, c, cls) => body.append(el("tr", { class: cls || "" }, el("td", { text: name }), ...["total", "extracted", "in_review", "approved", "rejected"].map((k) => el("td", { text: String(c[k]) }))));
+  for (const [facility, c] of Object.entries(s.by_facility)) row(facility, c);
+  row("All facilities", s.charts, "total");
+  $("#pages").textContent = `Pages: ${s.pages.total} total, ${s.pages.queued} queued, ${s.pages.done} done, ${s.pages.failed} failed.`;
+}
+
+const pages = { login: loginPage, queue: queuePage, review: reviewPage, dashboard: dashboardPage };
+pages[document.body.dataset.page]?.().catch((e) => showMessage(e.message));
