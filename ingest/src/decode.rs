@@ -183,6 +183,9 @@ fn decode_raster(bytes: &[u8], kind: MediaType, limits: &Limits) -> Result<Dynam
         MediaType::Png => (ImageFormat::Png, "PNG"),
         _ => (ImageFormat::Jpeg, "JPEG"),
     };
+    if kind == MediaType::Jpeg && !jpeg_is_complete(bytes) {
+        return Err(corrupt(name, "no end-of-image marker after the scan data (the file was cut short)"));
+    }
     let (w, h) = image::ImageReader::with_format(Cursor::new(bytes), format).into_dimensions().map_err(|e| corrupt(name, e))?;
     limits.check_size(w, h)?;
     let mut reader = image::ImageReader::with_format(Cursor::new(bytes), format);
@@ -191,6 +194,13 @@ fn decode_raster(bytes: &[u8], kind: MediaType, limits: &Limits) -> Result<Dynam
         image::ImageError::Limits(l) => DecodeError::TooLarge(l.to_string()),
         other => corrupt(name, other),
     })
+}
+
+/// Whether a JPEG has an end-of-image marker (FF D9) after its last start-of-scan (FF DA).
+/// The decoder fills a truncated scan with grey without an error; a scanner never writes one.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let Some(sos) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else { return false };
+    bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9])
 }
 
 fn tiff_decoder<'a>(bytes: &'a [u8], limits: &Limits) -> Result<tiff::decoder::Decoder<Cursor<&'a [u8]>>, DecodeError> {
@@ -384,6 +394,15 @@ mod tests {
         let data = png(300, 300);
         let err = inspect(&data[..data.len() / 2], &Limits::default()).unwrap_err();
         assert!(err.to_string().starts_with("corrupt or truncated PNG"), "{err}");
+    }
+
+    #[test]
+    fn truncated_jpeg_is_corrupt_although_the_decoder_would_fill_it() {
+        let mut out = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&GrayImage::from_pixel(64, 64, image::Luma([90]))).unwrap();
+        assert!(inspect(&out, &Limits::default()).is_ok());
+        let err = inspect(&out[..out.len() - 20], &Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("cut short"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,221 @@
+//! End-to-end: the real binary, real Tesseract, a fresh SQLite store, the bundled samples.
+//!
+//! One scenario, in the order a programme lives it: a clerk ingests the three facilities'
+//! boxes, the same boxes again (nothing new), a reviewer logs in to the real server, corrects
+//! a field and approves, a manager exports.
+
+mod common;
+
+use common::{root, same_value, Workspace};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Stdio};
+
+/// Field accuracy below this fails the test. Measured 94.6% (193/204) when it was set; the
+/// floor leaves room for Tesseract version drift, not for regressions in extraction.
+const ACCURACY_FLOOR: f64 = 0.90;
+/// Auto-accepted fields (nobody looks at them) must be right at least this often.
+const AUTO_ACCEPT_PRECISION_FLOOR: f64 = 0.97;
+
+fn truth() -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for facility in std::fs::read_dir(root().join("samples/truth")).unwrap() {
+        for f in std::fs::read_dir(facility.unwrap().path()).unwrap() {
+            let t: Value = serde_json::from_str(&std::fs::read_to_string(f.unwrap().path()).unwrap()).unwrap();
+            out.insert(t["file"].as_str().unwrap().to_string(), t);
+        }
+    }
+    out
+}
+
+fn facilities() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join("samples/charts")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    v.sort();
+    v
+}
+
+fn export(ws: &Workspace, format: &str, status: &str) -> String {
+    let out = ws.run(&["export", "--format", format, "--status", status]);
+    assert!(out.status.success(), "export failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_server(ws: &Workspace) -> Server {
+    let mut child = ws.cmd().args(["serve", "--bind", "127.0.0.1:0"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let url = loop {
+        let line = lines.next().expect("server printed its address").unwrap();
+        if let Some(rest) = line.split("http://").nth(1) {
+            break format!("http://{}", rest.trim_end_matches('/'));
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Server(child, url)
+}
+
+#[test]
+fn samples_ingest_review_and_export() {
+    let ws = Workspace::new();
+    let truth = truth();
+
+    // 1. Ingest each facility's folder through the real binary with real Tesseract.
+    let mut charts = 0;
+    for facility in facilities() {
+        let dir = root().join("samples/charts").join(&facility);
+        let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--facility", &facility, "--jobs", "2", "--json"]);
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(report["rejected"], serde_json::json!([]));
+        assert_eq!(report["accepted"], report["files"]);
+        assert_eq!(report["processed_pages"], report["pages"]);
+        assert_eq!(report["failed_pages"], 0);
+        charts += report["charts"].as_u64().unwrap();
+    }
+    assert_eq!(charts as usize, truth.len());
+
+    // 2. Every chart's fields against the ground truth.
+    let exported: Vec<Value> = export(&ws, "jsonl", "any").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(exported.len(), truth.len());
+    let (mut right, mut total, mut auto, mut auto_right) = (0, 0, 0, 0);
+    let mut wrong = Vec::new();
+    for chart in &exported {
+        let file = chart["sources"][0]["file"].as_str().unwrap();
+        let t = &truth[file];
+        assert_eq!(chart["form"], "opd", "{file}");
+        assert_eq!(chart["facility"], t["facility"], "{file}");
+        assert_eq!(chart["sources"].as_array().unwrap().len() as u64, t["pages"].as_u64().unwrap(), "{file}");
+        for (name, expected) in t["fields"].as_object().unwrap() {
+            total += 1;
+            let field = &chart["fields"][name];
+            let ok = field["value"].as_str().is_some_and(|v| same_value(v, expected.as_str().unwrap()));
+            if field["needs_review"] == false {
+                auto += 1;
+                auto_right += usize::from(ok);
+            }
+            if ok {
+                right += 1;
+            } else {
+                wrong.push(format!("{file} {name}: expected {expected}, got {} (raw {})", field["value"], field["raw"]));
+            }
+        }
+    }
+    let accuracy = right as f64 / total as f64;
+    let precision = auto_right as f64 / auto.max(1) as f64;
+    println!("field accuracy on samples: {right}/{total} = {:.1}%", accuracy * 100.0);
+    println!("auto-accepted: {auto} fields ({:.1}% of all), {auto_right} correct = {:.1}% precision", auto as f64 * 100.0 / total as f64, precision * 100.0);
+    for w in &wrong {
+        println!("  wrong: {w}");
+    }
+    assert!(accuracy >= ACCURACY_FLOOR, "field accuracy {accuracy:.3} is below the floor {ACCURACY_FLOOR}");
+    assert!(precision >= AUTO_ACCEPT_PRECISION_FLOOR, "auto-accept precision {precision:.3} is below {AUTO_ACCEPT_PRECISION_FLOOR}");
+
+    // 3. Re-ingesting the same folders adds nothing.
+    let before: Value = ws.json(&["stats", "--json"]).1;
+    let (code, again) = ws.json(&["ingest", root().join("samples/charts").to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0);
+    assert_eq!((again["accepted"].as_u64(), again["duplicates"].as_u64(), again["pages"].as_u64()), (Some(0), Some(truth.len() as u64), Some(0)));
+    assert_eq!(ws.json(&["stats", "--json"]).1, before, "a second ingest must change nothing");
+
+    // 4. A reviewer corrects a field and approves, through the real server.
+    let mut add = ws.cmd().args(["user", "add", "sokha", "--role", "reviewer"]).stdin(Stdio::piped()).spawn().unwrap();
+    add.stdin.take().unwrap().write_all(b"review-pass-1\n").unwrap();
+    assert!(add.wait().unwrap().success());
+    let server = start_server(&ws);
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let anonymous = agent.get(&format!("{}/api/queue", server.1)).call();
+    assert!(matches!(anonymous, Err(ureq::Error::Status(401, _))), "anonymous API access must be refused");
+    let login = agent.post(&format!("{}/login", server.1)).send_form(&[("username", "sokha"), ("password", "review-pass-1")]).unwrap();
+    assert_eq!(login.status(), 303);
+    let session: Value = agent.get(&format!("{}/api/session", server.1)).call().unwrap().into_json().unwrap();
+    let csrf = session["csrf"].as_str().unwrap().to_string();
+    let queue: Vec<Value> = agent.get(&format!("{}/api/queue", server.1)).call().unwrap().into_json().unwrap();
+    assert_eq!(queue.len(), truth.len());
+    let confidences: Vec<f64> = queue.iter().map(|q| q["confidence"].as_f64().unwrap()).collect();
+    assert!(confidences.windows(2).all(|w| w[0] <= w[1]), "queue is least confident first: {confidences:?}");
+    let id = queue[0]["chart"].as_str().unwrap();
+    let chart: Value = agent.get(&format!("{}/api/charts/{id}", server.1)).call().unwrap().into_json().unwrap();
+    let version = chart["version"].as_i64().unwrap();
+    let edited: Value = agent
+        .put(&format!("{}/api/charts/{id}/fields/phone", server.1))
+        .set("X-CSRF-Token", &csrf)
+        .send_json(serde_json::json!({"value": "+855 12 999 888", "version": version}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(edited["fields"]["phone"]["value"], "012999888");
+    let approved: Value = agent
+        .post(&format!("{}/api/charts/{id}/approve", server.1))
+        .set("X-CSRF-Token", &csrf)
+        .send_json(serde_json::json!({"version": version + 1}))
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(approved["status"], "approved");
+    drop(server);
+
+    // 5. The export holds the approved chart with the corrected value; CSV too.
+    let lines: Vec<Value> = export(&ws, "jsonl", "approved").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["chart"], id);
+    assert_eq!(lines[0]["fields"]["phone"]["value"], "012999888");
+    assert_eq!(lines[0]["fields"]["phone"]["corrected"], true);
+    let csv = export(&ws, "csv", "approved");
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.lines().next().unwrap().starts_with("chart,facility,batch,status,form,file,sha256,pages,patient_id"));
+    assert!(csv.contains("012999888"));
+    let stats = ws.json(&["stats", "--json"]).1;
+    assert_eq!(stats["charts"]["approved"], 1);
+}
+
+#[test]
+fn corrupt_and_unsupported_files_are_rejected_and_the_batch_completes() {
+    let ws = Workspace::new();
+    let batch = ws.path().join("box");
+    std::fs::create_dir(&batch).unwrap();
+    std::fs::copy(root().join("samples/charts/SR01/opd-0002.png"), batch.join("good.png")).unwrap();
+    let jpeg = std::fs::read(root().join("samples/charts/PP01/opd-0001.jpg")).unwrap();
+    let mut broken = jpeg[..600].to_vec();
+    broken.extend(std::iter::repeat_n(0xAB, 400));
+    std::fs::write(batch.join("broken.jpg"), &broken).unwrap();
+    std::fs::write(batch.join("notes.docx"), b"PK\x03\x04 this is a word document").unwrap();
+    let (code, report) = ws.json(&["ingest", batch.to_str().unwrap(), "--facility", "KP01", "--json"]);
+    assert_eq!(code, 3, "some files rejected: exit code 3 ({report})");
+    assert_eq!((report["files"].as_u64(), report["accepted"].as_u64(), report["processed_pages"].as_u64()), (Some(3), Some(1), Some(1)));
+    let rejected = report["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 2);
+    let reason_of = |name: &str| rejected.iter().find(|r| r["path"].as_str().unwrap().ends_with(name)).map(|r| r["reason"].as_str().unwrap().to_string()).unwrap();
+    assert!(reason_of("broken.jpg").starts_with("corrupt or truncated JPEG"), "{}", reason_of("broken.jpg"));
+    assert!(reason_of("notes.docx").starts_with("unsupported file type"), "{}", reason_of("notes.docx"));
+    // The human-readable summary names them too.
+    let out = ws.run(&["ingest", batch.to_str().unwrap(), "--no-process"]);
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("1 duplicate(s), 2 rejected") && text.contains("broken.jpg: corrupt"), "{text}");
+}
+
+#[test]
+fn malformed_corpus_is_rejected_cleanly() {
+    let corpus = common::corpus().join("malformed");
+    assert!(corpus.is_dir(), "THE MALFORMED CORPUS IS MISSING at {}", corpus.display());
+    let ws = Workspace::new();
+    let started = std::time::Instant::now();
+    let (code, report) = ws.json(&["ingest", corpus.to_str().unwrap(), "--no-process", "--json"]);
+    let seconds = started.elapsed().as_secs_f64();
+    assert!(code == 0 || code == 3, "exit code {code}: the batch must complete");
+    let files = report["files"].as_u64().unwrap();
+    let rejected = report["rejected"].as_array().unwrap();
+    assert!(files >= 100, "the corpus has hundreds of files, saw {files}");
+    assert_eq!(report["accepted"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap() + rejected.len() as u64, files, "every file is accounted for");
+    assert!(rejected.iter().all(|r| !r["reason"].as_str().unwrap().is_empty() && !r["path"].as_str().unwrap().is_empty()));
+    println!("malformed corpus: {files} files, {} accepted, {} duplicates, {} rejected, {seconds:.1} s", report["accepted"], report["duplicates"], rejected.len());
+    assert!(seconds < 120.0, "the corpus took {seconds:.0} s");
+}
