@@ -294,7 +294,7 @@ fn phone(s: &str) -> Result<String, ValueError> {
 }
 
 fn icd10(s: &str) -> Result<String, ValueError> {
-    let compact: String = s.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect();
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).map(|c| if matches!(c, '£' | '€') { 'E' } else { c }).flat_map(char::to_uppercase).collect();
     let mut chars: Vec<char> = compact.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').collect();
     if chars.is_empty() {
         return err("empty ICD-10 code");
@@ -407,6 +407,7 @@ mod tests {
         assert_eq!(c(Icd10, "JO69"), "J06.9");
         assert_eq!(c(Icd10, "A09"), "A09");
         assert_eq!(c(Icd10, "110"), "I10");
+        assert_eq!(c(Icd10, "£11.9"), "E11.9");
         assert_eq!(c(Integer, "20°"), "20");
         assert_eq!(c(Text, "‘Trapeang Thom"), "Trapeang Thom");
         assert_eq!(c(BloodPressure, "110 / 70"), "110/70");

@@ -1,0 +1,250 @@
+//! The HTTP surface, in process (`app(state)`, no socket) on a real SQLite store: login,
+//! roles, CSRF, optimistic locking, validation, escaping of OCR text, audit, export.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use chart::{BBox, PageWords, Role, Word};
+use http_body_util::BodyExt;
+use review_ui::{app, AppState};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use store::blobs::BlobStore;
+use store::{NewFile, PageResult, Store};
+use tower::ServiceExt;
+
+struct Env {
+    state: AppState,
+    store: Store,
+    chart: String,
+    _dir: tempfile::TempDir,
+}
+
+const EVIL: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+
+async fn env() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
+    let blobs = BlobStore::new(dir.path().join("data")).unwrap();
+    let templates = Arc::new(chart::standard_templates());
+    store
+        .record_file(&NewFile { sha256: "ab".repeat(32), original_name: "card.jpg".into(), source_path: "/s/card.jpg".into(), media_type: "image/jpeg".into(), size_bytes: 10, page_count: 1, facility: "PP01".into(), batch: "b".into() })
+        .await
+        .unwrap();
+    let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
+    let lines = ["OUTPATIENT CONSULTATION CARD", "Patient ID: 004512", "Phone: 12", &format!("Diagnosis: {EVIL}")];
+    let mut words = Vec::new();
+    for (li, l) in lines.iter().enumerate() {
+        let mut x = 10;
+        for t in l.split(' ') {
+            words.push(Word { text: t.into(), bbox: BBox::new(x, 10 + 50 * li as u32, 12 * t.len() as u32, 30), confidence: 0.95, line: li as u32, block: 0 });
+            x += 12 * t.len() as u32 + 12;
+        }
+    }
+    let jpeg = {
+        let mut out = Vec::new();
+        image_jpeg(&mut out);
+        out
+    };
+    let sha = store::blobs::sha256_hex(&jpeg);
+    blobs.put("pages", &sha, &jpeg).unwrap();
+    store.complete_page(job.page_id, &PageResult { image_sha256: sha, width: 800, height: 600, skew: 0.0, words: PageWords { page: 1, width: 800, height: 600, words } }, &templates).await.unwrap();
+    for (name, role) in [("rev", Role::Reviewer), ("boss", Role::Manager), ("clerk", Role::Clerk)] {
+        store.add_user(name, role, "password-123").await.unwrap();
+    }
+    Env { state: AppState::new(store.clone(), blobs, templates), store, chart: job.chart, _dir: dir }
+}
+
+/// A tiny valid JPEG (the page image route serves stored bytes as they are).
+fn image_jpeg(out: &mut Vec<u8>) {
+    out.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02, 0xFF, 0xD9]);
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).to_string()
+    }
+}
+
+async fn send(state: &AppState, method: Method, uri: &str, cookie: Option<&str>, csrf: Option<&str>, body: Option<Value>) -> Reply {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(c) = cookie {
+        req = req.header(header::COOKIE, c);
+    }
+    if let Some(t) = csrf {
+        req = req.header("x-csrf-token", t);
+    }
+    let req = match body {
+        Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())).unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let res = app(state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let body = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply { status, headers, body }
+}
+
+async fn login(state: &AppState, user: &str, password: &str) -> Option<(String, String)> {
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("username={user}&password={password}&next=/charts/x")))
+        .unwrap();
+    let res = app(state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let cookie = res.headers().get(header::SET_COOKIE)?.to_str().unwrap().to_string();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    assert_eq!(res.headers()[header::LOCATION], "/charts/x");
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let session = send(state, Method::GET, "/api/session", Some(&cookie), None, None).await.json();
+    Some((cookie, session["csrf"].as_str().unwrap().to_string()))
+}
+
+#[tokio::test]
+async fn anonymous_requests_are_refused_on_every_route() {
+    let e = env().await;
+    let c = &e.chart;
+    let api: Vec<(Method, String)> = vec![
+        (Method::GET, "/api/session".into()),
+        (Method::GET, "/api/queue".into()),
+        (Method::GET, format!("/api/charts/{c}")),
+        (Method::PUT, format!("/api/charts/{c}/fields/phone")),
+        (Method::POST, format!("/api/charts/{c}/approve")),
+        (Method::POST, format!("/api/charts/{c}/reject")),
+        (Method::GET, "/api/stats".into()),
+        (Method::GET, "/api/export".into()),
+        (Method::GET, format!("/charts/{c}/pages/1/image")),
+        (Method::POST, "/logout".into()),
+    ];
+    for (m, uri) in api {
+        let r = send(&e.state, m.clone(), &uri, None, None, Some(json!({"version": 1, "value": "x", "reason": "x"}))).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {uri}");
+        let r = send(&e.state, m.clone(), &uri, Some("chartscan_session=forged"), None, None).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {uri} with a forged cookie");
+    }
+    for uri in ["/", &format!("/charts/{c}"), "/dashboard"] {
+        let r = send(&e.state, Method::GET, uri, None, None, None).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
+        assert!(r.headers[header::LOCATION].to_str().unwrap().starts_with("/login?next="), "{uri}");
+    }
+    // Open: the login page and static assets only.
+    assert_eq!(send(&e.state, Method::GET, "/login", None, None, None).await.status, StatusCode::OK);
+    assert_eq!(send(&e.state, Method::GET, "/static/app.js", None, None, None).await.status, StatusCode::OK);
+    assert_eq!(login(&e.state, "rev", "wrong-password").await, None, "a wrong password gets no session");
+    let audit = e.store.audit_entries(None).await.unwrap();
+    assert!(audit.iter().any(|a| a.2 == "login_failed" && a.1 == "rev"));
+}
+
+#[tokio::test]
+async fn reviewer_edits_with_csrf_and_versions_then_approves_and_manager_exports() {
+    let e = env().await;
+    let c = e.chart.clone();
+    let (cookie, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let queue = send(&e.state, Method::GET, "/api/queue", Some(&cookie), None, None).await.json();
+    assert_eq!(queue[0]["chart"], c.as_str());
+    let chart = send(&e.state, Method::GET, &format!("/api/charts/{c}"), Some(&cookie), None, None).await.json();
+    let v = chart["version"].as_i64().unwrap();
+    assert_eq!(chart["fields"]["phone"]["needs_review"], true);
+    assert_eq!(chart["pages"][0]["image"], format!("/charts/{c}/pages/1/image"));
+
+    let url = format!("/api/charts/{c}/fields/phone");
+    let no_csrf = send(&e.state, Method::PUT, &url, Some(&cookie), None, Some(json!({"value": "012345678", "version": v}))).await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+    let bad_csrf = send(&e.state, Method::PUT, &url, Some(&cookie), Some("0000"), Some(json!({"value": "012345678", "version": v}))).await;
+    assert_eq!(bad_csrf.status, StatusCode::FORBIDDEN);
+    let invalid = send(&e.state, Method::PUT, &url, Some(&cookie), Some(&csrf), Some(json!({"value": "call me", "version": v}))).await;
+    assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", invalid.text());
+    assert!(invalid.json()["error"].as_str().unwrap().contains("phone"));
+    let ok = send(&e.state, Method::PUT, &url, Some(&cookie), Some(&csrf), Some(json!({"value": "+855 12 345 678", "version": v}))).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    let edited = ok.json();
+    assert_eq!(edited["fields"]["phone"]["value"], "012345678");
+    assert_eq!(edited["fields"]["phone"]["corrected"], true);
+    assert_eq!(edited["version"], v + 1);
+    let stale = send(&e.state, Method::PUT, &url, Some(&cookie), Some(&csrf), Some(json!({"value": "099999999", "version": v}))).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert_eq!(stale.json()["current_version"], v + 1);
+    let stale_approve = send(&e.state, Method::POST, &format!("/api/charts/{c}/approve"), Some(&cookie), Some(&csrf), Some(json!({"version": v}))).await;
+    assert_eq!(stale_approve.status, StatusCode::CONFLICT);
+    let approved = send(&e.state, Method::POST, &format!("/api/charts/{c}/approve"), Some(&cookie), Some(&csrf), Some(json!({"version": v + 1}))).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text());
+    assert_eq!(approved.json()["status"], "approved");
+
+    // A reviewer may not see statistics or export; a manager may.
+    assert_eq!(send(&e.state, Method::GET, "/api/stats", Some(&cookie), None, None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(send(&e.state, Method::GET, "/dashboard", Some(&cookie), None, None).await.status, StatusCode::FORBIDDEN);
+    let (boss, _) = login(&e.state, "boss", "password-123").await.unwrap();
+    let stats = send(&e.state, Method::GET, "/api/stats", Some(&boss), None, None).await.json();
+    assert_eq!(stats["charts"]["approved"], 1);
+    let export = send(&e.state, Method::GET, "/api/export?format=jsonl", Some(&boss), None, None).await;
+    assert_eq!(export.status, StatusCode::OK);
+    let line: Value = serde_json::from_str(export.text().lines().next().unwrap()).unwrap();
+    assert_eq!(line["chart"], c.as_str());
+    assert_eq!(line["fields"]["phone"]["value"], "012345678");
+    let csv = send(&e.state, Method::GET, "/api/export?format=csv", Some(&boss), None, None).await.text();
+    assert!(csv.contains("012345678"), "{csv}");
+
+    let actions: Vec<String> = e.store.audit_entries(Some(&c)).await.unwrap().into_iter().map(|a| a.2).collect();
+    for needed in ["view", "edit_field", "approve"] {
+        assert!(actions.iter().any(|a| a == needed), "audit log lacks {needed}: {actions:?}");
+    }
+    let all: Vec<String> = e.store.audit_entries(None).await.unwrap().into_iter().map(|a| a.2).collect();
+    assert!(all.contains(&"export".to_string()) && all.contains(&"login".to_string()));
+}
+
+#[tokio::test]
+async fn roles_are_enforced() {
+    let e = env().await;
+    let (clerk, csrf) = login(&e.state, "clerk", "password-123").await.unwrap();
+    for uri in ["/api/queue".to_string(), format!("/api/charts/{}", e.chart), format!("/charts/{}/pages/1/image", e.chart), "/api/stats".into()] {
+        assert_eq!(send(&e.state, Method::GET, &uri, Some(&clerk), None, None).await.status, StatusCode::FORBIDDEN, "{uri}");
+    }
+    let r = send(&e.state, Method::POST, &format!("/api/charts/{}/approve", e.chart), Some(&clerk), Some(&csrf), Some(json!({"version": 1}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(send(&e.state, Method::GET, &format!("/charts/{}", e.chart), Some(&clerk), None, None).await.status, StatusCode::FORBIDDEN);
+    // Logging out ends the session.
+    assert_eq!(send(&e.state, Method::POST, "/logout", Some(&clerk), Some(&csrf), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(send(&e.state, Method::GET, "/api/session", Some(&clerk), None, None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn ocr_text_never_becomes_markup() {
+    let e = env().await;
+    let (cookie, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    // The API carries OCR text as JSON data only.
+    let r = send(&e.state, Method::GET, &format!("/api/charts/{}", e.chart), Some(&cookie), None, None).await;
+    assert!(r.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+    assert!(r.json()["fields"]["diagnosis"]["raw"].as_str().unwrap().contains("<script>"), "the raw text is kept as data");
+    // The HTML page is a static shell, with a CSP that forbids inline script.
+    let page = send(&e.state, Method::GET, &format!("/charts/{}", e.chart), Some(&cookie), None, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.text().contains("alert("), "no chart data in the markup");
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    // The front end writes data with textContent/value only.
+    let js = send(&e.state, Method::GET, "/static/app.js", None, None, None).await.text();
+    for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+        assert!(!js.contains(sink), "app.js uses {sink}");
+    }
+    // A reviewer's value with markup is stored as text and returned as JSON text.
+    let v = send(&e.state, Method::GET, &format!("/api/charts/{}", e.chart), Some(&cookie), None, None).await.json()["version"].as_i64().unwrap();
+    let r = send(&e.state, Method::PUT, &format!("/api/charts/{}/fields/diagnosis", e.chart), Some(&cookie), Some(&csrf), Some(json!({"value": EVIL, "version": v}))).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // CSV export neutralises formulas.
+    let (boss, _) = login(&e.state, "boss", "password-123").await.unwrap();
+    let r = send(&e.state, Method::PUT, &format!("/api/charts/{}/fields/doctor", e.chart), Some(&cookie), Some(&csrf), Some(json!({"value": "=HYPERLINK(\"http://x\")", "version": v + 1}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let csv = send(&e.state, Method::GET, "/api/export?format=csv&status=any", Some(&boss), None, None).await.text();
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+}
