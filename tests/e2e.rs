@@ -219,3 +219,25 @@ fn malformed_corpus_is_rejected_cleanly() {
     println!("malformed corpus: {files} files, {} accepted, {} duplicates, {} rejected, {seconds:.1} s", report["accepted"], report["duplicates"], rejected.len());
     assert!(seconds < 120.0, "the corpus took {seconds:.0} s");
 }
+
+#[test]
+fn killing_ingest_loses_nothing_and_rerunning_duplicates_nothing() {
+    let dir = root().join("samples/charts/SR01");
+    let files = std::fs::read_dir(&dir).unwrap().count() as u64;
+    // Kill points: while importing, and while OCR runs.
+    for kill_after_ms in [40u64, 90, 1500] {
+        let ws = Workspace::new();
+        let mut child = ws.cmd().args(["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--jobs", "1", "--json"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(kill_after_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--jobs", "1", "--json"]);
+        assert_eq!(code, 0, "re-run after a kill at {kill_after_ms} ms: {report}");
+        assert_eq!(report["accepted"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap(), files);
+        let stats = ws.json(&["stats", "--json"]).1;
+        assert_eq!(stats["charts"]["total"], files, "kill at {kill_after_ms} ms: every file is one chart, none lost, none twice");
+        assert_eq!(stats["pages"]["done"], stats["pages"]["total"], "kill at {kill_after_ms} ms: every page processed after the re-run: {stats}");
+        assert_eq!(stats["charts"]["extracted"], files);
+        println!("killed at {kill_after_ms} ms: re-run accepted {}, found {} duplicate(s); {} charts, {} pages done", report["accepted"], report["duplicates"], stats["charts"]["total"], stats["pages"]["done"]);
+    }
+}

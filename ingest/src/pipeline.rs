@@ -216,7 +216,7 @@ impl Default for ProcessOptions {
             limits: Limits::default(),
             lease: Duration::from_secs(300),
             max_attempts: 3,
-            worker_name: format!("pid{}", std::process::id()),
+            worker_name: format!("local-{}", std::process::id()),
         }
     }
 }
@@ -260,6 +260,7 @@ where
     F: Fn() -> Result<Box<dyn Recognizer>, OcrError> + Send + Sync + 'static,
 {
     let started = Instant::now();
+    recover_dead_local_workers(store, &options.worker_name).await?;
     progress.pages_found(store.pending_pages().await? as u64);
     let jobs = options.jobs.max(1);
     let pool = rayon::ThreadPoolBuilder::new()
@@ -299,6 +300,24 @@ where
         ocr_seconds: shared.ocr_nanos.load(Ordering::Relaxed) as f64 / 1e9,
         prep_seconds: shared.prep_nanos.load(Ordering::Relaxed) as f64 / 1e9,
     })
+}
+
+/// Worker names are `HOST-PID` (threads add `-N`). Leases held by a process of this host
+/// that no longer runs are released at once, so re-running a killed command continues where
+/// it stopped instead of waiting for the leases to expire. Other hosts' leases expire.
+async fn recover_dead_local_workers(store: &Store, worker_name: &str) -> Result<(), PipelineError> {
+    let Some((host, me)) = worker_name.rsplit_once('-') else { return Ok(()) };
+    for owner in store.lease_owners().await? {
+        let mut parts = owner.rsplitn(3, '-');
+        let (_thread, pid, owner_host) = (parts.next(), parts.next(), parts.next());
+        let (Some(pid), Some(owner_host)) = (pid, owner_host) else { continue };
+        let alive = Path::new("/proc").join(pid).exists();
+        if owner_host == host && pid != me && pid.chars().all(|c| c.is_ascii_digit()) && !alive {
+            let released = store.release_leases(&format!("{owner_host}-{pid}-")).await?;
+            tracing::info!(worker = %owner, pages = released, "took back the pages of a worker that stopped");
+        }
+    }
+    Ok(())
 }
 
 struct WorkerContext {

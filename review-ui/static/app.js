@@ -146,6 +146,7 @@ function drawFields(c, focusName) {
     input.value = f.value ?? "";
     input.dataset.original = input.value;
     const crop = el("canvas", { class: "crop", "aria-hidden": "true" });
+    crop.hidden = !f.bbox || !f.page;
     const meta = el("span", { class: "meta " + (f.needs_review ? "low" : "ok"), text: f.corrected ? "corrected" : pct(f.confidence) });
     const row = el("div", { class: "field" + (f.needs_review ? " needs" : "") },
       el("label", { for: "f-" + name, text: c.labels[name] || name }), meta, crop, input,

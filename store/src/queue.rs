@@ -223,7 +223,7 @@ impl Store {
         .bind(page_id)
         .execute(&mut *tx)
         .await?;
-        extract_if_complete(&mut tx, page_id, templates).await?;
+        extract_if_complete(&mut tx, self.backend, page_id, templates).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -244,9 +244,33 @@ impl Store {
         .bind(PageStatus::Processing.as_str())
         .execute(&mut *tx)
         .await?;
-        extract_if_complete(&mut tx, page_id, templates).await?;
+        extract_if_complete(&mut tx, self.backend, page_id, templates).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// The workers holding leases now.
+    pub async fn lease_owners(&self) -> Result<Vec<String>> {
+        sqlx::query("SELECT DISTINCT lease_owner FROM pages WHERE status = $1 AND lease_owner IS NOT NULL")
+            .bind(PageStatus::Processing.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect()
+    }
+
+    /// Puts back in the queue the pages leased by workers whose name starts with `prefix`
+    /// (a process known to be dead); their attempts stay counted.
+    pub async fn release_leases(&self, prefix: &str) -> Result<u64> {
+        let done = sqlx::query("UPDATE pages SET status = $1, lease_owner = NULL, lease_until = NULL WHERE status = $2 AND substr(lease_owner, 1, CAST($3 AS INTEGER)) = $4")
+            .bind(PageStatus::Queued.as_str())
+            .bind(PageStatus::Processing.as_str())
+            .bind(prefix.chars().count() as i64)
+            .bind(prefix)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// How many pages are not finished (queued or processing).
@@ -262,8 +286,16 @@ impl Store {
 
 /// When every page of the page's chart is done or failed and the chart was not extracted
 /// yet, extracts its fields from the stored words and moves it to `extracted`.
-async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx::Any>, page_id: i64, templates: &[Template]) -> Result<()> {
+///
+/// Two workers finishing a chart's last two pages at once must not both see the other's
+/// page as unfinished: on PostgreSQL the chart row is locked before the pages are counted, so
+/// the second transaction counts after the first has committed (SQLite's `BEGIN IMMEDIATE`
+/// already serialises writers).
+async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx::Any>, backend: crate::Backend, page_id: i64, templates: &[Template]) -> Result<()> {
     let chart_id: i64 = sqlx::query("SELECT chart_id FROM pages WHERE id = $1").bind(page_id).fetch_one(&mut **tx).await?.try_get(0)?;
+    if backend == crate::Backend::Postgres {
+        sqlx::query("SELECT id FROM charts WHERE id = $1 FOR UPDATE").bind(chart_id).fetch_one(&mut **tx).await?;
+    }
     let rows = sqlx::query("SELECT status, words_json FROM pages WHERE chart_id = $1 ORDER BY page_no").bind(chart_id).fetch_all(&mut **tx).await?;
     let mut pages = Vec::new();
     for r in &rows {

@@ -123,6 +123,16 @@ async fn crashed_pages_are_retried_then_failed(s: Store) {
     assert_eq!(chart.status, ChartStatus::Extracted, "a chart whose pages all failed still reaches a reviewer");
     assert!(chart.pages[0].error.as_deref().unwrap().contains("gave up"));
 
+    // Leases of a worker known to be dead go back to the queue at once.
+    s.record_file(&file("e9", 1, "SR01")).await.unwrap();
+    let job = s.claim_page("host1-4242-0", 600_000, 3, &t).await.unwrap().unwrap();
+    assert_eq!(s.lease_owners().await.unwrap(), vec!["host1-4242-0".to_string()]);
+    assert_eq!(s.release_leases("host1-999-").await.unwrap(), 0, "other processes' leases are untouched");
+    assert_eq!(s.release_leases("host1-4242-").await.unwrap(), 1);
+    let again = s.claim_page("host1-5000-0", 600_000, 3, &t).await.unwrap().unwrap();
+    assert_eq!((again.page_id, again.attempt), (job.page_id, 2));
+    s.complete_page(again.page_id, &result(&["OUTPATIENT CONSULTATION CARD"], 1), &t).await.unwrap();
+
     // An error reported by the worker requeues until the attempts run out.
     s.record_file(&file("d4", 1, "SR01")).await.unwrap();
     let job = s.claim_page("w", 60_000, 2, &t).await.unwrap().unwrap();
@@ -131,6 +141,7 @@ async fn crashed_pages_are_retried_then_failed(s: Store) {
     assert_eq!(job.attempt, 2);
     s.fail_page(job.page_id, "decode error", 2, &t).await.unwrap();
     assert_eq!(s.stats().await.unwrap().pages.failed, 2);
+    assert_eq!(s.stats().await.unwrap().pages.done, 1);
 }
 
 async fn extracted_chart(s: &Store, sha: &str) -> String {

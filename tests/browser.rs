@@ -1,0 +1,211 @@
+//! The review UI in a real browser (Debian's headless Chromium through chromedriver):
+//! a reviewer signs in, opens the least confident chart from the queue with the keyboard,
+//! corrects a field with Enter and approves with Ctrl+Enter. Screenshots are written to
+//! `CHARTSCAN_SCREENSHOTS` when it is set, so a person can look at the pages.
+
+mod common;
+
+use common::{root, Workspace};
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Browser {
+    base: String,
+    session: String,
+    _driver: Killed,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn start() -> Browser {
+        for bin in ["/usr/bin/chromium", "/usr/bin/chromedriver"] {
+            assert!(std::path::Path::new(bin).exists(), "{bin} is missing: ./dev test installs chromium and chromium-driver");
+        }
+        let port = free_port();
+        let driver = Killed(Command::new("/usr/bin/chromedriver").arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap());
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while ureq::get(&format!("{base}/status")).call().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let args = [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1440,1000",
+        ];
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.push(format!("--user-data-dir={}", profile.path().display()));
+        let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}}}});
+        let reply: Value = ureq::post(&format!("{base}/session")).send_json(caps).expect("a browser session").into_json().unwrap();
+        let session = reply["value"]["sessionId"].as_str().expect("session id").to_string();
+        Browser { base, session, _driver: driver, _profile: profile }
+    }
+
+    fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let res = match method {
+            "GET" => ureq::get(&url).call(),
+            "DELETE" => ureq::delete(&url).call(),
+            _ => ureq::post(&url).send_json(body),
+        };
+        match res {
+            Ok(r) => r.into_json::<Value>().unwrap()["value"].clone(),
+            Err(ureq::Error::Status(code, r)) => panic!("webdriver {method} {path}: {code} {}", r.into_string().unwrap_or_default()),
+            Err(e) => panic!("webdriver {method} {path}: {e}"),
+        }
+    }
+
+    fn go(&self, url: &str) {
+        self.cmd("POST", "/url", json!({"url": url}));
+    }
+
+    fn find_all(&self, css: &str) -> Vec<String> {
+        let v = self.cmd("POST", "/elements", json!({"using": "css selector", "value": css}));
+        v.as_array().unwrap().iter().map(|e| e[ELEMENT].as_str().unwrap().to_string()).collect()
+    }
+
+    fn wait_for(&self, css: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(e) = self.find_all(css).into_iter().next() {
+                return e;
+            }
+            assert!(Instant::now() < deadline, "{css} never appeared on {}", self.url());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn url(&self) -> String {
+        self.cmd("GET", "/url", Value::Null).as_str().unwrap().to_string()
+    }
+
+    fn keys(&self, element: &str, text: &str) {
+        self.cmd("POST", &format!("/element/{element}/value"), json!({"text": text}));
+    }
+
+    fn text(&self, element: &str) -> String {
+        self.cmd("GET", &format!("/element/{element}/text"), Value::Null).as_str().unwrap_or("").to_string()
+    }
+
+    fn script(&self, js: &str) -> Value {
+        self.cmd("POST", "/execute/sync", json!({"script": js, "args": []}))
+    }
+
+    fn screenshot(&self, name: &str) {
+        let Ok(dir) = std::env::var("CHARTSCAN_SCREENSHOTS") else { return };
+        let b64 = self.cmd("GET", "/screenshot", Value::Null);
+        let png = decode_base64(b64.as_str().unwrap());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = ureq::delete(&format!("{}/session/{}", self.base, self.session)).call();
+    }
+}
+
+fn decode_base64(s: &str) -> Vec<u8> {
+    let table = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let bytes: Vec<u8> = s.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()).map(table).collect();
+    bytes.chunks(4).flat_map(|c| {
+        let n = c.iter().enumerate().fold(0u32, |acc, (i, v)| acc | (*v as u32) << (18 - 6 * i));
+        let out = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.into_iter().take(c.len() - 1)
+    }).collect()
+}
+
+#[test]
+fn reviewer_corrects_and_approves_with_the_keyboard() {
+    let ws = Workspace::new();
+    let dir = root().join("samples/charts/SR01");
+    let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    let mut add = ws.cmd().args(["user", "add", "dara", "--role", "reviewer"]).stdin(Stdio::piped()).spawn().unwrap();
+    add.stdin.take().unwrap().write_all(b"browser-pass-1\n").unwrap();
+    assert!(add.wait().unwrap().success());
+    let mut server = ws.cmd().args(["serve", "--bind", "127.0.0.1:0"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
+    let app = loop {
+        let line = lines.next().expect("server address").unwrap();
+        if let Some(rest) = line.split("http://").nth(1) {
+            break format!("http://{}", rest.trim_end_matches('/'));
+        }
+    };
+    let _server = Killed(server);
+
+    let b = Browser::start();
+    b.go(&format!("{app}/"));
+    assert!(b.url().contains("/login"), "signed-out users land on the login page: {}", b.url());
+    let user = b.wait_for("input[name=username]");
+    b.keys(&user, "dara");
+    let pass = b.wait_for("input[name=password]");
+    b.keys(&pass, "browser-pass-1\u{E007}");
+    b.wait_for("#queue tbody tr");
+    b.screenshot("queue");
+    let rows = b.find_all("#queue tbody tr");
+    assert_eq!(rows.len(), 4, "all four SR01 charts wait for review");
+    // The first row has focus: Enter opens it.
+    let focused = b.script("return document.activeElement.tagName");
+    assert_eq!(focused, "TR");
+    b.keys(&rows[0], "\u{E007}");
+    let phone = b.wait_for("#f-phone");
+    b.wait_for("rect.box");
+    std::thread::sleep(Duration::from_millis(500));
+    b.screenshot("review");
+    let chart_url = b.url();
+    let chart_id = chart_url.rsplit('/').next().unwrap().to_string();
+    // Crops of each field are drawn from the page image.
+    let crops = b.script("return [...document.querySelectorAll('canvas.crop')].filter(c => c.width > 0).length");
+    assert!(crops.as_u64().unwrap() >= 10, "field crops drawn: {crops}");
+    // Correct the phone: select all, type, Enter saves and moves on.
+    b.cmd("POST", &format!("/element/{phone}/clear"), json!({}));
+    b.keys(&phone, "+855 12 999 888\u{E007}");
+    let status = b.wait_for("#status");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !b.text(&status).contains("in_review") {
+        assert!(Instant::now() < deadline, "the edit was not saved: {}", b.text(&status));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let value = b.script("return document.querySelector('#f-phone').value");
+    assert_eq!(value, "012999888", "the canonical value is shown after saving");
+    // Ctrl+Enter approves and moves to the next chart.
+    let active = b.wait_for("#fields input");
+    b.keys(&active, "\u{E009}\u{E007}\u{E000}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.url() == chart_url {
+        assert!(Instant::now() < deadline, "approving did not move on");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(b);
+
+    let out = ws.run(&["export", "--format", "jsonl"]);
+    let exported: Vec<Value> = String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(exported.len(), 1);
+    assert_eq!(exported[0]["chart"], chart_id.as_str());
+    assert_eq!(exported[0]["fields"]["phone"]["value"], "012999888");
+}
