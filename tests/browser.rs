@@ -5,21 +5,12 @@
 
 mod common;
 
-use common::{root, Workspace};
+use common::{root, Killed, Workspace};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-struct Killed(Child);
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -145,18 +136,8 @@ fn reviewer_corrects_and_approves_with_the_keyboard() {
     let dir = root().join("samples/charts/SR01");
     let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--json"]);
     assert_eq!(code, 0, "{report}");
-    let mut add = ws.cmd().args(["user", "add", "dara", "--role", "reviewer"]).stdin(Stdio::piped()).spawn().unwrap();
-    add.stdin.take().unwrap().write_all(b"browser-pass-1\n").unwrap();
-    assert!(add.wait().unwrap().success());
-    let mut server = ws.cmd().args(["serve", "--bind", "127.0.0.1:0"]).stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(server.stderr.take().unwrap()).lines();
-    let app = loop {
-        let line = lines.next().expect("server address").unwrap();
-        if let Some(rest) = line.split("http://").nth(1) {
-            break format!("http://{}", rest.trim_end_matches('/'));
-        }
-    };
-    let _server = Killed(server);
+    ws.add_user("dara", "reviewer", "browser-pass-1");
+    let (_server, app) = ws.serve();
 
     let b = Browser::start();
     b.go(&format!("{app}/"));

@@ -9,8 +9,7 @@ mod common;
 use common::{root, same_value, Workspace};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 
 /// Field accuracy below this fails the test. Measured 94.6% (193/204) when it was set; the
 /// floor leaves room for Tesseract version drift, not for regressions in extraction.
@@ -39,28 +38,6 @@ fn export(ws: &Workspace, format: &str, status: &str) -> String {
     let out = ws.run(&["export", "--format", format, "--status", status]);
     assert!(out.status.success(), "export failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
-}
-
-struct Server(Child, String);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(ws: &Workspace) -> Server {
-    let mut child = ws.cmd().args(["serve", "--bind", "127.0.0.1:0"]).stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let url = loop {
-        let line = lines.next().expect("server printed its address").unwrap();
-        if let Some(rest) = line.split("http://").nth(1) {
-            break format!("http://{}", rest.trim_end_matches('/'));
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server(child, url)
 }
 
 #[test]
@@ -126,10 +103,8 @@ fn samples_ingest_review_and_export() {
     assert_eq!(ws.json(&["stats", "--json"]).1, before, "a second ingest must change nothing");
 
     // 4. A reviewer corrects a field and approves, through the real server.
-    let mut add = ws.cmd().args(["user", "add", "sokha", "--role", "reviewer"]).stdin(Stdio::piped()).spawn().unwrap();
-    add.stdin.take().unwrap().write_all(b"review-pass-1\n").unwrap();
-    assert!(add.wait().unwrap().success());
-    let server = start_server(&ws);
+    ws.add_user("sokha", "reviewer", "review-pass-1");
+    let server = ws.serve();
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let anonymous = agent.get(&format!("{}/api/queue", server.1)).call();
     assert!(matches!(anonymous, Err(ureq::Error::Status(401, _))), "anonymous API access must be refused");

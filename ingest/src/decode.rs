@@ -246,17 +246,7 @@ fn decode_tiff_page(bytes: &[u8], index: u32, limits: &Limits) -> Result<Dynamic
         (ColorType::Gray(16), DecodingResult::U16(v)) => {
             DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, v.get(..n).ok_or_else(short)?.iter().map(|p| (p >> 8) as u8).collect()).ok_or_else(short)?)
         }
-        (ColorType::Gray(1), DecodingResult::U8(v)) => {
-            let stride = (w as usize).div_ceil(8);
-            if v.len() < stride * h as usize {
-                return Err(short());
-            }
-            let raw = (0..n).map(|i| {
-                let (x, y) = (i % w as usize, i / w as usize);
-                if v[y * stride + x / 8] & (0x80 >> (x % 8)) != 0 { 255 } else { 0 }
-            });
-            DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, raw.collect()).ok_or_else(short)?)
-        }
+        (ColorType::Gray(1), DecodingResult::U8(v)) => DynamicImage::ImageLuma8(unpack_bits(&v, w, h).ok_or_else(short)?),
         (ColorType::RGB(8), DecodingResult::U8(v)) => DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, v.get(..n * 3).ok_or_else(short)?.to_vec()).ok_or_else(short)?),
         (ColorType::RGBA(8), DecodingResult::U8(v)) => DynamicImage::ImageRgba8(image::RgbaImage::from_raw(w, h, v.get(..n * 4).ok_or_else(short)?.to_vec()).ok_or_else(short)?),
         (other, _) => return Err(DecodeError::Unsupported(format!("TIFF colour type {other:?} is not supported yet"))),
@@ -265,6 +255,20 @@ fn decode_tiff_page(bytes: &[u8], index: u32, limits: &Limits) -> Result<Dynamic
         img.invert();
     }
     Ok(img)
+}
+
+/// Unpacks 1-bit rows (each padded to a byte, most significant bit first, 1 = white) into
+/// grey pixels; `None` when the data is shorter than the image.
+fn unpack_bits(data: &[u8], w: u32, h: u32) -> Option<GrayImage> {
+    let stride = (w as usize).div_ceil(8);
+    if data.len() < stride * h as usize {
+        return None;
+    }
+    let raw = (0..w as usize * h as usize).map(|i| {
+        let (x, y) = (i % w as usize, i / w as usize);
+        if data[y * stride + x / 8] & (0x80 >> (x % 8)) != 0 { 255 } else { 0 }
+    });
+    GrayImage::from_raw(w, h, raw.collect())
 }
 
 fn load_pdf(bytes: &[u8], limits: &Limits) -> Result<Document, DecodeError> {
@@ -345,17 +349,7 @@ fn decode_pdf_image(doc: &Document, stream: &lopdf::Stream, limits: &Limits) -> 
             match (color_space, bpc) {
                 (b"DeviceGray", 8) => Ok(DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, data.get(..n).ok_or_else(short)?.to_vec()).ok_or_else(short)?)),
                 (b"DeviceRGB", 8) => Ok(DynamicImage::ImageRgb8(RgbImage::from_raw(w, h, data.get(..n * 3).ok_or_else(short)?.to_vec()).ok_or_else(short)?)),
-                (b"DeviceGray", 1) => {
-                    let stride = (w as usize).div_ceil(8);
-                    if data.len() < stride * h as usize {
-                        return Err(short());
-                    }
-                    let raw = (0..n).map(|i| {
-                        let (x, y) = (i % w as usize, i / w as usize);
-                        if data[y * stride + x / 8] & (0x80 >> (x % 8)) != 0 { 255 } else { 0 }
-                    });
-                    Ok(DynamicImage::ImageLuma8(GrayImage::from_raw(w, h, raw.collect()).ok_or_else(short)?))
-                }
+                (b"DeviceGray", 1) => Ok(DynamicImage::ImageLuma8(unpack_bits(&data, w, h).ok_or_else(short)?)),
                 (cs, bits) => Err(DecodeError::Unsupported(format!("PDF image in {} at {bits} bits is not supported yet", String::from_utf8_lossy(cs)))),
             }
         }

@@ -3,7 +3,8 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -69,4 +70,37 @@ pub fn same_value(a: &str, b: &str) -> bool {
     use unicode_normalization::UnicodeNormalization;
     let key = |s: &str| s.nfc().collect::<String>().replace("\u{17D2}\u{178A}", "\u{17D2}\u{178F}");
     key(a) == key(b)
+}
+
+/// Kills the child process when dropped (also when a test panics).
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Workspace {
+    /// Starts `chartscan serve` on a free loopback port; returns the process and its URL.
+    pub fn serve(&self) -> (Killed, String) {
+        let mut child = self.cmd().args(["serve", "--bind", "127.0.0.1:0"]).stderr(Stdio::piped()).spawn().unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = loop {
+            let line = lines.next().expect("the server printed its address").unwrap();
+            if let Some(rest) = line.split("http://").nth(1) {
+                break format!("http://{}", rest.trim_end_matches('/'));
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        (Killed(child), url)
+    }
+
+    /// Adds a user through `chartscan user add`, the password on stdin.
+    pub fn add_user(&self, name: &str, role: &str, password: &str) {
+        let mut add = self.cmd().args(["user", "add", name, "--role", role]).stdin(Stdio::piped()).spawn().unwrap();
+        add.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        assert!(add.wait().unwrap().success(), "user add {name}");
+    }
 }
