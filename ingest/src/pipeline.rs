@@ -420,7 +420,7 @@ mod tests {
         let options = IngestOptions { facility: "SR01".into(), batch: "t".into(), limits: Limits::default() };
         let report = ingest_files(&store, &blobs, &[samples.clone(), junk.clone()], &options, &NoProgress).await.unwrap();
         assert_eq!((report.files, report.accepted, report.duplicates, report.pages), (5, 4, 0, 4));
-        assert_eq!(report.rejected, vec![Rejected { path: junk.display().to_string(), reason: "unsupported file type: not a PNG, JPEG, TIFF or PDF file".into() }]);
+        assert_eq!(report.rejected, vec![Rejected { path: junk.display().to_string(), reason: "unsupported file type: not a PNG, JPEG, TIFF, BMP, WebP or PDF file".into() }]);
         let again = ingest_files(&store, &blobs, &[samples], &options, &NoProgress).await.unwrap();
         assert_eq!((again.accepted, again.duplicates, again.pages), (0, 4, 0));
 
