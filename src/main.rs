@@ -59,6 +59,15 @@ enum Command {
         /// Batch name (default: today's date and the first folder's name).
         #[arg(long)]
         batch: Option<String>,
+        /// Label of the archive box the paper came from.
+        #[arg(long = "box", value_name = "LABEL")]
+        box_label: Option<String>,
+        /// Who scanned the batch.
+        #[arg(long, env = "CHARTSCAN_OPERATOR")]
+        operator: Option<String>,
+        /// Write the batch's rejections to FILE (.json for JSON, otherwise CSV: path,reason).
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
         /// Only import and queue; leave OCR to `chartscan worker`.
         #[arg(long)]
         no_process: bool,
@@ -271,13 +280,22 @@ async fn process(store: &Store, blobs: &BlobStore, templates: &Arc<Vec<chart::Te
 async fn run(cli: Cli) -> Result<i32> {
     let templates = Arc::new(load_templates(cli.templates.as_deref())?);
     match &cli.command {
-        Command::Ingest { paths, facility, batch, no_process, json, ocr } => {
+        Command::Ingest { paths, facility, batch, box_label, operator, report: report_file, no_process, json, ocr } => {
             let (store, blobs) = open(&cli).await?;
-            let options = IngestOptions { facility: facility.clone(), batch: batch.clone().unwrap_or_else(|| default_batch(paths)), limits: Limits::default() };
+            let options = IngestOptions {
+                facility: facility.clone(),
+                batch: batch.clone().unwrap_or_else(|| default_batch(paths)),
+                box_label: box_label.clone(),
+                operator: operator.clone(),
+                limits: Limits::default(),
+            };
             let show = std::io::stderr().is_terminal() && !json;
             let bars: Box<dyn ingest::Progress> = if show { Box::new(progress::Bars::files()) } else { Box::new(progress::Log) };
             let report = ingest::ingest_files(&store, &blobs, paths, &options, bars.as_ref()).await?;
             drop(bars);
+            if let Some(path) = report_file {
+                write_report(path, &options, &report).with_context(|| format!("writing the report {}", path.display()))?;
+            }
             let processed = if *no_process { ProcessReport::default() } else { process(&store, &blobs, &templates, &ocr.options(), show).await? };
             print_ingest(&report, &processed, *json)?;
             Ok(if report.rejected.is_empty() { 0 } else { 3 })
@@ -308,7 +326,7 @@ async fn run(cli: Cli) -> Result<i32> {
             let show = std::io::stderr().is_terminal();
             for dir in &facilities {
                 let facility = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                let options = IngestOptions { facility: facility.clone(), batch: format!("{}-samples", today()), limits: Limits::default() };
+                let options = IngestOptions { facility: facility.clone(), batch: format!("{}-samples", today()), box_label: None, operator: None, limits: Limits::default() };
                 let bars: Box<dyn ingest::Progress> = if show { Box::new(progress::Bars::files()) } else { Box::new(progress::Log) };
                 let r = ingest::ingest_files(&store, &blobs, std::slice::from_ref(dir), &options, bars.as_ref()).await?;
                 drop(bars);
@@ -435,11 +453,48 @@ fn random_password() -> String {
     (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
+/// The batch's rejection report: JSON (with the batch metadata) or CSV of path and reason.
+fn write_report(path: &Path, options: &IngestOptions, report: &IngestReport) -> Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+        let v = serde_json::json!({
+            "facility": options.facility, "batch": options.batch, "box": options.box_label, "operator": options.operator,
+            "files": report.files, "accepted": report.accepted, "duplicates": report.duplicates, "rejected": report.rejected,
+        });
+        serde_json::to_writer_pretty(&mut out, &v)?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "path,reason")?;
+        for r in &report.rejected {
+            writeln!(out, "{},{}", csv_cell(&r.path), csv_cell(&r.reason))?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn csv_cell(s: &str) -> String {
+    let s = store::export::safe_cell(s);
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// This process's peak resident memory in MiB (Linux), for the reports.
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
 fn print_ingest(report: &IngestReport, processed: &ProcessReport, json: bool) -> Result<()> {
     if json {
         let mut v = serde_json::to_value(report)?;
         v["processed_pages"] = processed.processed_pages.into();
         v["failed_pages"] = processed.failed_pages.into();
+        v["peak_rss_mib"] = peak_rss_mib().map(|m| (m * 10.0).round() / 10.0).into();
         println!("{v}");
         return Ok(());
     }

@@ -162,16 +162,24 @@ fn corrupt_and_unsupported_files_are_rejected_and_the_batch_completes() {
     broken.extend(std::iter::repeat_n(0xAB, 400));
     std::fs::write(batch.join("broken.jpg"), &broken).unwrap();
     std::fs::write(batch.join("notes.docx"), b"PK\x03\x04 this is a word document").unwrap();
-    let (code, report) = ws.json(&["ingest", batch.to_str().unwrap(), "--facility", "KP01", "--json"]);
+    let report_csv = ws.path().join("rejected.csv");
+    let report_json = ws.path().join("rejected.json");
+    let (code, report) = ws.json(&["ingest", batch.to_str().unwrap(), "--facility", "KP01", "--box", "KP-2019-box-4", "--operator", "srey", "--report", report_csv.to_str().unwrap(), "--json"]);
     assert_eq!(code, 3, "some files rejected: exit code 3 ({report})");
+    let csv = std::fs::read_to_string(&report_csv).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.starts_with("path,reason\n") && csv.contains("broken.jpg") && csv.contains("notes.docx"), "{csv}");
     assert_eq!((report["files"].as_u64(), report["accepted"].as_u64(), report["processed_pages"].as_u64()), (Some(3), Some(1), Some(1)));
     let rejected = report["rejected"].as_array().unwrap();
     assert_eq!(rejected.len(), 2);
     let reason_of = |name: &str| rejected.iter().find(|r| r["path"].as_str().unwrap().ends_with(name)).map(|r| r["reason"].as_str().unwrap().to_string()).unwrap();
     assert!(reason_of("broken.jpg").starts_with("corrupt or truncated JPEG"), "{}", reason_of("broken.jpg"));
     assert!(reason_of("notes.docx").starts_with("unsupported file type"), "{}", reason_of("notes.docx"));
-    // The human-readable summary names them too.
-    let out = ws.run(&["ingest", batch.to_str().unwrap(), "--no-process"]);
+    // The human-readable summary names them too, and a JSON report carries the batch.
+    let out = ws.run(&["ingest", batch.to_str().unwrap(), "--no-process", "--batch", "kp-4", "--box", "KP-2019-box-4", "--report", report_json.to_str().unwrap()]);
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report_json).unwrap()).unwrap();
+    assert_eq!((json["batch"].as_str(), json["box"].as_str(), json["duplicates"].as_u64()), (Some("kp-4"), Some("KP-2019-box-4"), Some(1)));
+    assert_eq!(json["rejected"].as_array().unwrap().len(), 2);
     assert_eq!(out.status.code(), Some(3));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("1 duplicate(s), 2 rejected") && text.contains("broken.jpg: corrupt"), "{text}");
@@ -183,16 +191,35 @@ fn malformed_corpus_is_rejected_cleanly() {
     assert!(corpus.is_dir(), "THE MALFORMED CORPUS IS MISSING at {}", corpus.display());
     let ws = Workspace::new();
     let started = std::time::Instant::now();
-    let (code, report) = ws.json(&["ingest", corpus.to_str().unwrap(), "--no-process", "--json"]);
+    let mut cmd = ws.cmd();
+    cmd.args(["ingest", corpus.to_str().unwrap(), "--no-process", "--json"]);
+    // A hard bound: the process may not map more than 2 GiB (threads and libraries
+    // included); past it an allocation fails and the test sees a crash, not a pass.
+    const ADDRESS_SPACE: u64 = 2 << 30;
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: ADDRESS_SPACE, rlim_max: ADDRESS_SPACE };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
     let seconds = started.elapsed().as_secs_f64();
+    let code = out.status.code().unwrap_or_else(|| panic!("killed by a signal (memory bound hit?): {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr)));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert!(code == 0 || code == 3, "exit code {code}: the batch must complete");
     let files = report["files"].as_u64().unwrap();
     let rejected = report["rejected"].as_array().unwrap();
     assert!(files >= 100, "the corpus has hundreds of files, saw {files}");
     assert_eq!(report["accepted"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap() + rejected.len() as u64, files, "every file is accounted for");
     assert!(rejected.iter().all(|r| !r["reason"].as_str().unwrap().is_empty() && !r["path"].as_str().unwrap().is_empty()));
-    println!("malformed corpus: {files} files, {} accepted, {} duplicates, {} rejected, {seconds:.1} s", report["accepted"], report["duplicates"], rejected.len());
+    let rss = report["peak_rss_mib"].as_f64().unwrap();
+    println!("malformed corpus: {files} files, {} accepted, {} duplicates, {} rejected, {seconds:.1} s, peak RSS {rss:.0} MiB", report["accepted"], report["duplicates"], rejected.len());
     assert!(seconds < 120.0, "the corpus took {seconds:.0} s");
+    assert!(rss < 1024.0, "peak RSS {rss:.0} MiB");
 }
 
 #[test]

@@ -61,6 +61,10 @@ pub struct IngestOptions {
     pub facility: String,
     /// Batch name recorded with every chart.
     pub batch: String,
+    /// Archive box label recorded with every file.
+    pub box_label: Option<String>,
+    /// Scanner operator recorded with every file.
+    pub operator: Option<String>,
     /// Decoding limits.
     pub limits: Limits,
 }
@@ -157,12 +161,16 @@ async fn ingest_one(store: &Store, blobs: &BlobStore, path: &Path, options: &Ing
     let sha256 = sha256_hex(&bytes);
     let limits = options.limits;
     // Decoding is CPU work: keep it off the async threads.
-    let (bytes, inspected) = tokio::task::spawn_blocking(move || {
+    // A file that takes too long is rejected; its decoding thread finishes in the background,
+    // bounded by the memory and pixel limits.
+    let checking = tokio::task::spawn_blocking(move || {
         let r = std::panic::catch_unwind(|| inspect(&bytes, &limits));
         (bytes, r)
-    })
-    .await
-    .map_err(|e| PipelineError::Fatal(e.to_string()))?;
+    });
+    let (bytes, inspected) = match tokio::time::timeout(Duration::from_secs(limits.max_decode_seconds), checking).await {
+        Ok(joined) => joined.map_err(|e| PipelineError::Fatal(e.to_string()))?,
+        Err(_) => return reject(format!("too slow: decoding took longer than {} s", limits.max_decode_seconds)),
+    };
     let (kind, pages) = match inspected {
         Ok(Ok(ok)) => ok,
         Ok(Err(e)) => return reject(e.to_string()),
@@ -180,6 +188,8 @@ async fn ingest_one(store: &Store, blobs: &BlobStore, path: &Path, options: &Ing
             page_count: pages,
             facility: options.facility.clone(),
             batch: options.batch.clone(),
+            box_label: options.box_label.clone(),
+            operator: options.operator.clone(),
         })
         .await?;
     Ok(match outcome {
@@ -417,7 +427,7 @@ mod tests {
         let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/SR01");
         let junk = dir.path().join("notes.txt");
         std::fs::write(&junk, "not a scan").unwrap();
-        let options = IngestOptions { facility: "SR01".into(), batch: "t".into(), limits: Limits::default() };
+        let options = IngestOptions { facility: "SR01".into(), batch: "t".into(), box_label: None, operator: None, limits: Limits::default() };
         let report = ingest_files(&store, &blobs, &[samples.clone(), junk.clone()], &options, &NoProgress).await.unwrap();
         assert_eq!((report.files, report.accepted, report.duplicates, report.pages), (5, 4, 0, 4));
         assert_eq!(report.rejected, vec![Rejected { path: junk.display().to_string(), reason: "unsupported file type: not a PNG, JPEG, TIFF, BMP, WebP or PDF file".into() }]);

@@ -29,6 +29,10 @@ pub struct NewFile {
     pub facility: String,
     /// Batch name.
     pub batch: String,
+    /// Label of the archive box the paper came from.
+    pub box_label: Option<String>,
+    /// Who scanned it.
+    pub operator: Option<String>,
 }
 
 /// What recording a file did.
@@ -104,8 +108,8 @@ impl Store {
         }
         let now = now_ms();
         let file_id: i64 = sqlx::query(
-            "INSERT INTO files (sha256, original_name, source_path, media_type, size_bytes, page_count, facility, batch, ingested_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+            "INSERT INTO files (sha256, original_name, source_path, media_type, size_bytes, page_count, facility, batch, ingested_at, box_label, operator)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(&file.sha256)
         .bind(&file.original_name)
@@ -116,6 +120,8 @@ impl Store {
         .bind(&file.facility)
         .bind(&file.batch)
         .bind(now)
+        .bind(&file.box_label)
+        .bind(&file.operator)
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;

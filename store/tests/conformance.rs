@@ -52,6 +52,8 @@ fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
         page_count: pages,
         facility: facility.into(),
         batch: "box1".into(),
+        box_label: Some("box 17".into()),
+        operator: Some("srey".into()),
     }
 }
 

@@ -27,11 +27,13 @@ pub struct Limits {
     pub max_pages: u32,
     /// Most memory one decode may allocate, bytes.
     pub max_alloc: u64,
+    /// Longest time checking one file may take, seconds.
+    pub max_decode_seconds: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_file_bytes: 512 << 20, max_pixels: 80_000_000, max_dimension: 20_000, max_pages: 500, max_alloc: 512 << 20 }
+        Self { max_file_bytes: 512 << 20, max_pixels: 80_000_000, max_dimension: 20_000, max_pages: 500, max_alloc: 512 << 20, max_decode_seconds: 60 }
     }
 }
 
