@@ -288,6 +288,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 box_label: box_label.clone(),
                 operator: operator.clone(),
                 limits: Limits::default(),
+                jobs: ocr.options().jobs,
             };
             let show = std::io::stderr().is_terminal() && !json;
             let bars: Box<dyn ingest::Progress> = if show { Box::new(progress::Bars::files()) } else { Box::new(progress::Log) };
@@ -326,7 +327,7 @@ async fn run(cli: Cli) -> Result<i32> {
             let show = std::io::stderr().is_terminal();
             for dir in &facilities {
                 let facility = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                let options = IngestOptions { facility: facility.clone(), batch: format!("{}-samples", today()), box_label: None, operator: None, limits: Limits::default() };
+                let options = IngestOptions { facility: facility.clone(), batch: format!("{}-samples", today()), box_label: None, operator: None, limits: Limits::default(), jobs: ocr.options().jobs };
                 let bars: Box<dyn ingest::Progress> = if show { Box::new(progress::Bars::files()) } else { Box::new(progress::Log) };
                 let r = ingest::ingest_files(&store, &blobs, std::slice::from_ref(dir), &options, bars.as_ref()).await?;
                 drop(bars);

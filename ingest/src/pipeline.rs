@@ -11,6 +11,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use futures::StreamExt;
 use std::time::{Duration, Instant};
 use store::blobs::{sha256_hex, BlobStore};
 use store::{FileOutcome, NewFile, PageJob, PageResult, Store};
@@ -67,6 +68,8 @@ pub struct IngestOptions {
     pub operator: Option<String>,
     /// Decoding limits.
     pub limits: Limits,
+    /// Files checked at once.
+    pub jobs: usize,
 }
 
 /// A file set aside, with the reason.
@@ -121,11 +124,23 @@ pub async fn ingest_files(store: &Store, blobs: &BlobStore, paths: &[PathBuf], o
         progress.file_done(&path, &event);
         report.rejected.push(Rejected { path: path.display().to_string(), reason });
     }
-    for path in files {
+    // Reading, hashing, decoding and storing run for several files at once; recording in the
+    // ledger stays in file order.
+    let parallel = options.jobs.max(1) * 2;
+    let mut prepared = futures::stream::iter(files.into_iter().map(|path| async move {
+        let outcome = prepare(store, blobs, &path, options).await;
+        (path, outcome)
+    }))
+    .buffered(parallel);
+    while let Some((path, outcome)) = prepared.next().await {
         report.files += 1;
-        let event = match ingest_one(store, blobs, &path, options).await {
-            Ok(event) => event,
-            Err(PipelineError::Fatal(reason)) => FileEvent::Rejected { reason },
+        let event = match outcome {
+            Ok(Prepared::Ready(file)) => match store.record_file(&file).await? {
+                FileOutcome::Accepted { chart } => FileEvent::Accepted { chart, pages: file.page_count },
+                FileOutcome::Duplicate { chart, .. } => FileEvent::Duplicate { chart },
+            },
+            Ok(Prepared::Known(chart)) => FileEvent::Duplicate { chart },
+            Ok(Prepared::Rejected(reason)) | Err(PipelineError::Fatal(reason)) => FileEvent::Rejected { reason },
             Err(other) => return Err(other),
         };
         match &event {
@@ -145,8 +160,18 @@ pub async fn ingest_files(store: &Store, blobs: &BlobStore, paths: &[PathBuf], o
     Ok(report)
 }
 
-async fn ingest_one(store: &Store, blobs: &BlobStore, path: &Path, options: &IngestOptions) -> Result<FileEvent, PipelineError> {
-    let reject = |reason: String| Ok(FileEvent::Rejected { reason });
+/// A file made ready for the ledger.
+enum Prepared {
+    /// Decoded within the limits and stored durably.
+    Ready(NewFile),
+    /// Its content is in the ledger already.
+    Known(String),
+    /// Set aside, with the reason.
+    Rejected(String),
+}
+
+async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &IngestOptions) -> Result<Prepared, PipelineError> {
+    let reject = |reason: String| Ok(Prepared::Rejected(reason));
     let size = match std::fs::metadata(path) {
         Ok(m) => m.len(),
         Err(e) => return reject(format!("cannot read: {e}")),
@@ -154,13 +179,16 @@ async fn ingest_one(store: &Store, blobs: &BlobStore, path: &Path, options: &Ing
     if size > options.limits.max_file_bytes {
         return reject(format!("too large: {size} bytes is over the limit of {}", options.limits.max_file_bytes));
     }
-    let bytes = match std::fs::read(path) {
+    let read_path = path.to_path_buf();
+    let bytes = match tokio::task::spawn_blocking(move || std::fs::read(read_path)).await.map_err(|e| PipelineError::Fatal(e.to_string()))? {
         Ok(b) => b,
         Err(e) => return reject(format!("cannot read: {e}")),
     };
-    let sha256 = sha256_hex(&bytes);
+    let (sha256, bytes) = tokio::task::spawn_blocking(move || (sha256_hex(&bytes), bytes)).await.map_err(|e| PipelineError::Fatal(e.to_string()))?;
+    if let Some(chart) = store.known_file(&sha256).await? {
+        return Ok(Prepared::Known(chart));
+    }
     let limits = options.limits;
-    // Decoding is CPU work: keep it off the async threads.
     // A file that takes too long is rejected; its decoding thread finishes in the background,
     // bounded by the memory and pixel limits.
     let checking = tokio::task::spawn_blocking(move || {
@@ -176,26 +204,22 @@ async fn ingest_one(store: &Store, blobs: &BlobStore, path: &Path, options: &Ing
         Ok(Err(e)) => return reject(e.to_string()),
         Err(_) => return reject("the decoder crashed on this file".into()),
     };
-    blobs.put("originals", &sha256, &bytes)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let outcome = store
-        .record_file(&NewFile {
-            sha256,
-            original_name: name,
-            source_path: path.display().to_string(),
-            media_type: kind.mime().to_string(),
-            size_bytes: bytes.len() as i64,
-            page_count: pages,
-            facility: options.facility.clone(),
-            batch: options.batch.clone(),
-            box_label: options.box_label.clone(),
-            operator: options.operator.clone(),
-        })
-        .await?;
-    Ok(match outcome {
-        FileOutcome::Accepted { chart } => FileEvent::Accepted { chart, pages },
-        FileOutcome::Duplicate { chart, .. } => FileEvent::Duplicate { chart },
-    })
+    // The original is on disk (fsync) before the ledger row can exist.
+    let (blob_store, sha) = (blobs.clone(), sha256.clone());
+    let size_bytes = bytes.len() as i64;
+    tokio::task::spawn_blocking(move || blob_store.put("originals", &sha, &bytes)).await.map_err(|e| PipelineError::Fatal(e.to_string()))??;
+    Ok(Prepared::Ready(NewFile {
+        sha256,
+        original_name: path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
+        source_path: path.display().to_string(),
+        media_type: kind.mime().to_string(),
+        size_bytes,
+        page_count: pages,
+        facility: options.facility.clone(),
+        batch: options.batch.clone(),
+        box_label: options.box_label.clone(),
+        operator: options.operator.clone(),
+    }))
 }
 
 /// How to process queued pages.
@@ -427,7 +451,7 @@ mod tests {
         let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/SR01");
         let junk = dir.path().join("notes.txt");
         std::fs::write(&junk, "not a scan").unwrap();
-        let options = IngestOptions { facility: "SR01".into(), batch: "t".into(), box_label: None, operator: None, limits: Limits::default() };
+        let options = IngestOptions { facility: "SR01".into(), batch: "t".into(), box_label: None, operator: None, limits: Limits::default(), jobs: 2 };
         let report = ingest_files(&store, &blobs, &[samples.clone(), junk.clone()], &options, &NoProgress).await.unwrap();
         assert_eq!((report.files, report.accepted, report.duplicates, report.pages), (5, 4, 0, 4));
         assert_eq!(report.rejected, vec![Rejected { path: junk.display().to_string(), reason: "unsupported file type: not a PNG, JPEG, TIFF, BMP, WebP or PDF file".into() }]);

@@ -13,6 +13,7 @@
 //!
 //! The same seed always gives the same files.
 
+mod copies;
 mod data;
 mod degrade;
 mod encode;
@@ -46,6 +47,13 @@ struct Args {
     /// Only this format for every chart (jpg, png, tif, pdf); default: a mix.
     #[arg(long)]
     format: Option<String>,
+    /// Instead of rendering, make a large batch for benchmarks: distinct copies (unique
+    /// bytes each, so no file is a duplicate) of the scans in this folder...
+    #[arg(long, value_name = "DIR")]
+    copies_of: Option<PathBuf>,
+    /// ...until the batch holds this many pages (written to --out).
+    #[arg(long, default_value_t = 1000)]
+    pages: usize,
 }
 
 /// Card size: A5 portrait at 300 dpi.
@@ -55,6 +63,9 @@ const FACILITIES: [&str; 3] = ["PP01", "SR01", "BB01"];
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(dir) = &args.copies_of {
+        return copies::make_batch(dir, &args.out, args.pages);
+    }
     let fonts = Fonts {
         khmer: LoadedFont::load(&format!("{}/KhmerOS.ttf", args.khmer_fonts))?,
         latin: LoadedFont::load(&format!("{}/DejaVuSans.ttf", args.latin_fonts))?,

@@ -153,6 +153,16 @@ impl Store {
         Ok(FileOutcome::Accepted { chart })
     }
 
+    /// The chart a file with this content was recorded as, if it was.
+    pub async fn known_file(&self, sha256: &str) -> Result<Option<String>> {
+        Ok(sqlx::query("SELECT c.public_id FROM files f JOIN charts c ON c.file_id = f.id WHERE f.sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?)
+    }
+
     /// Claims the next page to process for `worker`, leasing it for `lease_ms`. Pages whose
     /// lease expired after `max_attempts` claims are marked failed first.
     pub async fn claim_page(&self, worker: &str, lease_ms: i64, max_attempts: u32, templates: &[Template]) -> Result<Option<PageJob>> {
