@@ -77,6 +77,40 @@ enum Command {
         #[command(flatten)]
         ocr: OcrArgs,
     },
+    /// Watch a folder: ingest each scan dropped into it once it is complete, then process it.
+    Watch {
+        /// The folder clerks or scanners drop files into.
+        dir: PathBuf,
+        /// Facility code recorded with every chart.
+        #[arg(long, env = "CHARTSCAN_FACILITY", default_value = "UNKNOWN")]
+        facility: String,
+        /// Batch name (default: today's date and the folder's name).
+        #[arg(long)]
+        batch: Option<String>,
+        /// Label of the archive box.
+        #[arg(long = "box", value_name = "LABEL")]
+        box_label: Option<String>,
+        /// Who scans.
+        #[arg(long, env = "CHARTSCAN_OPERATOR")]
+        operator: Option<String>,
+        /// Move each file here once it is committed (default: leave it where it is).
+        #[arg(long, value_name = "DIR")]
+        move_to: Option<PathBuf>,
+        /// Move rejected files here, with a .reason.txt beside each (default: leave them).
+        #[arg(long, value_name = "DIR")]
+        rejected_to: Option<PathBuf>,
+        /// Seconds a file's size and time must stay unchanged before it is taken.
+        #[arg(long, default_value_t = 3.0)]
+        settle: f64,
+        /// Seconds between scans of the folder.
+        #[arg(long, default_value_t = 2.0)]
+        interval: f64,
+        /// Only import and queue; leave OCR to `chartscan worker`.
+        #[arg(long)]
+        no_process: bool,
+        #[command(flatten)]
+        ocr: OcrArgs,
+    },
     /// Process queued pages; any number of workers may share one PostgreSQL store.
     Worker {
         /// Exit when the queue is empty instead of waiting for more.
@@ -300,6 +334,41 @@ async fn run(cli: Cli) -> Result<i32> {
             let processed = if *no_process { ProcessReport::default() } else { process(&store, &blobs, &templates, &ocr.options(), show).await? };
             print_ingest(&report, &processed, *json)?;
             Ok(if report.rejected.is_empty() { 0 } else { 3 })
+        }
+        Command::Watch { dir, facility, batch, box_label, operator, move_to, rejected_to, settle, interval, no_process, ocr } => {
+            let (store, blobs) = open(&cli).await?;
+            anyhow::ensure!(dir.is_dir(), "{} is not a folder", dir.display());
+            let ingest = IngestOptions {
+                facility: facility.clone(),
+                batch: batch.clone().unwrap_or_else(|| default_batch(std::slice::from_ref(dir))),
+                box_label: box_label.clone(),
+                operator: operator.clone(),
+                limits: Limits::default(),
+                jobs: ocr.options().jobs,
+            };
+            let watch = ingest::watch::WatchOptions {
+                dir: dir.clone(),
+                move_to: move_to.clone(),
+                rejected_to: rejected_to.clone(),
+                settle: Duration::from_secs_f64(settle.max(0.0)),
+                interval: Duration::from_secs_f64(interval.max(0.05)),
+            };
+            eprintln!("watching {} (settle {settle} s; Ctrl-C to stop)", dir.display());
+            let mut watcher = ingest::watch::Watcher::default();
+            let options = ocr.options();
+            loop {
+                let round = watcher.round(&store, &blobs, &ingest, &watch).await?;
+                if round != ingest::watch::RoundReport::default() {
+                    eprintln!("{} accepted, {} duplicate(s), {} rejected", round.accepted, round.duplicates, round.rejected);
+                    if !no_process {
+                        process(&store, &blobs, &templates, &options, false).await?;
+                    }
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(watch.interval) => {}
+                    _ = tokio::signal::ctrl_c() => return Ok(0),
+                }
+            }
         }
         Command::Worker { once, ocr } => {
             let (store, blobs) = open(&cli).await?;

@@ -10,6 +10,7 @@
 pub mod decode;
 pub mod discover;
 pub mod pipeline;
+pub mod watch;
 
 pub use decode::{decode_page, inspect, DecodeError, Limits, MediaType};
 pub use discover::discover;
