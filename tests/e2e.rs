@@ -226,8 +226,10 @@ fn malformed_corpus_is_rejected_cleanly() {
 fn killing_ingest_loses_nothing_and_rerunning_duplicates_nothing() {
     let dir = root().join("samples/charts/SR01");
     let files = std::fs::read_dir(&dir).unwrap().count() as u64;
-    // Kill points: while importing, and while OCR runs.
-    for kill_after_ms in [40u64, 90, 1500] {
+    // Kill points from start-up through importing to OCR; after each, the same command again.
+    let points = [30u64, 60, 90, 150, 300, 800, 1500, 2500];
+    let (mut runs, mut lost, mut duplicated) = (0, 0, 0);
+    for kill_after_ms in points {
         let ws = Workspace::new();
         let mut child = ws.cmd().args(["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--jobs", "1", "--json"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(kill_after_ms));
@@ -237,9 +239,14 @@ fn killing_ingest_loses_nothing_and_rerunning_duplicates_nothing() {
         assert_eq!(code, 0, "re-run after a kill at {kill_after_ms} ms: {report}");
         assert_eq!(report["accepted"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap(), files);
         let stats = ws.json(&["stats", "--json"]).1;
+        runs += 1;
+        let total = stats["charts"]["total"].as_u64().unwrap();
+        lost += files.saturating_sub(total);
+        duplicated += total.saturating_sub(files);
         assert_eq!(stats["charts"]["total"], files, "kill at {kill_after_ms} ms: every file is one chart, none lost, none twice");
         assert_eq!(stats["pages"]["done"], stats["pages"]["total"], "kill at {kill_after_ms} ms: every page processed after the re-run: {stats}");
         assert_eq!(stats["charts"]["extracted"], files);
         println!("killed at {kill_after_ms} ms: re-run accepted {}, found {} duplicate(s); {} charts, {} pages done", report["accepted"], report["duplicates"], stats["charts"]["total"], stats["pages"]["done"]);
     }
+    println!("kill test: {runs} runs, {lost} charts lost, {duplicated} duplicated");
 }
