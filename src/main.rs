@@ -68,6 +68,10 @@ enum Command {
         /// Write the batch's rejections to FILE (.json for JSON, otherwise CSV: path,reason).
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Cut multi-page files into charts: at separator sheets (samples/separator.png),
+        /// at blank pages, or not at all. Blank pages are flagged either way, never dropped.
+        #[arg(long, default_value = "none", value_parser = ["none", "separator", "blank"])]
+        split_on: String,
         /// Only import and queue; leave OCR to `chartscan worker`.
         #[arg(long)]
         no_process: bool,
@@ -314,7 +318,7 @@ async fn process(store: &Store, blobs: &BlobStore, templates: &Arc<Vec<chart::Te
 async fn run(cli: Cli) -> Result<i32> {
     let templates = Arc::new(load_templates(cli.templates.as_deref())?);
     match &cli.command {
-        Command::Ingest { paths, facility, batch, box_label, operator, report: report_file, no_process, json, ocr } => {
+        Command::Ingest { paths, facility, batch, box_label, operator, report: report_file, split_on, no_process, json, ocr } => {
             let (store, blobs) = open(&cli).await?;
             let options = IngestOptions {
                 facility: facility.clone(),
@@ -323,6 +327,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 operator: operator.clone(),
                 limits: Limits::default(),
                 jobs: ocr.options().jobs,
+                split: split_on.parse().map_err(anyhow::Error::msg)?,
             };
             let show = std::io::stderr().is_terminal() && !json;
             let bars: Box<dyn ingest::Progress> = if show { Box::new(progress::Bars::files()) } else { Box::new(progress::Log) };
@@ -345,6 +350,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 operator: operator.clone(),
                 limits: Limits::default(),
                 jobs: ocr.options().jobs,
+                split: chart::SplitOn::None,
             };
             let watch = ingest::watch::WatchOptions {
                 dir: dir.clone(),
@@ -396,7 +402,7 @@ async fn run(cli: Cli) -> Result<i32> {
             let show = std::io::stderr().is_terminal();
             for dir in &facilities {
                 let facility = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                let options = IngestOptions { facility: facility.clone(), batch: format!("{}-samples", today()), box_label: None, operator: None, limits: Limits::default(), jobs: ocr.options().jobs };
+                let options = IngestOptions { facility: facility.clone(), batch: format!("{}-samples", today()), box_label: None, operator: None, limits: Limits::default(), jobs: ocr.options().jobs, split: chart::SplitOn::None };
                 let bars: Box<dyn ingest::Progress> = if show { Box::new(progress::Bars::files()) } else { Box::new(progress::Log) };
                 let r = ingest::ingest_files(&store, &blobs, std::slice::from_ref(dir), &options, bars.as_ref()).await?;
                 drop(bars);

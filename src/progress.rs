@@ -70,7 +70,7 @@ pub struct Log;
 impl ingest::Progress for Log {
     fn file_done(&self, path: &Path, outcome: &FileEvent) {
         match outcome {
-            FileEvent::Accepted { chart, pages } => tracing::info!(path = %path.display(), %chart, pages, "accepted"),
+            FileEvent::Accepted { charts, pages } => tracing::info!(path = %path.display(), charts = %charts.join(","), pages, "accepted"),
             FileEvent::Duplicate { chart } => tracing::info!(path = %path.display(), %chart, "duplicate"),
             FileEvent::Rejected { .. } => {}
         }

@@ -4,7 +4,7 @@
 //!
 //! Libraries report progress through [`Progress`]; bars and colours live in the binary.
 
-use crate::decode::{decode_page, inspect, Limits, MediaType};
+use crate::decode::{decode_page, inspect_pages, Limits, MediaType};
 use chart::{PageWords, Template};
 use ocr::{OcrConfig, OcrError, Preprocessor, Recognizer, TesseractRecognizer};
 use serde::Serialize;
@@ -33,8 +33,8 @@ pub trait Progress: Send + Sync {
 pub enum FileEvent {
     /// Recorded as a new chart.
     Accepted {
-        /// Chart id.
-        chart: String,
+        /// The chart ids (several when a batch scan was split).
+        charts: Vec<String>,
         /// Pages queued.
         pages: u32,
     },
@@ -70,6 +70,8 @@ pub struct IngestOptions {
     pub limits: Limits,
     /// Files checked at once.
     pub jobs: usize,
+    /// How a multi-page file becomes charts.
+    pub split: chart::SplitOn,
 }
 
 /// A file set aside, with the reason.
@@ -136,7 +138,7 @@ pub async fn ingest_files(store: &Store, blobs: &BlobStore, paths: &[PathBuf], o
         report.files += 1;
         let event = match outcome {
             Ok(Prepared::Ready(file)) => match store.record_file(&file).await? {
-                FileOutcome::Accepted { chart } => FileEvent::Accepted { chart, pages: file.page_count },
+                FileOutcome::Accepted { charts } => FileEvent::Accepted { charts, pages: file.page_count },
                 FileOutcome::Duplicate { chart, .. } => FileEvent::Duplicate { chart },
             },
             Ok(Prepared::Known(chart)) => FileEvent::Duplicate { chart },
@@ -144,9 +146,9 @@ pub async fn ingest_files(store: &Store, blobs: &BlobStore, paths: &[PathBuf], o
             Err(other) => return Err(other),
         };
         match &event {
-            FileEvent::Accepted { pages, .. } => {
+            FileEvent::Accepted { pages, charts } => {
                 report.accepted += 1;
-                report.charts += 1;
+                report.charts += charts.len() as u64;
                 report.pages += *pages as u64;
             }
             FileEvent::Duplicate { .. } => report.duplicates += 1,
@@ -192,14 +194,14 @@ async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &Ingest
     // A file that takes too long is rejected; its decoding thread finishes in the background,
     // bounded by the memory and pixel limits.
     let checking = tokio::task::spawn_blocking(move || {
-        let r = std::panic::catch_unwind(|| inspect(&bytes, &limits));
+        let r = std::panic::catch_unwind(|| inspect_pages(&bytes, &limits));
         (bytes, r)
     });
     let (bytes, inspected) = match tokio::time::timeout(Duration::from_secs(limits.max_decode_seconds), checking).await {
         Ok(joined) => joined.map_err(|e| PipelineError::Fatal(e.to_string()))?,
         Err(_) => return reject(format!("too slow: decoding took longer than {} s", limits.max_decode_seconds)),
     };
-    let (kind, pages) = match inspected {
+    let (kind, kinds) = match inspected {
         Ok(Ok(ok)) => ok,
         Ok(Err(e)) => return reject(e.to_string()),
         Err(_) => return reject("the decoder crashed on this file".into()),
@@ -214,7 +216,8 @@ async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &Ingest
         source_path: path.display().to_string(),
         media_type: kind.mime().to_string(),
         size_bytes,
-        page_count: pages,
+        page_count: kinds.len() as u32,
+        segments: chart::segments(&kinds, options.split).into_iter().map(|pages| pages.into_iter().map(|p| (p as u32, kinds[p].flag().map(str::to_string))).collect()).collect(),
         facility: options.facility.clone(),
         batch: options.batch.clone(),
         box_label: options.box_label.clone(),
@@ -412,7 +415,8 @@ fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer,
     let prepared = ctx.options.preprocess.prepare(&image);
     drop(image);
     let t1 = Instant::now();
-    let words = engine.recognize(&prepared).map_err(|e| e.to_string())?;
+    // Blank pages and separator sheets are kept and shown, not read.
+    let words = if job.flag.is_some() { Vec::new() } else { engine.recognize(&prepared).map_err(|e| e.to_string())? };
     let t2 = Instant::now();
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80).encode_image(&prepared.display).map_err(|e| format!("encoding page image: {e}"))?;
@@ -451,7 +455,7 @@ mod tests {
         let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/SR01");
         let junk = dir.path().join("notes.txt");
         std::fs::write(&junk, "not a scan").unwrap();
-        let options = IngestOptions { facility: "SR01".into(), batch: "t".into(), box_label: None, operator: None, limits: Limits::default(), jobs: 2 };
+        let options = IngestOptions { facility: "SR01".into(), batch: "t".into(), box_label: None, operator: None, limits: Limits::default(), jobs: 2, split: chart::SplitOn::None };
         let report = ingest_files(&store, &blobs, &[samples.clone(), junk.clone()], &options, &NoProgress).await.unwrap();
         assert_eq!((report.files, report.accepted, report.duplicates, report.pages), (5, 4, 0, 4));
         assert_eq!(report.rejected, vec![Rejected { path: junk.display().to_string(), reason: "unsupported file type: not a PNG, JPEG, TIFF, BMP, WebP or PDF file".into() }]);

@@ -98,9 +98,9 @@ impl Watcher {
         ingest_files(store, blobs, &ready, ingest, &collect).await?;
         for (path, event) in collect.0.into_inner().expect("not poisoned") {
             let target = match &event {
-                FileEvent::Accepted { chart, .. } => {
+                FileEvent::Accepted { charts, .. } => {
                     report.accepted += 1;
-                    tracing::info!(path = %path.display(), %chart, "accepted");
+                    tracing::info!(path = %path.display(), charts = %charts.join(","), "accepted");
                     options.move_to.as_deref()
                 }
                 FileEvent::Duplicate { chart } => {

@@ -152,6 +152,72 @@ pub fn despeckle(img: &mut GrayImage, max_pixels: usize) -> usize {
     removed
 }
 
+/// Averages `factor` x `factor` blocks: a small copy for page-level decisions.
+pub fn shrink(img: &GrayImage, factor: u32) -> GrayImage {
+    let f = factor.max(1);
+    let (w, h) = ((img.width() / f).max(1), (img.height() / f).max(1));
+    let src = img.as_raw();
+    let stride = img.width() as usize;
+    let mut out = Vec::with_capacity((w * h) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let mut sum = 0u32;
+            let mut n = 0u32;
+            for yy in y * f..((y + 1) * f).min(img.height()) {
+                for xx in x * f..((x + 1) * f).min(img.width()) {
+                    sum += src[yy as usize * stride + xx as usize] as u32;
+                    n += 1;
+                }
+            }
+            out.push((sum / n.max(1)) as u8);
+        }
+    }
+    GrayImage::from_raw(w, h, out).expect("w*h pixels")
+}
+
+/// Share of the page that is ink clearly darker than the paper, specks ignored.
+pub fn ink_ratio(img: &GrayImage) -> f32 {
+    let mut bw = binarize(img, background_level(img).saturating_sub(80));
+    despeckle(&mut bw, 2);
+    bw.as_raw().iter().filter(|&&p| p == 0).count() as f32 / bw.as_raw().len().max(1) as f32
+}
+
+/// Whether the page is a separator sheet: at least three thick black bars standing over the
+/// middle of the page, like a patch code (see `samples/separator.png`).
+pub fn has_separator_bars(img: &GrayImage) -> bool {
+    let bw = binarize(img, background_level(img).saturating_sub(80));
+    let (w, h) = bw.dimensions();
+    let (top, bottom) = (h / 5, h * 4 / 5);
+    let band = (bottom - top).max(1) as f32;
+    let solid: Vec<bool> = (0..w).map(|x| (top..bottom).filter(|&y| bw.get_pixel(x, y)[0] == 0).count() as f32 / band > 0.9).collect();
+    let min_width = (w / 50).max(2) as usize;
+    let mut bars = 0;
+    let mut run = 0;
+    for s in solid.iter().chain(std::iter::once(&false)) {
+        if *s {
+            run += 1;
+        } else {
+            if run >= min_width {
+                bars += 1;
+            }
+            run = 0;
+        }
+    }
+    bars >= 3
+}
+
+/// Classifies a page from its pixels, on a quarter-size copy (a few milliseconds).
+pub fn classify_page(img: &GrayImage) -> chart::PageKind {
+    let small = shrink(img, 4);
+    if has_separator_bars(&small) {
+        chart::PageKind::Separator
+    } else if ink_ratio(&small) < 0.003 {
+        chart::PageKind::Blank
+    } else {
+        chart::PageKind::Content
+    }
+}
+
 /// The paper colour: the median of the brighter half of the pixels.
 pub fn background_level(img: &GrayImage) -> u8 {
     let mut hist = [0u64; 256];
@@ -308,6 +374,27 @@ mod tests {
         }
         assert_eq!(despeckle(&mut img, 8), 3, "(20,20)-(21,21) is one diagonal blob");
         assert_eq!(img.as_raw().iter().filter(|&&p| p == 0).count(), ink_before);
+    }
+
+    #[test]
+    fn pages_are_classified() {
+        assert_eq!(classify_page(&lined_page()), chart::PageKind::Content);
+        // Blank paper with scanner specks.
+        let mut blank = GrayImage::from_pixel(1200, 1600, Luma([232]));
+        for i in 0..400u32 {
+            blank.put_pixel((i * 7919) % 1200, (i * 104729) % 1600, Luma([60]));
+        }
+        assert_eq!(classify_page(&blank), chart::PageKind::Blank);
+        // Five thick bars over the middle of the page.
+        let mut sheet = GrayImage::from_pixel(1200, 1600, Luma([235]));
+        for bar in 0..5u32 {
+            for x in 300 + bar * 130..300 + bar * 130 + 60 {
+                for y in 250..1350 {
+                    sheet.put_pixel(x, y, Luma([25]));
+                }
+            }
+        }
+        assert_eq!(classify_page(&sheet), chart::PageKind::Separator);
     }
 
     #[test]

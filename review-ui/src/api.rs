@@ -21,6 +21,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/charts/{id}/fields/{name}", put(update_field))
         .route("/api/charts/{id}/approve", post(approve))
         .route("/api/charts/{id}/reject", post(reject))
+        .route("/api/charts/{id}/merge-next", post(merge_next))
+        .route("/api/charts/{id}/pages/{page}/flag", post(flag_page))
         .route("/api/stats", get(stats))
         .route("/api/export", get(export))
         .route("/charts/{id}/pages/{page}/image", get(page_image))
@@ -85,10 +87,11 @@ fn chart_json(state: &AppState, record: &store::ChartRecord) -> Result<Value, Ap
     v["version"] = record.version.into();
     v["confidence"] = record.confidence.into();
     v["reviewer"] = record.reviewer.clone().into();
+    v["next_chart"] = record.next_chart.clone().into();
     v["pages"] = record
         .pages
         .iter()
-        .map(|p| json!({ "page": p.page, "status": p.status, "width": p.width, "height": p.height, "error": p.error,
+        .map(|p| json!({ "page": p.page, "status": p.status, "width": p.width, "height": p.height, "error": p.error, "flag": p.flag,
                           "image": p.image_sha256.as_ref().map(|_| format!("/charts/{}/pages/{}/image", record.chart, p.page)) }))
         .collect();
     let template = state.template(record.form.as_deref());
@@ -144,6 +147,24 @@ struct Approve {
 async fn approve(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Approve>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
     let record = state.store.approve(&id, body.version, &s.user.name).await?;
+    Ok(Json(chart_json(&state, &record)?))
+}
+
+async fn merge_next(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Approve>) -> Result<Json<Value>, AppError> {
+    let s = user.reviewer()?;
+    let record = state.store.merge_next(&id, body.version, &s.user.name, &state.templates).await?;
+    Ok(Json(chart_json(&state, &record)?))
+}
+
+#[derive(Debug, Deserialize)]
+struct Flag {
+    flag: Option<String>,
+    version: i64,
+}
+
+async fn flag_page(State(state): State<AppState>, Path((id, page)): Path<(String, u32)>, user: ApiUser, Json(body): Json<Flag>) -> Result<Json<Value>, AppError> {
+    let s = user.reviewer()?;
+    let record = state.store.set_page_flag(&id, page, body.flag.as_deref(), body.version, &s.user.name, &state.templates).await?;
     Ok(Json(chart_json(&state, &record)?))
 }
 

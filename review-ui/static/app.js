@@ -93,7 +93,19 @@ function fieldOrder(c) {
 function drawPages(c) {
   const holder = $("#pages");
   holder.replaceChildren();
+  if (c.next_chart) {
+    holder.append(el("p", { class: "proposal" }, "This file was cut into several charts at separator sheets. ",
+      el("button", { type: "button", class: "link", text: "Merge with the next chart (" + c.next_chart + ")", onclick: mergeNext })));
+  }
   for (const p of c.pages) {
+    if (p.flag) {
+      const undo = p.flag === "blank" ? "Not blank: read this page" : "Not a separator: read this page";
+      holder.append(el("p", { class: "proposal" }, `Page ${p.page} was flagged ${p.flag} and is not read. `,
+        el("button", { type: "button", class: "link", text: undo, onclick: () => setFlag(p.page, null) })));
+    } else if (c.pages.length > 1) {
+      holder.append(el("p", { class: "proposal muted" }, `Page ${p.page}. `,
+        el("button", { type: "button", class: "link", text: "Flag as blank", onclick: () => setFlag(p.page, "blank") })));
+    }
     if (!p.image) { holder.append(el("p", { class: "error", text: "Page " + p.page + ": " + (p.error || p.status) })); continue; }
     const svgNS = "http://www.w3.org/2000/svg";
     const wrap = el("div", { class: "page", "data-page": String(p.page) });
@@ -206,6 +218,19 @@ async function approve() {
   for (const input of inputs()) if (!(await saveField(input.name, input))) return;
   try { chart = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/approve`, { version: chart.version }); await goNext(); }
   catch (e) { showMessage(e.message); if (e.status === 409) await reloadChart(); }
+}
+
+async function mergeNext() {
+  try { chart = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/merge-next`, { version: chart.version }); drawPages(chart); drawFields(chart); showMessage(""); }
+  catch (e) { showMessage(e.message); if (e.status === 409) await reloadChart(); }
+}
+
+async function setFlag(page, flag) {
+  try {
+    chart = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/pages/${page}/flag`, { flag, version: chart.version });
+    drawPages(chart); drawFields(chart);
+    showMessage(flag ? "" : `Page ${page} is queued to be read; the chart returns to the queue when it is.`);
+  } catch (e) { showMessage(e.message); if (e.status === 409) await reloadChart(); }
 }
 
 async function reject() {

@@ -27,7 +27,7 @@ async fn env() -> Env {
     let blobs = BlobStore::new(dir.path().join("data")).unwrap();
     let templates = Arc::new(chart::standard_templates());
     store
-        .record_file(&NewFile { sha256: "ab".repeat(32), original_name: "card.jpg".into(), source_path: "/s/card.jpg".into(), media_type: "image/jpeg".into(), size_bytes: 10, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None })
+        .record_file(&NewFile { sha256: "ab".repeat(32), original_name: "card.jpg".into(), source_path: "/s/card.jpg".into(), media_type: "image/jpeg".into(), size_bytes: 10, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None, segments: vec![] })
         .await
         .unwrap();
     let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();

@@ -54,6 +54,9 @@ struct Args {
     /// ...until the batch holds this many pages (written to --out).
     #[arg(long, default_value_t = 1000)]
     pages: usize,
+    /// Write the printable separator sheet (PNG) for `chartscan ingest --split-on separator`.
+    #[arg(long, value_name = "FILE")]
+    separator_sheet: Option<PathBuf>,
 }
 
 /// Card size: A5 portrait at 300 dpi.
@@ -71,6 +74,18 @@ fn main() -> Result<()> {
         latin: LoadedFont::load(&format!("{}/DejaVuSans.ttf", args.latin_fonts))?,
         mono: LoadedFont::load(&format!("{}/DejaVuSansMono.ttf", args.latin_fonts))?,
     };
+    if let Some(path) = &args.separator_sheet {
+        let mut canvas = Canvas::new(WIDTH, HEIGHT);
+        canvas.text(&fonts, &fonts.latin, 110.0, 200.0, 64.0, "CHART SEPARATOR", 1.0);
+        canvas.text(&fonts, &fonts.latin, 110.0, 300.0, 56.0, "ក្រដាសបំបែកឯកសារ", 1.0);
+        canvas.text(&fonts, &fonts.latin, 110.0, 2300.0, 34.0, "Put this sheet before each chart of a batch scan.", 1.0);
+        for bar in 0..5 {
+            canvas.rect(380 + bar * 220, 560, 110, 1560, 1.0);
+        }
+        canvas.to_gray(255).save(path)?;
+        eprintln!("separator sheet written to {}", path.display());
+        return Ok(());
+    }
     let template = chart::standard_templates().into_iter().find(|t| t.form == "opd").context("opd template")?;
     for i in 0..args.count {
         let mut rng = Rng::new(args.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));

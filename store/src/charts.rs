@@ -58,6 +58,9 @@ pub struct PageInfo {
     /// Why processing failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// `blank` or `separator` when ingest flagged the page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
 }
 
 /// A chart, as in the export (CONTRACT.md), plus what reviewers need.
@@ -89,6 +92,9 @@ pub struct ChartRecord {
     /// Who reviewed it (API only).
     #[serde(skip)]
     pub reviewer: Option<String>,
+    /// The next chart cut from the same file, which "merge with next" joins (API only).
+    #[serde(skip)]
+    pub next_chart: Option<String>,
 }
 
 /// A chart waiting for review.
@@ -150,7 +156,7 @@ impl Store {
         let id: i64 = row.try_get(0)?;
         let file: String = row.try_get(9)?;
         let sha256: String = row.try_get(10)?;
-        let pages: Vec<PageInfo> = sqlx::query("SELECT page_no, status, width, height, image_sha256, error FROM pages WHERE chart_id = $1 ORDER BY page_no")
+        let pages: Vec<PageInfo> = sqlx::query("SELECT page_no, status, width, height, image_sha256, error, flag FROM pages WHERE chart_id = $1 ORDER BY page_no")
             .bind(id)
             .fetch_all(&self.pool)
             .await?
@@ -163,6 +169,7 @@ impl Store {
                     height: r.try_get::<Option<i64>, _>(3)?.map(|v| v as u32),
                     image_sha256: r.try_get(4)?,
                     error: r.try_get(5)?,
+                    flag: r.try_get(6)?,
                 })
             })
             .collect::<Result<_>>()?;
@@ -187,7 +194,14 @@ impl Store {
                 },
             );
         }
+        let next_chart: Option<String> = sqlx::query("SELECT public_id FROM charts WHERE file_id = (SELECT file_id FROM charts WHERE id = $1) AND id > $1 ORDER BY id LIMIT 1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
         Ok(ChartRecord {
+            next_chart,
             chart: row.try_get(1)?,
             facility: row.try_get(2)?,
             batch: row.try_get(3)?,
@@ -305,6 +319,74 @@ impl Store {
         audit(&mut tx, reviewer, "approve", Some(public_id), &format!("version {}", version + 1)).await?;
         tx.commit().await?;
         self.chart(public_id).await
+    }
+
+    /// Undoes a split: the next chart cut from the same file is joined to the end of this
+    /// one (its pages move, its fields go) and this chart is extracted again.
+    pub async fn merge_next(&self, public_id: &str, version: i64, reviewer: &str, templates: &[chart::Template]) -> Result<ChartRecord> {
+        let mut tx = self.begin_write().await?;
+        let id = self.bump_version(&mut tx, public_id, version, ChartStatus::InReview, reviewer).await?;
+        let next = sqlx::query("SELECT id, public_id, status FROM charts WHERE file_id = (SELECT file_id FROM charts WHERE id = $1) AND id > $1 ORDER BY id LIMIT 1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::InvalidState(format!("chart {public_id} has no next chart from the same file to merge")))?;
+        let (next_id, next_public, next_status): (i64, String, String) = (next.try_get(0)?, next.try_get(1)?, next.try_get(2)?);
+        if !status_of(&next_status)?.awaits_review() && next_status != ChartStatus::Ingested.as_str() {
+            return Err(StoreError::InvalidState(format!("chart {next_public} is {next_status} and cannot be merged")));
+        }
+        let count: i64 = sqlx::query("SELECT COUNT(*) FROM pages WHERE chart_id = $1").bind(id).fetch_one(&mut *tx).await?.try_get(0)?;
+        sqlx::query("UPDATE pages SET chart_id = $1, page_no = page_no + $2 WHERE chart_id = $3").bind(id).bind(count).bind(next_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM fields WHERE chart_id = $1").bind(next_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM charts WHERE id = $1").bind(next_id).execute(&mut *tx).await?;
+        self.reextract(&mut tx, id, templates).await?;
+        audit(&mut tx, reviewer, "merge", Some(public_id), &format!("joined {next_public} (its pages follow page {count})")).await?;
+        audit(&mut tx, reviewer, "merge", Some(&next_public), &format!("joined to {public_id}")).await?;
+        tx.commit().await?;
+        self.chart(public_id).await
+    }
+
+    /// Sets or clears a page's flag. A page that is no longer blank goes back to the queue to
+    /// be read (the chart waits for it); a page newly flagged blank is left out at once.
+    pub async fn set_page_flag(&self, public_id: &str, page: u32, flag: Option<&str>, version: i64, reviewer: &str, templates: &[chart::Template]) -> Result<ChartRecord> {
+        if !matches!(flag, None | Some("blank") | Some("separator")) {
+            return Err(StoreError::Invalid(format!("flag {flag:?}: use blank, separator or null")));
+        }
+        let mut tx = self.begin_write().await?;
+        let id = self.bump_version(&mut tx, public_id, version, ChartStatus::InReview, reviewer).await?;
+        let row = sqlx::query("SELECT id, flag FROM pages WHERE chart_id = $1 AND page_no = $2")
+            .bind(id)
+            .bind(page as i64)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("page {page} of chart {public_id}")))?;
+        let (page_id, old): (i64, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+        match flag {
+            None => {
+                // Read it now: back to the queue, and the chart waits for it.
+                sqlx::query("UPDATE pages SET flag = NULL, status = $1, attempts = 0, lease_owner = NULL, lease_until = NULL, words_json = NULL WHERE id = $2")
+                    .bind(chart::PageStatus::Queued.as_str())
+                    .bind(page_id)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("UPDATE charts SET status = $1 WHERE id = $2").bind(ChartStatus::Ingested.as_str()).bind(id).execute(&mut *tx).await?;
+            }
+            Some(f) => {
+                let empty = serde_json::to_string(&chart::PageWords { page, ..Default::default() }).expect("serialises");
+                sqlx::query("UPDATE pages SET flag = $1, words_json = $2 WHERE id = $3").bind(f).bind(empty).bind(page_id).execute(&mut *tx).await?;
+                self.reextract(&mut tx, id, templates).await?;
+            }
+        }
+        audit(&mut tx, reviewer, "flag_page", Some(public_id), &format!("page {page}: {} -> {}", old.as_deref().unwrap_or("content"), flag.unwrap_or("content"))).await?;
+        tx.commit().await?;
+        self.chart(public_id).await
+    }
+
+    /// Extracts a chart again from its pages (when they are all finished).
+    async fn reextract(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, chart_id: i64, templates: &[chart::Template]) -> Result<()> {
+        sqlx::query("UPDATE charts SET status = $1 WHERE id = $2").bind(ChartStatus::Ingested.as_str()).bind(chart_id).execute(&mut **tx).await?;
+        let any_page: i64 = sqlx::query("SELECT id FROM pages WHERE chart_id = $1 ORDER BY page_no LIMIT 1").bind(chart_id).fetch_one(&mut **tx).await?.try_get(0)?;
+        crate::queue::extract_if_complete(tx, self.backend, any_page, templates).await
     }
 
     /// Rejects a chart with a reason.

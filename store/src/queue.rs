@@ -33,15 +33,18 @@ pub struct NewFile {
     pub box_label: Option<String>,
     /// Who scanned it.
     pub operator: Option<String>,
+    /// How its pages make charts: each entry is one chart's pages (index in the file, flag).
+    /// Empty: one chart of all `page_count` pages.
+    pub segments: Vec<Vec<(u32, Option<String>)>>,
 }
 
 /// What recording a file did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileOutcome {
-    /// New: recorded as a chart with its pages queued.
+    /// New: recorded as one chart (or several, when split) with its pages queued.
     Accepted {
-        /// The new chart.
-        chart: String,
+        /// The new charts, in page order.
+        charts: Vec<String>,
     },
     /// Its content was recorded before.
     Duplicate {
@@ -71,6 +74,8 @@ pub struct PageJob {
     pub file_name: String,
     /// This is attempt number N (from 1).
     pub attempt: u32,
+    /// `blank` or `separator` when ingest flagged the page (it is not read by OCR).
+    pub flag: Option<String>,
 }
 
 /// What processing a page produced.
@@ -99,7 +104,7 @@ impl Store {
     /// duplicate. Call only after the original is stored durably.
     pub async fn record_file(&self, file: &NewFile) -> Result<FileOutcome> {
         let mut tx = self.begin_write().await?;
-        if let Some(row) = sqlx::query("SELECT c.public_id, f.original_name FROM files f JOIN charts c ON c.file_id = f.id WHERE f.sha256 = $1")
+        if let Some(row) = sqlx::query("SELECT c.public_id, f.original_name FROM files f JOIN charts c ON c.file_id = f.id WHERE f.sha256 = $1 ORDER BY c.id LIMIT 1")
             .bind(&file.sha256)
             .fetch_optional(&mut *tx)
             .await?
@@ -125,37 +130,52 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
-        let chart = chart_id_for(&file.sha256);
-        let chart_id: i64 = sqlx::query(
-            "INSERT INTO charts (public_id, file_id, facility, batch, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
-        )
-        .bind(&chart)
-        .bind(file_id)
-        .bind(&file.facility)
-        .bind(&file.batch)
-        .bind(ChartStatus::Ingested.as_str())
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        for p in 0..file.page_count {
-            sqlx::query("INSERT INTO pages (chart_id, file_id, page_no, file_page, status) VALUES ($1, $2, $3, $4, $5)")
-                .bind(chart_id)
-                .bind(file_id)
-                .bind(p as i64 + 1)
-                .bind(p as i64)
-                .bind(PageStatus::Queued.as_str())
-                .execute(&mut *tx)
-                .await?;
+        let segments = if file.segments.is_empty() { vec![(0..file.page_count).map(|p| (p, None)).collect()] } else { file.segments.clone() };
+        let mut charts = Vec::new();
+        for (n, pages) in segments.iter().enumerate() {
+            let chart = if n == 0 { chart_id_for(&file.sha256) } else { format!("{}-{}", chart_id_for(&file.sha256), n + 1) };
+            let chart_id: i64 = sqlx::query(
+                "INSERT INTO charts (public_id, file_id, facility, batch, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
+            )
+            .bind(&chart)
+            .bind(file_id)
+            .bind(&file.facility)
+            .bind(&file.batch)
+            .bind(ChartStatus::Ingested.as_str())
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+            for (i, (file_page, flag)) in pages.iter().enumerate() {
+                sqlx::query("INSERT INTO pages (chart_id, file_id, page_no, file_page, status, flag) VALUES ($1, $2, $3, $4, $5, $6)")
+                    .bind(chart_id)
+                    .bind(file_id)
+                    .bind(i as i64 + 1)
+                    .bind(*file_page as i64)
+                    .bind(PageStatus::Queued.as_str())
+                    .bind(flag)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let flagged: Vec<String> = pages.iter().enumerate().filter_map(|(i, (_, f))| f.as_ref().map(|f| format!("page {} {f}", i + 1))).collect();
+            let detail = format!(
+                "{} ({} of {} page(s), sha256 {}){}",
+                file.original_name,
+                pages.len(),
+                file.page_count,
+                file.sha256,
+                if flagged.is_empty() { String::new() } else { format!("; flagged: {}", flagged.join(", ")) }
+            );
+            audit(&mut tx, "ingest", "ingest", Some(&chart), &detail).await?;
+            charts.push(chart);
         }
-        audit(&mut tx, "ingest", "ingest", Some(&chart), &format!("{} ({} page(s), sha256 {})", file.original_name, file.page_count, file.sha256)).await?;
         tx.commit().await?;
-        Ok(FileOutcome::Accepted { chart })
+        Ok(FileOutcome::Accepted { charts })
     }
 
     /// The chart a file with this content was recorded as, if it was.
     pub async fn known_file(&self, sha256: &str) -> Result<Option<String>> {
-        Ok(sqlx::query("SELECT c.public_id FROM files f JOIN charts c ON c.file_id = f.id WHERE f.sha256 = $1")
+        Ok(sqlx::query("SELECT c.public_id FROM files f JOIN charts c ON c.file_id = f.id WHERE f.sha256 = $1 ORDER BY c.id LIMIT 1")
             .bind(sha256)
             .fetch_optional(&self.pool)
             .await?
@@ -202,7 +222,7 @@ impl Store {
         };
         let page_id: i64 = row.try_get(0)?;
         let job = sqlx::query(
-            "SELECT p.id, c.public_id, p.page_no, p.file_page, f.sha256, f.media_type, f.original_name, p.attempts
+            "SELECT p.id, c.public_id, p.page_no, p.file_page, f.sha256, f.media_type, f.original_name, p.attempts, p.flag
              FROM pages p JOIN charts c ON c.id = p.chart_id JOIN files f ON f.id = p.file_id WHERE p.id = $1",
         )
         .bind(page_id)
@@ -218,6 +238,7 @@ impl Store {
             media_type: job.try_get(5)?,
             file_name: job.try_get(6)?,
             attempt: job.try_get::<i64, _>(7)? as u32,
+            flag: job.try_get(8)?,
         }))
     }
 
@@ -307,7 +328,7 @@ impl Store {
 /// page as unfinished: on PostgreSQL the chart row is locked before the pages are counted, so
 /// the second transaction counts after the first has committed (SQLite's `BEGIN IMMEDIATE`
 /// already serialises writers).
-async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx::Any>, backend: crate::Backend, page_id: i64, templates: &[Template]) -> Result<()> {
+pub(crate) async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx::Any>, backend: crate::Backend, page_id: i64, templates: &[Template]) -> Result<()> {
     let chart_id: i64 = sqlx::query("SELECT chart_id FROM pages WHERE id = $1").bind(page_id).fetch_one(&mut **tx).await?.try_get(0)?;
     if backend == crate::Backend::Postgres {
         sqlx::query("SELECT id FROM charts WHERE id = $1 FOR UPDATE").bind(chart_id).fetch_one(&mut **tx).await?;

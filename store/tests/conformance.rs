@@ -54,6 +54,7 @@ fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
         batch: "box1".into(),
         box_label: Some("box 17".into()),
         operator: Some("srey".into()),
+        segments: vec![],
     }
 }
 
@@ -79,7 +80,8 @@ fn templates() -> Vec<chart::Template> {
 
 async fn duplicates_are_recognised(s: Store) {
     let first = s.record_file(&file("a1", 1, "PP01")).await.unwrap();
-    let FileOutcome::Accepted { chart } = first else { panic!("first import must be accepted: {first:?}") };
+    let FileOutcome::Accepted { charts } = first else { panic!("first import must be accepted: {first:?}") };
+    let chart = charts[0].clone();
     let again = s.record_file(&file("a1", 1, "PP01")).await.unwrap();
     assert_eq!(again, FileOutcome::Duplicate { chart: chart.clone(), first_name: "a1.jpg".into() });
     assert_eq!(s.charts(None).await.unwrap().len(), 1);

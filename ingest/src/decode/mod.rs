@@ -144,21 +144,23 @@ impl Limits {
 /// Checks a whole file: its format, that every page decodes within the limits, and how many
 /// pages it has.
 pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<(MediaType, u32), DecodeError> {
+    inspect_pages(bytes, limits).map(|(kind, pages)| (kind, pages.len() as u32))
+}
+
+/// Like [`inspect`], and tells what each page looks like (content, blank, separator sheet).
+pub fn inspect_pages(bytes: &[u8], limits: &Limits) -> Result<(MediaType, Vec<chart::PageKind>), DecodeError> {
     if bytes.len() as u64 > limits.max_file_bytes {
         return Err(DecodeError::TooLarge(format!("{} bytes is over the limit of {}", bytes.len(), limits.max_file_bytes)));
     }
     let kind = MediaType::sniff(bytes)?;
-    let pages = match kind {
-        MediaType::Png | MediaType::Jpeg | MediaType::Bmp | MediaType::WebP => {
-            decode_raster(bytes, kind, limits)?;
-            1
-        }
+    let mut kinds = Vec::new();
+    let mut see = |img: &DynamicImage| kinds.push(ocr::preprocess::classify_page(&img.to_luma8()));
+    match kind {
         MediaType::Tiff => {
             let count = tiff::page_count(bytes, limits)?;
             for p in 0..count {
-                tiff::decode_page(bytes, p, limits)?;
+                see(&DynamicImage::ImageLuma8(tiff::decode_page(bytes, p, limits)?));
             }
-            count
         }
         MediaType::Pdf => {
             let doc = pdf::load(bytes, limits)?;
@@ -170,12 +172,12 @@ pub fn inspect(bytes: &[u8], limits: &Limits) -> Result<(MediaType, u32), Decode
                 return Err(DecodeError::TooLarge(format!("{} pages is over the limit of {}", pages.len(), limits.max_pages)));
             }
             for (i, id) in pages.iter().enumerate() {
-                pdf::decode_page(&doc, *id, i, limits)?;
+                see(&pdf::decode_page(&doc, *id, i, limits)?);
             }
-            pages.len() as u32
         }
-    };
-    Ok((kind, pages))
+        _ => see(&decode_raster(bytes, kind, limits)?),
+    }
+    Ok((kind, kinds))
 }
 
 /// Decodes page `index` (from 0) of a file already accepted by [`inspect`].
