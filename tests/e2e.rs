@@ -11,9 +11,9 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
-/// Field accuracy below this fails the test. Measured 94.6% (193/204) when it was set; the
+/// Field accuracy below this fails the test. Measured 97.1% (198/204) with psm 6; the
 /// floor leaves room for Tesseract version drift, not for regressions in extraction.
-const ACCURACY_FLOOR: f64 = 0.90;
+const ACCURACY_FLOOR: f64 = 0.93;
 /// Auto-accepted fields (nobody looks at them) must be right at least this often.
 const AUTO_ACCEPT_PRECISION_FLOOR: f64 = 0.97;
 

@@ -10,18 +10,44 @@ pub struct Preprocessor {
     pub deskew: bool,
     /// Largest skew searched, in degrees either way.
     pub max_skew_degrees: f32,
-    /// Give the engine a black-and-white image (Otsu threshold) instead of grey.
+    /// Give the engine a black-and-white image instead of grey.
     pub binarize: bool,
+    /// How to choose black and white: one global threshold or a local one.
+    pub method: Binarization,
+    /// Whiten dark scanner borders (black regions touching the page edge).
+    pub remove_borders: bool,
     /// Remove specks (black blobs of at most `speck_pixels`) from the black-and-white image.
     pub despeckle: bool,
     /// Largest blob, in pixels, counted as a speck.
     pub speck_pixels: usize,
+    /// Read the page at 1/N of its size (1 = full size). Large print scanned at 300 dpi
+    /// reads as well at half size and Tesseract needs less time; word boxes are mapped back.
+    pub ocr_downscale: u32,
 }
 
 impl Default for Preprocessor {
     fn default() -> Self {
-        Self { deskew: true, max_skew_degrees: 5.0, binarize: true, despeckle: true, speck_pixels: 8 }
+        Self {
+            deskew: true,
+            max_skew_degrees: 15.0,
+            binarize: true,
+            method: Binarization::Otsu,
+            remove_borders: true,
+            despeckle: true,
+            speck_pixels: 8,
+            ocr_downscale: 1,
+        }
     }
+}
+
+/// Thresholding methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binarization {
+    /// One threshold for the page (Otsu): fast, right for evenly lit scans.
+    Otsu,
+    /// A threshold per pixel from its neighbourhood (Sauvola): survives grey backgrounds,
+    /// stains and uneven light.
+    Sauvola,
 }
 
 /// A page ready for recognition.
@@ -35,6 +61,8 @@ pub struct PreparedPage {
     pub skew_degrees: f32,
     /// The threshold used, when binarisation is on.
     pub threshold: Option<u8>,
+    /// `for_ocr` is `display` shrunk by this factor; boxes scale back by it.
+    pub ocr_downscale: u32,
 }
 
 impl Preprocessor {
@@ -52,17 +80,25 @@ impl Preprocessor {
         } else {
             gray
         };
+        let factor = self.ocr_downscale.max(1);
+        let source = if factor > 1 { shrink(&display, factor) } else { display.clone() };
         let (for_ocr, threshold) = if self.binarize {
-            let t = otsu_threshold(&display);
-            let mut bw = binarize(&display, t);
+            let t = otsu_threshold(&source);
+            let mut bw = match self.method {
+                Binarization::Otsu => binarize(&source, t),
+                Binarization::Sauvola => sauvola(&source, (source.width() / 60).clamp(15, 101) | 1, 0.34),
+            };
+            if self.remove_borders {
+                remove_borders(&mut bw);
+            }
             if self.despeckle {
-                despeckle(&mut bw, self.speck_pixels);
+                despeckle(&mut bw, (self.speck_pixels / (factor * factor) as usize).max(1));
             }
             (bw, Some(t))
         } else {
-            (display.clone(), None)
+            (source, None)
         };
-        PreparedPage { display, for_ocr, skew_degrees: skew, threshold }
+        PreparedPage { display, for_ocr, skew_degrees: skew, threshold, ocr_downscale: factor }
     }
 }
 
@@ -103,6 +139,88 @@ pub fn otsu_threshold(img: &GrayImage) -> u8 {
 pub fn binarize(img: &GrayImage, threshold: u8) -> GrayImage {
     let raw: Vec<u8> = img.as_raw().iter().map(|&p| if p <= threshold { 0 } else { 255 }).collect();
     GrayImage::from_raw(img.width(), img.height(), raw).expect("same size")
+}
+
+/// Sauvola's local threshold: a pixel is ink when darker than
+/// `mean * (1 + k * (std / 128 - 1))` over the `window` x `window` square around it. Uses
+/// integral images, so the cost does not depend on the window.
+pub fn sauvola(img: &GrayImage, window: u32, k: f32) -> GrayImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let src = img.as_raw();
+    let stride = w + 1;
+    let mut sum = vec![0u64; stride * (h + 1)];
+    let mut sq = vec![0u64; stride * (h + 1)];
+    for y in 0..h {
+        let (mut row, mut row_sq) = (0u64, 0u64);
+        for x in 0..w {
+            let v = src[y * w + x] as u64;
+            row += v;
+            row_sq += v * v;
+            sum[(y + 1) * stride + x + 1] = sum[y * stride + x + 1] + row;
+            sq[(y + 1) * stride + x + 1] = sq[y * stride + x + 1] + row_sq;
+        }
+    }
+    let r = (window / 2) as usize;
+    let mut out = vec![255u8; w * h];
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let n = ((y1 - y0) * (x1 - x0)) as f32;
+            let s = (sum[y1 * stride + x1] + sum[y0 * stride + x0] - sum[y0 * stride + x1] - sum[y1 * stride + x0]) as f32;
+            let q = (sq[y1 * stride + x1] + sq[y0 * stride + x0] - sq[y0 * stride + x1] - sq[y1 * stride + x0]) as f32;
+            let mean = s / n;
+            let std = (q / n - mean * mean).max(0.0).sqrt();
+            let t = mean * (1.0 + k * (std / 128.0 - 1.0));
+            if (src[y * w + x] as f32) <= t {
+                out[y * w + x] = 0;
+            }
+        }
+    }
+    GrayImage::from_raw(w as u32, h as u32, out).expect("w*h pixels")
+}
+
+/// Whitens dark scanner borders: black regions that touch the page edge and reach far
+/// along it or into the page (text that touches an edge is small and stays).
+pub fn remove_borders(img: &mut GrayImage) -> usize {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let px = &mut **img;
+    let mut seen = vec![false; w * h];
+    let mut removed = 0;
+    let edge: Vec<usize> = (0..w).flat_map(|x| [x, (h - 1) * w + x]).chain((0..h).flat_map(|y| [y * w, y * w + w - 1])).collect();
+    for start in edge {
+        if px[start] != 0 || seen[start] {
+            continue;
+        }
+        let mut blob = vec![start];
+        let mut stack = vec![start];
+        seen[start] = true;
+        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
+        while let Some(i) = stack.pop() {
+            let (x, y) = (i % w, i / w);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+            for (dx, dy) in [(-1isize, 0isize), (1, 0), (0, -1), (0, 1)] {
+                let (nx, ny) = (x as isize + dx, y as isize + dy);
+                if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
+                    continue;
+                }
+                let j = ny as usize * w + nx as usize;
+                if px[j] == 0 && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                    blob.push(j);
+                }
+            }
+        }
+        let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+        if bw * 10 > w || bh * 10 > h {
+            for i in blob {
+                px[i] = 255;
+            }
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// Whitens every black (0) blob of at most `max_pixels` 8-connected pixels; returns how
@@ -281,34 +399,43 @@ pub fn estimate_skew(img: &GrayImage, max_degrees: f32) -> f32 {
         }
         best.1
     };
-    let coarse = search(-max_degrees, max_degrees, 0.25, &mut score);
-    search(coarse - 0.25, coarse + 0.25, 0.025, &mut score)
+    let coarse = search(-max_degrees, max_degrees, 0.5, &mut score);
+    let medium = search(coarse - 0.5, coarse + 0.5, 0.1, &mut score);
+    search(medium - 0.1, medium + 0.1, 0.02, &mut score)
 }
 
 /// Rotates by `degrees` about the centre (bilinear), filling uncovered corners with `fill`.
+/// Fixed-point arithmetic, stepping the source position along each row: about 4x faster than
+/// computing every position in floating point.
 pub fn rotate(img: &GrayImage, degrees: f32, fill: u8) -> GrayImage {
     let (w, h) = img.dimensions();
-    let (s, c) = degrees.to_radians().sin_cos();
-    let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
+    let (s, c) = (degrees.to_radians() as f64).sin_cos();
+    let (cx, cy) = (w as f64 / 2.0, h as f64 / 2.0);
     let src = img.as_raw();
+    let stride = w as usize;
     let mut dst = vec![fill; w as usize * h as usize];
-    for y in 0..h {
-        let dy = y as f32 - cy;
-        for x in 0..w {
-            let dx = x as f32 - cx;
-            // Inverse mapping: where this output pixel comes from.
-            let sx = c * dx + s * dy + cx;
-            let sy = -s * dx + c * dy + cy;
-            if sx < 0.0 || sy < 0.0 || sx >= (w - 1) as f32 || sy >= (h - 1) as f32 {
-                continue;
+    const ONE: f64 = 65536.0;
+    let (max_x, max_y) = (((w - 1) as i64) << 16, ((h - 1) as i64) << 16);
+    let (step_x, step_y) = ((c * ONE) as i64, (-s * ONE) as i64);
+    for y in 0..h as usize {
+        let dy = y as f64 - cy;
+        // Source position of the row's first pixel; each pixel to the right adds (c, -s).
+        let mut sx = ((c * -cx + s * dy + cx) * ONE) as i64;
+        let mut sy = ((-s * -cx + c * dy + cy) * ONE) as i64;
+        let row = &mut dst[y * stride..(y + 1) * stride];
+        for out in row.iter_mut() {
+            if sx >= 0 && sy >= 0 && sx < max_x && sy < max_y {
+                let (x0, y0) = ((sx >> 16) as usize, (sy >> 16) as usize);
+                let (fx, fy) = ((sx & 0xFFFF) as u32, (sy & 0xFFFF) as u32);
+                let i = y0 * stride + x0;
+                let (p00, p10, p01, p11) = (src[i] as u32, src[i + 1] as u32, src[i + stride] as u32, src[i + stride + 1] as u32);
+                let top = p00 * (65536 - fx) + p10 * fx;
+                let bottom = p01 * (65536 - fx) + p11 * fx;
+                let v = ((top >> 8) * ((65536 - fy) >> 8) + (bottom >> 8) * (fy >> 8) + (1 << 15)) >> 16;
+                *out = v.min(255) as u8;
             }
-            let (x0, y0) = (sx as usize, sy as usize);
-            let (fx, fy) = (sx - x0 as f32, sy - y0 as f32);
-            let i = y0 * w as usize + x0;
-            let (p00, p10, p01, p11) = (src[i] as f32, src[i + 1] as f32, src[i + w as usize] as f32, src[i + w as usize + 1] as f32);
-            let top = p00 + (p10 - p00) * fx;
-            let bottom = p01 + (p11 - p01) * fx;
-            dst[y as usize * w as usize + x as usize] = (top + (bottom - top) * fy + 0.5) as u8;
+            sx += step_x;
+            sy += step_y;
         }
     }
     GrayImage::from_raw(w, h, dst).expect("buffer has w*h pixels")
@@ -347,9 +474,9 @@ mod tests {
     #[test]
     fn skew_is_measured_to_a_tenth_of_a_degree() {
         let page = lined_page();
-        for angle in [-3.0f32, -1.2, 0.0, 0.7, 2.5] {
+        for angle in [-14.5f32, -9.0, -3.0, -1.2, 0.0, 0.7, 2.5, 7.3, 15.0] {
             let skewed = rotate(&page, angle, 235);
-            let est = estimate_skew(&skewed, 5.0);
+            let est = estimate_skew(&skewed, 15.0);
             assert!((est - angle).abs() <= 0.1, "rotated by {angle}, estimated {est}");
         }
     }
@@ -374,6 +501,54 @@ mod tests {
         }
         assert_eq!(despeckle(&mut img, 8), 3, "(20,20)-(21,21) is one diagonal blob");
         assert_eq!(img.as_raw().iter().filter(|&&p| p == 0).count(), ink_before);
+    }
+
+    #[test]
+    fn sauvola_survives_uneven_light_where_otsu_fails() {
+        // Text-like strokes (3 px wide, as letters are) on paper that darkens from left (240)
+        // to right (110), the ink 70 levels darker than the paper around it.
+        let strokes = {
+            let mut img = lined_page();
+            for (x, _, p) in img.enumerate_pixels_mut() {
+                if x % 7 > 2 {
+                    p.0[0] = 235;
+                }
+            }
+            img
+        };
+        let mut page = strokes.clone();
+        for (x, _, p) in page.enumerate_pixels_mut() {
+            let paper = 240.0 - 130.0 * x as f32 / 1200.0;
+            p.0[0] = if p.0[0] < 100 { (paper - 70.0) as u8 } else { paper as u8 };
+        }
+        let ink = |img: &GrayImage, x0: u32, x1: u32| (0..1600).flat_map(|y| (x0..x1).map(move |x| (x, y))).filter(|&(x, y)| img.get_pixel(x, y)[0] == 0).count();
+        let truth = binarize(&strokes, 128);
+        let (left, right) = (ink(&truth, 0, 300), ink(&truth, 900, 1200));
+        let otsu = binarize(&page, otsu_threshold(&page));
+        let local = sauvola(&page, 41, 0.34);
+        // Otsu turns the dark side's paper black; Sauvola keeps ink about where it was.
+        assert!(ink(&otsu, 900, 1200) > 3 * right, "otsu {} vs {right}", ink(&otsu, 900, 1200));
+        for (got, want) in [(ink(&local, 0, 300), left), (ink(&local, 900, 1200), right)] {
+            assert!((got as f32 - want as f32).abs() < 0.35 * want as f32, "sauvola {got} vs {want}");
+        }
+    }
+
+    #[test]
+    fn dark_scanner_borders_are_removed_but_text_stays() {
+        let mut page = binarize(&lined_page(), 128);
+        let text_ink = page.as_raw().iter().filter(|&&p| p == 0).count();
+        for y in 0..1600 {
+            for x in 0..40 {
+                page.put_pixel(x, y, Luma([0]));
+            }
+        }
+        for x in 0..1200 {
+            for y in 1570..1600 {
+                page.put_pixel(x, y, Luma([0]));
+            }
+        }
+        assert_eq!(remove_borders(&mut page), 1, "the two strips touch: one border");
+        assert_eq!(page.as_raw().iter().filter(|&&p| p == 0).count(), text_ink);
     }
 
     #[test]

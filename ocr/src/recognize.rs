@@ -34,13 +34,16 @@ pub struct OcrConfig {
     pub page_segmentation_mode: u32,
     /// Where the `.traineddata` files are; `None` uses Tesseract's default (or TESSDATA_PREFIX).
     pub data_path: Option<String>,
-    /// Resolution of the pages in dots per inch, when known.
+    /// Resolution of the pages in dots per inch; 0 lets Tesseract estimate it from the text.
     pub dpi: u32,
+    /// Retry lines Tesseract doubts as white-on-black text. Forms rarely print inverted text
+    /// and the retry costs time on noisy scans, so it is off by default.
+    pub try_inverted: bool,
 }
 
 impl Default for OcrConfig {
     fn default() -> Self {
-        Self { languages: "eng+khm".into(), page_segmentation_mode: 3, data_path: None, dpi: 300 }
+        Self { languages: "eng+khm".into(), page_segmentation_mode: 6, data_path: None, dpi: 0, try_inverted: false }
     }
 }
 
@@ -48,12 +51,19 @@ impl Default for OcrConfig {
 pub trait Recognizer {
     /// Recognises the words of a page; boxes refer to `page.display`.
     fn recognize(&mut self, page: &PreparedPage) -> Result<Vec<Word>, OcrError>;
+
+    /// Recognises only the words inside `zone` (in `page.display` pixels), for templates that
+    /// give a field's rectangle. The default reads the page and keeps the words in the zone.
+    fn recognize_zone(&mut self, page: &PreparedPage, zone: BBox) -> Result<Vec<Word>, OcrError> {
+        Ok(self.recognize(page)?.into_iter().filter(|w| w.bbox.x >= zone.x && w.bbox.y >= zone.y && w.bbox.right() <= zone.right() && w.bbox.bottom() <= zone.bottom()).collect())
+    }
 }
 
 /// Tesseract through leptess, given raw pixels (never a file).
 #[derive(Debug)]
 pub struct TesseractRecognizer {
     api: TessApi,
+    psm: u32,
 }
 
 impl TesseractRecognizer {
@@ -68,24 +78,60 @@ impl TesseractRecognizer {
             api.raw.set_variable(&n, &v).map_err(|_| OcrError::Setting(format!("{name}={value}")))
         };
         set(&mut api, "tessedit_pageseg_mode", &config.page_segmentation_mode.to_string())?;
-        set(&mut api, "user_defined_dpi", &config.dpi.to_string())?;
+        if config.dpi > 0 {
+            set(&mut api, "user_defined_dpi", &config.dpi.to_string())?;
+        }
+        set(&mut api, "tessedit_do_invert", if config.try_inverted { "1" } else { "0" })?;
+        let psm = config.page_segmentation_mode;
         // Tesseract's diagnostics ("Detected N diacritics") would interleave with progress bars.
         set(&mut api, "debug_file", "/dev/null")?;
-        Ok(Self { api })
+        Ok(Self { api, psm })
     }
 }
 
 impl Recognizer for TesseractRecognizer {
     fn recognize(&mut self, page: &PreparedPage) -> Result<Vec<Word>, OcrError> {
+        self.read(page, None)
+    }
+
+    fn recognize_zone(&mut self, page: &PreparedPage, zone: BBox) -> Result<Vec<Word>, OcrError> {
+        self.read(page, Some(zone))
+    }
+}
+
+impl TesseractRecognizer {
+    fn read(&mut self, page: &PreparedPage, zone: Option<BBox>) -> Result<Vec<Word>, OcrError> {
         let img = &page.for_ocr;
         let (w, h) = img.dimensions();
         self.api
             .raw
             .set_image(img.as_raw(), w as i32, h as i32, 1, w as i32)
             .map_err(|e| OcrError::Recognition(format!("image refused: {e:?}")))?;
+        let f = page.ocr_downscale.max(1);
+        if let Some(z) = zone {
+            // Tesseract reports the zone's words in whole-image coordinates. A strip is too
+            // small for it to estimate the resolution, so it is told (300 dpi, or less when
+            // the page is read shrunk).
+            self.api.raw.set_source_resolution((300 / f) as i32);
+            // Tesseract 5.3 reads nothing in a rectangle that starts at an image edge: keep
+            // zones one pixel inside.
+            let (x0, y0) = ((z.x / f).clamp(1, w - 1), (z.y / f).clamp(1, h - 1));
+            let (x1, y1) = (((z.x + z.w) / f).clamp(x0 + 1, w - 1), ((z.y + z.h) / f).clamp(y0 + 1, h - 1));
+            self.api.raw.set_rectangle(x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32);
+        }
+        // A zone is a field's line: read it as one line (psm 7), a page with the configured mode.
+        let psm = if zone.is_some() { 7 } else { self.psm };
+        let (name, value) = (CString::new("tessedit_pageseg_mode").expect("no NUL"), CString::new(psm.to_string()).expect("no NUL"));
+        self.api.raw.set_variable(&name, &value).map_err(|_| OcrError::Setting(format!("tessedit_pageseg_mode={psm}")))?;
         self.api.raw.recognize().map_err(|_| OcrError::Recognition("Tesseract could not recognise the page".into()))?;
         let tsv = self.api.get_tsv_text(0).map_err(|e| OcrError::Recognition(format!("output is not UTF-8: {e}")))?;
-        Ok(parse_tsv(&tsv))
+        let mut words = parse_tsv(&tsv);
+        if f > 1 {
+            for w in &mut words {
+                w.bbox = chart::BBox::new(w.bbox.x * f, w.bbox.y * f, w.bbox.w * f, w.bbox.h * f);
+            }
+        }
+        Ok(words)
     }
 }
 

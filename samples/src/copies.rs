@@ -45,14 +45,18 @@ pub fn mark(bytes: &[u8], ext: &str, marker: &str) -> Vec<u8> {
 }
 
 /// Writes copies of the scans under `from` into `out` until they hold `pages` pages.
-pub fn make_batch(from: &Path, out: &Path, pages: usize) -> Result<()> {
+pub fn make_batch(from: &Path, out: &Path, pages: usize, images_only: bool) -> Result<()> {
     let mut sources = Vec::new();
     for facility in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
         let facility = facility?.path();
         let files = if facility.is_dir() { std::fs::read_dir(&facility)?.map(|e| e.map(|e| e.path())).collect::<Result<Vec<_>, _>>()? } else { vec![facility] };
+        let files: Vec<_> = files.into_iter().filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))).collect();
         sources.extend(files);
     }
     sources.sort();
+    if images_only {
+        sources.retain(|p| p.extension().is_some_and(|e| e != "pdf"));
+    }
     anyhow::ensure!(!sources.is_empty(), "no scans in {}", from.display());
     let truth_pages = |p: &Path| if p.file_name().is_some_and(|n| n == "opd-0009.pdf") { 2 } else { 1 };
     std::fs::create_dir_all(out)?;

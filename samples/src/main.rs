@@ -54,6 +54,9 @@ struct Args {
     /// ...until the batch holds this many pages (written to --out).
     #[arg(long, default_value_t = 1000)]
     pages: usize,
+    /// With --copies-of: only image files (no PDF), for tools that cannot read PDF.
+    #[arg(long)]
+    images_only: bool,
     /// Write the printable separator sheet (PNG) for `chartscan ingest --split-on separator`.
     #[arg(long, value_name = "FILE")]
     separator_sheet: Option<PathBuf>,
@@ -67,7 +70,7 @@ const FACILITIES: [&str; 3] = ["PP01", "SR01", "BB01"];
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(dir) = &args.copies_of {
-        return copies::make_batch(dir, &args.out, args.pages);
+        return copies::make_batch(dir, &args.out, args.pages, args.images_only);
     }
     let fonts = Fonts {
         khmer: LoadedFont::load(&format!("{}/KhmerOS.ttf", args.khmer_fonts))?,

@@ -44,7 +44,7 @@ impl BlobStore {
         }
         let dir = path.parent().expect("blob paths have a parent");
         std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        let tmp = dir.join(format!(".{sha256}.{}.tmp", std::process::id()));
+        let tmp = dir.join(format!(".{sha256}.{}.{:?}.tmp", std::process::id(), std::thread::current().id()));
         {
             let mut f = std::fs::File::create(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
             f.write_all(bytes).map_err(io(format!("writing {}", tmp.display())))?;
@@ -52,6 +52,21 @@ impl BlobStore {
         }
         std::fs::rename(&tmp, &path).map_err(io(format!("renaming into {}", path.display())))?;
         sync_dir(dir)?;
+        Ok(path)
+    }
+
+    /// Stores data that can be made again from a durable blob (a page image from its
+    /// original): written by temporary file and rename, but without fsync.
+    pub fn put_derived(&self, kind: &str, sha256: &str, bytes: &[u8]) -> Result<PathBuf> {
+        let path = self.path(kind, sha256);
+        if path.exists() {
+            return Ok(path);
+        }
+        let dir = path.parent().expect("blob paths have a parent");
+        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        let tmp = dir.join(format!(".{sha256}.{}.{:?}.tmp", std::process::id(), std::thread::current().id()));
+        std::fs::write(&tmp, bytes).map_err(io(format!("writing {}", tmp.display())))?;
+        std::fs::rename(&tmp, &path).map_err(io(format!("renaming into {}", path.display())))?;
         Ok(path)
     }
 

@@ -1,0 +1,41 @@
+//! Recognition with the real engine (Tesseract, eng+khm) on a sample card: words with boxes
+//! and confidences, a single zone, and pages turned sideways or upside down read upright.
+
+use ocr::{OcrConfig, Preprocessor, Recognizer, TesseractRecognizer};
+use std::path::Path;
+
+fn sample() -> image::DynamicImage {
+    image::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/SR01/opd-0002.png")).unwrap()
+}
+
+#[test]
+fn words_zones_and_orientation() {
+    ocr::configure_worker_thread();
+    let mut engine = TesseractRecognizer::new(&OcrConfig::default()).expect("Tesseract with eng+khm (./dev test installs it)");
+    let page = Preprocessor::default().prepare(&sample());
+    let words = engine.recognize(&page).unwrap();
+    let id = words.iter().find(|w| w.text == "107923").expect("the patient number is read");
+    assert!(id.confidence > 0.8);
+    let label = words.iter().find(|w| w.text.starts_with("No")).expect("its label");
+    assert_eq!(id.line, label.line, "label and value on one line");
+
+    // A zone around the patient number's line: its words and nothing else.
+    let zone = chart::BBox::new(0, id.bbox.y.saturating_sub(20), page.display.width(), id.bbox.h + 40);
+    let zoned = engine.recognize_zone(&page, zone).unwrap();
+    assert!(zoned.iter().any(|w| w.text == "107923"), "{zoned:?}");
+    assert!(zoned.iter().all(|w| w.bbox.y + w.bbox.h / 2 >= zone.y && w.bbox.y + w.bbox.h / 2 <= zone.bottom()), "zone words keep page coordinates: {zoned:?}");
+    assert!(zoned.len() < words.len() / 5);
+
+    // Turned pages come back upright.
+    for (turn, expected) in [(90u32, 270u32), (180, 180), (270, 90)] {
+        let img = sample();
+        let turned = match turn {
+            90 => img.rotate90(),
+            180 => img.rotate180(),
+            _ => img.rotate270(),
+        };
+        let reading = ocr::orient::read_upright(&mut engine, &Preprocessor::default(), &turned, true).unwrap();
+        assert_eq!(reading.rotation, expected, "a page turned {turn}° needs {expected}° back");
+        assert!(reading.words.iter().any(|w| w.text == "107923"), "read upright after turning {turn}°");
+    }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# OCR throughput benchmark (issue 4): the same pages on the same cores, read by
+#   (a) bare `tesseract` CLI processes, one per core (OMP_THREAD_LIMIT=1), and
+#   (b) chartscan's pipeline (`chartscan ingest --jobs N`, a fresh SQLite store),
+# with the same languages. Prints pages/s of each, the ratio, chartscan's time per stage and
+# its peak RSS for two batch sizes (it must not grow with the number of pages).
+#
+#   tests/bench/ocr-throughput.sh [PAGES]       default 40 (and 2x that for the RSS check)
+#   tests/bench/ocr-throughput.sh --corpus      the real scans with ground truth in
+#                                               $CHARTSCAN_CORPUS/ocr-truth, 4 copies each
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+pages=${1:-40}
+jobs=$(nproc)
+lang=${CHARTSCAN_LANG:-eng+khm}
+export OMP_THREAD_LIMIT=1
+cargo build --release -q -p chartscan -p samples
+work=$(mktemp -d /tmp/chartscan-ocr-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+if [ "${1:-}" = "--corpus" ]; then
+  corpus=${CHARTSCAN_CORPUS:-../shared/corpus}/ocr-truth
+  [ -d "$corpus" ] || { echo "THE CORPUS IS MISSING at $corpus (set CHARTSCAN_CORPUS)" >&2; exit 1; }
+  mkdir -p "$work/src"
+  for f in phototest.tif eurotext.tif 8071_093.3B.tif 8087_054.3B.tif; do cp "$corpus/$f" "$work/src/"; done
+  ./target/release/chartscan-samples --copies-of "$work/src" --images-only --pages 16 --out "$work/pages" 2>/dev/null
+  ./target/release/chartscan-samples --copies-of "$work/src" --images-only --pages 32 --out "$work/pages2" 2>/dev/null
+  pages=16
+  echo "pages: 16 (phototest, eurotext and the two UNLV scans, 4 copies each), cores: $jobs, languages: $lang"
+else
+  ./target/release/chartscan-samples --copies-of samples/charts --images-only --pages "$pages" --out "$work/pages" 2>/dev/null
+  ./target/release/chartscan-samples --copies-of samples/charts --images-only --pages $((pages * 2)) --out "$work/pages2" 2>/dev/null
+  echo "pages: $pages (PNG, JPEG and TIFF sample scans), cores: $jobs, languages: $lang"
+fi
+
+start=$(date +%s.%N)
+find "$work/pages" -type f | sort | xargs -P "$jobs" -I{} tesseract {} - -l "$lang" --psm 3 >/dev/null 2>&1
+end=$(date +%s.%N)
+cli=$(python3 -c "print($pages/($end-$start))")
+
+run_chartscan() {
+  local dir=$1 tag=$2
+  local s e r
+  s=$(date +%s.%N)
+  r=$(CHARTSCAN_LOG=warn ./target/release/chartscan --db "sqlite://$work/db-$tag/c.db" --data "$work/data-$tag" ingest "$dir" --jobs "$jobs" --lang "$lang" --json)
+  e=$(date +%s.%N)
+  python3 -c "
+import json,sys
+r=json.loads(sys.argv[1]); secs=float(sys.argv[3])-float(sys.argv[2]); n=r['processed_pages']
+st=r['stage_seconds']; ocr=st['ocr']; other=sum(v for k,v in st.items() if k!='ocr')
+print(f'{n/secs:.3f} {r[\"peak_rss_mib\"]} {other/ocr*100:.1f} ' + ', '.join(f'{k} {v*1000/n:.0f} ms' for k,v in st.items()))
+" "$r" "$s" "$e"
+}
+read -r ours rss1 overhead stages < <(run_chartscan "$work/pages" a)
+read -r _ rss2 _ _ < <(run_chartscan "$work/pages2" b)
+
+printf '(a) tesseract CLI, %s processes: %6.2f pages/s\n' "$jobs" "$cli"
+printf '(b) chartscan pipeline, %s jobs:  %6.2f pages/s\n' "$jobs" "$ours"
+python3 -c "print(f'ratio chartscan / tesseract CLI: {$ours/$cli:.2f}x')"
+echo "chartscan per page (summed over threads): $stages"
+echo "everything but OCR: ${overhead}% of OCR time"
+echo "chartscan peak RSS: ${rss1} MiB for $pages pages, ${rss2} MiB for $((pages * 2)) pages"
