@@ -21,7 +21,11 @@ fn truth() -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();
     for facility in std::fs::read_dir(root().join("samples/truth")).unwrap() {
         for f in std::fs::read_dir(facility.unwrap().path()).unwrap() {
-            let t: Value = serde_json::from_str(&std::fs::read_to_string(f.unwrap().path()).unwrap()).unwrap();
+            let path = f.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let t: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
             out.insert(t["file"].as_str().unwrap().to_string(), t);
         }
     }

@@ -103,7 +103,9 @@ fn main() -> Result<()> {
         let layout = data::layout(&template, &patient, facility_index, two_pages);
         let mut pages = Vec::new();
         let mut skews = Vec::new();
+        let mut page_texts = Vec::new();
         for page_rows in &layout {
+            page_texts.push(page_text(facility, page_rows));
             let mut canvas = Canvas::new(WIDTH, HEIGHT);
             draw_page(&mut canvas, &fonts, facility, page_rows);
             let noisy = format == "jpg" || format == "pdf";
@@ -128,6 +130,9 @@ fn main() -> Result<()> {
             "fields": patient.truth(),
         });
         std::fs::write(truth_dir.join(format!("{stem}.json")), serde_json::to_string_pretty(&truth)? + "\n")?;
+        for (n, text) in page_texts.iter().enumerate() {
+            std::fs::write(truth_dir.join(format!("{stem}.page{}.txt", n + 1)), text)?;
+        }
         eprintln!("{facility}/{file_name}: {} page(s), {} bytes", pages.len(), bytes.len());
     }
     Ok(())
@@ -149,13 +154,26 @@ pub struct PageRows {
     pub rows: Vec<Option<Row>>,
 }
 
-fn draw_page(canvas: &mut Canvas, fonts: &Fonts, facility: &str, page: &PageRows) {
-    let left = 110.0;
-    let clinic = match facility {
+fn clinic(facility: &str) -> &'static str {
+    match facility {
         "PP01" => "Sunrise Medical Clinic, Phnom Penh",
         "SR01" => "Angkor Family Hospital, Siem Reap",
         _ => "Sangker River Clinic, Battambang",
-    };
+    }
+}
+
+/// The page's text as printed, line by line: the ground truth for character error rates.
+fn page_text(facility: &str, page: &PageRows) -> String {
+    let mut lines = vec![clinic(facility).to_string(), page.title.clone()];
+    for row in page.rows.iter().flatten() {
+        lines.push(row.cells.iter().map(|(label, value)| format!("{label} {value}")).collect::<Vec<_>>().join(" "));
+    }
+    lines.join("\n") + "\n"
+}
+
+fn draw_page(canvas: &mut Canvas, fonts: &Fonts, facility: &str, page: &PageRows) {
+    let left = 110.0;
+    let clinic = clinic(facility);
     canvas.rect(70, 70, WIDTH as i32 - 140, 4, 1.0);
     canvas.text(fonts, &fonts.latin, left, 160.0, 46.0, clinic, 1.0);
     canvas.text(fonts, &fonts.latin, left, 260.0, 50.0, &page.title, 1.0);
