@@ -223,6 +223,16 @@ struct OcrArgs {
     /// Keep specks (small dots of scanner noise) in the page given to Tesseract.
     #[arg(long)]
     no_despeckle: bool,
+    /// Do not turn pages scanned sideways or upside down.
+    #[arg(long)]
+    no_orientation: bool,
+    /// Threshold each pixel from its neighbourhood (Sauvola) instead of one threshold per
+    /// page (Otsu): for stained, grey or unevenly lit paper.
+    #[arg(long)]
+    sauvola: bool,
+    /// Keep dark scanner borders in the page given to Tesseract.
+    #[arg(long)]
+    keep_borders: bool,
     /// Read pages at 1/N of their size (large print reads as well and faster).
     #[arg(long, env = "CHARTSCAN_OCR_DOWNSCALE", default_value_t = 1)]
     ocr_downscale: u32,
@@ -232,7 +242,13 @@ impl OcrArgs {
     fn options(&self) -> ProcessOptions {
         let mut o = ProcessOptions {
             ocr: OcrConfig { languages: self.lang.clone(), page_segmentation_mode: self.psm, ..Default::default() },
-            preprocess: Preprocessor { deskew: !self.no_deskew, binarize: !self.no_binarize, despeckle: !self.no_despeckle, ocr_downscale: self.ocr_downscale.clamp(1, 4), ..Default::default() },
+            preprocess: Preprocessor { deskew: !self.no_deskew, binarize: !self.no_binarize, despeckle: !self.no_despeckle,
+                ocr_downscale: self.ocr_downscale.clamp(1, 4),
+                method: if self.sauvola { ocr::preprocess::Binarization::Sauvola } else { ocr::preprocess::Binarization::Otsu },
+                remove_borders: !self.keep_borders,
+                ..Default::default()
+            },
+            detect_orientation: !self.no_orientation,
             worker_name: format!("{}-{}", hostname(), std::process::id()),
             ..Default::default()
         };
