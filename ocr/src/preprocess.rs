@@ -192,26 +192,13 @@ pub fn remove_borders(img: &mut GrayImage) -> usize {
         if px[start] != 0 || seen[start] {
             continue;
         }
-        let mut blob = vec![start];
-        let mut stack = vec![start];
-        seen[start] = true;
+        let mut blob = Vec::new();
         let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-        while let Some(i) = stack.pop() {
+        flood(px, w, h, start, &mut seen, |i| {
             let (x, y) = (i % w, i / w);
             (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-            for (dx, dy) in [(-1isize, 0isize), (1, 0), (0, -1), (0, 1)] {
-                let (nx, ny) = (x as isize + dx, y as isize + dy);
-                if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
-                    continue;
-                }
-                let j = ny as usize * w + nx as usize;
-                if px[j] == 0 && !seen[j] {
-                    seen[j] = true;
-                    stack.push(j);
-                    blob.push(j);
-                }
-            }
-        }
+            blob.push(i);
+        });
         let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
         if bw * 10 > w || bh * 10 > h {
             for i in blob {
@@ -223,43 +210,48 @@ pub fn remove_borders(img: &mut GrayImage) -> usize {
     removed
 }
 
+/// Visits the black (0) pixels 8-connected to `start`, marking them in `seen`.
+fn flood(px: &[u8], w: usize, h: usize, start: usize, seen: &mut [bool], mut visit: impl FnMut(usize)) {
+    let mut stack = vec![start];
+    seen[start] = true;
+    while let Some(i) = stack.pop() {
+        visit(i);
+        let (x, y) = (i % w, i / w);
+        for dy in [-1isize, 0, 1] {
+            for dx in [-1isize, 0, 1] {
+                let (nx, ny) = (x as isize + dx, y as isize + dy);
+                if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
+                    continue;
+                }
+                let j = ny as usize * w + nx as usize;
+                if px[j] == 0 && !seen[j] {
+                    seen[j] = true;
+                    stack.push(j);
+                }
+            }
+        }
+    }
+}
+
 /// Whitens every black (0) blob of at most `max_pixels` 8-connected pixels; returns how
 /// many blobs were removed. Dots of text at 300 dpi are several times larger than specks.
 pub fn despeckle(img: &mut GrayImage, max_pixels: usize) -> usize {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let px = &mut **img;
     let mut seen = vec![false; w * h];
-    let mut stack = Vec::new();
     let mut blob = Vec::new();
     let mut removed = 0;
     for start in 0..w * h {
         if px[start] != 0 || seen[start] {
             continue;
         }
-        seen[start] = true;
-        stack.push(start);
         blob.clear();
-        let mut big = false;
-        while let Some(i) = stack.pop() {
-            if !big {
+        flood(px, w, h, start, &mut seen, |i| {
+            if blob.len() <= max_pixels {
                 blob.push(i);
-                big = blob.len() > max_pixels;
             }
-            let (x, y) = (i % w, i / w);
-            for dy in [-1isize, 0, 1] {
-                for dx in [-1isize, 0, 1] {
-                    let (nx, ny) = (x as isize + dx, y as isize + dy);
-                    if nx < 0 || ny < 0 || nx >= w as isize || ny >= h as isize {
-                        continue;
-                    }
-                    let j = ny as usize * w + nx as usize;
-                    if px[j] == 0 && !seen[j] {
-                        seen[j] = true;
-                        stack.push(j);
-                    }
-                }
-            }
-        }
+        });
+        let big = blob.len() > max_pixels;
         if !big {
             for &i in &blob {
                 px[i] = 255;

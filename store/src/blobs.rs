@@ -36,8 +36,19 @@ impl BlobStore {
         self.root.join(kind).join(prefix).join(sha256)
     }
 
-    /// Stores `bytes` as `kind`/`sha256` durably; a no-op when it is already there.
+    /// Stores `bytes` as `kind`/`sha256` durably (fsync of the file and its folder); a no-op
+    /// when it is already there.
     pub fn put(&self, kind: &str, sha256: &str, bytes: &[u8]) -> Result<PathBuf> {
+        self.write(kind, sha256, bytes, true)
+    }
+
+    /// Stores data that can be made again from a durable blob (a page image from its
+    /// original): written by temporary file and rename, but without fsync.
+    pub fn put_derived(&self, kind: &str, sha256: &str, bytes: &[u8]) -> Result<PathBuf> {
+        self.write(kind, sha256, bytes, false)
+    }
+
+    fn write(&self, kind: &str, sha256: &str, bytes: &[u8], durable: bool) -> Result<PathBuf> {
         let path = self.path(kind, sha256);
         if path.exists() {
             return Ok(path);
@@ -48,25 +59,14 @@ impl BlobStore {
         {
             let mut f = std::fs::File::create(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
             f.write_all(bytes).map_err(io(format!("writing {}", tmp.display())))?;
-            f.sync_all().map_err(io(format!("syncing {}", tmp.display())))?;
+            if durable {
+                f.sync_all().map_err(io(format!("syncing {}", tmp.display())))?;
+            }
         }
         std::fs::rename(&tmp, &path).map_err(io(format!("renaming into {}", path.display())))?;
-        sync_dir(dir)?;
-        Ok(path)
-    }
-
-    /// Stores data that can be made again from a durable blob (a page image from its
-    /// original): written by temporary file and rename, but without fsync.
-    pub fn put_derived(&self, kind: &str, sha256: &str, bytes: &[u8]) -> Result<PathBuf> {
-        let path = self.path(kind, sha256);
-        if path.exists() {
-            return Ok(path);
+        if durable {
+            sync_dir(dir)?;
         }
-        let dir = path.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
-        let tmp = dir.join(format!(".{sha256}.{}.{:?}.tmp", std::process::id(), std::thread::current().id()));
-        std::fs::write(&tmp, bytes).map_err(io(format!("writing {}", tmp.display())))?;
-        std::fs::rename(&tmp, &path).map_err(io(format!("renaming into {}", path.display())))?;
         Ok(path)
     }
 
