@@ -48,7 +48,11 @@ pub fn reading_confidence(words: &[Word]) -> f32 {
 }
 
 /// A reading below this confidence is tried again upside down.
-pub const RETRY_BELOW: f32 = 0.70;
+pub const RETRY_BELOW: f32 = 0.60;
+
+/// The other axis is tried only when both readings along the first stay below this: a poor
+/// but upright scan costs at most two readings.
+pub const OTHER_AXIS_BELOW: f32 = 0.55;
 
 /// A page turned upright and read.
 #[derive(Debug, Clone)]
@@ -78,7 +82,10 @@ pub fn read_upright(engine: &mut dyn Recognizer, pre: &Preprocessor, page: &Dyna
     let first = if is_sideways(&gray) { 90 } else { 0 };
     let mut best: Option<(f32, Reading)> = None;
     let mut prep_time = started.elapsed();
-    for rotation in [first, (first + 180) % 360, (first + 90) % 360, (first + 270) % 360] {
+    for (attempt, rotation) in [first, (first + 180) % 360, (first + 90) % 360, (first + 270) % 360].into_iter().enumerate() {
+        if attempt == 2 && best.as_ref().is_some_and(|(c, _)| *c >= OTHER_AXIS_BELOW) {
+            break;
+        }
         let turn_started = std::time::Instant::now();
         let turned = match rotation {
             90 => image::imageops::rotate90(&gray),
