@@ -352,7 +352,7 @@ pub fn background_level(img: &GrayImage) -> u8 {
 /// the angle at which ink pixels, projected across the lines, pile up most sharply.
 pub fn estimate_skew(img: &GrayImage, max_degrees: f32) -> f32 {
     let t = otsu_threshold(img);
-    let step = ((img.width().max(img.height()) as f32 / 700.0).ceil() as u32).max(1);
+    let step = ((img.width().max(img.height()) as f32 / 1000.0).ceil() as u32).max(1);
     let mut points: Vec<(f32, f32)> = Vec::new();
     for y in (0..img.height()).step_by(step as usize) {
         for x in (0..img.width()).step_by(step as usize) {
