@@ -263,8 +263,23 @@ fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).unwrap_or_else(|_| "host".into())
 }
 
+/// Tesseract's OpenMP reads `OMP_THREAD_LIMIT` once, when the library loads; setting it later
+/// does nothing (STACK-NOTES). Commands that run OCR therefore start again with it set when
+/// it is missing; worker threads also switch OpenMP nesting off themselves.
+fn ensure_single_threaded_openmp(cli: &Cli) {
+    let runs_ocr = matches!(cli.command, Command::Ingest { .. } | Command::Worker { .. } | Command::Demo { .. } | Command::Watch { .. });
+    if runs_ocr && std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        use std::os::unix::process::CommandExt;
+        if let Ok(exe) = std::env::current_exe() {
+            let err = std::process::Command::new(exe).args(std::env::args_os().skip(1)).env("OMP_THREAD_LIMIT", "1").exec();
+            eprintln!("warning: could not restart with OMP_THREAD_LIMIT=1 ({err}); OCR may be slow");
+        }
+    }
+}
+
 fn main() {
     let cli = Cli::parse();
+    ensure_single_threaded_openmp(&cli);
     let filter = tracing_subscriber::EnvFilter::try_from_env("CHARTSCAN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,chartscan=info,review_ui=info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
