@@ -27,9 +27,14 @@ pub struct Extraction {
 }
 
 impl Extraction {
-    /// The chart's confidence for ordering the review queue: its least confident field.
+    /// The chart's confidence for ordering the review queue: the mean of its fields'
+    /// confidences, a missing field counting as 0. (The least confident field would put
+    /// every chart with one missing optional field at 0 and tell them apart no more.)
     pub fn confidence(&self) -> f32 {
-        self.fields.values().map(|f| f.confidence).fold(1.0, f32::min)
+        if self.fields.is_empty() {
+            return 0.0;
+        }
+        self.fields.values().map(|f| f.confidence).sum::<f32>() / self.fields.len() as f32
     }
 }
 
@@ -321,6 +326,8 @@ mod tests {
         assert_eq!(value(&e, "diagnosis_icd10").as_deref(), Some("J06.9"));
         assert!(!e.fields["phone"].needs_review);
         assert!(e.fields["doctor"].needs_review, "missing fields need review");
+        let mean = e.fields.values().map(|f| f.confidence).sum::<f32>() / e.fields.len() as f32;
+        assert!((e.confidence() - mean).abs() < 1e-6 && e.confidence() > 0.3 && e.confidence() < 0.9, "{}", e.confidence());
         assert_eq!(e.fields["doctor"].value, None);
     }
 

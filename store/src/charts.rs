@@ -86,7 +86,7 @@ pub struct ChartRecord {
     /// Pages (API only).
     #[serde(skip)]
     pub pages: Vec<PageInfo>,
-    /// Least field confidence (API only).
+    /// The chart's confidence: mean of its fields', missing ones as 0 (API only).
     #[serde(skip)]
     pub confidence: Option<f64>,
     /// Who reviewed it (API only).
@@ -104,7 +104,7 @@ pub struct QueueItem {
     pub chart: String,
     /// Detected form.
     pub form: Option<String>,
-    /// Least field confidence.
+    /// The chart's confidence: mean of its fields', missing ones as 0.
     pub confidence: f64,
     /// Facility code.
     pub facility: String,
