@@ -53,18 +53,8 @@ enum Command {
         /// Files or folders to import.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
-        /// Facility code recorded with every chart (e.g. PP01).
-        #[arg(long, env = "CHARTSCAN_FACILITY", default_value = "UNKNOWN")]
-        facility: String,
-        /// Batch name (default: today's date and the first folder's name).
-        #[arg(long)]
-        batch: Option<String>,
-        /// Label of the archive box the paper came from.
-        #[arg(long = "box", value_name = "LABEL")]
-        box_label: Option<String>,
-        /// Who scanned the batch.
-        #[arg(long, env = "CHARTSCAN_OPERATOR")]
-        operator: Option<String>,
+        #[command(flatten)]
+        batch: BatchArgs,
         /// Write the batch's rejections to FILE (.json for JSON, otherwise CSV: path,reason).
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
@@ -85,18 +75,8 @@ enum Command {
     Watch {
         /// The folder clerks or scanners drop files into.
         dir: PathBuf,
-        /// Facility code recorded with every chart.
-        #[arg(long, env = "CHARTSCAN_FACILITY", default_value = "UNKNOWN")]
-        facility: String,
-        /// Batch name (default: today's date and the folder's name).
-        #[arg(long)]
-        batch: Option<String>,
-        /// Label of the archive box.
-        #[arg(long = "box", value_name = "LABEL")]
-        box_label: Option<String>,
-        /// Who scans.
-        #[arg(long, env = "CHARTSCAN_OPERATOR")]
-        operator: Option<String>,
+        #[command(flatten)]
+        batch: BatchArgs,
         /// Move each file here once it is committed (default: leave it where it is).
         #[arg(long, value_name = "DIR")]
         move_to: Option<PathBuf>,
@@ -200,6 +180,33 @@ enum ExportFormat {
 enum ExportStatus {
     Any,
     Approved,
+}
+
+/// What is recorded with every file of a batch (ingest and watch).
+#[derive(Debug, Args)]
+struct BatchArgs {
+    /// Facility code recorded with every chart (e.g. PP01).
+    #[arg(long, env = "CHARTSCAN_FACILITY", default_value = "UNKNOWN")]
+    facility: String,
+    /// Batch name (default: today's date and the first folder's name).
+    #[arg(long)]
+    batch: Option<String>,
+    /// Label of the archive box the paper came from.
+    #[arg(long = "box", value_name = "LABEL")]
+    box_label: Option<String>,
+    /// Who scanned the batch.
+    #[arg(long, env = "CHARTSCAN_OPERATOR")]
+    operator: Option<String>,
+}
+
+impl BatchArgs {
+    fn options(&self, paths: &[PathBuf], ocr: &OcrArgs, split: chart::SplitOn) -> IngestOptions {
+        ingest_options(&self.facility, self.batch.clone().unwrap_or_else(|| default_batch(paths)), self.box_label.clone(), self.operator.clone(), ocr, split)
+    }
+}
+
+fn ingest_options(facility: &str, batch: String, box_label: Option<String>, operator: Option<String>, ocr: &OcrArgs, split: chart::SplitOn) -> IngestOptions {
+    IngestOptions { facility: facility.to_string(), batch, box_label, operator, limits: Limits::default(), jobs: ocr.options().jobs, split }
 }
 
 /// OCR settings shared by the commands that process pages.
@@ -320,18 +327,7 @@ fn default_batch(paths: &[PathBuf]) -> String {
 
 /// Today's date (UTC) as YYYY-MM-DD.
 fn today() -> String {
-    let days = store::now_ms().div_euclid(86_400_000);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    time::OffsetDateTime::now_utc().date().to_string()
 }
 
 async fn process(store: &Store, blobs: &BlobStore, templates: &Arc<Vec<chart::Template>>, options: &ProcessOptions, show: bool) -> Result<ProcessReport> {
@@ -352,17 +348,9 @@ async fn process(store: &Store, blobs: &BlobStore, templates: &Arc<Vec<chart::Te
 async fn run(cli: Cli) -> Result<i32> {
     let templates = Arc::new(load_templates(cli.templates.as_deref())?);
     match &cli.command {
-        Command::Ingest { paths, facility, batch, box_label, operator, report: report_file, split_on, no_process, json, ocr } => {
+        Command::Ingest { paths, batch, report: report_file, split_on, no_process, json, ocr } => {
             let (store, blobs) = open(&cli).await?;
-            let options = IngestOptions {
-                facility: facility.clone(),
-                batch: batch.clone().unwrap_or_else(|| default_batch(paths)),
-                box_label: box_label.clone(),
-                operator: operator.clone(),
-                limits: Limits::default(),
-                jobs: ocr.options().jobs,
-                split: split_on.parse().map_err(anyhow::Error::msg)?,
-            };
+            let options = batch.options(paths, ocr, split_on.parse().map_err(anyhow::Error::msg)?);
             let show = std::io::stderr().is_terminal() && !json;
             let bars: Box<dyn ingest::Progress> = if show { Box::new(progress::Bars::files()) } else { Box::new(progress::Log) };
             let report = ingest::ingest_files(&store, &blobs, paths, &options, bars.as_ref()).await?;
@@ -374,18 +362,10 @@ async fn run(cli: Cli) -> Result<i32> {
             print_ingest(&report, &processed, *json)?;
             Ok(if report.rejected.is_empty() { 0 } else { 3 })
         }
-        Command::Watch { dir, facility, batch, box_label, operator, move_to, rejected_to, settle, interval, no_process, ocr } => {
+        Command::Watch { dir, batch, move_to, rejected_to, settle, interval, no_process, ocr } => {
             let (store, blobs) = open(&cli).await?;
             anyhow::ensure!(dir.is_dir(), "{} is not a folder", dir.display());
-            let ingest = IngestOptions {
-                facility: facility.clone(),
-                batch: batch.clone().unwrap_or_else(|| default_batch(std::slice::from_ref(dir))),
-                box_label: box_label.clone(),
-                operator: operator.clone(),
-                limits: Limits::default(),
-                jobs: ocr.options().jobs,
-                split: chart::SplitOn::None,
-            };
+            let ingest = batch.options(std::slice::from_ref(dir), ocr, chart::SplitOn::None);
             let watch = ingest::watch::WatchOptions {
                 dir: dir.clone(),
                 move_to: move_to.clone(),
@@ -436,7 +416,7 @@ async fn run(cli: Cli) -> Result<i32> {
             let show = std::io::stderr().is_terminal();
             for dir in &facilities {
                 let facility = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-                let options = IngestOptions { facility: facility.clone(), batch: format!("{}-samples", today()), box_label: None, operator: None, limits: Limits::default(), jobs: ocr.options().jobs, split: chart::SplitOn::None };
+                let options = ingest_options(&facility, format!("{}-samples", today()), None, None, ocr, chart::SplitOn::None);
                 let bars: Box<dyn ingest::Progress> = if show { Box::new(progress::Bars::files()) } else { Box::new(progress::Log) };
                 let r = ingest::ingest_files(&store, &blobs, std::slice::from_ref(dir), &options, bars.as_ref()).await?;
                 drop(bars);
@@ -628,7 +608,7 @@ fn print_ingest(report: &IngestReport, processed: &ProcessReport, json: bool) ->
             processed.failed_pages,
             processed.seconds,
             processed.processed_pages as f64 / processed.seconds.max(1e-9),
-            processed.ocr_seconds / (processed.processed_pages.max(1)) as f64
+            processed.stage_seconds("ocr") / (processed.processed_pages.max(1)) as f64
         );
         let per_page: Vec<String> = processed.stages.iter().map(|(n, s)| format!("{n} {:.0} ms", s * 1000.0 / processed.processed_pages.max(1) as f64)).collect();
         println!("per page: {}", per_page.join(", "));

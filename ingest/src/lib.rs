@@ -12,6 +12,6 @@ pub mod discover;
 pub mod pipeline;
 pub mod watch;
 
-pub use decode::{decode_page, inspect, inspect_pages, DecodeError, Limits, MediaType};
+pub use decode::{decode_page, inspect, inspect_pages, DecodeError, Limits, MediaType, Source};
 pub use discover::discover;
 pub use pipeline::{ingest_files, process_queue, IngestOptions, IngestReport, ProcessOptions, ProcessReport, Progress, Rejected};

@@ -4,7 +4,7 @@
 //!
 //! Libraries report progress through [`Progress`]; bars and colours live in the binary.
 
-use crate::decode::{decode_page, inspect_pages, Limits, MediaType};
+use crate::decode::{inspect_pages, Limits, MediaType, Source};
 use chart::{PageWords, Template};
 use ocr::{OcrConfig, OcrError, Preprocessor, Recognizer, TesseractRecognizer};
 use serde::Serialize;
@@ -270,12 +270,15 @@ pub struct ProcessReport {
     pub failed_pages: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
-    /// Seconds spent in OCR, summed over threads.
-    pub ocr_seconds: f64,
-    /// Seconds spent decoding and preprocessing, summed over threads.
-    pub prep_seconds: f64,
     /// Seconds per stage, summed over threads: decode, preprocess, ocr, store, database.
     pub stages: Vec<(String, f64)>,
+}
+
+impl ProcessReport {
+    /// Seconds summed over threads in one stage (`ocr`, `decode`, ...).
+    pub fn stage_seconds(&self, stage: &str) -> f64 {
+        self.stages.iter().find(|(n, _)| n == stage).map_or(0.0, |(_, s)| *s)
+    }
 }
 
 /// Processes queued pages until none is left, with real Tesseract engines.
@@ -294,8 +297,6 @@ struct Shared {
     stage_nanos: [AtomicU64; 5],
     processed: AtomicU64,
     failed: AtomicU64,
-    ocr_nanos: AtomicU64,
-    prep_nanos: AtomicU64,
     stop: AtomicBool,
     fatal: Mutex<Option<PipelineError>>,
 }
@@ -319,8 +320,6 @@ where
         stage_nanos: Default::default(),
         processed: AtomicU64::new(0),
         failed: AtomicU64::new(0),
-        ocr_nanos: AtomicU64::new(0),
-        prep_nanos: AtomicU64::new(0),
         stop: AtomicBool::new(false),
         fatal: Mutex::new(None),
     });
@@ -344,8 +343,6 @@ where
         processed_pages: shared.processed.load(Ordering::Relaxed),
         failed_pages: shared.failed.load(Ordering::Relaxed),
         seconds: started.elapsed().as_secs_f64(),
-        ocr_seconds: shared.ocr_nanos.load(Ordering::Relaxed) as f64 / 1e9,
-        prep_seconds: shared.prep_nanos.load(Ordering::Relaxed) as f64 / 1e9,
         stages: STAGES.iter().zip(&shared.stage_nanos).map(|(n, v)| (n.to_string(), v.load(Ordering::Relaxed) as f64 / 1e9)).collect(),
     })
 }
@@ -388,7 +385,8 @@ fn worker_loop(ctx: &WorkerContext, index: usize, make: &(dyn Fn() -> Result<Box
         Err(e) => return fatal(e.into()),
     };
     let worker = format!("{}-{index}", ctx.options.worker_name);
-    let mut original: Option<(String, Vec<u8>)> = None;
+    // The file of the last page, opened: consecutive pages of one PDF are parsed once.
+    let mut original: Option<(String, Source)> = None;
     let lease_ms = ctx.options.lease.as_millis() as i64;
     while !ctx.shared.stop.load(Ordering::SeqCst) {
         let job = match ctx.handle.block_on(ctx.store.claim_page(&worker, lease_ms, ctx.options.max_attempts, &ctx.templates)) {
@@ -425,15 +423,16 @@ fn encode_page_image(page: &image::GrayImage) -> Result<Vec<u8>, String> {
     Ok(jpeg)
 }
 
-fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer, original: &mut Option<(String, Vec<u8>)>) -> Result<PageResult, String> {
+fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer, original: &mut Option<(String, Source)>) -> Result<PageResult, String> {
     let t0 = Instant::now();
     if original.as_ref().is_none_or(|(sha, _)| *sha != job.file_sha256) {
+        *original = None;
         let bytes = ctx.blobs.get("originals", &job.file_sha256).map_err(|e| e.to_string())?;
-        *original = Some((job.file_sha256.clone(), bytes));
+        let kind = MediaType::from_mime(&job.media_type).ok_or_else(|| format!("unknown media type {}", job.media_type))?;
+        *original = Some((job.file_sha256.clone(), Source::open(bytes, kind, &ctx.options.limits).map_err(|e| e.to_string())?));
     }
-    let bytes = &original.as_ref().expect("just loaded").1;
-    let kind = MediaType::from_mime(&job.media_type).ok_or_else(|| format!("unknown media type {}", job.media_type))?;
-    let image = decode_page(bytes, kind, job.file_page, &ctx.options.limits).map_err(|e| e.to_string())?;
+    let source = &original.as_ref().expect("just opened").1;
+    let image = source.page(job.file_page, &ctx.options.limits).map_err(|e| e.to_string())?;
     let t_decoded = Instant::now();
     // Blank pages and separator sheets are kept and shown, not read.
     let reading = if job.flag.is_some() {
@@ -461,8 +460,6 @@ fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer,
     for (i, d) in [t_decoded - t0, t1 - t_decoded, t2 - t1, t3 - t2].into_iter().enumerate() {
         stages[i].fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
     }
-    ctx.shared.ocr_nanos.fetch_add((t2 - t1).as_nanos() as u64, Ordering::Relaxed);
-    ctx.shared.prep_nanos.fetch_add(((t1 - t0) + (t3 - t2)).as_nanos() as u64, Ordering::Relaxed);
     Ok(PageResult { image_sha256, width, height, skew: prepared.skew_degrees, words: PageWords { page: job.page_no, width, height, words } })
 }
 

@@ -11,6 +11,7 @@ use crate::preprocess::{background_level, binarize, shrink, PreparedPage, Prepro
 use crate::recognize::{OcrError, Recognizer};
 use chart::Word;
 use image::{DynamicImage, GrayImage};
+use std::borrow::Cow;
 
 fn profile_roughness(counts: &[f64]) -> f64 {
     let total: f64 = counts.iter().sum::<f64>().max(1.0);
@@ -76,7 +77,10 @@ pub fn read_upright(engine: &mut dyn Recognizer, pre: &Preprocessor, page: &Dyna
         let words = engine.recognize(&prepared)?;
         return Ok(Reading { page: prepared, words, rotation: 0, prep_time });
     }
-    let gray = page.to_luma8();
+    let gray = match page.as_luma8() {
+        Some(g) => Cow::Borrowed(g),
+        None => Cow::Owned(page.to_luma8()),
+    };
     // The profile says which axis the lines run along; try that way up first, then upside
     // down, then the other axis, until a reading is confident. Upright pages are read once.
     let first = if is_sideways(&gray) { 90 } else { 0 };
@@ -88,12 +92,12 @@ pub fn read_upright(engine: &mut dyn Recognizer, pre: &Preprocessor, page: &Dyna
         }
         let turn_started = std::time::Instant::now();
         let turned = match rotation {
-            90 => image::imageops::rotate90(&gray),
-            180 => image::imageops::rotate180(&gray),
-            270 => image::imageops::rotate270(&gray),
-            _ => gray.clone(),
+            90 => Cow::Owned(image::imageops::rotate90(&*gray)),
+            180 => Cow::Owned(image::imageops::rotate180(&*gray)),
+            270 => Cow::Owned(image::imageops::rotate270(&*gray)),
+            _ => Cow::Borrowed(&*gray),
         };
-        let prepared = pre.prepare(&DynamicImage::ImageLuma8(turned));
+        let prepared = pre.prepare_gray(turned);
         prep_time += turn_started.elapsed();
         let words = engine.recognize(&prepared)?;
         let confidence = reading_confidence(&words);

@@ -68,7 +68,14 @@ pub struct PreparedPage {
 impl Preprocessor {
     /// Runs the enabled steps on a decoded page.
     pub fn prepare(&self, page: &DynamicImage) -> PreparedPage {
-        let gray = page.to_luma8();
+        match page.as_luma8() {
+            Some(gray) => self.prepare_gray(std::borrow::Cow::Borrowed(gray)),
+            None => self.prepare_gray(std::borrow::Cow::Owned(page.to_luma8())),
+        }
+    }
+
+    /// [`Preprocessor::prepare`] for a grey page, copying it only when it is kept as is.
+    pub fn prepare_gray(&self, gray: std::borrow::Cow<'_, GrayImage>) -> PreparedPage {
         let mut skew = 0.0;
         let display = if self.deskew {
             let estimated = estimate_skew(&gray, self.max_skew_degrees);
@@ -77,13 +84,13 @@ impl Preprocessor {
                 skew = estimated;
                 rotate(&gray, -skew, background_level(&gray))
             } else {
-                gray
+                gray.into_owned()
             }
         } else {
-            gray
+            gray.into_owned()
         };
         let factor = self.ocr_downscale.max(1);
-        let source = if factor > 1 { shrink(&display, factor) } else { display.clone() };
+        let source = if factor > 1 { std::borrow::Cow::Owned(shrink(&display, factor)) } else { std::borrow::Cow::Borrowed(&display) };
         let (for_ocr, threshold) = if self.binarize {
             let t = otsu_threshold(&source);
             let mut bw = match self.method {
@@ -98,7 +105,7 @@ impl Preprocessor {
             }
             (bw, Some(t))
         } else {
-            (source, None)
+            (source.into_owned(), None)
         };
         PreparedPage { display, for_ocr, skew_degrees: skew, threshold, ocr_downscale: factor }
     }

@@ -58,10 +58,7 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Re
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap, user: ApiUser) -> Result<Response, AppError> {
-    let mut parts = axum::http::Request::new(());
-    *parts.headers_mut() = headers;
-    let (parts, _) = parts.into_parts();
-    if let Some(token) = crate::auth::session_token(&parts) {
+    if let Some(token) = crate::auth::session_token(&headers) {
         state.store.end_session(&token).await?;
     }
     state.store.audit(&user.0.user.name, "logout", None, "").await?;
@@ -120,6 +117,9 @@ struct FieldUpdate {
 
 async fn update_field(State(state): State<AppState>, Path((id, name)): Path<(String, String)>, user: ApiUser, Json(body): Json<FieldUpdate>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
+    if name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(AppError::BadRequest("bad field name".into()));
+    }
     let current = state.store.chart(&id).await?;
     let canonical = match body.value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => None,
@@ -132,25 +132,22 @@ async fn update_field(State(state): State<AppState>, Path((id, name)): Path<(Str
             }
         }
     };
-    if name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(AppError::BadRequest("bad field name".into()));
-    }
     let record = state.store.update_field(&id, &name, canonical.as_deref(), body.version, &s.user.name).await?;
     Ok(Json(chart_json(&state, &record)?))
 }
 
 #[derive(Debug, Deserialize)]
-struct Approve {
+struct Versioned {
     version: i64,
 }
 
-async fn approve(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Approve>) -> Result<Json<Value>, AppError> {
+async fn approve(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Versioned>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
     let record = state.store.approve(&id, body.version, &s.user.name).await?;
     Ok(Json(chart_json(&state, &record)?))
 }
 
-async fn merge_next(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Approve>) -> Result<Json<Value>, AppError> {
+async fn merge_next(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Versioned>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
     let record = state.store.merge_next(&id, body.version, &s.user.name, &state.templates).await?;
     Ok(Json(chart_json(&state, &record)?))

@@ -12,8 +12,8 @@ use store::Session;
 pub const COOKIE: &str = "chartscan_session";
 
 /// The token in the request's session cookie.
-pub fn session_token(parts: &Parts) -> Option<String> {
-    parts.headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
+pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
         let (k, v) = kv.trim().split_once('=')?;
         (k == COOKIE && !v.is_empty()).then(|| v.to_string())
     })
@@ -28,7 +28,7 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = session_token(parts).ok_or(AppError::Unauthorized)?;
+        let token = session_token(&parts.headers).ok_or(AppError::Unauthorized)?;
         let session = state.store.session(&token).await?.ok_or(AppError::Unauthorized)?;
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             let given = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -79,7 +79,7 @@ impl FromRequestParts<AppState> for PageUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let next: String = parts.uri.path().chars().filter(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c)).collect();
-        let Some(token) = session_token(parts) else { return Err(ToLogin(next).into_response()) };
+        let Some(token) = session_token(&parts.headers) else { return Err(ToLogin(next).into_response()) };
         match state.store.session(&token).await {
             Ok(Some(s)) => Ok(PageUser(s)),
             Ok(None) => Err(ToLogin(next).into_response()),

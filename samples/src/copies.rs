@@ -5,17 +5,6 @@
 use anyhow::{Context, Result};
 use std::path::Path;
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in data {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
-        }
-    }
-    !crc
-}
-
 /// The same file with `marker` added where its format ignores it.
 pub fn mark(bytes: &[u8], ext: &str, marker: &str) -> Vec<u8> {
     match ext {
@@ -35,7 +24,7 @@ pub fn mark(bytes: &[u8], ext: &str, marker: &str) -> Vec<u8> {
             let mut out = bytes[..iend].to_vec();
             out.extend_from_slice(&((chunk.len() - 4) as u32).to_be_bytes());
             out.extend_from_slice(&chunk);
-            out.extend_from_slice(&crc32(&chunk).to_be_bytes());
+            out.extend_from_slice(&crc32fast::hash(&chunk).to_be_bytes());
             out.extend_from_slice(&bytes[iend..]);
             out
         }

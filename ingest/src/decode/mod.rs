@@ -153,44 +153,66 @@ pub fn inspect_pages(bytes: &[u8], limits: &Limits) -> Result<(MediaType, Vec<ch
         return Err(DecodeError::TooLarge(format!("{} bytes is over the limit of {}", bytes.len(), limits.max_file_bytes)));
     }
     let kind = MediaType::sniff(bytes)?;
-    let mut kinds = Vec::new();
-    let mut see = |img: &DynamicImage| kinds.push(ocr::preprocess::classify_page(&img.to_luma8()));
-    match kind {
-        MediaType::Tiff => {
-            let count = tiff::page_count(bytes, limits)?;
-            for p in 0..count {
-                see(&DynamicImage::ImageLuma8(tiff::decode_page(bytes, p, limits)?));
-            }
-        }
-        MediaType::Pdf => {
-            let doc = pdf::load(bytes, limits)?;
-            let pages: Vec<ObjectId> = doc.get_pages().into_values().collect();
-            if pages.is_empty() {
-                return Err(corrupt("PDF", "it has no pages"));
-            }
-            if pages.len() as u32 > limits.max_pages {
-                return Err(DecodeError::TooLarge(format!("{} pages is over the limit of {}", pages.len(), limits.max_pages)));
-            }
-            for (i, id) in pages.iter().enumerate() {
-                see(&pdf::decode_page(&doc, *id, i, limits)?);
-            }
-        }
-        _ => see(&decode_raster(bytes, kind, limits)?),
-    }
+    let source = Source::open(bytes.to_vec(), kind, limits)?;
+    let kinds = (0..source.page_count(limits)?)
+        .map(|p| source.page(p, limits).map(|img| ocr::preprocess::classify_page(&img.to_luma8())))
+        .collect::<Result<_, _>>()?;
     Ok((kind, kinds))
 }
 
-/// Decodes page `index` (from 0) of a file already accepted by [`inspect`].
+/// Decodes page `index` (from 0) of a file already accepted by [`inspect`]. To decode
+/// several pages of one file, open it once as a [`Source`].
 pub fn decode_page(bytes: &[u8], kind: MediaType, index: u32, limits: &Limits) -> Result<DynamicImage, DecodeError> {
-    match kind {
-        MediaType::Tiff => tiff::decode_page(bytes, index, limits).map(DynamicImage::ImageLuma8),
-        MediaType::Pdf => {
-            let doc = pdf::load(bytes, limits)?;
-            let id = *doc.get_pages().values().nth(index as usize).ok_or_else(|| corrupt("PDF", format!("has no page {}", index + 1)))?;
-            pdf::decode_page(&doc, id, index as usize, limits)
+    Source::open(bytes.to_vec(), kind, limits)?.page(index, limits)
+}
+
+/// An opened file whose pages are decoded one at a time; a PDF is parsed once, not once per
+/// page.
+#[derive(Debug)]
+pub struct Source {
+    kind: MediaType,
+    bytes: Vec<u8>,
+    pdf: Option<(lopdf::Document, Vec<ObjectId>)>,
+}
+
+impl Source {
+    /// Opens `bytes` of a known format.
+    pub fn open(bytes: Vec<u8>, kind: MediaType, limits: &Limits) -> Result<Source, DecodeError> {
+        let pdf = if kind == MediaType::Pdf {
+            let doc = pdf::load(&bytes, limits)?;
+            let pages = doc.get_pages().into_values().collect();
+            Some((doc, pages))
+        } else {
+            None
+        };
+        Ok(Source { kind, bytes, pdf })
+    }
+
+    /// How many pages the file has, within the page limit.
+    pub fn page_count(&self, limits: &Limits) -> Result<u32, DecodeError> {
+        let n = match (&self.pdf, self.kind) {
+            (Some((_, pages)), _) if pages.is_empty() => return Err(corrupt("PDF", "it has no pages")),
+            (Some((_, pages)), _) => pages.len() as u32,
+            (None, MediaType::Tiff) => tiff::page_count(&self.bytes, limits)?,
+            (None, _) => 1,
+        };
+        if n > limits.max_pages {
+            return Err(DecodeError::TooLarge(format!("{n} pages is over the limit of {}", limits.max_pages)));
         }
-        _ if index == 0 => decode_raster(bytes, kind, limits),
-        _ => Err(corrupt(kind.name(), format!("has one page, not {}", index + 1))),
+        Ok(n)
+    }
+
+    /// Decodes page `index` (from 0).
+    pub fn page(&self, index: u32, limits: &Limits) -> Result<DynamicImage, DecodeError> {
+        match (&self.pdf, self.kind) {
+            (Some((doc, pages)), _) => {
+                let id = *pages.get(index as usize).ok_or_else(|| corrupt("PDF", format!("has no page {}", index + 1)))?;
+                pdf::decode_page(doc, id, index as usize, limits)
+            }
+            (None, MediaType::Tiff) => tiff::decode_page(&self.bytes, index, limits).map(DynamicImage::ImageLuma8),
+            (None, kind) if index == 0 => decode_raster(&self.bytes, kind, limits),
+            (None, kind) => Err(corrupt(kind.name(), format!("has one page, not {}", index + 1))),
+        }
     }
 }
 
@@ -212,11 +234,12 @@ impl MediaType {
 /// then the pixels under `image::Limits` (the WebP decoder ignores the memory limit, which
 /// the header check covers).
 pub(crate) fn decode_raster(bytes: &[u8], kind: MediaType, limits: &Limits) -> Result<DynamicImage, DecodeError> {
-    let (format, name) = match kind {
-        MediaType::Png => (ImageFormat::Png, "PNG"),
-        MediaType::Bmp => (ImageFormat::Bmp, "BMP"),
-        MediaType::WebP => (ImageFormat::WebP, "WebP"),
-        _ => (ImageFormat::Jpeg, "JPEG"),
+    let name = kind.name();
+    let format = match kind {
+        MediaType::Png => ImageFormat::Png,
+        MediaType::Bmp => ImageFormat::Bmp,
+        MediaType::WebP => ImageFormat::WebP,
+        _ => ImageFormat::Jpeg,
     };
     if kind == MediaType::Jpeg && !jpeg_is_complete(bytes) {
         return Err(corrupt(name, "no end-of-image marker after the scan data (the file was cut short)"));
