@@ -625,4 +625,18 @@ fn print_stats(s: &store::Stats) {
     row("all", &s.charts);
     println!();
     println!("pages: {} total, {} queued, {} done, {} failed", s.pages.total, s.pages.queued, s.pages.done, s.pages.failed);
+    if !s.by_day.is_empty() {
+        println!();
+        println!("{:<10} {:>9} {:>9} {:>9}", "day", "ingested", "approved", "rejected");
+        for (day, d) in s.by_day.iter().rev().take(14) {
+            println!("{day:<10} {:>9} {:>9} {:>9}", d.ingested, d.approved, d.rejected);
+        }
+    }
+    if !s.by_reviewer.is_empty() {
+        println!();
+        println!("{:<16} {:>9} {:>9} {:>9}", "reviewer", "approved", "rejected", "in_review");
+        for (name, r) in &s.by_reviewer {
+            println!("{name:<16} {:>9} {:>9} {:>9}", r.approved, r.rejected, r.in_review);
+        }
+    }
 }

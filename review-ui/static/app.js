@@ -261,6 +261,9 @@ async function dashboardPage() {
   for (const [facility, c] of Object.entries(s.by_facility)) row(facility, c);
   row("All facilities", s.charts, "total");
   $("#pages").textContent = `Pages: ${s.pages.total} total, ${s.pages.queued} queued, ${s.pages.done} done, ${s.pages.failed} failed.`;
+  const rows = (sel, entries, keys) => { for (const [name, c] of entries) $(sel + " tbody").append(el("tr", {}, el("td", { text: name }), ...keys.map((k) => el("td", { text: String(c[k]) })))); };
+  rows("#days", Object.entries(s.by_day || {}).reverse().slice(0, 31), ["ingested", "approved", "rejected"]);
+  rows("#reviewers", Object.entries(s.by_reviewer || {}), ["approved", "rejected", "in_review"]);
 }
 
 const pages = { login: loginPage, queue: queuePage, review: reviewPage, dashboard: dashboardPage };

@@ -186,6 +186,8 @@ async fn reviewer_edits_with_csrf_and_versions_then_approves_and_manager_exports
     let (boss, _) = login(&e.state, "boss", "password-123").await.unwrap();
     let stats = send(&e.state, Method::GET, "/api/stats", Some(&boss), None, None).await.json();
     assert_eq!(stats["charts"]["approved"], 1);
+    assert_eq!(stats["by_reviewer"]["rev"]["approved"], 1);
+    assert_eq!(stats["by_day"].as_object().unwrap().values().map(|d| d["approved"].as_i64().unwrap()).sum::<i64>(), 1);
     let export = send(&e.state, Method::GET, "/api/export?format=jsonl", Some(&boss), None, None).await;
     assert_eq!(export.status, StatusCode::OK);
     let line: Value = serde_json::from_str(export.text().lines().next().unwrap()).unwrap();

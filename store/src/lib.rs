@@ -19,7 +19,7 @@ mod users;
 
 pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueItem, Source};
 pub use queue::{FileOutcome, NewFile, PageJob, PageResult};
-pub use stats::{ChartCounts, PageCounts, Stats};
+pub use stats::{ChartCounts, DayCounts, PageCounts, ReviewerCounts, Stats};
 pub use users::{Session, User};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -42,6 +42,37 @@ pub struct Stats {
     pub pages: PageCounts,
     /// Charts by status for each facility.
     pub by_facility: BTreeMap<String, ChartCounts>,
+    /// Throughput per day (UTC): charts ingested and charts reviewed that day.
+    pub by_day: BTreeMap<String, DayCounts>,
+    /// What each reviewer decided.
+    pub by_reviewer: BTreeMap<String, ReviewerCounts>,
+}
+
+/// One day's throughput.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCounts {
+    /// Charts ingested that day.
+    pub ingested: i64,
+    /// Charts approved that day.
+    pub approved: i64,
+    /// Charts rejected that day.
+    pub rejected: i64,
+}
+
+/// One reviewer's decisions.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewerCounts {
+    /// Charts approved.
+    pub approved: i64,
+    /// Charts rejected.
+    pub rejected: i64,
+    /// Charts started but not decided.
+    pub in_review: i64,
+}
+
+/// `YYYY-MM-DD` of a day number since 1970 (UTC).
+fn day_name(day: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(day * 86_400).map(|t| t.date().to_string()).unwrap_or_else(|_| day.to_string())
 }
 
 impl ChartCounts {
@@ -65,6 +96,30 @@ impl Store {
             let (facility, status, n): (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             stats.charts.add(&status, n);
             stats.by_facility.entry(facility).or_default().add(&status, n);
+        }
+        // Days as whole days since 1970; integer division in both databases.
+        for r in sqlx::query("SELECT created_at / 86400000, COUNT(*) FROM charts GROUP BY created_at / 86400000").fetch_all(&self.pool).await? {
+            let (day, n): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+            stats.by_day.entry(day_name(day)).or_default().ingested += n;
+        }
+        let reviewed = "SELECT reviewed_at / 86400000, status, COUNT(*) FROM charts WHERE reviewed_at IS NOT NULL AND status IN ('approved', 'rejected') GROUP BY reviewed_at / 86400000, status";
+        for r in sqlx::query(reviewed).fetch_all(&self.pool).await? {
+            let (day, status, n): (i64, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let d = stats.by_day.entry(day_name(day)).or_default();
+            if status == "approved" {
+                d.approved += n;
+            } else {
+                d.rejected += n;
+            }
+        }
+        for r in sqlx::query("SELECT reviewer, status, COUNT(*) FROM charts WHERE reviewer IS NOT NULL GROUP BY reviewer, status").fetch_all(&self.pool).await? {
+            let (reviewer, status, n): (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            let c = stats.by_reviewer.entry(reviewer).or_default();
+            match status.as_str() {
+                "approved" => c.approved += n,
+                "rejected" => c.rejected += n,
+                _ => c.in_review += n,
+            }
         }
         for r in sqlx::query("SELECT status, COUNT(*) FROM pages GROUP BY status").fetch_all(&self.pool).await? {
             let (status, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);

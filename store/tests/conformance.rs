@@ -170,6 +170,11 @@ async fn review_edits_are_versioned_and_audited(s: Store) {
         other => panic!("stale version must conflict, got {other:?}"),
     }
     let approved = s.approve(&id, v + 1, "rev").await.unwrap();
+    let st = s.stats().await.unwrap();
+    assert_eq!(st.by_reviewer["rev"].approved, 1);
+    let today = st.by_day.keys().last().unwrap().clone();
+    assert_eq!((st.by_day[&today].ingested, st.by_day[&today].approved), (1, 1), "{st:?}");
+    assert_eq!(today.len(), 10, "a YYYY-MM-DD day: {today}");
     assert_eq!(approved.status, ChartStatus::Approved);
     assert!(approved.fields.values().all(|f| !f.needs_review));
     assert!(matches!(s.reject(&id, v + 2, "late", "rev").await, Err(StoreError::InvalidState(_))));
@@ -181,6 +186,9 @@ async fn review_edits_are_versioned_and_audited(s: Store) {
     let other = extracted_chart(&s, "f6").await;
     let rejected = s.reject(&other, 1, "illegible scan", "rev").await.unwrap();
     assert_eq!(rejected.status, ChartStatus::Rejected);
+    let st = s.stats().await.unwrap();
+    assert_eq!((st.by_reviewer["rev"].approved, st.by_reviewer["rev"].rejected), (1, 1));
+    assert_eq!(st.by_day.values().map(|d| d.ingested).sum::<i64>(), 2);
 }
 
 async fn users_and_sessions(s: Store) {
