@@ -137,6 +137,19 @@ enum Command {
         #[command(subcommand)]
         command: TemplateCommand,
     },
+    /// Measure extraction against ground truth: re-runs extraction, with the current
+    /// templates, on the OCR words stored for every chart, and prints exact-match accuracy,
+    /// and the precision and coverage of auto-accepted fields, per field and overall.
+    /// Ingest the pages first (`chartscan ingest samples/charts`).
+    Evaluate {
+        /// Folder of truth files (`*.json` with "file", "form", "fields", "printed"), as the
+        /// sample generator writes them.
+        #[arg(long, default_value = "samples/truth")]
+        truth: PathBuf,
+        /// Print the report as JSON (figures and every field compared).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,6 +246,9 @@ struct OcrArgs {
     /// Do not turn pages scanned sideways or upside down.
     #[arg(long)]
     no_orientation: bool,
+    /// Do not look for check boxes (sex, outcome) in the pixels.
+    #[arg(long)]
+    no_check_boxes: bool,
     /// Threshold each pixel from its neighbourhood (Sauvola) instead of one threshold per
     /// page (Otsu): for stained, grey or unevenly lit paper.
     #[arg(long)]
@@ -240,6 +256,9 @@ struct OcrArgs {
     /// Keep dark scanner borders in the page given to Tesseract.
     #[arg(long)]
     keep_borders: bool,
+    /// Keep ruled lines and table borders in the page given to Tesseract.
+    #[arg(long)]
+    keep_lines: bool,
     /// Read pages at 1/N of their size (large print reads as well and faster).
     #[arg(long, env = "CHARTSCAN_OCR_DOWNSCALE", default_value_t = 1)]
     ocr_downscale: u32,
@@ -253,9 +272,11 @@ impl OcrArgs {
                 ocr_downscale: self.ocr_downscale.clamp(1, 4),
                 method: if self.sauvola { ocr::preprocess::Binarization::Sauvola } else { ocr::preprocess::Binarization::Otsu },
                 remove_borders: !self.keep_borders,
+                remove_lines: !self.keep_lines,
                 ..Default::default()
             },
             detect_orientation: !self.no_orientation,
+            check_boxes: !self.no_check_boxes,
             worker_name: format!("{}-{}", hostname(), std::process::id()),
             ..Default::default()
         };
@@ -518,6 +539,26 @@ async fn run(cli: Cli) -> Result<i32> {
                 }
             }
         }
+        Command::Evaluate { truth, json } => {
+            let (store, _) = open(&cli).await?;
+            let report = evaluate(&store, &templates, truth).await?;
+            if *json {
+                let all = report.figures(|_| true);
+                let printed = report.figures(|o| o.printed != "hand");
+                let calibrated = report.calibrate(0.995).map(|(t, f)| serde_json::json!({"threshold": t, "coverage": f.coverage(), "precision": f.precision()}));
+                let out = serde_json::json!({
+                    "charts": report.forms.1, "forms_correct": report.forms.0,
+                    "all": {"fields": all.fields, "accuracy": all.accuracy(), "coverage": all.coverage(), "precision": all.precision()},
+                    "printed": {"fields": printed.fields, "accuracy": printed.accuracy(), "coverage": printed.coverage(), "precision": printed.precision()},
+                    "calibrated_99_5": calibrated,
+                    "outcomes": report.outcomes,
+                });
+                println!("{out}");
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(0)
+        }
         Command::Templates { command: TemplateCommand::List } => {
             for t in templates.iter() {
                 println!("{:8} {} ({} fields)", t.form, t.name, t.fields.len());
@@ -525,6 +566,38 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Compares fresh extractions from the stored OCR words with the truth files of `dir`.
+async fn evaluate(store: &Store, templates: &[chart::Template], dir: &Path) -> Result<chart::eval::Report> {
+    let mut truth_by_file = std::collections::HashMap::new();
+    let mut files = vec![dir.to_path_buf()];
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).with_context(|| format!("reading {}", path.display()))?.filter_map(|e| e.ok().map(|e| e.path())));
+        } else if path.extension().is_some_and(|e| e == "json") {
+            let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?).with_context(|| format!("parsing {}", path.display()))?;
+            if let Some(file) = t["file"].as_str() {
+                truth_by_file.insert(file.to_string(), t);
+            }
+        }
+    }
+    anyhow::ensure!(!truth_by_file.is_empty(), "no truth files (*.json with a \"file\") under {}", dir.display());
+    let strings = |v: &serde_json::Value| -> std::collections::BTreeMap<String, String> {
+        v.as_object().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default()
+    };
+    let mut report = chart::eval::Report::default();
+    let mut records = store.charts(None).await?;
+    records.sort_by(|a, b| a.chart.cmp(&b.chart));
+    for record in records {
+        let Some(file) = record.sources.first().map(|s| s.file.clone()) else { continue };
+        let Some(t) = truth_by_file.get(&file) else { continue };
+        let words = store.chart_words(&record.chart).await?;
+        let extraction = chart::extract(templates, &words);
+        report.add(&file, &extraction, t["form"].as_str().unwrap_or(""), &strings(&t["fields"]), &strings(&t["printed"]));
+    }
+    anyhow::ensure!(report.forms.1 > 0, "none of the charts in the store has a truth file under {}: ingest those pages first", dir.display());
+    Ok(report)
 }
 
 async fn serve(store: Store, blobs: BlobStore, templates: Arc<Vec<chart::Template>>, listener: tokio::net::TcpListener) -> Result<()> {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{root, Killed, Workspace};
+use common::{Killed, Workspace};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -133,7 +133,7 @@ fn decode_base64(s: &str) -> Vec<u8> {
 #[test]
 fn reviewer_corrects_and_approves_with_the_keyboard() {
     let ws = Workspace::new();
-    let dir = root().join("samples/charts/SR01");
+    let dir = ws.samples(&["SR01/ipd-0002.png", "SR01/opd-0008.tif", "SR01/anc-0005.pdf", "SR01/opd-0026.png"]);
     let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--json"]);
     assert_eq!(code, 0, "{report}");
     ws.add_user("dara", "reviewer", "browser-pass-1");

@@ -71,7 +71,7 @@ fn samples_ingest_review_and_export() {
     for chart in &exported {
         let file = chart["sources"][0]["file"].as_str().unwrap();
         let t = &truth[file];
-        assert_eq!(chart["form"], "opd", "{file}");
+        assert_eq!(chart["form"], t["form"], "{file}");
         assert_eq!(chart["facility"], t["facility"], "{file}");
         assert_eq!(chart["sources"].as_array().unwrap().len() as u64, t["pages"].as_u64().unwrap(), "{file}");
         for (name, expected) in t["fields"].as_object().unwrap() {
@@ -160,7 +160,7 @@ fn corrupt_and_unsupported_files_are_rejected_and_the_batch_completes() {
     let ws = Workspace::new();
     let batch = ws.path().join("box");
     std::fs::create_dir(&batch).unwrap();
-    std::fs::copy(root().join("samples/charts/SR01/opd-0002.png"), batch.join("good.png")).unwrap();
+    std::fs::copy(root().join("samples/charts/SR01/ipd-0002.png"), batch.join("good.png")).unwrap();
     let jpeg = std::fs::read(root().join("samples/charts/PP01/opd-0001.jpg")).unwrap();
     let mut broken = jpeg[..600].to_vec();
     broken.extend(std::iter::repeat_n(0xAB, 400));
@@ -226,15 +226,18 @@ fn malformed_corpus_is_rejected_cleanly() {
     assert!(rss < 1024.0, "peak RSS {rss:.0} MiB");
 }
 
+/// Four charts in four formats, one of them two pages long.
+const KILL_BATCH: [&str; 4] = ["SR01/ipd-0002.png", "SR01/opd-0008.tif", "SR01/anc-0005.pdf", "BB01/ipd-0009.pdf"];
+
 #[test]
 fn killing_ingest_loses_nothing_and_rerunning_duplicates_nothing() {
-    let dir = root().join("samples/charts/SR01");
-    let files = std::fs::read_dir(&dir).unwrap().count() as u64;
+    let files = KILL_BATCH.len() as u64;
     // Kill points from start-up through importing to OCR; after each, the same command again.
     let points = [30u64, 60, 90, 150, 300, 800, 1500, 2500];
     let (mut runs, mut lost, mut duplicated) = (0, 0, 0);
     for kill_after_ms in points {
         let ws = Workspace::new();
+        let dir = ws.samples(&KILL_BATCH);
         let mut child = ws.cmd().args(["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--jobs", "1", "--json"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(kill_after_ms));
         child.kill().unwrap(); // SIGKILL

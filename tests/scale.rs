@@ -18,17 +18,17 @@ fn turned_scans_are_read_upright() {
     let ws = Workspace::new();
     let dir = ws.path().join("turned");
     std::fs::create_dir(&dir).unwrap();
-    let page = image::open(root().join("samples/charts/SR01/opd-0002.png")).unwrap();
+    let page = image::open(root().join("samples/charts/SR01/ipd-0002.png")).unwrap();
     page.rotate90().save(dir.join("sideways.png")).unwrap();
     page.rotate180().save(dir.join("upside-down.png")).unwrap();
     let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0, "{report}");
-    let expected = truth("opd-0002.png");
+    let expected = truth("ipd-0002.png");
     let out = ws.run(&["export", "--format", "jsonl", "--status", "any"]);
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let chart: Value = serde_json::from_str(line).unwrap();
         let file = chart["sources"][0]["file"].as_str().unwrap().to_string();
-        for field in ["patient_id", "name_latin", "visit_date"] {
+        for field in ["patient_id", "name_latin", "admission_date"] {
             assert_eq!(chart["fields"][field]["value"], expected["fields"][field], "{file} {field}");
         }
     }
@@ -47,7 +47,8 @@ fn two_workers_share_one_postgresql_store() {
         c.env("CHARTSCAN_DB", &db).args(args);
         c
     };
-    let out = with_pg(&["ingest", root().join("samples/charts/SR01").to_str().unwrap(), root().join("samples/charts/BB01").to_str().unwrap(), "--no-process", "--json"]).output().unwrap();
+    let batch = ws.samples(&["SR01/ipd-0002.png", "SR01/opd-0008.tif", "SR01/anc-0005.pdf", "BB01/ipd-0009.pdf", "BB01/opd-0006.png", "BB01/anc-0003.tif", "PP01/opd-0001.jpg", "PP01/anc-0007.jpg"]);
+    let out = with_pg(&["ingest", batch.to_str().unwrap(), "--no-process", "--json"]).output().unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let pages = report["pages"].as_u64().unwrap();
     assert_eq!(pages, 9);

@@ -41,7 +41,7 @@ fn watch_folder_takes_complete_files_once_and_survives_a_restart() {
     let (inbox, done, rejected) = (ws.path().join("inbox"), ws.path().join("done"), ws.path().join("rejected"));
     std::fs::create_dir_all(inbox.join("box1")).unwrap();
     let samples = root().join("samples/charts/SR01");
-    let png = std::fs::read(samples.join("opd-0002.png")).unwrap();
+    let png = std::fs::read(samples.join("ipd-0002.png")).unwrap();
     let tif = std::fs::read(samples.join("opd-0008.tif")).unwrap();
 
     let watcher = start_watch(&ws, &inbox, &done, &rejected);
@@ -73,7 +73,7 @@ fn watch_folder_takes_complete_files_once_and_survives_a_restart() {
     // Kill the watcher (no clean shutdown), drop the same scan again and a new one, restart.
     drop(watcher);
     std::fs::write(inbox.join("again.png"), &png).unwrap();
-    std::fs::copy(samples.join("opd-0011.png"), inbox.join("new.png")).unwrap();
+    std::fs::copy(samples.join("ipd-0011.png"), inbox.join("new.png")).unwrap();
     let _watcher = start_watch(&ws, &inbox, &done, &rejected);
     wait_until("inbox emptied after the restart", || !inbox.join("again.png").exists() && !inbox.join("new.png").exists());
     let s = stats(&ws);

@@ -89,7 +89,10 @@ pub(crate) fn find_label_hits(lines: &[Vec<Line<'_>>], labels: &[(usize, String)
                         }
                         let sim = similarity(&span, key);
                         if sim >= threshold_for(key_len) {
-                            hits.push(LabelHit { field: *field, page_index, line: li, start, end, similarity: sim, weight: sim * key_len as f32 });
+                            // Exact matches weigh far more than near ones, so that a value
+                            // word glued to a label ("Chey Province" ~ "City/Province") loses
+                            // to the exact shorter label.
+                            hits.push(LabelHit { field: *field, page_index, line: li, start, end, similarity: sim, weight: sim.powi(4) * key_len as f32 });
                         }
                     }
                 }
@@ -126,8 +129,16 @@ fn join_words(words: &[&Word]) -> String {
     khmer::clean(&out)
 }
 
+/// The words check boxes become (see [`PageWords::add_check_boxes`]).
+const TICKED: &str = "☒";
+const EMPTY: &str = "☐";
+
+fn is_box(w: &Word) -> bool {
+    w.text == TICKED || w.text == EMPTY
+}
+
 fn is_separator(w: &Word) -> bool {
-    label_key(&w.text).is_empty()
+    !is_box(w) && label_key(&w.text).is_empty()
 }
 
 /// Whether a word ends like a printed label (`Name:`; Khmer `ៈ` reads like a colon).
@@ -202,17 +213,68 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
             .min()
             .unwrap_or(line.words.len());
         let mut value_words: Vec<&Word> = trim_value(&line.words[label_end..next_hit]);
+        let mut value_line = line_index;
         if value_words.is_empty() {
-            // Value below the label: the next line, when it carries no label of its own.
+            value_line = line_index + 1;
+            // Value below the label: the next line, when it carries no label of its own. In a
+            // grid (other labels beside this one) only the words under this label's column.
             let label_box = line.words[label_start].bbox;
+            let column_end = (next_hit < line.words.len()).then(|| line.words[next_hit].bbox.x);
+            let column_start = hits
+                .iter()
+                .filter(|h| h.page_index == page_index && h.line == line_index && h.field != fi && h.end <= label_start)
+                .map(|h| line.words[h.end - 1].bbox.right())
+                .max();
             if let Some(below) = page_lines.get(line_index + 1) {
                 let close = below.bbox.y < line.bbox.bottom() + 3 * line.bbox.h.max(1);
                 let free = !hits.iter().any(|h| h.page_index == page_index && h.line == line_index + 1);
                 if close && free {
-                    let candidates: Vec<&Word> = below.words.iter().copied().filter(|w| w.bbox.right() > label_box.x).collect();
+                    let slack = label_box.h;
+                    let candidates: Vec<&Word> = below
+                        .words
+                        .iter()
+                        .copied()
+                        .filter(|w| w.bbox.right() > label_box.x)
+                        .filter(|w| column_end.is_none_or(|end| w.bbox.x + w.bbox.w / 2 < end.saturating_sub(slack / 2)))
+                        .filter(|w| column_start.is_none_or(|start| w.bbox.x > start))
+                        .collect();
                     value_words = trim_value(&candidates);
                 }
             }
+        }
+        // A row of check boxes may wrap onto the next lines.
+        if let Some(first_box) = value_words.iter().find(|w| is_box(w)).map(|w| w.bbox) {
+            for next in page_lines.iter().skip(value_line + 1).take(2) {
+                let labelled = hits.iter().any(|h| h.page_index == page_index && std::ptr::eq(&page_lines[h.line], next));
+                let words: Vec<&Word> = next.words.iter().copied().filter(|w| w.bbox.right() > first_box.x.saturating_sub(first_box.w)).collect();
+                let close = next.bbox.y < value_words.iter().map(|w| w.bbox.bottom()).max().unwrap_or(0) + 2 * first_box.h;
+                if labelled || !close || !words.first().is_some_and(|w| is_box(w)) {
+                    break;
+                }
+                value_words.extend(words);
+            }
+        }
+        // Check boxes among the value: the option after the ticked box is the value.
+        let mut box_confidence = None;
+        if value_words.iter().any(|w| is_box(w)) {
+            let ticked: Vec<usize> = value_words.iter().enumerate().filter(|(_, w)| w.text == TICKED).map(|(i, _)| i).collect();
+            let page = pages[page_index].page;
+            let boxes_bbox = value_words.iter().skip(1).fold(value_words[0].bbox, |b, w| b.union(&w.bbox));
+            let (why, pick) = match ticked.as_slice() {
+                [] => ("no box is ticked", None),
+                [one] => ("", Some(*one)),
+                _ => ("more than one box is ticked", None),
+            };
+            let Some(i) = pick else {
+                let mut f = ExtractedField::missing(why);
+                f.page = page;
+                f.bbox = Some(boxes_bbox);
+                f.raw = join_words(&value_words);
+                fields.insert(spec.name.clone(), f);
+                continue;
+            };
+            box_confidence = Some(value_words[i].confidence);
+            value_words = value_words[i + 1..].iter().copied().take_while(|w| !is_box(w)).collect();
         }
         while value_words.last().is_some_and(|w| is_separator(w)) {
             value_words.pop();
@@ -227,7 +289,10 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
         }
         let raw = join_words(&value_words);
         let bbox: BBox = value_words.iter().skip(1).fold(value_words[0].bbox, |b, w| b.union(&w.bbox));
-        let ocr_conf = value_words.iter().map(|w| w.confidence).sum::<f32>() / value_words.len() as f32;
+        let mut ocr_conf = value_words.iter().map(|w| w.confidence).sum::<f32>() / value_words.len() as f32;
+        if let Some(c) = box_confidence {
+            ocr_conf = ocr_conf.min(c);
+        }
         let mut confidence = (ocr_conf * (0.5 + 0.5 * label_similarity)).clamp(0.0, 1.0);
         let (value, issue) = match spec.canonicalize(&raw) {
             Ok(v) => (Some(v), None),

@@ -41,6 +41,19 @@ impl BBox {
         BBox::new(x, y, r - x, b - y)
     }
 
+    /// The area two boxes share, in square pixels.
+    pub fn intersection_area(&self, other: &BBox) -> u32 {
+        let w = self.right().min(other.right()).saturating_sub(self.x.max(other.x));
+        let h = self.bottom().min(other.bottom()).saturating_sub(self.y.max(other.y));
+        w * h
+    }
+
+    /// Whether the centre of `self` lies within `other`.
+    pub fn center_within(&self, other: &BBox) -> bool {
+        let (cx, cy) = (self.x + self.w / 2, self.y + self.h / 2);
+        cx >= other.x && cx < other.right() && cy >= other.y && cy < other.bottom()
+    }
+
     /// The vertical centre.
     pub fn center_y(&self) -> u32 {
         self.y + self.h / 2

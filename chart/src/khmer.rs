@@ -41,7 +41,14 @@ pub fn clean(s: &str) -> String {
         .filter(|c| !matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'))
         .collect();
     let nfc: String = no_zw.nfc().collect();
-    nfc.split_whitespace().collect::<Vec<_>>().join(" ")
+    // Split vowels OCR engines emit as two signs: េ + ា is ោ, េ + ី is ើ, េ + ឿ/ៀ as one.
+    let joined = nfc.replace("\u{17C1}\u{17B6}", "\u{17C4}").replace("\u{17C1}\u{17B8}", "\u{17BE}");
+    joined.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Khmer signs that work as punctuation: the colon-like ៈ and ។ ៕ ៖ ៗ ៘ ៙ ៚.
+pub fn is_khmer_punctuation(c: char) -> bool {
+    c == '\u{17C8}' || ('\u{17D4}'..='\u{17DA}').contains(&c)
 }
 
 /// A key for comparing Khmer text as a reader would: cleaned, and the subscripts
@@ -58,6 +65,12 @@ mod tests {
     fn digits_round_trip() {
         assert_eq!(ascii_digits("២៥/១១/២០២៤"), "25/11/2024");
         assert_eq!(khmer_digits("25/11/2024"), "២៥/១១/២០២៤");
+    }
+
+    #[test]
+    fn split_vowels_are_joined() {
+        assert_eq!(clean("\u{1798}\u{17C1}\u{17B6}"), "\u{1798}\u{17C4}");
+        assert_eq!(crate::text::label_key("ភេទៈ"), crate::text::label_key("ភេទ"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! the reviewer.
 
 pub mod detect;
+pub mod eval;
 pub mod extract;
 pub mod field;
 pub mod geometry;

@@ -121,8 +121,10 @@ fn sex(s: &str) -> Result<String, ValueError> {
             return sex(s[pos + t.len()..].split_whitespace().next().unwrap_or(""));
         }
     }
-    let has_m = key.contains("ប្រុស") || lower.split_whitespace().any(|w| w == "male");
-    let has_f = key.contains("ស្រី") || lower.split_whitespace().any(|w| w == "female");
+    // One OCR slip in the English words ("Femaie", "Mal3") is still the word.
+    let near = |w: &str, target: &str| w == target || (w.len() >= 4 && crate::text::levenshtein(w, target) <= 1);
+    let has_m = key.contains("ប្រុស") || lower.split_whitespace().any(|w| near(w, "male"));
+    let has_f = key.contains("ស្រី") || lower.split_whitespace().any(|w| near(w, "female") && !near(w, "male"));
     match (has_m, has_f) {
         (true, false) => Ok("M".into()),
         (false, true) => Ok("F".into()),
@@ -162,6 +164,42 @@ impl CalendarDate {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         date(s)
     }
+
+    /// Days since 1970-01-01 (negative before), by Howard Hinnant's civil-days algorithm.
+    pub fn days(&self) -> i64 {
+        let y = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let m = i64::from(self.month);
+        let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The date `days` after 1970-01-01 (the inverse of [`CalendarDate::days`]), when it is
+    /// within the supported years.
+    pub fn from_days(days: i64) -> Result<Self, ValueError> {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        Self::new(year, month, day)
+    }
+
+    /// This date plus `n` days.
+    pub fn add_days(&self, n: i64) -> Result<Self, ValueError> {
+        Self::from_days(self.days() + n)
+    }
+
+    /// Whole years from `self` to `later` (an age on that day).
+    pub fn years_until(&self, later: &CalendarDate) -> i32 {
+        later.year - self.year - i32::from((later.month, later.day) < (self.month, self.day))
+    }
 }
 
 impl std::fmt::Display for CalendarDate {
@@ -182,7 +220,17 @@ fn month_from_word(w: &str) -> Option<u32> {
         }
     }
     let key = khmer::comparison_key(lower);
-    KHMER_MONTHS.iter().position(|m| key.contains(&khmer::comparison_key(m))).map(|i| i as u32 + 1)
+    if let Some(i) = KHMER_MONTHS.iter().position(|m| key.contains(&khmer::comparison_key(m))) {
+        return Some(i as u32 + 1);
+    }
+    // A Khmer month name with an OCR slip (a lost vowel sign: ធ្ន for ធ្នូ), when one name
+    // is clearly the closest.
+    if !key.chars().any(khmer::is_khmer) {
+        return None;
+    }
+    let mut scored: Vec<(f32, usize)> = KHMER_MONTHS.iter().enumerate().map(|(i, m)| (crate::text::similarity(&key, &khmer::comparison_key(m)), i)).collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    (scored[0].0 >= 0.7 && scored[0].0 - scored[1].0 >= 0.2).then(|| scored[0].1 as u32 + 1)
 }
 
 fn expand_year(y: i32, digits: usize) -> i32 {
@@ -261,7 +309,9 @@ fn integer(s: &str) -> Result<i64, ValueError> {
 }
 
 fn decimal(s: &str) -> Result<String, ValueError> {
+    // "៧៦ . ៩" and "83,5": spaces around the point go, a comma is a point.
     let ascii = khmer::ascii_digits(s).replace(',', ".");
+    let ascii = ascii.split('.').map(str::trim).collect::<Vec<_>>().join(".");
     let num: String = ascii.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
     match num.parse::<f64>() {
         Ok(v) if v.is_finite() => {
@@ -275,7 +325,14 @@ fn decimal(s: &str) -> Result<String, ValueError> {
 fn phone(s: &str) -> Result<String, ValueError> {
     let ascii = khmer::ascii_digits(s);
     let plus = ascii.trim_start().starts_with('+');
-    let digits: String = ascii.chars().filter(char::is_ascii_digit).collect();
+    let mut digits: String = ascii.chars().filter(char::is_ascii_digit).collect();
+    // OCR slips: "+855" read as "4855"; the leading 0 of a 10-digit number read as 9, 6 or 8.
+    if (12..=13).contains(&digits.len()) && digits[1..].starts_with("855") && matches!(&digits[..1], "4" | "1" | "7") {
+        digits.remove(0);
+    }
+    if digits.len() == 10 && matches!(&digits[..1], "9" | "6" | "8") && matches!(&digits[1..2], "1" | "6" | "7" | "8" | "9") {
+        digits.replace_range(..1, "0");
+    }
     let national = if (plus || digits.len() >= 11) && digits.starts_with("855") {
         format!("0{}", &digits[3..])
     } else if digits.starts_with('0') {
@@ -373,8 +430,27 @@ mod tests {
         assert_eq!(c(Date, "ថ្ងៃទី២៥ ខែវិច្ឆិកា ឆ្នាំ២០២៤"), "2024-11-25");
         assert_eq!(c(Date, "២៥/១១/២៥៦៧ ព.ស."), "2024-11-25");
         assert_eq!(c(Date, "2024-11-25"), "2024-11-25");
+        assert_eq!(c(Date, "5 ធ្ន 1953"), "1953-12-05");
         assert!(c(Date, "31/02/2024").starts_with("ERR"));
         assert!(c(Date, "hello").starts_with("ERR"));
+    }
+
+    #[test]
+    fn calendar_arithmetic() {
+        let d = CalendarDate::new(2024, 2, 28).unwrap();
+        assert_eq!(d.days(), 19_781);
+        assert_eq!(d.add_days(1).unwrap(), CalendarDate::new(2024, 2, 29).unwrap());
+        assert_eq!(d.add_days(2).unwrap(), CalendarDate::new(2024, 3, 1).unwrap());
+        assert_eq!(CalendarDate::new(1970, 1, 1).unwrap().days(), 0);
+        assert_eq!(CalendarDate::new(1969, 12, 31).unwrap().days(), -1);
+        // Naegele: LMP 2024-01-10 + 280 days.
+        assert_eq!(CalendarDate::new(2024, 1, 10).unwrap().add_days(280).unwrap(), CalendarDate::new(2024, 10, 16).unwrap());
+        for n in [-25_000_i64, -1, 0, 59, 60, 10_956, 47_000] {
+            assert_eq!(CalendarDate::from_days(n).unwrap().days(), n);
+        }
+        let born = CalendarDate::new(1990, 11, 26).unwrap();
+        assert_eq!(born.years_until(&CalendarDate::new(2024, 11, 25).unwrap()), 33);
+        assert_eq!(born.years_until(&CalendarDate::new(2024, 11, 26).unwrap()), 34);
     }
 
     #[test]
@@ -385,6 +461,9 @@ mod tests {
         assert_eq!(c(Phone, "855-97-123-4567"), "0971234567");
         assert_eq!(c(Phone, "12 345 678"), "012345678");
         assert!(c(Phone, "12").starts_with("ERR"));
+        // What OCR makes of "+855 88 756 9910" and "017 582 3106".
+        assert_eq!(c(Phone, "4855 88 756 9910"), "0887569910");
+        assert_eq!(c(Phone, "917 582 3106"), "0175823106");
     }
 
     #[test]
@@ -395,6 +474,8 @@ mod tests {
         assert_eq!(c(Sex, "m"), "M");
         assert_eq!(c(Sex, "[x] Male [ ] Female"), "M");
         assert!(c(Sex, "X").starts_with("ERR"));
+        assert_eq!(c(Sex, "Femaie"), "F");
+        assert_eq!(c(Sex, "☒ Male ☐ Female"), "M");
     }
 
     #[test]
@@ -412,6 +493,7 @@ mod tests {
         assert_eq!(c(Text, "‘Trapeang Thom"), "Trapeang Thom");
         assert_eq!(c(BloodPressure, "110 / 70"), "110/70");
         assert_eq!(c(Decimal, "52,5"), "52.5");
+        assert_eq!(c(Decimal, "៧៦ . ៩"), "76.9");
         assert_eq!(c(Outcome, "Recovered"), "recovered");
         assert_eq!(c(KhmerText, "  សុខ  ចាន់ "), "សុខ ចាន់");
         assert!(c(KhmerText, "Sok Chan").starts_with("ERR"));

@@ -42,6 +42,10 @@ pub struct FieldSpec {
     /// Largest plausible value of a number.
     #[serde(default)]
     pub max: Option<f64>,
+    /// Where the value is printed, as fractions of the page `[left, top, width, height]`;
+    /// used when no label is found (forms with unlabelled boxes).
+    #[serde(default)]
+    pub zone: Option<[f32; 4]>,
 }
 
 /// A form template.
@@ -106,8 +110,18 @@ impl Template {
             if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
                 problems.push(format!("field {:?}: use lower-case letters, digits and _", f.name));
             }
-            if f.labels.iter().all(|l| crate::text::label_key(l).is_empty()) {
-                problems.push(format!("field {:?} needs at least one label with letters", f.name));
+            if f.labels.iter().all(|l| crate::text::label_key(l).is_empty()) && f.zone.is_none() {
+                problems.push(format!("field {:?} needs at least one label with letters (or a zone)", f.name));
+            }
+            for l in &f.labels {
+                if crate::text::label_key(l).chars().count() == 1 {
+                    problems.push(format!("field {:?}: label {l:?} is one letter, which OCR noise matches everywhere; print a longer label", f.name));
+                }
+            }
+            if let Some([x, y, w, h]) = f.zone {
+                if !(0.0..1.0).contains(&x) || !(0.0..1.0).contains(&y) || w <= 0.0 || h <= 0.0 || x + w > 1.0001 || y + h > 1.0001 {
+                    problems.push(format!("field {:?}: zone [{x}, {y}, {w}, {h}] must lie within the page, as fractions [left, top, width, height] in 0..1", f.name));
+                }
             }
             if let (Some(lo), Some(hi)) = (f.min, f.max) {
                 if lo > hi {
@@ -148,7 +162,11 @@ impl FieldSpec {
 
 /// The standard templates bundled with chartscan (compiled in; no file is read).
 pub fn standard_templates() -> Vec<Template> {
-    [include_str!("../../samples/templates/opd.toml")]
+    [
+        include_str!("../../samples/templates/opd.toml"),
+        include_str!("../../samples/templates/ipd.toml"),
+        include_str!("../../samples/templates/anc.toml"),
+    ]
         .iter()
         .map(|text| Template::parse(text).expect("bundled templates are valid (checked by tests)"))
         .collect()
@@ -160,8 +178,25 @@ mod tests {
 
     #[test]
     fn bundled_templates_parse() {
+        let forms: Vec<String> = standard_templates().into_iter().map(|t| t.form).collect();
+        assert_eq!(forms, ["opd", "ipd", "anc"]);
+    }
+
+    #[test]
+    fn every_contract_field_is_in_its_forms() {
+        let common = ["patient_id", "name_khmer", "name_latin", "sex", "age", "date_of_birth", "village", "commune", "district", "province", "phone"];
+        let by_form: [(&str, &[&str]); 3] = [
+            ("opd", &["visit_date", "chief_complaint", "diagnosis", "diagnosis_icd10", "treatment", "doctor"]),
+            ("ipd", &["admission_date", "discharge_date", "ward", "admission_diagnosis", "discharge_diagnosis", "outcome"]),
+            ("anc", &["visit_date", "lmp_date", "edd_date", "gravida", "para", "gestational_age_weeks", "blood_pressure", "weight_kg", "hemoglobin_g_dl"]),
+        ];
         let all = standard_templates();
-        assert!(all.iter().any(|t| t.form == "opd"));
+        for (form, own) in by_form {
+            let t = all.iter().find(|t| t.form == form).unwrap();
+            for name in common.iter().chain(own.iter()) {
+                assert!(t.field(name).is_some(), "{form} lacks {name}");
+            }
+        }
     }
 
     #[test]
@@ -177,14 +212,15 @@ labels = [":"]
 [[fields]]
 name = "a"
 type = "integer"
-labels = ["A"]
+labels = ["A", "P"]
 min = 5
 max = 1
+zone = [0.5, 0.5, 0.6, 0.1]
 "#,
         )
         .unwrap_err()
         .0;
-        for needle in ["form \"Bad Form\"", "auto_accept", "defined twice", "needs at least one label", "min 5 is above max 1"] {
+        for needle in ["form \"Bad Form\"", "auto_accept", "defined twice", "needs at least one label", "min 5 is above max 1", "one letter", "must lie within the page"] {
             assert!(err.contains(needle), "{needle} not in {err}");
         }
         let unknown_type = Template::parse("form='x'\nname='x'\n[[fields]]\nname='a'\ntype='colour'\nlabels=['A']").unwrap_err().0;

@@ -6,7 +6,7 @@ use crate::khmer;
 pub fn label_key(s: &str) -> String {
     khmer::comparison_key(s)
         .chars()
-        .filter(|c| c.is_alphanumeric() || khmer::is_khmer(*c))
+        .filter(|c| !khmer::is_khmer_punctuation(*c) && (c.is_alphanumeric() || khmer::is_khmer(*c)))
         .flat_map(|c| c.to_lowercase())
         .collect()
 }

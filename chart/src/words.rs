@@ -82,6 +82,48 @@ impl PageWords {
         out
     }
 
+    /// Puts check boxes found in the pixels among the words, as `☒` (ticked) or `☐` words on
+    /// the text line beside them, with `confidence` saying how clear the mark is. What the
+    /// engine read into a box's area is dropped (it reads boxes as `&`, `O`, `[X]`...), and
+    /// a word that starts inside a box loses the letters that fall in it.
+    pub fn add_check_boxes(&mut self, boxes: &[(BBox, bool, f32)]) {
+        for &(b, ticked, confidence) in boxes {
+            let mut next_line = self.words.iter().map(|w| w.line).max().map_or(0, |l| l + 1);
+            self.words.retain_mut(|w| {
+                let overlap = w.bbox.intersection_area(&b);
+                let area = (w.bbox.w * w.bbox.h).max(1);
+                if overlap * 2 >= area {
+                    return false;
+                }
+                if overlap * 4 >= b.w * b.h && w.bbox.x < b.right() && w.bbox.right() > b.right() {
+                    let chars: Vec<char> = w.text.chars().collect();
+                    let per_char = w.bbox.w as f32 / chars.len().max(1) as f32;
+                    let cut = (((b.right() - w.bbox.x) as f32 / per_char).round() as usize).min(chars.len());
+                    w.text = chars[cut..].iter().collect();
+                    let right = w.bbox.right();
+                    w.bbox.x = b.right();
+                    w.bbox.w = right - b.right();
+                }
+                !w.text.trim().is_empty()
+            });
+            // The line of the nearest word whose band overlaps the box's middle.
+            let mid = b.y + b.h / 2;
+            let neighbour = self
+                .words
+                .iter()
+                .filter(|w| w.bbox.y <= mid && mid <= w.bbox.bottom())
+                .min_by_key(|w| if w.bbox.x >= b.right() { w.bbox.x - b.right() } else { b.x.saturating_sub(w.bbox.right()) });
+            let (line, block) = match neighbour {
+                Some(n) => (n.line, n.block),
+                None => {
+                    next_line += 1;
+                    (next_line, 0)
+                }
+            };
+            self.words.push(Word { text: if ticked { "☒" } else { "☐" }.into(), bbox: b, confidence, line, block });
+        }
+    }
+
     /// The page's words grouped into lines, top to bottom, each left to right.
     pub fn lines(&self) -> Vec<Line<'_>> {
         let mut by_line: std::collections::BTreeMap<u32, Vec<&Word>> = Default::default();
@@ -106,6 +148,19 @@ impl PageWords {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_boxes_replace_what_the_engine_read_there() {
+        let w = |t: &str, x: u32, line: u32| Word { text: t.into(), bbox: BBox::new(x, 100, 20 * t.chars().count() as u32, 40), confidence: 0.9, line, block: 1 };
+        // "Sex: [&] Male [X]Female": the engine saw the first box as "&", glued the second to "Female".
+        let mut page = PageWords { page: 1, width: 1000, height: 500, words: vec![w("Sex:", 10, 3), w("&", 100, 3), w("Male", 150, 3), w("XFemale", 260, 3)] };
+        page.add_check_boxes(&[(BBox::new(98, 100, 24, 40), false, 0.95), (BBox::new(258, 100, 24, 40), true, 0.9)]);
+        let line: Vec<String> = page.lines()[0].words.iter().map(|w| w.text.clone()).collect();
+        assert_eq!(line, ["Sex:", "☐", "Male", "☒", "Female"]);
+        // A box alone on its row gets a line of its own.
+        page.add_check_boxes(&[(BBox::new(10, 300, 30, 30), true, 1.0)]);
+        assert_eq!(page.lines().len(), 2);
+    }
 
     #[test]
     fn lines_and_blocks_with_boxes_and_confidences() {

@@ -236,6 +236,8 @@ pub struct ProcessOptions {
     pub preprocess: Preprocessor,
     /// Turn pages scanned sideways or upside down upright.
     pub detect_orientation: bool,
+    /// Find check boxes in the pixels and give them to extraction as `☒`/`☐`.
+    pub check_boxes: bool,
     /// Decoding limits.
     pub limits: Limits,
     /// How long a claimed page stays leased.
@@ -253,6 +255,7 @@ impl Default for ProcessOptions {
             ocr: OcrConfig::default(),
             preprocess: Preprocessor::default(),
             detect_orientation: true,
+            check_boxes: true,
             limits: Limits::default(),
             lease: Duration::from_secs(300),
             max_attempts: 3,
@@ -446,7 +449,15 @@ fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer,
     if reading.rotation != 0 {
         tracing::info!(file = %job.file_name, page = job.page_no, rotation = reading.rotation, "page turned upright");
     }
-    let (prepared, words) = (reading.page, reading.words);
+    let (prepared, mut words) = (reading.page, reading.words);
+    if ctx.options.check_boxes && !words.is_empty() {
+        // Boxes are about a text line high: 1/100 to 1/25 of an A5 page's width at any dpi.
+        let side = prepared.display.width();
+        let boxes = ocr::marks::find_check_boxes(&prepared.display, side / 100, side / 25);
+        let mut page = PageWords { page: job.page_no, width: 0, height: 0, words };
+        page.add_check_boxes(&boxes.iter().map(|b| (b.bbox, b.ticked(), b.clarity())).collect::<Vec<_>>());
+        words = page.words;
+    }
     // Preparation time is measured inside; the rest of the reading is OCR.
     let t1 = t_decoded + reading.prep_time;
     let t2 = Instant::now();

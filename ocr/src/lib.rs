@@ -5,6 +5,7 @@
 //! Invariant: one [`TesseractRecognizer`] per worker thread, created once and reused, with
 //! OpenMP nesting switched off on that thread ([`configure_worker_thread`]).
 
+pub mod marks;
 pub mod orient;
 pub mod preprocess;
 pub mod recognize;

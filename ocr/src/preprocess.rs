@@ -16,6 +16,9 @@ pub struct Preprocessor {
     pub method: Binarization,
     /// Whiten dark scanner borders (black regions touching the page edge).
     pub remove_borders: bool,
+    /// Remove ruled lines (table borders, rules, underlines) from the black-and-white image:
+    /// a page segmenter reads a ruled table as one picture and returns nothing.
+    pub remove_lines: bool,
     /// Remove specks (black blobs of at most `speck_pixels`) from the black-and-white image.
     pub despeckle: bool,
     /// Largest blob, in pixels, counted as a speck.
@@ -33,6 +36,7 @@ impl Default for Preprocessor {
             binarize: true,
             method: Binarization::Otsu,
             remove_borders: true,
+            remove_lines: true,
             despeckle: true,
             speck_pixels: 8,
             ocr_downscale: 1,
@@ -99,6 +103,11 @@ impl Preprocessor {
             };
             if self.remove_borders {
                 remove_borders(&mut bw);
+            }
+            if self.remove_lines {
+                // Runs longer than 1/15 of the page's width: longer than any stroke of text.
+                let min_run = (bw.width() / 15).max(40);
+                remove_lines(&mut bw, min_run);
             }
             if self.despeckle {
                 despeckle(&mut bw, (self.speck_pixels / (factor * factor) as usize).max(1));
@@ -220,7 +229,7 @@ pub fn remove_borders(img: &mut GrayImage) -> usize {
 }
 
 /// Visits the black (0) pixels 8-connected to `start`, marking them in `seen`.
-fn flood(px: &[u8], w: usize, h: usize, start: usize, seen: &mut [bool], mut visit: impl FnMut(usize)) {
+pub(crate) fn flood(px: &[u8], w: usize, h: usize, start: usize, seen: &mut [bool], mut visit: impl FnMut(usize)) {
     let mut stack = vec![start];
     seen[start] = true;
     while let Some(i) = stack.pop() {
@@ -240,6 +249,90 @@ fn flood(px: &[u8], w: usize, h: usize, start: usize, seen: &mut [bool], mut vis
             }
         }
     }
+}
+
+/// Whitens ruled lines and table borders: horizontal and vertical strokes at least
+/// `min_run` pixels long. Scanned lines are ragged (blur, JPEG, a fraction of a degree of
+/// skew), so a line is found where a 3-pixel band is at least 85% ink over `min_run`
+/// pixels; then only the ink that is thin across the line is whitened, so letters that touch
+/// or cross a line keep their strokes. Returns how many pixels were whitened.
+pub fn remove_lines(img: &mut GrayImage, min_run: u32) -> usize {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let min_run = min_run as usize;
+    let thick = (w / 150).max(6);
+    let ink: Vec<bool> = img.as_raw().iter().map(|&v| v == 0).collect();
+    let mut erase = line_pixels(&ink, w, h, min_run, thick);
+    let transposed: Vec<bool> = (0..w * h).map(|i| ink[(i % h) * w + i / h]).collect();
+    let vertical = line_pixels(&transposed, h, w, min_run, thick);
+    for (i, e) in vertical.into_iter().enumerate() {
+        if e {
+            erase[(i % h) * w + i / h] = true;
+        }
+    }
+    let mut removed = 0;
+    for (p, e) in img.iter_mut().zip(&erase) {
+        if *e {
+            *p = 255;
+            removed += 1;
+        }
+    }
+    removed
+}
+
+/// The ink pixels of horizontal lines in a `w`×`h` ink mask (see [`remove_lines`]).
+fn line_pixels(ink: &[bool], w: usize, h: usize, min_run: usize, thick: usize) -> Vec<bool> {
+    let mut erase = vec![false; w * h];
+    if w < min_run || h < 3 {
+        return erase;
+    }
+    // Vertical extent of the ink run through each pixel.
+    let mut vrun = vec![0u16; w * h];
+    for x in 0..w {
+        let mut y = 0;
+        while y < h {
+            if !ink[y * w + x] {
+                y += 1;
+                continue;
+            }
+            let start = y;
+            while y < h && ink[y * w + x] {
+                y += 1;
+            }
+            let len = (y - start).min(u16::MAX as usize) as u16;
+            for yy in start..y {
+                vrun[yy * w + x] = len;
+            }
+        }
+    }
+    let need = min_run * 85 / 100;
+    let mut prefix = vec![0u32; w + 1];
+    let mut line = vec![false; w];
+    for y in 1..h - 1 {
+        for x in 0..w {
+            let any = ink[(y - 1) * w + x] || ink[y * w + x] || ink[(y + 1) * w + x];
+            prefix[x + 1] = prefix[x] + u32::from(any);
+        }
+        line.iter_mut().for_each(|l| *l = false);
+        let mut found = false;
+        for x in 0..=w - min_run {
+            if (prefix[x + min_run] - prefix[x]) as usize >= need {
+                line[x..x + min_run].iter_mut().for_each(|l| *l = true);
+                found = true;
+            }
+        }
+        if !found {
+            continue;
+        }
+        for yy in y - 1..=y + 1 {
+            for x in 0..w {
+                let i = yy * w + x;
+                if line[x] && ink[i] && (vrun[i] as usize) <= thick {
+                    erase[i] = true;
+                }
+            }
+        }
+    }
+    erase
 }
 
 /// Whitens every black (0) blob of at most `max_pixels` 8-connected pixels; returns how
@@ -440,6 +533,43 @@ pub fn rotate(img: &GrayImage, degrees: f32, fill: u8) -> GrayImage {
         }
     }
     GrayImage::from_raw(w, h, dst).expect("buffer has w*h pixels")
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+
+    #[test]
+    fn ruled_lines_go_and_text_strokes_stay() {
+        let mut img = GrayImage::from_pixel(400, 300, image::Luma([255]));
+        for x in 10..390 {
+            for y in 100..103 {
+                img.put_pixel(x, y, image::Luma([0]));
+            }
+        }
+        for y in 10..290 {
+            img.put_pixel(200, y, image::Luma([0]));
+            img.put_pixel(201, y, image::Luma([0]));
+        }
+        // A "letter": a 30-pixel stroke and a 20-pixel bar.
+        for y in 150..180 {
+            img.put_pixel(50, y, image::Luma([0]));
+        }
+        for x in 40..60 {
+            img.put_pixel(x, 150, image::Luma([0]));
+        }
+        // Ragged like a scan: every 7th pixel of the rule missing.
+        for x in (10..390).step_by(7) {
+            img.put_pixel(x, 101, image::Luma([255]));
+        }
+        let removed = remove_lines(&mut img, 40);
+        assert!(removed >= 380 * 3 - 55 + 280 * 2 - 12, "{removed}");
+        assert_eq!(img.get_pixel(50, 160).0[0], 0);
+        assert_eq!(img.get_pixel(45, 150).0[0], 0);
+        // Only the letter is left, and a speck where the lines cross (despeckle's job).
+        let left: Vec<(u32, u32)> = img.enumerate_pixels().filter(|p| p.2 .0[0] == 0).map(|p| (p.0, p.1)).filter(|&(x, y)| !(199..203).contains(&x) || !(99..104).contains(&y)).collect();
+        assert_eq!(left.len(), 30 + 19, "{left:?}");
+    }
 }
 
 #[cfg(test)]

@@ -1,14 +1,18 @@
 //! `chartscan-samples`: the deterministic synthetic chart generator.
 //!
-//! Renders outpatient cards (`opd`) with bilingual Khmer/English labels taken from the
-//! template, fills them with synthetic (never real) patients, some values in Khmer digits,
-//! degrades each page like an office scanner (skew, uneven paper, speckles, blur, JPEG) and
-//! writes the scans in mixed formats with their ground truth:
+//! Renders the three standard forms (outpatient `opd`, inpatient `ipd`, antenatal `anc`)
+//! with labels taken from their templates, in several layouts (`Label: value` lines, values
+//! under their labels, ruled tables, a measurement grid), with Khmer, English or bilingual
+//! labels, check boxes for sex and outcome, some values in Khmer digits and some written in
+//! handwriting-like fonts. Patients are synthetic (never real). Each page is degraded like an
+//! office scanner (skew, uneven paper, speckles, blur, JPEG) and written in mixed formats with
+//! its ground truth:
 //!
 //! ```text
-//! chartscan-samples --out samples --count 12 --seed 2026
-//!   samples/charts/<FACILITY>/opd-NNNN.{jpg,png,tif,pdf}
-//!   samples/truth/<FACILITY>/opd-NNNN.json      canonical values per CONTRACT.md
+//! chartscan-samples --out samples --count 40 --seed 2026
+//!   samples/charts/<FACILITY>/<form>-NNNN.{jpg,png,tif,pdf}
+//!   samples/truth/<FACILITY>/<form>-NNNN.json   canonical values per CONTRACT.md, and how
+//!                                               each value is printed (typed/hand/boxes)
 //! ```
 //!
 //! The same seed always gives the same files.
@@ -21,7 +25,7 @@ mod render;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use data::{Patient, Rng};
+use data::{Form, Labels, Patient, Printed, Rng};
 use render::{Canvas, Fonts, LoadedFont};
 use std::path::PathBuf;
 
@@ -33,7 +37,7 @@ struct Args {
     #[arg(long, default_value = "samples")]
     out: PathBuf,
     /// How many charts.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 40)]
     count: usize,
     /// Seed of the generator: the same seed gives the same files.
     #[arg(long, default_value_t = 2026)]
@@ -44,6 +48,10 @@ struct Args {
     /// Folder with the DejaVu fonts (Debian package fonts-dejavu-core).
     #[arg(long, default_value = "/usr/share/fonts/truetype/dejavu")]
     latin_fonts: String,
+    /// Folder with the URW base 35 fonts (Debian package fonts-urw-base35), for values
+    /// written by hand.
+    #[arg(long, default_value = "/usr/share/fonts/opentype/urw-base35")]
+    hand_fonts: String,
     /// Only this format for every chart (jpg, png, tif, pdf); default: a mix.
     #[arg(long)]
     format: Option<String>,
@@ -67,6 +75,44 @@ const WIDTH: u32 = 1748;
 const HEIGHT: u32 = 2480;
 const FACILITIES: [&str; 3] = ["PP01", "SR01", "BB01"];
 
+/// How a card lays out its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `Label: value`, two pairs on some rows.
+    Lines,
+    /// The label, and the value written under it.
+    Below,
+    /// A ruled two-column table: label cell, value cell.
+    Table,
+}
+
+/// One label and its value.
+#[derive(Debug)]
+pub struct Cell {
+    /// The printed label.
+    pub label: String,
+    /// The value as printed.
+    pub value: Printed,
+}
+
+/// One printed row of a card.
+#[derive(Debug)]
+pub struct Row {
+    /// Its cells, left to right.
+    pub cells: Vec<Cell>,
+    /// A grid row: labels across the top, values under each.
+    pub header: bool,
+}
+
+/// One page of a card: a title and rows (`None` rows are rules).
+#[derive(Debug)]
+pub struct PageRows {
+    /// The title line.
+    pub title: String,
+    /// The rows; `None` draws a horizontal rule.
+    pub rows: Vec<Option<Row>>,
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     if let Some(dir) = &args.copies_of {
@@ -76,12 +122,14 @@ fn main() -> Result<()> {
         khmer: LoadedFont::load(&format!("{}/KhmerOS.ttf", args.khmer_fonts))?,
         latin: LoadedFont::load(&format!("{}/DejaVuSans.ttf", args.latin_fonts))?,
         mono: LoadedFont::load(&format!("{}/DejaVuSansMono.ttf", args.latin_fonts))?,
+        hand_khmer: LoadedFont::load(&format!("{}/KhmerOSfasthand.ttf", args.khmer_fonts))?,
+        hand_latin: LoadedFont::load(&format!("{}/Z003-MediumItalic.otf", args.hand_fonts))?,
     };
     if let Some(path) = &args.separator_sheet {
         let mut canvas = Canvas::new(WIDTH, HEIGHT);
-        canvas.text(&fonts, &fonts.latin, 110.0, 200.0, 64.0, "CHART SEPARATOR", 1.0);
-        canvas.text(&fonts, &fonts.latin, 110.0, 300.0, 56.0, "ក្រដាសបំបែកឯកសារ", 1.0);
-        canvas.text(&fonts, &fonts.latin, 110.0, 2300.0, 34.0, "Put this sheet before each chart of a batch scan.", 1.0);
+        canvas.text(&fonts.khmer, &fonts.latin, 110.0, 200.0, 64.0, "CHART SEPARATOR", 1.0);
+        canvas.text(&fonts.khmer, &fonts.latin, 110.0, 300.0, 56.0, "ក្រដាសបំបែកឯកសារ", 1.0);
+        canvas.text(&fonts.khmer, &fonts.latin, 110.0, 2300.0, 34.0, "Put this sheet before each chart of a batch scan.", 1.0);
         for bar in 0..5 {
             canvas.rect(380 + bar * 220, 560, 110, 1560, 1.0);
         }
@@ -89,31 +137,43 @@ fn main() -> Result<()> {
         eprintln!("separator sheet written to {}", path.display());
         return Ok(());
     }
-    let template = chart::standard_templates().into_iter().find(|t| t.form == "opd").context("opd template")?;
+    let templates = chart::standard_templates();
     for i in 0..args.count {
         let mut rng = Rng::new(args.seed.wrapping_mul(1_000_003).wrapping_add(i as u64));
         let facility_index = i % FACILITIES.len();
         let facility = FACILITIES[facility_index];
-        let patient = Patient::random(&mut rng, i);
-        let two_pages = args.format.is_none() && i == 8;
+        // Forms, layouts and label languages rotate with different periods, so every
+        // combination turns up across a few dozen charts.
+        let form = [Form::Opd, Form::Ipd, Form::Anc][(i / 3 + i) % 3];
+        let style = [Style::Lines, Style::Table, Style::Below, Style::Lines][(i / 2) % 4];
+        let labels = [Labels::Both, Labels::Both, Labels::Khmer, Labels::English][(i / 5 + i) % 4];
+        let template = templates.iter().find(|t| t.form == form.code()).context("bundled template")?;
+        let boxes = form == Form::Ipd || rng.chance(0.35);
+        let mut patient = Patient::random(&mut rng, i, form, boxes, labels == Labels::Khmer);
+        // A quarter of the cards were filled in by hand (a few values each).
+        let hand = i % 4 == 3;
+        if hand {
+            patient.handwrite(&mut rng, 0.25);
+        }
+        let two_pages = args.format.is_none() && (i == 8 || i == 19);
         let format = match &args.format {
             Some(f) => f.clone(),
             None => ["jpg", "png", "tif", "jpg", "pdf", "png", "jpg", "tif", "pdf", "jpg", "png", "jpg"][i % 12].to_string(),
         };
-        let layout = data::layout(&template, &patient, facility_index, two_pages);
+        let layout = data::layout(template, &patient, facility_index, style, labels, two_pages);
         let mut pages = Vec::new();
         let mut skews = Vec::new();
         let mut page_texts = Vec::new();
         for page_rows in &layout {
             page_texts.push(page_text(facility, page_rows));
             let mut canvas = Canvas::new(WIDTH, HEIGHT);
-            draw_page(&mut canvas, &fonts, facility, page_rows);
+            draw_page(&mut canvas, &fonts, facility, style, page_rows);
             let noisy = format == "jpg" || format == "pdf";
             let (page, skew) = degrade::scan(&canvas, &mut rng, noisy);
             skews.push((skew * 100.0).round() / 100.0);
             pages.push(page);
         }
-        let stem = format!("opd-{:04}", i + 1);
+        let stem = format!("{}-{:04}", form.code(), i + 1);
         let chart_dir = args.out.join("charts").join(facility);
         let truth_dir = args.out.join("truth").join(facility);
         std::fs::create_dir_all(&chart_dir)?;
@@ -124,34 +184,21 @@ fn main() -> Result<()> {
         let truth = serde_json::json!({
             "file": file_name,
             "facility": facility,
-            "form": "opd",
+            "form": form.code(),
             "pages": pages.len(),
             "skew_degrees": skews,
+            "layout": format!("{style:?}").to_lowercase(),
+            "labels": format!("{labels:?}").to_lowercase(),
             "fields": patient.truth(),
+            "printed": patient.styles(),
         });
         std::fs::write(truth_dir.join(format!("{stem}.json")), serde_json::to_string_pretty(&truth)? + "\n")?;
         for (n, text) in page_texts.iter().enumerate() {
             std::fs::write(truth_dir.join(format!("{stem}.page{}.txt", n + 1)), text)?;
         }
-        eprintln!("{facility}/{file_name}: {} page(s), {} bytes", pages.len(), bytes.len());
+        eprintln!("{facility}/{file_name}: {} page(s), {style:?} layout, {labels:?} labels, {} bytes", pages.len(), bytes.len());
     }
     Ok(())
-}
-
-#[derive(Debug)]
-/// One printed row of a card: up to two label/value pairs.
-pub struct Row {
-    /// (label, value, value is Khmer) pairs; the second starts mid-card.
-    pub cells: Vec<(String, String)>,
-}
-
-#[derive(Debug)]
-/// One page of a card: a title and rows (`None` rows are rules).
-pub struct PageRows {
-    /// The title line.
-    pub title: String,
-    /// The rows; `None` draws a horizontal rule.
-    pub rows: Vec<Option<Row>>,
 }
 
 fn clinic(facility: &str) -> &'static str {
@@ -163,35 +210,114 @@ fn clinic(facility: &str) -> &'static str {
 }
 
 /// The page's text as printed, line by line: the ground truth for character error rates.
+/// (Grid rows print their labels on one line and the values on the next.)
 fn page_text(facility: &str, page: &PageRows) -> String {
     let mut lines = vec![clinic(facility).to_string(), page.title.clone()];
     for row in page.rows.iter().flatten() {
-        lines.push(row.cells.iter().map(|(label, value)| format!("{label} {value}")).collect::<Vec<_>>().join(" "));
+        if row.header {
+            lines.push(row.cells.iter().map(|c| c.label.clone()).collect::<Vec<_>>().join(" "));
+            lines.push(row.cells.iter().map(|c| c.value.text()).collect::<Vec<_>>().join(" "));
+        } else {
+            lines.push(row.cells.iter().map(|c| format!("{} {}", c.label, c.value.text())).collect::<Vec<_>>().join(" "));
+        }
     }
     lines.join("\n") + "\n"
 }
 
-fn draw_page(canvas: &mut Canvas, fonts: &Fonts, facility: &str, page: &PageRows) {
+/// Draws a value at (x, y baseline): typed in the typewriter face, by hand in the
+/// handwriting faces, or as a row of check boxes (wrapping before the page's right margin).
+/// Returns the x after it.
+fn draw_value(canvas: &mut Canvas, fonts: &Fonts, x: f32, y: f32, value: &Printed) -> f32 {
+    match value {
+        Printed::Typed(text) => canvas.text(&fonts.khmer, &fonts.mono, x, y, 42.0, text, 0.95),
+        Printed::Hand(text) => canvas.text(&fonts.hand_khmer, &fonts.hand_latin, x, y + 4.0, 50.0, text, 0.85),
+        Printed::Boxes(options) => {
+            let (mut pen, mut y) = (x, y);
+            for (option, ticked) in options {
+                let estimate = 52.0 + 0.6 * 36.0 * option.chars().count() as f32;
+                if pen > x && pen + estimate > WIDTH as f32 - 90.0 {
+                    pen = x;
+                    y += 56.0;
+                }
+                canvas.check_box(pen, y - 34.0, 38.0, *ticked);
+                pen = canvas.text(&fonts.khmer, &fonts.latin, pen + 52.0, y, 36.0, option, 1.0) + 44.0;
+            }
+            pen
+        }
+    }
+}
+
+fn draw_page(canvas: &mut Canvas, fonts: &Fonts, facility: &str, style: Style, page: &PageRows) {
     let left = 110.0;
+    let right_edge = WIDTH as f32 - 110.0;
     let clinic = clinic(facility);
     canvas.rect(70, 70, WIDTH as i32 - 140, 4, 1.0);
-    canvas.text(fonts, &fonts.latin, left, 160.0, 46.0, clinic, 1.0);
-    canvas.text(fonts, &fonts.latin, left, 260.0, 50.0, &page.title, 1.0);
+    canvas.text(&fonts.khmer, &fonts.latin, left, 160.0, 46.0, clinic, 1.0);
+    let title_size = if page.title.chars().count() > 60 { 40.0 } else { 50.0 };
+    canvas.text(&fonts.khmer, &fonts.latin, left, 260.0, title_size, &page.title, 1.0);
     canvas.rect(70, 310, WIDTH as i32 - 140, 4, 1.0);
     let mut y = 420.0;
+    let wraps = |r: &Row| r.cells.iter().any(|c| matches!(&c.value, Printed::Boxes(o) if o.len() > 2));
+    let table_rows = page.rows.iter().flatten().filter(|r| !r.header).map(|r| if wraps(r) && style == Style::Table { 1.6 } else { 1.0 }).sum::<f32>();
+    let table_step = ((HEIGHT as f32 - 560.0) / table_rows.max(1.0)).min(112.0);
+    let below_step = ((HEIGHT as f32 - 600.0) / table_rows.max(1.0)).min(160.0);
     for row in &page.rows {
-        match row {
-            None => {
+        let Some(row) = row else {
+            if style != Style::Table {
                 canvas.rect(70, (y - 50.0) as i32, WIDTH as i32 - 140, 3, 1.0);
                 y += 40.0;
             }
-            Some(row) => {
-                for (k, (label, value)) in row.cells.iter().enumerate() {
+            continue;
+        };
+        if row.header {
+            // A grid: labels across, values under each, ruled.
+            let width = (right_edge - left) / row.cells.len() as f32;
+            canvas.rect(left as i32 - 20, (y - 60.0) as i32, (right_edge - left) as i32 + 40, 3, 1.0);
+            for (k, cell) in row.cells.iter().enumerate() {
+                let x = left + k as f32 * width;
+                canvas.text(&fonts.khmer, &fonts.latin, x, y, 36.0, &cell.label, 1.0);
+                draw_value(canvas, fonts, x, y + 100.0, &cell.value);
+            }
+            canvas.rect(left as i32 - 20, (y + 130.0) as i32, (right_edge - left) as i32 + 40, 3, 1.0);
+            y += 220.0;
+            continue;
+        }
+        match style {
+            Style::Lines => {
+                let mut step = 112.0;
+                for (k, cell) in row.cells.iter().enumerate() {
                     let x = if k == 0 { left } else { 960.0 };
-                    let after = canvas.text(fonts, &fonts.latin, x, y, 38.0, label, 1.0);
-                    canvas.text(fonts, &fonts.mono, after + 28.0, y, 42.0, value, 0.95);
+                    let after = canvas.text(&fonts.khmer, &fonts.latin, x, y, 38.0, &cell.label, 1.0);
+                    if matches!(&cell.value, Printed::Boxes(options) if options.len() > 2) {
+                        // A long row of boxes goes under its label.
+                        draw_value(canvas, fonts, x + 30.0, y + 70.0, &cell.value);
+                        step = 190.0;
+                    } else {
+                        draw_value(canvas, fonts, after + 28.0, y, &cell.value);
+                    }
                 }
-                y += 112.0;
+                y += step;
+            }
+            Style::Below => {
+                for (k, cell) in row.cells.iter().enumerate() {
+                    let x = if k == 0 { left } else { 960.0 };
+                    canvas.text(&fonts.khmer, &fonts.latin, x, y, 34.0, &cell.label, 1.0);
+                    draw_value(canvas, fonts, x + 30.0, y + 64.0, &cell.value);
+                }
+                y += below_step;
+            }
+            Style::Table => {
+                let step = if wraps(row) { table_step * 1.6 } else { table_step };
+                let (top, split) = (y - table_step * 0.62, 720.0);
+                canvas.rect(left as i32 - 30, top as i32, (right_edge - left) as i32 + 60, 3, 1.0);
+                canvas.rect(left as i32 - 30, (top + step) as i32, (right_edge - left) as i32 + 60, 3, 1.0);
+                for x in [left - 30.0, split, right_edge + 30.0] {
+                    canvas.rect(x as i32, top as i32, 3, step as i32 + 3, 1.0);
+                }
+                let cell = &row.cells[0];
+                canvas.text(&fonts.khmer, &fonts.latin, left, y, 34.0, &cell.label, 1.0);
+                draw_value(canvas, fonts, split + 40.0, y, &cell.value);
+                y += step;
             }
         }
     }

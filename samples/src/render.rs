@@ -18,7 +18,7 @@ impl LoadedFont {
     }
 }
 
-/// The fonts of a card: Khmer script, Latin labels, typed values.
+/// The fonts of a card: Khmer script, Latin labels, typed values, handwriting-like values.
 pub struct Fonts {
     /// Khmer OS (labels and Khmer values).
     pub khmer: LoadedFont,
@@ -26,6 +26,10 @@ pub struct Fonts {
     pub latin: LoadedFont,
     /// Typewriter-like Latin values.
     pub mono: LoadedFont,
+    /// Handwriting-like Khmer (Khmer OS Fasthand).
+    pub hand_khmer: LoadedFont,
+    /// Handwriting-like Latin (URW Z003, a chancery hand).
+    pub hand_latin: LoadedFont,
 }
 
 /// A grey canvas where 255 is paper and 0 is ink.
@@ -61,11 +65,11 @@ impl Canvas {
     }
 
     /// Draws `text` with its baseline at `y`, starting at `x`, `size` pixels per em, using
-    /// `latin` for non-Khmer runs. Returns the x after the text.
-    pub fn text(&mut self, fonts: &Fonts, latin: &LoadedFont, x: f32, y: f32, size: f32, text: &str, darkness: f32) -> f32 {
+    /// `khmer` for Khmer runs and `latin` for the others. Returns the x after the text.
+    pub fn text(&mut self, khmer: &LoadedFont, latin: &LoadedFont, x: f32, y: f32, size: f32, text: &str, darkness: f32) -> f32 {
         let mut pen = x;
         for (is_khmer, run) in script_runs(text) {
-            let font = if is_khmer { &fonts.khmer } else { latin };
+            let font = if is_khmer { khmer } else { latin };
             pen = self.shaped_run(font, pen, y, size, &run, darkness);
         }
         pen
@@ -93,6 +97,38 @@ impl Canvas {
             pen += pos.x_advance as f32 * scale;
         }
         pen
+    }
+
+    /// A line of ink from (x0, y0) to (x1, y1), `width` pixels thick (pen strokes, ticks).
+    pub fn line(&mut self, x0: f32, y0: f32, x1: f32, y1: f32, width: f32, darkness: f32) {
+        let steps = ((x1 - x0).abs().max((y1 - y0).abs()) * 2.0).max(1.0) as i32;
+        let r = (width / 2.0).max(0.5);
+        for i in 0..=steps {
+            let t = i as f32 / steps as f32;
+            let (cx, cy) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
+            for yy in (cy - r) as i32..=(cy + r) as i32 {
+                for xx in (cx - r) as i32..=(cx + r) as i32 {
+                    let (dx, dy) = (xx as f32 - cx, yy as f32 - cy);
+                    if dx * dx + dy * dy <= r * r && xx >= 0 && yy >= 0 && (xx as u32) < self.width && (yy as u32) < self.height {
+                        let i = (yy as u32 * self.width + xx as u32) as usize;
+                        self.ink[i] = self.ink[i].max(darkness);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A check box with its top-left corner at (x, y), ticked with a pen cross or empty.
+    pub fn check_box(&mut self, x: f32, y: f32, size: f32, ticked: bool) {
+        let (xi, yi, s) = (x as i32, y as i32, size as i32);
+        for (rx, ry, rw, rh) in [(xi, yi, s, 3), (xi, yi + s - 3, s, 3), (xi, yi, 3, s), (xi + s - 3, yi, 3, s)] {
+            self.rect(rx, ry, rw, rh, 1.0);
+        }
+        if ticked {
+            let m = size * 0.2;
+            self.line(x + m, y + m, x + size - m, y + size - m, 4.0, 0.9);
+            self.line(x + size - m, y + m, x + m, y + size - m, 4.0, 0.9);
+        }
     }
 
     /// The canvas as grey pixels on paper of brightness `paper`.

@@ -139,6 +139,22 @@ fn status_of(s: &str) -> Result<ChartStatus> {
 }
 
 impl Store {
+    /// The OCR words stored for a chart's read pages, in page order (for re-running
+    /// extraction, as `chartscan evaluate` does, without reading the pages again).
+    pub async fn chart_words(&self, public_id: &str) -> Result<Vec<chart::PageWords>> {
+        let rows = sqlx::query("SELECT p.words_json FROM pages p JOIN charts c ON c.id = p.chart_id WHERE c.public_id = $1 ORDER BY p.page_no")
+            .bind(public_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut pages = Vec::new();
+        for r in rows {
+            if let Some(json) = r.try_get::<Option<String>, _>(0)? {
+                pages.push(serde_json::from_str(&json).map_err(|e| StoreError::InvalidState(format!("stored words of chart {public_id} do not parse: {e}")))?);
+            }
+        }
+        Ok(pages)
+    }
+
     /// A chart with its sources, fields and pages.
     pub async fn chart(&self, public_id: &str) -> Result<ChartRecord> {
         let row = sqlx::query(

@@ -21,6 +21,18 @@ impl Workspace {
         Self { dir: tempfile::tempdir().unwrap() }
     }
 
+    /// A folder in the workspace holding copies of these sample scans (paths under
+    /// `samples/charts`): a small batch for tests that need a few charts, not all forty.
+    pub fn samples(&self, files: &[&str]) -> PathBuf {
+        let dir = self.path().join(format!("batch-{}", files.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in files {
+            let from = root().join("samples/charts").join(f);
+            std::fs::copy(&from, dir.join(from.file_name().unwrap())).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+        }
+        dir
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
