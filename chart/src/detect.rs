@@ -18,6 +18,16 @@ pub struct FormGuess {
 /// Below this score a chart is an unknown form.
 pub const MIN_FORM_SCORE: f32 = 0.35;
 
+/// Whether a line carries one of the template's titles (labels are not looked for there:
+/// `និងចេញពីមន្ទីរពេទ្យ` in a title is not the label `ថ្ងៃចេញពីមន្ទីរពេទ្យ`).
+pub fn is_title_line(line: &Line<'_>, titles: &[String]) -> bool {
+    let text: String = line.words.iter().map(|w| label_key(&w.text)).collect();
+    titles.iter().any(|t| {
+        let key = label_key(t);
+        key.chars().count() >= 6 && text.contains(&key)
+    })
+}
+
 fn title_score(lines: &[Vec<Line<'_>>], title: &str) -> f32 {
     let key = label_key(title);
     let mut best: f32 = 0.0;

@@ -107,6 +107,24 @@ pub(crate) fn find_label_hits(lines: &[Vec<Line<'_>>], labels: &[(usize, String)
             accepted.push(h);
         }
     }
+    // A near match right after another field's label is that label's value ("District:
+    // Sangkae" is not the label "Sangkat"), when the first label ends in a colon or nothing
+    // follows the near match on its line.
+    let all = accepted.clone();
+    accepted.retain(|h| {
+        if h.similarity >= 0.95 {
+            return true;
+        }
+        let words = &lines[h.page_index][h.line].words;
+        !all.iter().any(|a| {
+            a.page_index == h.page_index
+                && a.line == h.line
+                && a.field != h.field
+                && a.end <= h.start
+                && words[a.end..h.start].iter().all(|w| is_separator(w))
+                && (ends_like_label(words[a.end - 1]) || h.end == words.len())
+        })
+    });
     accepted
 }
 
@@ -173,6 +191,73 @@ fn trim_value<'a>(words: &[&'a Word]) -> Vec<&'a Word> {
     out
 }
 
+/// Labels OCR could not read (`ភេទ:` read as `as:`): a word shaped like a label (ending in a
+/// colon, not part of any found label) that sits, in reading order, between the labels of
+/// the fields before and after a missing field in the template. When such words and the
+/// missing fields between two found labels are as many, they are paired in order. The
+/// pairing is a guess: similarity 0, so the field always goes to a reviewer.
+fn infer_unread_labels(field_count: usize, lines: &[Vec<Line<'_>>], hits: &[LabelHit]) -> Vec<LabelHit> {
+    let position = |h: &LabelHit| (h.page_index, h.line, h.start);
+    let first_hit = |field: usize| hits.iter().filter(|h| h.field == field).map(position).min();
+    let found: Vec<Option<(usize, usize, usize)>> = (0..field_count).map(first_hit).collect();
+    // Label-shaped words outside every hit, in reading order.
+    let mut slots = Vec::new();
+    for (p, page_lines) in lines.iter().enumerate() {
+        for (l, line) in page_lines.iter().enumerate() {
+            for (i, w) in line.words.iter().enumerate() {
+                let in_hit = hits.iter().any(|h| h.page_index == p && h.line == l && h.start <= i && i < h.end);
+                if !in_hit && ends_like_label(w) && !label_key(&w.text).is_empty() {
+                    slots.push((p, l, i));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let mut f = 0;
+    while f < field_count {
+        if found[f].is_some() {
+            f += 1;
+            continue;
+        }
+        let run_start = f;
+        while f < field_count && found[f].is_none() {
+            f += 1;
+        }
+        let before = found[..run_start].iter().rev().flatten().next().copied();
+        let after = found[f..].iter().flatten().next().copied();
+        let (Some(before), Some(after)) = (before, after) else { continue };
+        let between: Vec<&(usize, usize, usize)> = slots.iter().filter(|s| **s > before && **s < after).collect();
+        if between.len() == f - run_start {
+            for (field, &&(page_index, line, start)) in (run_start..f).zip(&between) {
+                out.push(LabelHit { field, page_index, line, start, end: start + 1, similarity: 0.0, weight: 0.0 });
+            }
+        }
+    }
+    out
+}
+
+/// How many words at the start of a value are the rest of the field's own label, which OCR
+/// misread too badly to match as a label (`Diagnosis on acm...` after `រោគវិនិច្ឆ័យពេលចូល`).
+fn label_residue(words: &[&Word], labels: &[String]) -> usize {
+    let mut cut = 0;
+    let mut key = String::new();
+    for (k, w) in words.iter().take(4).enumerate() {
+        key.push_str(&label_key(&w.text));
+        let n = key.chars().count();
+        if n < 3 {
+            continue;
+        }
+        let matches = labels.iter().any(|l| {
+            let prefix: String = l.chars().take(n).collect();
+            prefix.chars().count() == n && similarity(&key, &prefix) >= 0.85
+        });
+        if matches {
+            cut = k + 1;
+        }
+    }
+    cut
+}
+
 /// Extracts every field of `template` from the pages.
 pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
     let lines: Vec<Vec<Line<'_>>> = pages.iter().map(PageWords::lines).collect();
@@ -182,8 +267,11 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
         .enumerate()
         .flat_map(|(i, f)| f.labels.iter().map(move |l| (i, label_key(l))))
         .collect();
-    let hits = find_label_hits(&lines, &labels);
+    let mut hits: Vec<LabelHit> = find_label_hits(&lines, &labels).into_iter().filter(|h| !crate::detect::is_title_line(&lines[h.page_index][h.line], &template.titles)).collect();
+    let inferred = infer_unread_labels(template.fields.len(), &lines, &hits);
+    hits.extend(inferred);
 
+    let own_labels: Vec<Vec<String>> = template.fields.iter().map(|f| f.labels.iter().map(|l| label_key(l)).collect()).collect();
     let mut fields = BTreeMap::new();
     for (fi, spec) in template.fields.iter().enumerate() {
         // Group this field's hits by line; the best group anchors the value.
@@ -256,6 +344,7 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
         }
         // Check boxes among the value: the option after the ticked box is the value.
         let mut box_confidence = None;
+        let mut ticked_box = None;
         if value_words.iter().any(|w| is_box(w)) {
             let ticked: Vec<usize> = value_words.iter().enumerate().filter(|(_, w)| w.text == TICKED).map(|(i, _)| i).collect();
             let page = pages[page_index].page;
@@ -273,8 +362,22 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
                 fields.insert(spec.name.clone(), f);
                 continue;
             };
+            let ordinal = value_words[..i].iter().filter(|w| is_box(w)).count();
+            let count = value_words.iter().filter(|w| is_box(w)).count();
             box_confidence = Some(value_words[i].confidence);
+            ticked_box = Some((ordinal, count, value_words[i].bbox));
             value_words = value_words[i + 1..].iter().copied().take_while(|w| !is_box(w)).collect();
+        }
+        // The option text unreadable: the template's options, in printed order, name it.
+        let by_position = ticked_box.and_then(|(ordinal, count, bbox)| (spec.options.len() == count).then(|| (spec.options[ordinal].clone(), bbox)));
+        if let Some((option, bbox)) = &by_position {
+            if value_words.is_empty() || spec.canonicalize(&join_words(&value_words)).is_err() {
+                let confidence = box_confidence.unwrap_or(0.0) * 0.85 * (0.5 + 0.5 * label_similarity);
+                let raw = join_words(&value_words);
+                let page = pages[page_index].page;
+                fields.insert(spec.name.clone(), ExtractedField { value: Some(option.clone()), raw, confidence, needs_review: true, page, bbox: Some(*bbox), issue: None });
+                continue;
+            }
         }
         while value_words.last().is_some_and(|w| is_separator(w)) {
             value_words.pop();
@@ -286,6 +389,10 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
             f.bbox = Some(line.words[label_start].bbox);
             fields.insert(spec.name.clone(), f);
             continue;
+        }
+        let residue = label_residue(&value_words, &own_labels[fi]);
+        if residue > 0 && residue < value_words.len() {
+            value_words.drain(..residue);
         }
         let raw = join_words(&value_words);
         let bbox: BBox = value_words.iter().skip(1).fold(value_words[0].bbox, |b, w| b.union(&w.bbox));
@@ -301,9 +408,14 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
                 (None, Some(e.0))
             }
         };
-        let needs_review = value.is_none() || confidence < template.auto_accept;
-        let issue = issue.or_else(|| needs_review.then(|| format!("low confidence {:.0}%", confidence * 100.0)));
-        fields.insert(spec.name.clone(), ExtractedField { value, raw, confidence, needs_review, page, bbox: Some(bbox), issue });
+        fields.insert(spec.name.clone(), ExtractedField { value, raw, confidence, needs_review: true, page, bbox: Some(bbox), issue });
+    }
+    crate::validate::cross_check(&mut fields);
+    for f in fields.values_mut() {
+        f.needs_review = f.value.is_none() || f.issue.is_some() || f.confidence < template.auto_accept;
+        if f.needs_review && f.issue.is_none() {
+            f.issue = Some(format!("low confidence {:.0}%", f.confidence * 100.0));
+        }
     }
     Extraction { form: template.form.clone(), fields }
 }

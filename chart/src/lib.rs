@@ -19,6 +19,7 @@ pub mod split;
 pub mod status;
 pub mod template;
 pub mod text;
+pub mod validate;
 pub mod words;
 
 pub use detect::{detect_form, FormGuess};

@@ -395,7 +395,7 @@ fn blood_pressure(s: &str) -> Result<String, ValueError> {
 }
 
 fn outcome(s: &str) -> Result<String, ValueError> {
-    let lower = s.to_lowercase();
+    let lower = s.to_lowercase().replace('_', " ");
     let table: [(&str, &[&str]); 5] = [
         ("recovered", &["recovered", "cured", "ជាសះស្បើយ"]),
         ("improved", &["improved", "ធូរស្បើយ"]),

@@ -46,6 +46,10 @@ pub struct FieldSpec {
     /// used when no label is found (forms with unlabelled boxes).
     #[serde(default)]
     pub zone: Option<[f32; 4]>,
+    /// For a row of check boxes: the canonical value of each box in printed order, used
+    /// when the ticked option's text cannot be read (`["M", "F"]`).
+    #[serde(default)]
+    pub options: Vec<String>,
 }
 
 /// A form template.
@@ -116,6 +120,11 @@ impl Template {
             for l in &f.labels {
                 if crate::text::label_key(l).chars().count() == 1 {
                     problems.push(format!("field {:?}: label {l:?} is one letter, which OCR noise matches everywhere; print a longer label", f.name));
+                }
+            }
+            for o in &f.options {
+                if f.kind.canonicalize(o).as_deref() != Ok(o.as_str()) {
+                    problems.push(format!("field {:?}: option {o:?} is not a canonical {:?} value", f.name, f.kind));
                 }
             }
             if let Some([x, y, w, h]) = f.zone {
@@ -216,11 +225,12 @@ labels = ["A", "P"]
 min = 5
 max = 1
 zone = [0.5, 0.5, 0.6, 0.1]
+options = ["1", "x"]
 "#,
         )
         .unwrap_err()
         .0;
-        for needle in ["form \"Bad Form\"", "auto_accept", "defined twice", "needs at least one label", "min 5 is above max 1", "one letter", "must lie within the page"] {
+        for needle in ["form \"Bad Form\"", "auto_accept", "defined twice", "needs at least one label", "min 5 is above max 1", "one letter", "must lie within the page", "option \"x\" is not a canonical"] {
             assert!(err.contains(needle), "{needle} not in {err}");
         }
         let unknown_type = Template::parse("form='x'\nname='x'\n[[fields]]\nname='a'\ntype='colour'\nlabels=['A']").unwrap_err().0;

@@ -1,0 +1,268 @@
+//! Cross-field checks and agreement between sources.
+//!
+//! Each field is validated alone by its type (a real date, a number in range); this module
+//! checks fields against each other. A failed check lowers the confidence of the fields
+//! involved and tells the reviewer why; two independent readings that agree (an age and a
+//! date of birth, an LMP and an EDD, a Khmer name and its Latin spelling) raise it, because
+//! OCR rarely makes two mistakes that happen to agree.
+
+use crate::field::ExtractedField;
+use crate::normalize::CalendarDate;
+use std::collections::BTreeMap;
+
+/// How much a failed check keeps of a field's confidence.
+const FAILED: f32 = 0.5;
+/// How much of the doubt (1 - confidence) an agreement removes.
+const AGREED: f32 = 0.5;
+
+/// The outcome of one check.
+enum Check {
+    Agrees,
+    Fails(String),
+    NotApplicable,
+}
+
+fn date(fields: &BTreeMap<String, ExtractedField>, name: &str) -> Option<CalendarDate> {
+    fields.get(name)?.value.as_deref().and_then(|v| CalendarDate::parse(v).ok())
+}
+
+fn number(fields: &BTreeMap<String, ExtractedField>, name: &str) -> Option<f64> {
+    fields.get(name)?.value.as_deref()?.parse().ok()
+}
+
+fn apply(fields: &mut BTreeMap<String, ExtractedField>, names: &[&str], check: Check) {
+    for name in names {
+        let Some(f) = fields.get_mut(*name) else { continue };
+        match &check {
+            Check::Agrees => f.confidence = 1.0 - (1.0 - f.confidence) * AGREED,
+            Check::Fails(why) => {
+                f.confidence *= FAILED;
+                f.issue = Some(match f.issue.take() {
+                    Some(old) if !old.starts_with("low confidence") => format!("{old}; {why}"),
+                    _ => why.clone(),
+                });
+            }
+            Check::NotApplicable => {}
+        }
+    }
+}
+
+/// Runs every cross-field check on a chart's fields, adjusting confidences and issues.
+/// `needs_review` is then recomputed by the caller from the threshold.
+pub fn cross_check(fields: &mut BTreeMap<String, ExtractedField>) {
+    let reference = ["visit_date", "admission_date"].iter().find_map(|n| date(fields, n).map(|d| (*n, d)));
+    let born = date(fields, "date_of_birth");
+
+    // Date of birth before the visit or admission.
+    if let (Some(b), Some((rname, r))) = (born, reference) {
+        let check = if b >= r { Check::Fails(format!("date of birth {b} is not before the {} {r}", rname.replace('_', " "))) } else { Check::NotApplicable };
+        apply(fields, &["date_of_birth", rname], check);
+    }
+    // Age consistent with the date of birth on the visit date.
+    if let (Some(age), Some(b), Some((_, r))) = (number(fields, "age"), born, reference) {
+        let expected = b.years_until(&r);
+        let check = if (age - f64::from(expected)).abs() <= 1.0 {
+            Check::Agrees
+        } else {
+            Check::Fails(format!("age {age} does not match the date of birth (would be {expected})"))
+        };
+        apply(fields, &["age", "date_of_birth"], check);
+    }
+    // EDD = LMP + 280 days (Naegele), give or take a few days of rounding.
+    if let (Some(lmp), Some(edd)) = (date(fields, "lmp_date"), date(fields, "edd_date")) {
+        let days = edd.days() - lmp.days();
+        let check = if (days - 280).abs() <= 3 {
+            Check::Agrees
+        } else {
+            Check::Fails(format!("EDD should be LMP + 280 days ({}), it is {days} days after", lmp.add_days(280).map(|d| d.to_string()).unwrap_or_default()))
+        };
+        apply(fields, &["lmp_date", "edd_date"], check);
+    }
+    // Gestational age from the LMP and the visit date.
+    if let (Some(ga), Some(lmp), Some(visit)) = (number(fields, "gestational_age_weeks"), date(fields, "lmp_date"), date(fields, "visit_date")) {
+        let weeks = (visit.days() - lmp.days()) as f64 / 7.0;
+        let check = if (ga - weeks).abs() <= 1.5 {
+            Check::Agrees
+        } else {
+            Check::Fails(format!("gestational age {ga} weeks does not match LMP to visit ({weeks:.0} weeks)"))
+        };
+        apply(fields, &["gestational_age_weeks", "lmp_date"], check);
+    }
+    // Discharge on or after admission, within a year.
+    if let (Some(a), Some(d)) = (date(fields, "admission_date"), date(fields, "discharge_date")) {
+        let days = d.days() - a.days();
+        let check = if days < 0 {
+            Check::Fails(format!("discharge {d} is before admission {a}"))
+        } else if days > 365 {
+            Check::Fails(format!("a stay of {days} days is implausible"))
+        } else {
+            Check::NotApplicable
+        };
+        apply(fields, &["admission_date", "discharge_date"], check);
+    }
+    // Para cannot exceed gravida.
+    if let (Some(g), Some(p)) = (number(fields, "gravida"), number(fields, "para")) {
+        let check = if p > g { Check::Fails(format!("para {p} is more than gravida {g}")) } else { Check::NotApplicable };
+        apply(fields, &["gravida", "para"], check);
+    }
+    // Blood pressure: a pulse pressure (systolic - diastolic) of 10 to 100 mmHg.
+    if let Some(bp) = fields.get("blood_pressure").and_then(|f| f.value.clone()) {
+        if let Some((s, d)) = bp.split_once('/').and_then(|(s, d)| Some((s.parse::<i32>().ok()?, d.parse::<i32>().ok()?))) {
+            let check = if (10..=100).contains(&(s - d)) { Check::NotApplicable } else { Check::Fails(format!("blood pressure {bp} is implausible (pulse pressure {})", s - d)) };
+            apply(fields, &["blood_pressure"], check);
+        }
+    }
+    // The Khmer name and its Latin spelling.
+    if let (Some(kh), Some(la)) = (fields.get("name_khmer").and_then(|f| f.value.clone()), fields.get("name_latin").and_then(|f| f.value.clone())) {
+        let similarity = name_similarity(&kh, &la);
+        let check = if similarity >= 0.75 {
+            Check::Agrees
+        } else if similarity < 0.6 {
+            Check::Fails(format!("the Khmer name {kh} does not read as {la}"))
+        } else {
+            Check::NotApplicable
+        };
+        apply(fields, &["name_khmer", "name_latin"], check);
+    }
+}
+
+/// How alike a Khmer name and a romanised one are, 0..1: their consonant skeletons compared
+/// word by word (the least alike word counts) when both have as many words.
+pub fn name_similarity(khmer: &str, latin: &str) -> f32 {
+    let (k, l) = (khmer_skeleton(khmer), latin_skeleton(latin));
+    let (kw, lw): (Vec<&str>, Vec<&str>) = (k.split(' ').collect(), l.split(' ').collect());
+    if kw.len() == lw.len() {
+        kw.iter().zip(&lw).map(|(a, b)| if a == b { 1.0 } else { crate::text::similarity(a, b) }).fold(1.0, f32::min)
+    } else {
+        crate::text::similarity(&k, &l)
+    }
+}
+
+/// Consonant classes shared by Khmer letters and their usual romanisations (UNGEGN and
+/// the spellings on Cambodian ID cards): aspirated and plain, voiced and unvoiced stops fall
+/// together, because romanisations disagree on them.
+fn class_of_khmer(c: char) -> Option<char> {
+    Some(match c {
+        'ក' | 'ខ' | 'គ' | 'ឃ' => 'k',
+        'ង' => 'N',
+        'ច' | 'ឆ' | 'ជ' | 'ឈ' => 'C',
+        'ញ' => 'Y',
+        'ដ' | 'ឋ' | 'ឌ' | 'ឍ' | 'ត' | 'ថ' | 'ទ' | 'ធ' => 't',
+        'ណ' | 'ន' => 'n',
+        'ប' => 'b',
+        'ផ' | 'ព' | 'ភ' => 'p',
+        'ម' | 'ំ' => 'm',
+        'យ' => 'y',
+        'រ' => 'r',
+        'ល' | 'ឡ' => 'l',
+        'វ' => 'v',
+        'ស' | 'ឝ' | 'ឞ' => 's',
+        'ហ' | 'ះ' => 'h',
+        _ => return None,
+    })
+}
+
+/// The consonant skeleton of a Khmer name, word by word (the same class twice in a row,
+/// as in a coeng cluster ប្ផ, counts once).
+pub fn khmer_skeleton(name: &str) -> String {
+    let mut out = String::new();
+    for word in name.split_whitespace() {
+        let mut last = None;
+        for c in word.chars().filter_map(class_of_khmer) {
+            if Some(c) != last {
+                out.push(c);
+            }
+            last = Some(c);
+        }
+        out.push(' ');
+    }
+    out.trim_end().to_string()
+}
+
+/// The consonant skeleton of a romanised name, in the classes of [`khmer_skeleton`].
+pub fn latin_skeleton(name: &str) -> String {
+    let mut out = String::new();
+    for word in name.split_whitespace() {
+        let w: Vec<char> = word.to_lowercase().chars().filter(char::is_ascii_alphabetic).collect();
+        let mut last = None;
+        let mut i = 0;
+        while i < w.len() {
+            let two: String = w[i..(i + 2).min(w.len())].iter().collect();
+            let (class, used) = match (two.as_str(), w[i]) {
+                ("ch", _) => (Some('C'), if w.get(i + 2) == Some(&'h') { 3 } else { 2 }),
+                ("kh", _) => (Some('k'), 2),
+                ("ph", _) => (Some('p'), 2),
+                ("th", _) => (Some('t'), 2),
+                ("ng", _) => (Some('N'), 2),
+                ("nh", _) => (Some('Y'), 2),
+                (_, 'k' | 'c' | 'g' | 'q') => (Some('k'), 1),
+                (_, 'd' | 't') => (Some('t'), 1),
+                (_, 'p') => (Some('p'), 1),
+                (_, 'b') => (Some('b'), 1),
+                (_, 'm') => (Some('m'), 1),
+                (_, 'n') => (Some('n'), 1),
+                (_, 'r') => (Some('r'), 1),
+                (_, 'l') => (Some('l'), 1),
+                (_, 'v' | 'w') => (Some('v'), 1),
+                (_, 's' | 'x' | 'z') => (Some('s'), 1),
+                (_, 'h') => (Some('h'), 1),
+                // y is a consonant only before a vowel (Yean), a vowel otherwise (Sreymom).
+                (_, 'y') if w.get(i + 1).is_some_and(|c| "aeiou".contains(*c)) => (Some('y'), 1),
+                _ => (None, 1),
+            };
+            if let Some(c) = class {
+                if Some(c) != last {
+                    out.push(c);
+                }
+                last = Some(c);
+            }
+            i += used;
+        }
+        out.push(' ');
+    }
+    out.trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, ExtractedField> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), ExtractedField { value: Some(v.to_string()), raw: v.to_string(), confidence: 0.9, needs_review: false, page: 1, bbox: None, issue: None }))
+            .collect()
+    }
+
+    #[test]
+    fn agreeing_fields_gain_and_failing_ones_lose_with_a_reason() {
+        let mut f = fields(&[("date_of_birth", "1990-03-12"), ("visit_date", "2024-11-25"), ("age", "34"), ("lmp_date", "2024-01-10"), ("edd_date", "2024-10-20")]);
+        cross_check(&mut f);
+        assert!(f["age"].confidence > 0.94 && f["date_of_birth"].confidence > 0.94);
+        assert!(f["edd_date"].confidence < 0.5);
+        assert!(f["edd_date"].issue.as_deref().unwrap().contains("LMP + 280 days (2024-10-16)"), "{:?}", f["edd_date"].issue);
+
+        let mut f = fields(&[("date_of_birth", "2025-01-01"), ("admission_date", "2024-11-25"), ("discharge_date", "2024-11-20"), ("gravida", "1"), ("para", "3"), ("blood_pressure", "150/145")]);
+        cross_check(&mut f);
+        for (name, needle) in [("date_of_birth", "not before the admission date"), ("discharge_date", "before admission"), ("para", "more than gravida"), ("blood_pressure", "implausible")] {
+            assert!(f[name].issue.as_deref().unwrap_or("").contains(needle), "{name}: {:?}", f[name].issue);
+            assert!(f[name].confidence < 0.5);
+        }
+
+        let mut f = fields(&[("age", "50"), ("date_of_birth", "1990-03-12"), ("visit_date", "2024-11-25")]);
+        cross_check(&mut f);
+        assert!(f["age"].issue.as_deref().unwrap().contains("would be 34"));
+    }
+
+    #[test]
+    fn khmer_and_latin_names_are_compared_by_their_consonants() {
+        for (kh, la) in [("ចាន់ បុប្ផា", "CHAN Bopha"), ("ម៉ៅ ស្រីមុំ", "MAO Sreymom"), ("សុខ សុភាព", "SOK Sopheap"), ("ឈឹម ធីតា", "CHHIM Thida"), ("ហេង សំណាង", "HENG Samnang"), ("នួន វិចិត្រ", "NUON Vichet")] {
+            let s = name_similarity(kh, la);
+            assert!(s >= 0.75, "{kh} / {la}: {} vs {} = {s}", khmer_skeleton(kh), latin_skeleton(la));
+        }
+        for (kh, la) in [("ចាន់ បុប្ជា", "CHAN Bopha"), ("គឹម ug", "KIM Bopha"), ("សេង វណ្ណា", "HENG Dara")] {
+            let s = name_similarity(kh, la);
+            assert!(s < 0.75, "{kh} / {la}: {s}");
+        }
+    }
+}
