@@ -149,6 +149,10 @@ enum Command {
         /// Print the report as JSON (figures and every field compared).
         #[arg(long)]
         json: bool,
+        /// Also write each chart's stored OCR words to DIR/<file>.json (the recorded words
+        /// `chart`'s tests extract from without Tesseract).
+        #[arg(long, value_name = "DIR")]
+        save_words: Option<PathBuf>,
     },
 }
 
@@ -539,9 +543,9 @@ async fn run(cli: Cli) -> Result<i32> {
                 }
             }
         }
-        Command::Evaluate { truth, json } => {
+        Command::Evaluate { truth, json, save_words } => {
             let (store, _) = open(&cli).await?;
-            let report = evaluate(&store, &templates, truth).await?;
+            let report = evaluate(&store, &templates, truth, save_words.as_deref()).await?;
             if *json {
                 let all = report.figures(|_| true);
                 let printed = report.figures(|o| o.printed != "hand");
@@ -569,7 +573,7 @@ async fn run(cli: Cli) -> Result<i32> {
 }
 
 /// Compares fresh extractions from the stored OCR words with the truth files of `dir`.
-async fn evaluate(store: &Store, templates: &[chart::Template], dir: &Path) -> Result<chart::eval::Report> {
+async fn evaluate(store: &Store, templates: &[chart::Template], dir: &Path, save_words: Option<&Path>) -> Result<chart::eval::Report> {
     let mut truth_by_file = std::collections::HashMap::new();
     let mut files = vec![dir.to_path_buf()];
     while let Some(path) = files.pop() {
@@ -593,6 +597,11 @@ async fn evaluate(store: &Store, templates: &[chart::Template], dir: &Path) -> R
         let Some(file) = record.sources.first().map(|s| s.file.clone()) else { continue };
         let Some(t) = truth_by_file.get(&file) else { continue };
         let words = store.chart_words(&record.chart).await?;
+        if let Some(out) = save_words {
+            std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+            let path = out.join(format!("{file}.json"));
+            std::fs::write(&path, serde_json::to_string(&words)? + "\n").with_context(|| format!("writing {}", path.display()))?;
+        }
         let extraction = chart::extract(templates, &words);
         report.add(&file, &extraction, t["form"].as_str().unwrap_or(""), &strings(&t["fields"]), &strings(&t["printed"]));
     }

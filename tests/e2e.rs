@@ -11,11 +11,13 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
-/// Field accuracy below this fails the test. Measured 97.1% (198/204) with psm 6; the
-/// floor leaves room for Tesseract version drift, not for regressions in extraction.
-const ACCURACY_FLOOR: f64 = 0.93;
+/// Field accuracy (all 719 fields of the 40 charts, handwritten ones included) below this
+/// fails the test. Measured 93.3%; the floor leaves room for Tesseract version drift, not
+/// for regressions in extraction (`chart/tests/recorded_samples.rs` holds those tighter).
+const ACCURACY_FLOOR: f64 = 0.91;
 /// Auto-accepted fields (nobody looks at them) must be right at least this often.
-const AUTO_ACCEPT_PRECISION_FLOOR: f64 = 0.97;
+/// Measured 99.6%.
+const AUTO_ACCEPT_PRECISION_FLOOR: f64 = 0.99;
 
 fn truth() -> BTreeMap<String, Value> {
     let mut out = BTreeMap::new();

@@ -112,7 +112,12 @@ pub(crate) fn find_label_hits(lines: &[Vec<Line<'_>>], labels: &[(usize, String)
     // follows the near match on its line.
     let all = accepted.clone();
     accepted.retain(|h| {
-        if h.similarity >= 0.95 {
+        // A grid's header row holds label after label.
+        let mut others: Vec<usize> = all.iter().filter(|a| a.page_index == h.page_index && a.line == h.line && a.field != h.field).map(|a| a.field).collect();
+        others.sort_unstable();
+        others.dedup();
+        let on_line = others.len();
+        if h.similarity >= 0.95 || on_line >= 3 {
             return true;
         }
         let words = &lines[h.page_index][h.line].words;
@@ -162,28 +167,41 @@ fn is_separator(w: &Word) -> bool {
 /// Whether a word ends like a printed label (`Name:`; Khmer `ៈ` reads like a colon).
 fn ends_like_label(w: &Word) -> bool {
     let t = w.text.trim_end_matches(|c: char| c == '|' || c.is_whitespace());
+    // ៈ ends the month name កុម្ភៈ (February) too.
+    if t.contains("កុម្ភ") {
+        return false;
+    }
     t.ends_with(':') || t.ends_with('ៈ') || t.ends_with('：')
 }
 
 /// The value's words among those after a label: separators dropped, label residue the
 /// engine misread (anything up to a word ending in `:` among the first three) dropped, and
-/// cut at the first gap wide enough to be the next column.
-fn trim_value<'a>(words: &[&'a Word]) -> Vec<&'a Word> {
+/// cut at the first gap wide enough to be the next column. When the words before that gap
+/// are not a valid value and the next column's are (a misread part of a table's label cell,
+/// then the value cell), the next column is the value.
+fn trim_value<'a>(words: &[&'a Word], valid: &dyn Fn(&[&Word]) -> bool) -> Vec<&'a Word> {
     let mut start = 0;
     if let Some(i) = words.iter().take(3).rposition(|w| ends_like_label(w)) {
         start = i + 1;
     }
     let rest: Vec<&Word> = words[start..].iter().copied().skip_while(|w| is_separator(w)).collect();
-    let mut out: Vec<&Word> = Vec::new();
+    let mut columns: Vec<Vec<&Word>> = Vec::new();
     for w in rest {
-        if let Some(prev) = out.last() {
-            let height = prev.bbox.h.max(w.bbox.h).max(1);
-            if w.bbox.x.saturating_sub(prev.bbox.right()) > 3 * height {
-                break;
-            }
+        let new_column = match columns.last().and_then(|c| c.last()) {
+            Some(prev) => w.bbox.x.saturating_sub(prev.bbox.right()) > 3 * prev.bbox.h.max(w.bbox.h).max(1),
+            None => true,
+        };
+        if new_column {
+            columns.push(Vec::new());
         }
-        out.push(w);
+        columns.last_mut().expect("a column").push(w);
     }
+    let mut out = match columns.len() {
+        0 => Vec::new(),
+        1 => columns.swap_remove(0),
+        _ if !valid(&columns[0]) && columns[0].len() <= 2 && valid(&columns[1]) => columns.swap_remove(1),
+        _ => columns.swap_remove(0),
+    };
     // A trailing one- or two-letter word the engine doubts is a speck, not text.
     while out.len() > 1 && out.last().is_some_and(|w| w.confidence < 0.5 && w.text.chars().count() <= 2) {
         out.pop();
@@ -236,6 +254,33 @@ fn infer_unread_labels(field_count: usize, lines: &[Vec<Line<'_>>], hits: &[Labe
     out
 }
 
+/// A field whose label was not found, read from the template's zone: the words whose
+/// centre lies in the zone (fractions of the page) on the first page that has any.
+fn from_zone(spec: &crate::template::FieldSpec, [x, y, w, h]: [f32; 4], pages: &[PageWords]) -> Option<ExtractedField> {
+    for page in pages {
+        let (pw, ph) = (page.width as f32, page.height as f32);
+        let zone = BBox::new((x * pw) as u32, (y * ph) as u32, (w * pw) as u32, (h * ph) as u32);
+        let mut words: Vec<&Word> = page.words.iter().filter(|wd| wd.bbox.center_within(&zone) && !is_separator(wd)).collect();
+        if words.is_empty() {
+            continue;
+        }
+        words.sort_by_key(|wd| (wd.line, wd.bbox.x));
+        let raw = join_words(&words);
+        let bbox = words.iter().skip(1).fold(words[0].bbox, |b, wd| b.union(&wd.bbox));
+        // No label vouches for the place: half the engine's confidence.
+        let mut confidence = 0.5 * words.iter().map(|wd| wd.confidence).sum::<f32>() / words.len() as f32;
+        let (value, issue) = match spec.canonicalize(&raw) {
+            Ok(v) => (Some(v), Some("read from the template's zone (no label found)".to_string())),
+            Err(e) => {
+                confidence *= 0.5;
+                (None, Some(e.0))
+            }
+        };
+        return Some(ExtractedField { value, raw, confidence, needs_review: true, page: page.page, bbox: Some(bbox), issue });
+    }
+    None
+}
+
 /// How many words at the start of a value are the rest of the field's own label, which OCR
 /// misread too badly to match as a label (`Diagnosis on acm...` after `រោគវិនិច្ឆ័យពេលចូល`).
 fn label_residue(words: &[&Word], labels: &[String]) -> usize {
@@ -285,8 +330,11 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
             wa.total_cmp(&wb)
         });
         let Some(((page_index, line_index), group)) = best else {
-            let why = if spec.required { "required field not found" } else { "not found" };
-            fields.insert(spec.name.clone(), ExtractedField::missing(why));
+            let field = match spec.zone.and_then(|zone| from_zone(spec, zone, pages)) {
+                Some(f) => f,
+                None => ExtractedField::missing(if spec.required { "required field not found" } else { "not found" }),
+            };
+            fields.insert(spec.name.clone(), field);
             continue;
         };
         let label_similarity = group.iter().map(|h| h.similarity).fold(0.0, f32::max);
@@ -300,7 +348,8 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
             .map(|h| h.start)
             .min()
             .unwrap_or(line.words.len());
-        let mut value_words: Vec<&Word> = trim_value(&line.words[label_end..next_hit]);
+        let valid = |words: &[&Word]| !words.is_empty() && spec.canonicalize(&join_words(words)).is_ok();
+        let mut value_words: Vec<&Word> = trim_value(&line.words[label_end..next_hit], &valid);
         let mut value_line = line_index;
         if value_words.is_empty() {
             value_line = line_index + 1;
@@ -326,7 +375,7 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
                         .filter(|w| column_end.is_none_or(|end| w.bbox.x + w.bbox.w / 2 < end.saturating_sub(slack / 2)))
                         .filter(|w| column_start.is_none_or(|start| w.bbox.x > start))
                         .collect();
-                    value_words = trim_value(&candidates);
+                    value_words = trim_value(&candidates, &valid);
                 }
             }
         }
@@ -536,6 +585,86 @@ mod tests {
         let p = page(&["OUTPATIENT CONSULTATION CARD", "Diagnosis:", "Acute upper respiratory infection"]);
         let e = extract(&standard_templates(), &[p]);
         assert_eq!(value(&e, "diagnosis").as_deref(), Some("Acute upper respiratory infection"));
+    }
+
+    fn word(t: &str, x: u32, y: u32, line: u32, confidence: f32) -> Word {
+        Word { text: t.into(), bbox: BBox::new(x, y, 20 * t.chars().count().max(2) as u32, 40), confidence, line, block: 0 }
+    }
+
+    #[test]
+    fn ticked_box_wins_even_when_its_option_is_unreadable() {
+        // Boxes found in the pixels come as ☒/☐ words; options wrap onto a second line.
+        let p = PageWords {
+            page: 1,
+            width: 1700,
+            height: 2400,
+            words: vec![
+                word("INPATIENT", 100, 100, 0, 0.95), word("ADMISSION", 400, 100, 0, 0.95), word("AND", 700, 100, 0, 0.95), word("DISCHARGE", 800, 100, 0, 0.95), word("SHEET", 1100, 100, 0, 0.95),
+                word("Sex:", 100, 300, 1, 0.95), word("☐", 300, 300, 1, 1.0), word("Male", 340, 300, 1, 0.95), word("☒", 500, 300, 1, 1.0), word("qo", 540, 300, 1, 0.4),
+                word("Outcome:", 100, 400, 2, 0.95), word("☐", 400, 400, 2, 1.0), word("Recovered", 440, 400, 2, 0.95), word("☐", 700, 400, 2, 1.0), word("Improved", 740, 400, 2, 0.95),
+                word("☐", 400, 456, 3, 1.0), word("Referred", 440, 456, 3, 0.95), word("☒", 700, 456, 3, 0.98), word("Died", 740, 456, 3, 0.95),
+            ],
+        };
+        let e = extract(&standard_templates(), &[p]);
+        assert_eq!(e.form, "ipd");
+        assert_eq!(value(&e, "outcome").as_deref(), Some("died"));
+        assert!(e.fields["outcome"].confidence > 0.9, "{:?}", e.fields["outcome"]);
+        // "qo" is no sex, but the second of the template's options ["M", "F"] is ticked.
+        assert_eq!(value(&e, "sex").as_deref(), Some("F"));
+        assert!(e.fields["sex"].needs_review, "a value known only by position is reviewed");
+    }
+
+    #[test]
+    fn grid_columns_table_cells_and_values_that_look_like_labels() {
+        let p = PageWords {
+            page: 1,
+            width: 1700,
+            height: 2400,
+            words: vec![
+                word("ANTENATAL", 100, 100, 0, 0.95), word("CARE", 400, 100, 0, 0.95), word("CARD", 550, 100, 0, 0.95),
+                // A table row: a misread part of the label cell, then the value cell.
+                word("Date", 100, 200, 1, 0.95), word("of", 200, 200, 1, 0.95), word("birth", 260, 200, 1, 0.95), word("០០8", 380, 200, 1, 0.3), word("|", 720, 200, 1, 0.6), word("12/03/1990", 760, 200, 1, 0.95),
+                // "Sangkae" (a district) is one letter from the label "Sangkat".
+                word("District:", 100, 300, 2, 0.95), word("Sangkae", 300, 300, 2, 0.95),
+                // A measurement grid: labels across, values under each.
+                word("GA", 100, 400, 3, 0.95), word("weeks", 160, 400, 3, 0.95), word("BP", 500, 400, 3, 0.95), word("Weight", 900, 400, 3, 0.95), word("kg", 1040, 400, 3, 0.95), word("Hb", 1300, 400, 3, 0.95),
+                word("21", 100, 500, 4, 0.95), word("110/70", 500, 500, 4, 0.95), word("៦២.០", 900, 500, 4, 0.95), word("10.8", 1300, 500, 4, 0.95),
+                // The Visit date label misread beyond matching, between found neighbours.
+                word("Vsxt:", 100, 600, 5, 0.5), word("2024-11-25", 300, 600, 5, 0.95),
+                word("Phone:", 100, 700, 6, 0.95), word("012 345 678", 300, 700, 6, 0.95),
+            ],
+        };
+        let e = extract(&standard_templates(), &[p]);
+        assert_eq!(e.form, "anc");
+        assert_eq!(value(&e, "date_of_birth").as_deref(), Some("1990-03-12"));
+        assert_eq!(value(&e, "district").as_deref(), Some("Sangkae"));
+        assert_eq!(value(&e, "commune"), None);
+        assert_eq!(value(&e, "gestational_age_weeks").as_deref(), Some("21"));
+        assert_eq!(value(&e, "blood_pressure").as_deref(), Some("110/70"));
+        assert_eq!(value(&e, "weight_kg").as_deref(), Some("62.0"));
+        assert_eq!(value(&e, "hemoglobin_g_dl").as_deref(), Some("10.8"));
+        assert_eq!(value(&e, "visit_date").as_deref(), Some("2024-11-25"));
+        assert!(e.fields["visit_date"].needs_review);
+    }
+
+    #[test]
+    fn a_zone_reads_an_unlabelled_box_and_cross_checks_explain_themselves() {
+        let mut t = standard_templates().into_iter().find(|t| t.form == "anc").unwrap();
+        t.fields.iter_mut().find(|f| f.name == "patient_id").unwrap().zone = Some([0.5, 0.0, 0.5, 0.1]);
+        let p = PageWords {
+            page: 1,
+            width: 1000,
+            height: 1000,
+            words: vec![
+                word("ANC", 100, 20, 0, 0.95), word("CARD", 200, 20, 0, 0.95), word("A-1234", 700, 40, 0, 0.95),
+                word("LMP:", 100, 300, 1, 0.95), word("10/01/2024", 300, 300, 1, 0.95), word("EDD:", 100, 400, 2, 0.95), word("20/10/2024", 300, 400, 2, 0.95),
+            ],
+        };
+        let e = extract_with(&t, &[p]);
+        assert_eq!(value(&e, "patient_id").as_deref(), Some("A-1234"));
+        assert!(e.fields["patient_id"].issue.as_deref().unwrap().contains("zone"));
+        let edd = &e.fields["edd_date"];
+        assert!(edd.needs_review && edd.issue.as_deref().unwrap().contains("LMP + 280 days (2024-10-16)"), "{edd:?}");
     }
 
     #[test]
