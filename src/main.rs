@@ -253,6 +253,10 @@ struct OcrArgs {
     /// Do not look for check boxes (sex, outcome) in the pixels.
     #[arg(long)]
     no_check_boxes: bool,
+    /// Engines (languages) that read values which did not validate a second time, comma
+    /// separated; "none" for no second readings.
+    #[arg(long, env = "CHARTSCAN_SECOND_OPINION", default_value = "khm,eng")]
+    second_opinion: String,
     /// Threshold each pixel from its neighbourhood (Sauvola) instead of one threshold per
     /// page (Otsu): for stained, grey or unevenly lit paper.
     #[arg(long)]
@@ -281,6 +285,7 @@ impl OcrArgs {
             },
             detect_orientation: !self.no_orientation,
             check_boxes: !self.no_check_boxes,
+            second_opinion: self.second_opinion.split(',').map(str::trim).filter(|l| !l.is_empty() && *l != "none").map(str::to_string).collect(),
             worker_name: format!("{}-{}", hostname(), std::process::id()),
             ..Default::default()
         };

@@ -12,11 +12,11 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 
 /// Field accuracy (all 719 fields of the 40 charts, handwritten ones included) below this
-/// fails the test. Measured 93.3%; the floor leaves room for Tesseract version drift, not
+/// fails the test. Measured 95.7%; the floor leaves room for Tesseract version drift, not
 /// for regressions in extraction (`chart/tests/recorded_samples.rs` holds those tighter).
-const ACCURACY_FLOOR: f64 = 0.91;
+const ACCURACY_FLOOR: f64 = 0.93;
 /// Auto-accepted fields (nobody looks at them) must be right at least this often.
-/// Measured 99.6%.
+/// Measured 99.7%.
 const AUTO_ACCEPT_PRECISION_FLOOR: f64 = 0.99;
 
 fn truth() -> BTreeMap<String, Value> {

@@ -48,6 +48,29 @@ pub fn extract(templates: &[Template], pages: &[PageWords]) -> Extraction {
     }
 }
 
+/// Where a second reading could help on one page: the value boxes of fields whose value is
+/// not valid or below the auto-accept threshold, widened a little, when the page alone is a
+/// known form. Free text fields are left out (any reading of them is "valid").
+pub fn doubtful_zones(templates: &[Template], page: &PageWords) -> Vec<BBox> {
+    let pages = std::slice::from_ref(page);
+    let guess = detect_form(templates, pages);
+    let Some(template) = guess.form.as_deref().and_then(|f| templates.iter().find(|t| t.form == f)) else { return Vec::new() };
+    let extraction = extract_with(template, pages);
+    let mut zones = Vec::new();
+    for spec in &template.fields {
+        let Some(f) = extraction.fields.get(&spec.name) else { continue };
+        let free_text = matches!(spec.kind, crate::FieldType::Text | crate::FieldType::LatinText);
+        let Some(b) = f.bbox else { continue };
+        if free_text || f.raw.is_empty() || f.raw.contains(TICKED) || !spec.options.is_empty() || (f.value.is_some() && f.confidence >= template.auto_accept) {
+            continue;
+        }
+        let pad = b.h / 3 + 2;
+        let (x, y) = (b.x.saturating_sub(pad), b.y.saturating_sub(pad));
+        zones.push(BBox::new(x, y, (b.right() + pad).min(page.width.max(b.right())) - x, (b.bottom() + pad).min(page.height.max(b.bottom())) - y));
+    }
+    zones
+}
+
 /// A label found on a line.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct LabelHit {
@@ -450,13 +473,33 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
             ocr_conf = ocr_conf.min(c);
         }
         let mut confidence = (ocr_conf * (0.5 + 0.5 * label_similarity)).clamp(0.0, 1.0);
-        let (value, issue) = match spec.canonicalize(&raw) {
+        let (mut value, mut issue) = match spec.canonicalize(&raw) {
             Ok(v) => (Some(v), None),
             Err(e) => {
                 confidence *= 0.5;
                 (None, Some(e.0))
             }
         };
+        // Second readings of this place by other engines.
+        let mut raw = raw;
+        let seconds: Vec<(String, &crate::words::Reread)> = pages[page_index]
+            .rereads
+            .iter()
+            .filter(|r| r.bbox.intersection_area(&bbox) * 2 >= bbox.w * bbox.h)
+            .filter_map(|r| spec.canonicalize(&r.text).ok().map(|v| (v, r)))
+            .collect();
+        match &value {
+            Some(v) if seconds.iter().any(|(s, _)| s == v) => confidence = 1.0 - (1.0 - confidence) * 0.7,
+            Some(_) => {}
+            None => {
+                if let Some((v, r)) = seconds.iter().max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence)) {
+                    confidence = r.confidence * (0.5 + 0.5 * label_similarity) * 0.9;
+                    issue = Some(format!("read again by the {} engine: the first reading {raw:?} was not valid", r.languages));
+                    raw = r.text.clone();
+                    value = Some(v.clone());
+                }
+            }
+        }
         fields.insert(spec.name.clone(), ExtractedField { value, raw, confidence, needs_review: true, page, bbox: Some(bbox), issue });
     }
     crate::validate::cross_check(&mut fields);
@@ -517,7 +560,7 @@ mod tests {
                 x += w + 20;
             }
         }
-        PageWords { page: 1, width: 1700, height: 2400, words }
+        PageWords { page: 1, width: 1700, height: 2400, words, rereads: Vec::new() }
     }
 
     fn value(e: &Extraction, name: &str) -> Option<String> {
@@ -595,6 +638,7 @@ mod tests {
     fn ticked_box_wins_even_when_its_option_is_unreadable() {
         // Boxes found in the pixels come as ☒/☐ words; options wrap onto a second line.
         let p = PageWords {
+            rereads: Vec::new(),
             page: 1,
             width: 1700,
             height: 2400,
@@ -617,6 +661,7 @@ mod tests {
     #[test]
     fn grid_columns_table_cells_and_values_that_look_like_labels() {
         let p = PageWords {
+            rereads: Vec::new(),
             page: 1,
             width: 1700,
             height: 2400,
@@ -652,6 +697,7 @@ mod tests {
         let mut t = standard_templates().into_iter().find(|t| t.form == "anc").unwrap();
         t.fields.iter_mut().find(|f| f.name == "patient_id").unwrap().zone = Some([0.5, 0.0, 0.5, 0.1]);
         let p = PageWords {
+            rereads: Vec::new(),
             page: 1,
             width: 1000,
             height: 1000,
@@ -665,6 +711,29 @@ mod tests {
         assert!(e.fields["patient_id"].issue.as_deref().unwrap().contains("zone"));
         let edd = &e.fields["edd_date"];
         assert!(edd.needs_review && edd.issue.as_deref().unwrap().contains("LMP + 280 days (2024-10-16)"), "{edd:?}");
+    }
+
+    #[test]
+    fn second_readings_rescue_invalid_values_and_confirm_valid_ones() {
+        // The bilingual engine read the Khmer digits ៣៣ as "mm"; a Khmer-only reading of the
+        // same place says ៣៣. Another engine agrees with the phone number.
+        let mut p = page(&["OUTPATIENT CONSULTATION CARD", "Age: mm", "Phone: 012 345 678"]);
+        let zone = |line: u32| BBox::new(0, 100 + 60 * line - 10, 1000, 60);
+        let mut alone = p.clone();
+        alone.words.iter_mut().for_each(|w| w.confidence = 0.85);
+        let zones = doubtful_zones(&standard_templates(), &alone);
+        assert!(zones.iter().any(|z| z.y < 180 && z.bottom() > 180), "the age is doubtful: {zones:?}");
+        p.words.iter_mut().for_each(|w| w.confidence = 0.85);
+        p.rereads.push(crate::words::Reread { bbox: zone(1), text: "៣៣".into(), confidence: 0.9, languages: "khm".into() });
+        p.rereads.push(crate::words::Reread { bbox: zone(2), text: "012345678".into(), confidence: 0.9, languages: "eng".into() });
+        let e = extract(&standard_templates(), &[p.clone()]);
+        let age = &e.fields["age"];
+        assert_eq!(age.value.as_deref(), Some("33"));
+        assert!(age.needs_review && age.issue.as_deref().unwrap().contains("khm"), "{age:?}");
+        p.rereads.clear();
+        let without = extract(&standard_templates(), &[p]);
+        assert!(e.fields["phone"].confidence > without.fields["phone"].confidence);
+        assert_eq!(without.fields["age"].value, None);
     }
 
     #[test]

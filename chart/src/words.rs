@@ -29,6 +29,25 @@ pub struct PageWords {
     pub height: u32,
     /// The words in reading order.
     pub words: Vec<Word>,
+    /// Second readings of doubtful places by single-script engines (see [`Reread`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rereads: Vec<Reread>,
+}
+
+/// A second reading of one place of the page (a field's value that did not validate or was
+/// doubtful) by another engine, e.g. Khmer-only where the bilingual engine read Khmer digits
+/// as Latin letters. Extraction uses it when the first reading is not a valid value, and
+/// counts two readings that agree as more certain than one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reread {
+    /// The place read, in page pixels.
+    pub bbox: BBox,
+    /// What the engine read there.
+    pub text: String,
+    /// Its mean word confidence, 0..1.
+    pub confidence: f32,
+    /// The engine's languages (`khm`).
+    pub languages: String,
 }
 
 /// A text line: its words in left-to-right order.
@@ -153,7 +172,7 @@ mod tests {
     fn check_boxes_replace_what_the_engine_read_there() {
         let w = |t: &str, x: u32, line: u32| Word { text: t.into(), bbox: BBox::new(x, 100, 20 * t.chars().count() as u32, 40), confidence: 0.9, line, block: 1 };
         // "Sex: [&] Male [X]Female": the engine saw the first box as "&", glued the second to "Female".
-        let mut page = PageWords { page: 1, width: 1000, height: 500, words: vec![w("Sex:", 10, 3), w("&", 100, 3), w("Male", 150, 3), w("XFemale", 260, 3)] };
+        let mut page = PageWords { page: 1, width: 1000, height: 500, words: vec![w("Sex:", 10, 3), w("&", 100, 3), w("Male", 150, 3), w("XFemale", 260, 3)], rereads: Vec::new() };
         page.add_check_boxes(&[(BBox::new(98, 100, 24, 40), false, 0.95), (BBox::new(258, 100, 24, 40), true, 0.9)]);
         let line: Vec<String> = page.lines()[0].words.iter().map(|w| w.text.clone()).collect();
         assert_eq!(line, ["Sex:", "☐", "Male", "☒", "Female"]);
@@ -165,7 +184,7 @@ mod tests {
     #[test]
     fn lines_and_blocks_with_boxes_and_confidences() {
         let w = |t: &str, x: u32, y: u32, line: u32, block: u32, c: f32| Word { text: t.into(), bbox: BBox::new(x, y, 50, 20), confidence: c, line, block };
-        let page = PageWords { page: 1, width: 500, height: 500, words: vec![w("b", 200, 10, 1, 1, 0.8), w("a", 10, 12, 1, 1, 0.6), w("c", 10, 300, 7, 2, 0.9)] };
+        let page = PageWords { page: 1, width: 500, height: 500, words: vec![w("b", 200, 10, 1, 1, 0.8), w("a", 10, 12, 1, 1, 0.6), w("c", 10, 300, 7, 2, 0.9)], rereads: Vec::new() };
         let lines = page.lines();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["a", "b"]);

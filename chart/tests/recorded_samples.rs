@@ -35,8 +35,8 @@ fn recorded_samples_meet_the_extraction_targets() {
     assert_eq!(report.forms, (40, 40), "every chart's form is detected");
     let printed = report.figures(|o| o.printed != "hand");
     let all = report.figures(|_| true);
-    // Measured 94.0% / 99.6% / 78.9% (see the README); floors a little below.
-    assert!(printed.accuracy() >= 0.935, "exact on printed values {:.3}", printed.accuracy());
+    // Measured 96.2% / 99.66% / 82.3% (see the README); the targets are the floors.
+    assert!(printed.accuracy() >= 0.95, "exact on printed values {:.3}", printed.accuracy());
     assert!(all.precision() >= 0.995, "auto-accept precision {:.4}", all.precision());
     assert!(all.coverage() >= 0.70, "auto-accepted share {:.3}", all.coverage());
 }

@@ -238,6 +238,9 @@ pub struct ProcessOptions {
     pub detect_orientation: bool,
     /// Find check boxes in the pixels and give them to extraction as `☒`/`☐`.
     pub check_boxes: bool,
+    /// Languages of the engines that read doubtful values a second time (`khm`, `eng`);
+    /// empty: no second readings.
+    pub second_opinion: Vec<String>,
     /// Decoding limits.
     pub limits: Limits,
     /// How long a claimed page stays leased.
@@ -256,6 +259,7 @@ impl Default for ProcessOptions {
             preprocess: Preprocessor::default(),
             detect_orientation: true,
             check_boxes: true,
+            second_opinion: Vec::new(),
             limits: Limits::default(),
             lease: Duration::from_secs(300),
             max_attempts: 3,
@@ -387,6 +391,13 @@ fn worker_loop(ctx: &WorkerContext, index: usize, make: &(dyn Fn() -> Result<Box
         Ok(e) => e,
         Err(e) => return fatal(e.into()),
     };
+    let mut second = Vec::new();
+    for languages in &ctx.options.second_opinion {
+        match TesseractRecognizer::new(&OcrConfig { languages: languages.clone(), ..ctx.options.ocr.clone() }) {
+            Ok(e) => second.push((languages.clone(), e)),
+            Err(e) => return fatal(e.into()),
+        }
+    }
     let worker = format!("{}-{index}", ctx.options.worker_name);
     // The file of the last page, opened: consecutive pages of one PDF are parsed once.
     let mut original: Option<(String, Source)> = None;
@@ -397,7 +408,7 @@ fn worker_loop(ctx: &WorkerContext, index: usize, make: &(dyn Fn() -> Result<Box
             Ok(None) => break,
             Err(e) => return fatal(e.into()),
         };
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_page(ctx, &job, engine.as_mut(), &mut original)))
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_page(ctx, &job, engine.as_mut(), &mut second, &mut original)))
             .unwrap_or_else(|_| Err("processing crashed on this page".to_string()));
         let t_db = Instant::now();
         let saved = match &outcome {
@@ -426,7 +437,10 @@ fn encode_page_image(page: &image::GrayImage) -> Result<Vec<u8>, String> {
     Ok(jpeg)
 }
 
-fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer, original: &mut Option<(String, Source)>) -> Result<PageResult, String> {
+/// At most this many second readings per page (each is a few milliseconds per engine).
+const MAX_REREADS: usize = 8;
+
+fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer, second: &mut [(String, TesseractRecognizer)], original: &mut Option<(String, Source)>) -> Result<PageResult, String> {
     let t0 = Instant::now();
     if original.as_ref().is_none_or(|(sha, _)| *sha != job.file_sha256) {
         *original = None;
@@ -449,29 +463,46 @@ fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer,
     if reading.rotation != 0 {
         tracing::info!(file = %job.file_name, page = job.page_no, rotation = reading.rotation, "page turned upright");
     }
-    let (prepared, mut words) = (reading.page, reading.words);
-    if ctx.options.check_boxes && !words.is_empty() {
+    let (prepared, words) = (reading.page, reading.words);
+    let (width, height) = prepared.display.dimensions();
+    let mut page = PageWords { page: job.page_no, width, height, words, rereads: Vec::new() };
+    let t_read = Instant::now();
+    let mut box_time = std::time::Duration::ZERO;
+    if ctx.options.check_boxes && !page.words.is_empty() {
         // Boxes are about a text line high: 1/100 to 1/25 of an A5 page's width at any dpi.
         let side = prepared.display.width();
         let boxes = ocr::marks::find_check_boxes(&prepared.display, side / 100, side / 25);
-        let mut page = PageWords { page: job.page_no, width: 0, height: 0, words };
         page.add_check_boxes(&boxes.iter().map(|b| (b.bbox, b.ticked(), b.clarity())).collect::<Vec<_>>());
-        words = page.words;
+        box_time = t_read.elapsed();
     }
-    // Preparation time is measured inside; the rest of the reading is OCR.
-    let t1 = t_decoded + reading.prep_time;
+    if !second.is_empty() && !page.words.is_empty() {
+        // Values that did not validate, read again by single-script engines.
+        for zone in chart::extract::doubtful_zones(&ctx.templates, &page).into_iter().take(MAX_REREADS) {
+            for (languages, engine) in second.iter_mut() {
+                let words = engine.recognize_zone(&prepared, zone).map_err(|e| e.to_string())?;
+                if words.is_empty() {
+                    continue;
+                }
+                let text = words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+                let confidence = words.iter().map(|w| w.confidence).sum::<f32>() / words.len() as f32;
+                page.rereads.push(chart::words::Reread { bbox: zone, text, confidence, languages: languages.clone() });
+            }
+        }
+    }
+    // Preparation time is measured inside (and check boxes are preparation); the rest of the
+    // reading, second readings included, is OCR.
+    let t1 = t_decoded + reading.prep_time + box_time;
     let t2 = Instant::now();
     let jpeg = encode_page_image(&prepared.display)?;
     let image_sha256 = sha256_hex(&jpeg);
     // The page image is derived from the durable original, so it is written without fsync.
     ctx.blobs.put_derived("pages", &image_sha256, &jpeg).map_err(|e| e.to_string())?;
-    let (width, height) = prepared.display.dimensions();
     let t3 = Instant::now();
     let stages = &ctx.shared.stage_nanos;
     for (i, d) in [t_decoded - t0, t1 - t_decoded, t2 - t1, t3 - t2].into_iter().enumerate() {
         stages[i].fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
     }
-    Ok(PageResult { image_sha256, width, height, skew: prepared.skew_degrees, words: PageWords { page: job.page_no, width, height, words } })
+    Ok(PageResult { image_sha256, width, height, skew: prepared.skew_degrees, words: page })
 }
 
 #[cfg(test)]

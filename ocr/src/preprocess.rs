@@ -324,9 +324,9 @@ fn line_pixels(ink: &[bool], w: usize, h: usize, min_run: usize, thick: usize) -
             continue;
         }
         for yy in y - 1..=y + 1 {
-            for x in 0..w {
+            for (x, _) in line.iter().enumerate().filter(|(_, on)| **on) {
                 let i = yy * w + x;
-                if line[x] && ink[i] && (vrun[i] as usize) <= thick {
+                if ink[i] && (vrun[i] as usize) <= thick {
                     erase[i] = true;
                 }
             }

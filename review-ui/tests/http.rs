@@ -47,7 +47,7 @@ async fn env() -> Env {
     };
     let sha = store::blobs::sha256_hex(&jpeg);
     blobs.put("pages", &sha, &jpeg).unwrap();
-    store.complete_page(job.page_id, &PageResult { image_sha256: sha, width: 800, height: 600, skew: 0.0, words: PageWords { page: 1, width: 800, height: 600, words } }, &templates).await.unwrap();
+    store.complete_page(job.page_id, &PageResult { image_sha256: sha, width: 800, height: 600, skew: 0.0, words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() } }, &templates).await.unwrap();
     for (name, role) in [("rev", Role::Reviewer), ("boss", Role::Manager), ("clerk", Role::Clerk)] {
         store.add_user(name, role, "password-123").await.unwrap();
     }

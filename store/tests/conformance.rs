@@ -67,7 +67,7 @@ fn words(lines: &[&str], page: u32) -> PageWords {
             x += 15 * t.len() as u32 + 15;
         }
     }
-    PageWords { page, width: 1000, height: 1400, words }
+    PageWords { page, width: 1000, height: 1400, words, rereads: Vec::new() }
 }
 
 fn result(lines: &[&str], page: u32) -> PageResult {
