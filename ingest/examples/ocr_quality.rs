@@ -148,7 +148,7 @@ fn main() {
     }
     let scanned = errors.len();
     let mean_scanned = errors.iter().sum::<f32>() / scanned as f32;
-    let base = pages_of(&root.join("samples/charts/SR01/opd-0002.png")).remove(0).to_luma8();
+    let base = pages_of(&root.join("samples/charts/SR01/ipd-0002.png")).remove(0).to_luma8();
     let straight = rotate(&base, -estimate_skew(&base, 15.0), 235);
     let mut generated = Vec::new();
     for angle in [-15.0f32, -12.5, -10.0, -7.5, -5.0, -2.5, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0] {
@@ -161,7 +161,7 @@ fn main() {
     // Orientation: sample pages turned by each quarter, and the corpus's rotated variants.
     let mut engine = TesseractRecognizer::new(&OcrConfig::default()).unwrap();
     let (mut right, mut total) = (0, 0);
-    let picks = ["samples/charts/SR01/opd-0002.png", "samples/charts/PP01/opd-0004.jpg", "samples/charts/BB01/opd-0006.png", "samples/charts/SR01/opd-0008.tif", "samples/charts/PP01/opd-0010.jpg"];
+    let picks = ["samples/charts/SR01/ipd-0002.png", "samples/charts/PP01/ipd-0004.jpg", "samples/charts/BB01/opd-0006.png", "samples/charts/SR01/opd-0008.tif", "samples/charts/PP01/opd-0010.jpg"];
     for file in picks {
         let page = pages_of(&root.join(file)).remove(0);
         for (turn, expected) in [(0u32, 0u32), (90, 270), (180, 180), (270, 90)] {

@@ -529,7 +529,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&format!("sqlite://{}/db.sqlite", dir.path().display())).await.unwrap();
         let blobs = BlobStore::new(dir.path().join("data")).unwrap();
-        let samples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/SR01");
+        let samples = dir.path().join("box");
+        std::fs::create_dir(&samples).unwrap();
+        for f in ["ipd-0002.png", "opd-0008.tif", "anc-0014.png", "opd-0026.png"] {
+            std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/SR01").join(f), samples.join(f)).unwrap();
+        }
         let junk = dir.path().join("notes.txt");
         std::fs::write(&junk, "not a scan").unwrap();
         let options = IngestOptions { facility: "SR01".into(), batch: "t".into(), box_label: None, operator: None, limits: Limits::default(), jobs: 2, split: chart::SplitOn::None };

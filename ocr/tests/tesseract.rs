@@ -5,7 +5,7 @@ use ocr::{OcrConfig, Preprocessor, Recognizer, TesseractRecognizer};
 use std::path::Path;
 
 fn sample() -> image::DynamicImage {
-    image::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/SR01/opd-0002.png")).unwrap()
+    image::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/SR01/ipd-0002.png")).unwrap()
 }
 
 #[test]

@@ -309,11 +309,11 @@ mod tests {
     #[test]
     fn samples_decode_with_their_page_counts() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts");
-        let two = std::fs::read(root.join("BB01/opd-0009.pdf")).unwrap();
+        let two = std::fs::read(root.join("BB01/ipd-0009.pdf")).unwrap();
         assert_eq!(inspect(&two, &Limits::default()).unwrap(), (MediaType::Pdf, 2));
         let page2 = decode_page(&two, MediaType::Pdf, 1, &Limits::default()).unwrap();
         assert_eq!((page2.width(), page2.height()), (1748, 2480));
-        let tif = std::fs::read(root.join("BB01/opd-0003.tif")).unwrap();
+        let tif = std::fs::read(root.join("BB01/anc-0003.tif")).unwrap();
         assert_eq!(inspect(&tif, &Limits::default()).unwrap(), (MediaType::Tiff, 1));
     }
 }
