@@ -471,7 +471,12 @@ fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer,
     if ctx.options.check_boxes && !page.words.is_empty() {
         // Boxes are about a text line high: 1/100 to 1/25 of an A5 page's width at any dpi.
         let side = prepared.display.width();
-        let boxes = ocr::marks::find_check_boxes(&prepared.display, side / 100, side / 25);
+        let boxes = if prepared.threshold.is_some() && prepared.ocr_downscale == 1 {
+            // The page the engine read is already black and white (and free of lines).
+            ocr::marks::find_check_boxes_bw(&prepared.for_ocr, side / 100, side / 25)
+        } else {
+            ocr::marks::find_check_boxes(&prepared.display, side / 100, side / 25)
+        };
         page.add_check_boxes(&boxes.iter().map(|b| (b.bbox, b.ticked(), b.clarity())).collect::<Vec<_>>());
         box_time = t_read.elapsed();
     }

@@ -37,10 +37,17 @@ impl CheckBox {
 /// Finds the check boxes of a grey page (ink dark). Sides are between `min_side` and
 /// `max_side` pixels: at 300 dpi a box beside 10–14 pt text is 25–60 pixels.
 pub fn find_check_boxes(page: &GrayImage, min_side: u32, max_side: u32) -> Vec<CheckBox> {
-    let (w, h) = (page.width() as usize, page.height() as usize);
     let threshold = otsu_threshold(page);
     // 0 = ink, 255 = paper, as `flood` expects.
-    let px: Vec<u8> = page.as_raw().iter().map(|&v| if v <= threshold { 0 } else { 255 }).collect();
+    let bw = GrayImage::from_raw(page.width(), page.height(), page.as_raw().iter().map(|&v| if v <= threshold { 0 } else { 255 }).collect()).expect("same size");
+    find_check_boxes_bw(&bw, min_side, max_side)
+}
+
+/// [`find_check_boxes`] on a page already thresholded (0 ink, 255 paper), such as the
+/// page prepared for the engine.
+pub fn find_check_boxes_bw(bw: &GrayImage, min_side: u32, max_side: u32) -> Vec<CheckBox> {
+    let (w, h) = (bw.width() as usize, bw.height() as usize);
+    let px: &[u8] = bw.as_raw();
     let mut seen = vec![false; w * h];
     let mut found = Vec::new();
     for start in 0..w * h {
@@ -49,7 +56,7 @@ pub fn find_check_boxes(page: &GrayImage, min_side: u32, max_side: u32) -> Vec<C
         }
         let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
         let mut count = 0usize;
-        flood(&px, w, h, start, &mut seen, |i| {
+        flood(px, w, h, start, &mut seen, |i| {
             let (x, y) = (i % w, i / w);
             x0 = x0.min(x);
             y0 = y0.min(y);
@@ -70,7 +77,7 @@ pub fn find_check_boxes(page: &GrayImage, min_side: u32, max_side: u32) -> Vec<C
         if count > perimeter * 8 || count < perimeter / 2 {
             continue;
         }
-        if let Some(fill) = outline_fill(&px, w, (x0, y0, bw as usize, bh as usize)) {
+        if let Some(fill) = outline_fill(px, w, (x0, y0, bw as usize, bh as usize)) {
             found.push(CheckBox { bbox: BBox::new(x0 as u32, y0 as u32, bw, bh), fill });
         }
     }

@@ -259,14 +259,112 @@ pub(crate) fn flood(px: &[u8], w: usize, h: usize, start: usize, seen: &mut [boo
 pub fn remove_lines(img: &mut GrayImage, min_run: u32) -> usize {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let min_run = min_run as usize;
+    if w < 3 || h < 3 || min_run == 0 {
+        return 0;
+    }
     let thick = (w / 150).max(6);
+    let need = (min_run * 85 / 100) as u32;
     let ink: Vec<bool> = img.as_raw().iter().map(|&v| v == 0).collect();
-    let mut erase = line_pixels(&ink, w, h, min_run, thick);
-    let transposed: Vec<bool> = (0..w * h).map(|i| ink[(i % h) * w + i / h]).collect();
-    let vertical = line_pixels(&transposed, h, w, min_run, thick);
-    for (i, e) in vertical.into_iter().enumerate() {
-        if e {
-            erase[(i % h) * w + i / h] = true;
+    // Only rows and columns holding a long run of ink can hold a line (a ragged line still
+    // has runs of a quarter of its length); text has none, so most of the page is skipped.
+    let seed = (min_run / 4).max(2);
+    let mut row_run = vec![0usize; h];
+    let mut col_run = vec![0usize; w];
+    let mut cur_col = vec![0usize; w];
+    for y in 0..h {
+        let mut cur = 0;
+        for x in 0..w {
+            if ink[y * w + x] {
+                cur += 1;
+                cur_col[x] += 1;
+                row_run[y] = row_run[y].max(cur);
+                col_run[x] = col_run[x].max(cur_col[x]);
+            } else {
+                cur = 0;
+                cur_col[x] = 0;
+            }
+        }
+    }
+    // Whether the ink at (x, y) is thin across the line: at most `thick` pixels of ink
+    // in the perpendicular direction, so a letter stroke crossing the line stays.
+    let thin = |x: usize, y: usize, vertical_line: bool| -> bool {
+        let (dx, dy) = if vertical_line { (1isize, 0isize) } else { (0, 1) };
+        let mut n = 1;
+        for dir in [-1isize, 1] {
+            let (mut cx, mut cy) = (x as isize, y as isize);
+            loop {
+                cx += dir * dx;
+                cy += dir * dy;
+                if cx < 0 || cy < 0 || cx >= w as isize || cy >= h as isize || !ink[cy as usize * w + cx as usize] {
+                    break;
+                }
+                n += 1;
+                if n > thick {
+                    return false;
+                }
+            }
+        }
+        true
+    };
+    let mut erase = vec![false; w * h];
+
+    // Horizontal lines: a window of `min_run` pixels of a 3-row band, 85% ink.
+    let mut prefix = vec![0u32; w + 1];
+    let mut on = vec![false; w];
+    for y in 1..h - 1 {
+        if row_run[y - 1].max(row_run[y]).max(row_run[y + 1]) < seed || w < min_run {
+            continue;
+        }
+        for x in 0..w {
+            let any = ink[(y - 1) * w + x] || ink[y * w + x] || ink[(y + 1) * w + x];
+            prefix[x + 1] = prefix[x] + u32::from(any);
+        }
+        on.iter_mut().for_each(|o| *o = false);
+        let mut marked_to = 0;
+        let mut found = false;
+        for x in 0..=w - min_run {
+            if prefix[x + min_run] - prefix[x] >= need {
+                on[marked_to.max(x)..x + min_run].iter_mut().for_each(|o| *o = true);
+                marked_to = x + min_run;
+                found = true;
+            }
+        }
+        if !found {
+            continue;
+        }
+        for yy in y - 1..=y + 1 {
+            for (x, _) in on.iter().enumerate().filter(|(_, o)| **o) {
+                if ink[yy * w + x] && thin(x, yy, false) {
+                    erase[yy * w + x] = true;
+                }
+            }
+        }
+    }
+
+    // Vertical lines: the same down each candidate column.
+    if h >= min_run {
+        let mut column = vec![0u32; h + 1];
+        for x in 1..w - 1 {
+            if col_run[x - 1].max(col_run[x]).max(col_run[x + 1]) < seed {
+                continue;
+            }
+            for y in 0..h {
+                let any = ink[y * w + x - 1] || ink[y * w + x] || ink[y * w + x + 1];
+                column[y + 1] = column[y] + u32::from(any);
+            }
+            let mut marked_to = 0;
+            for y in 0..=h - min_run {
+                if column[y + min_run] - column[y] >= need {
+                    for yy in marked_to.max(y)..y + min_run {
+                        for xx in x - 1..=x + 1 {
+                            if ink[yy * w + xx] && thin(xx, yy, true) {
+                                erase[yy * w + xx] = true;
+                            }
+                        }
+                    }
+                    marked_to = y + min_run;
+                }
+            }
         }
     }
     let mut removed = 0;
@@ -277,62 +375,6 @@ pub fn remove_lines(img: &mut GrayImage, min_run: u32) -> usize {
         }
     }
     removed
-}
-
-/// The ink pixels of horizontal lines in a `w`×`h` ink mask (see [`remove_lines`]).
-fn line_pixels(ink: &[bool], w: usize, h: usize, min_run: usize, thick: usize) -> Vec<bool> {
-    let mut erase = vec![false; w * h];
-    if w < min_run || h < 3 {
-        return erase;
-    }
-    // Vertical extent of the ink run through each pixel.
-    let mut vrun = vec![0u16; w * h];
-    for x in 0..w {
-        let mut y = 0;
-        while y < h {
-            if !ink[y * w + x] {
-                y += 1;
-                continue;
-            }
-            let start = y;
-            while y < h && ink[y * w + x] {
-                y += 1;
-            }
-            let len = (y - start).min(u16::MAX as usize) as u16;
-            for yy in start..y {
-                vrun[yy * w + x] = len;
-            }
-        }
-    }
-    let need = min_run * 85 / 100;
-    let mut prefix = vec![0u32; w + 1];
-    let mut line = vec![false; w];
-    for y in 1..h - 1 {
-        for x in 0..w {
-            let any = ink[(y - 1) * w + x] || ink[y * w + x] || ink[(y + 1) * w + x];
-            prefix[x + 1] = prefix[x] + u32::from(any);
-        }
-        line.iter_mut().for_each(|l| *l = false);
-        let mut found = false;
-        for x in 0..=w - min_run {
-            if (prefix[x + min_run] - prefix[x]) as usize >= need {
-                line[x..x + min_run].iter_mut().for_each(|l| *l = true);
-                found = true;
-            }
-        }
-        if !found {
-            continue;
-        }
-        for yy in y - 1..=y + 1 {
-            for (x, _) in line.iter().enumerate().filter(|(_, on)| **on) {
-                let i = yy * w + x;
-                if ink[i] && (vrun[i] as usize) <= thick {
-                    erase[i] = true;
-                }
-            }
-        }
-    }
-    erase
 }
 
 /// Whitens every black (0) blob of at most `max_pixels` 8-connected pixels; returns how
