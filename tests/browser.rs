@@ -156,13 +156,26 @@ fn reviewer_corrects_and_approves_with_the_keyboard() {
     b.keys(&rows[0], "\u{E007}");
     let phone = b.wait_for("#f-phone");
     b.wait_for("rect.box");
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(800));
     b.screenshot("review");
+    // Each field's box is drawn where its value is, as tall as the value.
+    let tallest = b.script("return Math.max(...[...document.querySelectorAll('rect.box')].map(r => r.getBoundingClientRect().height / document.querySelector('#pages img').getBoundingClientRect().height * Number(document.querySelector('#pages img').getAttribute('height'))))");
+    assert!(tallest.as_f64().unwrap() < 200.0, "a field box is drawn {tallest} page pixels tall");
     let chart_url = b.url();
     let chart_id = chart_url.rsplit('/').next().unwrap().to_string();
-    // Crops of each field are drawn from the page image.
-    let crops = b.script("return [...document.querySelectorAll('canvas.crop')].filter(c => c.width > 0).length");
-    assert!(crops.as_u64().unwrap() >= 10, "field crops drawn: {crops}");
+    // Auto-accepted fields are folded away; F3 shows them. Every field's image is cut on the
+    // server and shown beside it.
+    let first = b.wait_for("#fields input");
+    b.keys(&first, "\u{E033}");
+    std::thread::sleep(Duration::from_millis(800));
+    let open = b.script("return !document.querySelector('details.certain') || document.querySelector('details.certain').open");
+    assert_eq!(open, json!(true), "F3 shows the auto-accepted fields");
+    let crops = b.script("return [...document.querySelectorAll('img.crop')].filter(c => c.complete && c.naturalWidth > 0).length");
+    assert!(crops.as_u64().unwrap() >= 10, "field snippets shown: {crops}");
+    b.screenshot("review-all-fields");
+    // The chart is claimed: it is this reviewer's until approved.
+    let claimed = b.script("return fetch('/api/queue').then(r => r.json()).then(q => q.length)");
+    assert_eq!(claimed, json!(4), "the reviewer still sees the chart they hold");
     // Correct the phone: select all, type, Enter saves and moves on.
     b.cmd("POST", &format!("/element/{phone}/clear"), json!({}));
     b.keys(&phone, "+855 12 999 888\u{E007}");

@@ -232,6 +232,21 @@ fn trim_value<'a>(words: &[&'a Word], valid: &dyn Fn(&[&Word]) -> bool) -> Vec<&
     out
 }
 
+/// Where a value is: the union of its words, leaving out words the engine boxed far taller
+/// than a line of text (handwriting and specks can give boxes hundreds of pixels tall),
+/// or, when all are, a box of two label heights around their middle.
+fn value_box(words: &[&Word], label_height: u32) -> BBox {
+    let limit = 2 * label_height.max(10) + label_height / 5;
+    let normal: Vec<&&Word> = words.iter().filter(|w| w.bbox.h <= limit).collect();
+    let union = |ws: &mut dyn Iterator<Item = BBox>| ws.reduce(|a, b| a.union(&b));
+    if let Some(b) = union(&mut normal.iter().map(|w| w.bbox)) {
+        return b;
+    }
+    let all = union(&mut words.iter().map(|w| w.bbox)).unwrap_or_default();
+    let middle = all.y + all.h / 2;
+    BBox::new(all.x, middle.saturating_sub(label_height), all.w, 2 * label_height.max(1))
+}
+
 /// Labels OCR could not read (`ភេទ:` read as `as:`): a word shaped like a label (ending in a
 /// colon, not part of any found label) that sits, in reading order, between the labels of
 /// the fields before and after a missing field in the template. When such words and the
@@ -467,7 +482,7 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
             value_words.drain(..residue);
         }
         let raw = join_words(&value_words);
-        let bbox: BBox = value_words.iter().skip(1).fold(value_words[0].bbox, |b, w| b.union(&w.bbox));
+        let bbox = value_box(&value_words, line.words[label_start].bbox.h);
         let mut ocr_conf = value_words.iter().map(|w| w.confidence).sum::<f32>() / value_words.len() as f32;
         if let Some(c) = box_confidence {
             ocr_conf = ocr_conf.min(c);

@@ -102,9 +102,10 @@ fn main() {
         ("without deskew", Preprocessor { deskew: false, ..all }, true),
         ("without despeckle", Preprocessor { despeckle: false, ..all }, true),
         ("without border removal", Preprocessor { remove_borders: false, ..all }, true),
+        ("without line removal", Preprocessor { remove_lines: false, ..all }, true),
         ("Sauvola instead of Otsu", Preprocessor { method: Binarization::Sauvola, ..all }, true),
-        ("grey page (no threshold)", Preprocessor { binarize: false, despeckle: false, remove_borders: false, ..all }, true),
-        ("nothing (grey, as scanned)", Preprocessor { deskew: false, binarize: false, despeckle: false, remove_borders: false, ..all }, false),
+        ("grey page (no threshold)", Preprocessor { binarize: false, despeckle: false, remove_borders: false, remove_lines: false, ..all }, true),
+        ("nothing (grey, as scanned)", Preprocessor { deskew: false, binarize: false, despeckle: false, remove_borders: false, remove_lines: false, ..all }, false),
     ];
     rayon::ThreadPoolBuilder::new().start_handler(|_| ocr::configure_worker_thread()).build_global().unwrap();
     println!("character error rate (edit distance / truth length; whitespace runs count as one space)\n");

@@ -19,6 +19,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/queue", get(queue))
         .route("/api/charts/{id}", get(chart))
         .route("/api/charts/{id}/fields/{name}", put(update_field))
+        .route("/api/charts/{id}/claim", post(claim))
+        .route("/api/charts/{id}/release", post(release))
+        .route("/api/charts/{id}/fields/{name}/snippet", get(snippet))
+        .route("/api/users", get(users).post(add_user))
+        .route("/api/users/{name}/disabled", put(disable_user))
         .route("/api/charts/{id}/approve", post(approve))
         .route("/api/charts/{id}/reject", post(reject))
         .route("/api/charts/{id}/merge-next", post(merge_next))
@@ -45,10 +50,17 @@ fn safe_next(next: Option<&str>) -> String {
 }
 
 async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
+    let name: String = form.username.chars().take(64).collect();
+    if state.login_locked(&name) {
+        state.store.audit(&name, "login_throttled", None, "").await?;
+        return Ok((StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, (crate::THROTTLE_WINDOW_MS / 1000).to_string())], "Too many failed sign-ins for this name: wait 15 minutes or ask an admin.").into_response());
+    }
     let Some(user) = state.store.verify_login(&form.username, &form.password).await? else {
-        state.store.audit(&form.username.chars().take(64).collect::<String>(), "login_failed", None, "").await?;
+        state.login_result(&name, false);
+        state.store.audit(&name, "login_failed", None, "").await?;
         return Ok(Redirect::to(&format!("/login?failed=1&next={}", safe_next(form.next.as_deref()))).into_response());
     };
+    state.login_result(&name, true);
     let (token, _) = state.store.create_session(&user).await?;
     state.store.audit(&user.name, "login", None, "").await?;
     let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200");
@@ -71,9 +83,9 @@ async fn session(user: ApiUser) -> Json<Value> {
     Json(json!({ "user": user.0.user.name, "role": user.0.user.role, "csrf": user.0.csrf }))
 }
 
-async fn queue(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
+async fn queue(State(state): State<AppState>, user: ApiUser, Query(filter): Query<store::QueueFilter>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
-    let items = state.store.review_queue(500).await?;
+    let items = state.store.review_queue_for(500, &filter, Some(&s.user.name)).await?;
     state.store.audit(&s.user.name, "view_queue", None, &format!("{} chart(s)", items.len())).await?;
     Ok(Json(serde_json::to_value(items).map_err(|e| AppError::Internal(e.to_string()))?))
 }
@@ -134,6 +146,64 @@ async fn update_field(State(state): State<AppState>, Path((id, name)): Path<(Str
     };
     let record = state.store.update_field(&id, &name, canonical.as_deref(), body.version, &s.user.name).await?;
     Ok(Json(chart_json(&state, &record)?))
+}
+
+/// How long a claim on a chart lasts without being renewed (the review page renews it).
+const CLAIM_MS: i64 = 10 * 60 * 1000;
+
+async fn claim(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    let s = user.reviewer()?;
+    let until = state.store.claim_chart(&id, &s.user.name, CLAIM_MS).await?;
+    Ok(Json(json!({ "chart": id, "claimed_by": s.user.name, "claimed_until": until })))
+}
+
+async fn release(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser) -> Result<StatusCode, AppError> {
+    let s = user.reviewer()?;
+    state.store.release_claim(&id, &s.user.name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn admin(user: &ApiUser) -> Result<&store::Session, AppError> {
+    if user.0.user.role == chart::Role::Admin {
+        Ok(&user.0)
+    } else {
+        Err(AppError::Forbidden(format!("a {} may not manage users", user.0.user.role)))
+    }
+}
+
+async fn users(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    admin(&user)?;
+    let list = state.store.users().await?;
+    Ok(Json(list.into_iter().map(|(u, disabled)| json!({ "name": u.name, "role": u.role, "disabled": disabled })).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+struct NewUser {
+    name: String,
+    role: String,
+    password: String,
+}
+
+async fn add_user(State(state): State<AppState>, user: ApiUser, Json(body): Json<NewUser>) -> Result<Json<Value>, AppError> {
+    let s = admin(&user)?;
+    let role: chart::Role = body.role.parse().map_err(AppError::Unprocessable)?;
+    let added = state.store.add_user(&body.name, role, &body.password).await?;
+    state.store.audit(&s.user.name, "user_add", None, &format!("{} as {}", added.name, added.role)).await?;
+    Ok(Json(json!({ "name": added.name, "role": added.role, "disabled": false })))
+}
+
+#[derive(Debug, Deserialize)]
+struct Disabled {
+    disabled: bool,
+}
+
+async fn disable_user(State(state): State<AppState>, Path(name): Path<String>, user: ApiUser, Json(body): Json<Disabled>) -> Result<StatusCode, AppError> {
+    let s = admin(&user)?;
+    if body.disabled && name == s.user.name {
+        return Err(AppError::Unprocessable("an admin cannot disable their own account".into()));
+    }
+    state.store.set_user_disabled(&name, body.disabled, &s.user.name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,11 +288,67 @@ async fn export(State(state): State<AppState>, user: ApiUser, Query(q): Query<Ex
     Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], out).into_response())
 }
 
-async fn page_image(State(state): State<AppState>, Path((id, page)): Path<(String, u32)>, user: ApiUser) -> Result<Response, AppError> {
+#[derive(Debug, Deserialize)]
+struct ImageQuery {
+    /// Width to send the page at (the full page when absent).
+    width: Option<u32>,
+}
+
+/// The stored page image of a chart page.
+async fn stored_page(state: &AppState, id: &str, page: u32) -> Result<Vec<u8>, AppError> {
+    let record = state.store.chart(id).await?;
+    let sha = record.pages.iter().find(|p| p.page == page).and_then(|p| p.image_sha256.clone()).ok_or_else(|| AppError::NotFound(format!("page {page} of chart {id} has no image")))?;
+    state.blobs.get("pages", &sha).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+fn jpeg(img: &image::GrayImage, quality: u8) -> Result<Vec<u8>, AppError> {
+    let mut out = Vec::new();
+    let (w, h) = (u16::try_from(img.width()).unwrap_or(u16::MAX), u16::try_from(img.height()).unwrap_or(u16::MAX));
+    jpeg_encoder::Encoder::new(&mut out, quality).encode(img.as_raw(), w, h, jpeg_encoder::ColorType::Luma).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(out)
+}
+
+/// A page image; `?width=N` sends it shrunk (and more compressed) for slow links: at 1000
+/// pixels wide an A5 page is readable and about 150 KB.
+async fn page_image(State(state): State<AppState>, Path((id, page)): Path<(String, u32)>, user: ApiUser, Query(q): Query<ImageQuery>) -> Result<Response, AppError> {
+    let s = user.reviewer()?;
+    let bytes = stored_page(&state, &id, page).await?;
+    state.store.audit(&s.user.name, "view_image", Some(&id), &format!("page {page}")).await?;
+    let bytes = match q.width {
+        Some(width) => tokio::task::spawn_blocking(move || -> Result<Vec<u8>, AppError> {
+            let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).map_err(|e| AppError::Internal(e.to_string()))?.to_luma8();
+            let width = width.clamp(300, img.width());
+            if width >= img.width() {
+                return Ok(bytes);
+            }
+            let height = (u64::from(img.height()) * u64::from(width) / u64::from(img.width())) as u32;
+            jpeg(&image::imageops::resize(&img, width, height, image::imageops::FilterType::Triangle), 70)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??,
+        None => bytes,
+    };
+    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response())
+}
+
+/// The image of one field's value, cut from its page on the server (a few KB).
+async fn snippet(State(state): State<AppState>, Path((id, name)): Path<(String, String)>, user: ApiUser) -> Result<Response, AppError> {
     let s = user.reviewer()?;
     let record = state.store.chart(&id).await?;
-    let sha = record.pages.iter().find(|p| p.page == page).and_then(|p| p.image_sha256.clone()).ok_or_else(|| AppError::NotFound(format!("page {page} of chart {id} has no image")))?;
-    let bytes = state.blobs.get("pages", &sha).map_err(|e| AppError::Internal(e.to_string()))?;
-    state.store.audit(&s.user.name, "view_image", Some(&id), &format!("page {page}")).await?;
-    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response())
+    let field = record.fields.get(&name).ok_or_else(|| AppError::NotFound(format!("field {name} of chart {id}")))?;
+    let bbox = field.bbox.ok_or_else(|| AppError::NotFound(format!("field {name} of chart {id} has no place on the page")))?;
+    let bytes = stored_page(&state, &id, field.page).await?;
+    state.store.audit(&s.user.name, "view_snippet", Some(&id), &name).await?;
+    let cut = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, AppError> {
+        let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).map_err(|e| AppError::Internal(e.to_string()))?.to_luma8();
+        let pad = bbox.h / 2 + 6;
+        let x = bbox.x.saturating_sub(pad).min(img.width().saturating_sub(1));
+        let y = bbox.y.saturating_sub(pad).min(img.height().saturating_sub(1));
+        let w = (bbox.w + 2 * pad).min(img.width() - x).max(1);
+        let h = (bbox.h + 2 * pad).min(img.height() - y).max(1);
+        jpeg(&image::imageops::crop_imm(&img, x, y, w, h).to_image(), 75)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))??;
+    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], cut).into_response())
 }

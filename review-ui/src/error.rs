@@ -46,6 +46,7 @@ impl From<StoreError> for AppError {
                 current_version: Some(current),
             },
             StoreError::InvalidState(m) => AppError::Conflict { message: m, current_version: None },
+            StoreError::Claimed { chart, by } => AppError::Conflict { message: format!("chart {chart} is being reviewed by {by}; take another one"), current_version: None },
             StoreError::Invalid(m) => AppError::Unprocessable(m),
             other => AppError::Internal(other.to_string()),
         }

@@ -30,12 +30,40 @@ pub struct AppState {
     store: Store,
     blobs: BlobStore,
     templates: Arc<Vec<chart::Template>>,
+    throttle: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
 }
+
+/// Failed logins of one name allowed within [`THROTTLE_WINDOW_MS`] before it is locked.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+/// How long failed logins are remembered, and a locked name stays locked.
+pub const THROTTLE_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 impl AppState {
     /// State from its parts.
     pub fn new(store: Store, blobs: BlobStore, templates: Arc<Vec<chart::Template>>) -> Self {
-        Self { store, blobs, templates }
+        Self { store, blobs, templates, throttle: Default::default() }
+    }
+
+    /// Whether a login name is locked after too many failures.
+    fn login_locked(&self, name: &str) -> bool {
+        let map = self.throttle.lock().expect("not poisoned");
+        map.get(&name.to_lowercase()).is_some_and(|(n, first)| *n >= MAX_FAILED_LOGINS && store::now_ms() - first < THROTTLE_WINDOW_MS)
+    }
+
+    /// Counts a failed login (or forgets the failures after a success).
+    fn login_result(&self, name: &str, ok: bool) {
+        let mut map = self.throttle.lock().expect("not poisoned");
+        let key = name.to_lowercase();
+        if ok {
+            map.remove(&key);
+            return;
+        }
+        let now = store::now_ms();
+        let entry = map.entry(key).or_insert((0, now));
+        if now - entry.1 >= THROTTLE_WINDOW_MS {
+            *entry = (0, now);
+        }
+        entry.0 += 1;
     }
 
     fn template(&self, form: Option<&str>) -> Option<&chart::Template> {

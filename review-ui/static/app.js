@@ -109,7 +109,8 @@ function drawPages(c) {
     if (!p.image) { holder.append(el("p", { class: "error", text: "Page " + p.page + ": " + (p.error || p.status) })); continue; }
     const svgNS = "http://www.w3.org/2000/svg";
     const wrap = el("div", { class: "page", "data-page": String(p.page) });
-    const img = el("img", { src: p.image, alt: "Scanned page " + p.page, width: String(p.width), height: String(p.height) });
+    // Sent at 1000 pixels wide (about 150 KB): readable, and quick on a clinic's link.
+    const img = el("img", { src: p.image + "?width=1000", alt: "Scanned page " + p.page, width: String(p.width), height: String(p.height) });
     images[p.page] = img;
     const svg = document.createElementNS(svgNS, "svg");
     svg.setAttribute("viewBox", `0 0 ${p.width} ${p.height}`);
@@ -120,7 +121,7 @@ function drawPages(c) {
       const r = document.createElementNS(svgNS, "rect");
       const [x, y, w, h] = f.bbox;
       r.setAttribute("x", x - 6); r.setAttribute("y", y - 6); r.setAttribute("width", w + 12); r.setAttribute("height", h + 12);
-      r.setAttribute("class", f.needs_review ? "box review" : "box ok");
+      r.setAttribute("class", f.needs_review ? "box doubt" : "box ok");
       r.setAttribute("data-field", name);
       const t = document.createElementNS(svgNS, "title"); t.textContent = name; r.append(t);
       svg.append(r);
@@ -130,17 +131,12 @@ function drawPages(c) {
   }
 }
 
-function drawCrop(canvas, f) {
-  const img = images[f.page];
-  if (!img || !f.bbox) return;
-  const draw = () => {
-    const [x, y, w, h] = f.bbox;
-    const pad = 8, sw = w + 2 * pad, sh = h + 2 * pad;
-    const scale = Math.min(1, 360 / sw);
-    canvas.width = Math.round(sw * scale); canvas.height = Math.round(sh * scale);
-    canvas.getContext("2d").drawImage(img, x - pad, y - pad, sw, sh, 0, 0, canvas.width, canvas.height);
-  };
-  if (img.complete && img.naturalWidth) draw(); else img.addEventListener("load", draw, { once: true });
+/** The image of a field's value, cut on the server (a few KB each). */
+function snippet(c, name, f) {
+  const img = el("img", { class: "crop", alt: "", "aria-hidden": "true", loading: "lazy" });
+  if (f.bbox && f.page) img.src = `/api/charts/${encodeURIComponent(c.chart)}/fields/${encodeURIComponent(name)}/snippet?v=${c.version}`;
+  else img.hidden = true;
+  return img;
 }
 
 function highlight(name) {
@@ -152,28 +148,62 @@ function highlight(name) {
 function drawFields(c, focusName) {
   const form = $("#fields");
   form.replaceChildren();
-  for (const name of fieldOrder(c)) {
+  // Auto-accepted fields are folded away but one key (F3) from view.
+  const certain = el("details", { class: "certain" });
+  const names = fieldOrder(c);
+  const sure = names.filter((n) => !c.fields[n].needs_review).length;
+  certain.append(el("summary", { text: `${sure} field(s) auto-accepted (F3 shows them)` }));
+  for (const name of names) {
     const f = c.fields[name];
     const input = el("input", { name, "aria-label": c.labels[name] || name, spellcheck: "false" });
     input.value = f.value ?? "";
     input.dataset.original = input.value;
-    const crop = el("canvas", { class: "crop", "aria-hidden": "true" });
-    crop.hidden = !f.bbox || !f.page;
     const meta = el("span", { class: "meta " + (f.needs_review ? "low" : "ok"), text: f.corrected ? "corrected" : pct(f.confidence) });
     const row = el("div", { class: "field" + (f.needs_review ? " needs" : "") },
-      el("label", { for: "f-" + name, text: c.labels[name] || name }), meta, crop, input,
+      el("label", { for: "f-" + name, text: c.labels[name] || name }), meta, snippet(c, name, f), input,
       el("div", { class: "raw", text: f.raw ? "read: " + f.raw : "" }),
       el("div", { class: "issue", text: f.issue || "" }));
     input.id = "f-" + name;
     input.addEventListener("focus", () => highlight(name));
     input.addEventListener("keydown", (ev) => onFieldKey(ev, name, input));
-    form.append(row);
-    drawCrop(crop, f);
+    (f.needs_review ? form : certain).append(row);
   }
-  const target = focusName ? $("#f-" + CSS.escape(focusName)) : form.querySelector("input");
-  target?.focus();
+  if (sure) form.append(certain);
+  const focus = focusName && $("#f-" + CSS.escape(focusName));
+  if (focus && focus.closest("details:not([open])")) certain.open = true;
+  (focus || form.querySelector("input"))?.focus();
   $("#status").textContent = `${c.status} · version ${c.version} · ${c.form || "unknown form"} · ${c.facility}/${c.batch}`;
   $("#chart-title").textContent = "Chart " + c.chart;
+}
+
+/** F2: the next field that needs review after the focused one (wrapping round). */
+function nextUncertain() {
+  const list = inputs().filter((i) => i.closest(".field.needs"));
+  if (!list.length) return;
+  const i = list.indexOf(document.activeElement);
+  list[(i + 1) % list.length].focus();
+}
+
+/** PgDn/PgUp: the next or previous page of a multi-page chart. */
+function turnPage(step) {
+  const pagesEls = [...document.querySelectorAll("#pages .page")];
+  if (pagesEls.length < 2) return;
+  const panel = $("#page-panel");
+  const top = panel.scrollTop;
+  const i = pagesEls.findIndex((p) => p.offsetTop + p.offsetHeight / 2 > top + 1);
+  const target = pagesEls[Math.min(pagesEls.length - 1, Math.max(0, (i < 0 ? 0 : i) + step))];
+  panel.scrollTo({ top: target.offsetTop - panel.offsetTop, behavior: "smooth" });
+}
+
+/** Holds this chart for the reviewer (others skip it); renewed while the page is open. */
+async function claim() {
+  try { await api("POST", `/api/charts/${encodeURIComponent(chartId())}/claim`); return true; }
+  catch (e) {
+    showMessage(e.message);
+    inputs().forEach((i) => { i.disabled = true; });
+    $("#approve").disabled = true; $("#reject").disabled = true;
+    return false;
+  }
 }
 
 function inputs() { return [...document.querySelectorAll("#fields input")]; }
@@ -194,10 +224,12 @@ async function saveField(name, input) {
 async function onFieldKey(ev, name, input) {
   if (ev.key === "Escape") { input.value = input.dataset.original; ev.preventDefault(); return; }
   if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); if (await saveField(name, input)) await approve(); return; }
-  if (ev.key === "Enter") {
+  if (ev.key === "Enter" || ev.key === "Tab") {
+    // Enter and Tab save and move on; Shift+Tab saves and goes back.
+    if (ev.key === "Tab" && input.value === input.dataset.original) return;
     ev.preventDefault();
-    const list = inputs(); const i = list.findIndex((x) => x.name === name);
-    const nextName = list[i + 1]?.name;
+    const list = inputs().filter((x) => x.offsetParent !== null); const i = list.findIndex((x) => x.name === name);
+    const nextName = list[i + (ev.shiftKey ? -1 : 1)]?.name;
     if (await saveField(name, input)) { drawFields(chart, nextName || name); drawPages(chart); }
   }
 }
@@ -245,9 +277,13 @@ async function reviewPage() {
   try { await reloadChart(); } catch (e) { showMessage(e.message); return; }
   $("#approve").addEventListener("click", approve);
   $("#reject").addEventListener("click", reject);
+  if (await claim()) setInterval(claim, 5 * 60 * 1000);
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && !(ev.target instanceof HTMLInputElement)) { ev.preventDefault(); approve(); }
     if ((ev.key === "R" || ev.key === "r") && ev.ctrlKey && ev.shiftKey) { ev.preventDefault(); reject(); }
+    if (ev.key === "F2") { ev.preventDefault(); nextUncertain(); }
+    if (ev.key === "F3") { ev.preventDefault(); const d = $("details.certain"); if (d) { d.open = !d.open; if (d.open) d.querySelector("input")?.focus(); } }
+    if (ev.key === "PageDown" || ev.key === "PageUp") { ev.preventDefault(); turnPage(ev.key === "PageDown" ? 1 : -1); }
   });
 }
 

@@ -22,6 +22,13 @@ struct Env {
 const EVIL: &str = "<script>alert(1)</script><img src=x onerror=alert(2)>";
 
 async fn env() -> Env {
+    let mut jpeg = Vec::new();
+    image_jpeg(&mut jpeg);
+    env_with_page(jpeg).await
+}
+
+/// The environment with `jpeg` as the chart's page image.
+async fn env_with_page(jpeg: Vec<u8>) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
     let blobs = BlobStore::new(dir.path().join("data")).unwrap();
@@ -40,15 +47,10 @@ async fn env() -> Env {
             x += 12 * t.len() as u32 + 12;
         }
     }
-    let jpeg = {
-        let mut out = Vec::new();
-        image_jpeg(&mut out);
-        out
-    };
     let sha = store::blobs::sha256_hex(&jpeg);
     blobs.put("pages", &sha, &jpeg).unwrap();
     store.complete_page(job.page_id, &PageResult { image_sha256: sha, width: 800, height: 600, skew: 0.0, words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() } }, &templates).await.unwrap();
-    for (name, role) in [("rev", Role::Reviewer), ("boss", Role::Manager), ("clerk", Role::Clerk)] {
+    for (name, role) in [("rev", Role::Reviewer), ("rev2", Role::Reviewer), ("boss", Role::Manager), ("clerk", Role::Clerk), ("root", Role::Admin)] {
         store.add_user(name, role, "password-123").await.unwrap();
     }
     Env { state: AppState::new(store.clone(), blobs, templates), store, chart: job.chart, _dir: dir }
@@ -124,6 +126,12 @@ async fn anonymous_requests_are_refused_on_every_route() {
         (Method::GET, "/api/stats".into()),
         (Method::GET, "/api/export".into()),
         (Method::GET, format!("/charts/{c}/pages/1/image")),
+        (Method::POST, format!("/api/charts/{c}/claim")),
+        (Method::POST, format!("/api/charts/{c}/release")),
+        (Method::GET, format!("/api/charts/{c}/fields/phone/snippet")),
+        (Method::GET, "/api/users".into()),
+        (Method::POST, "/api/users".into()),
+        (Method::PUT, "/api/users/rev/disabled".into()),
         (Method::POST, "/logout".into()),
     ];
     for (m, uri) in api {
@@ -249,4 +257,100 @@ async fn ocr_text_never_becomes_markup() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let csv = send(&e.state, Method::GET, "/api/export?format=csv&status=any", Some(&boss), None, None).await.text();
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
+}
+
+#[tokio::test]
+async fn a_claimed_chart_is_skipped_and_two_editors_get_one_success_and_one_409() {
+    let e = env().await;
+    let c = &e.chart;
+    let (a, a_csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (b, b_csrf) = login(&e.state, "rev2", "password-123").await.unwrap();
+    let claimed = send(&e.state, Method::POST, &format!("/api/charts/{c}/claim"), Some(&a), Some(&a_csrf), None).await;
+    assert_eq!(claimed.status, StatusCode::OK, "{}", claimed.text());
+    assert_eq!(claimed.json()["claimed_by"], "rev");
+    // The other reviewer's queue skips it, and they can neither claim nor change it.
+    assert_eq!(send(&e.state, Method::GET, "/api/queue", Some(&b), None, None).await.json(), json!([]));
+    assert_eq!(send(&e.state, Method::GET, "/api/queue", Some(&a), None, None).await.json().as_array().unwrap().len(), 1);
+    let refused = send(&e.state, Method::POST, &format!("/api/charts/{c}/claim"), Some(&b), Some(&b_csrf), None).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert!(refused.json()["error"].as_str().unwrap().contains("being reviewed by rev"));
+    let v = send(&e.state, Method::GET, &format!("/api/charts/{c}"), Some(&b), None, None).await.json()["version"].as_i64().unwrap();
+    let edit = |cookie: String, csrf: String, value: &'static str| {
+        let state = e.state.clone();
+        let uri = format!("/api/charts/{c}/fields/phone");
+        async move { send(&state, Method::PUT, &uri, Some(&cookie), Some(&csrf), Some(json!({"value": value, "version": v}))).await.status }
+    };
+    assert_eq!(edit(b.clone(), b_csrf.clone(), "012000111").await, StatusCode::CONFLICT);
+    // Released, both edit the same version at once: one wins, the other gets 409.
+    assert_eq!(send(&e.state, Method::POST, &format!("/api/charts/{c}/release"), Some(&a), Some(&a_csrf), None).await.status, StatusCode::NO_CONTENT);
+    let (x, y) = tokio::join!(edit(a.clone(), a_csrf.clone(), "012345678"), edit(b.clone(), b_csrf.clone(), "098765432"));
+    let mut statuses = [x, y];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT]);
+    // Queue filters.
+    assert_eq!(send(&e.state, Method::GET, "/api/queue?facility=PP01&form=opd", Some(&a), None, None).await.json().as_array().unwrap().len(), 1);
+    assert_eq!(send(&e.state, Method::GET, "/api/queue?facility=SR01", Some(&a), None, None).await.json(), json!([]));
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_lock_the_name() {
+    let e = env().await;
+    for _ in 0..review_ui::MAX_FAILED_LOGINS {
+        assert!(login(&e.state, "rev", "wrong-password").await.is_none());
+    }
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from("username=rev&password=password-123"))
+        .unwrap();
+    let res = app(e.state.clone()).oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+    assert!(res.headers().get(header::SET_COOKIE).is_none());
+    // Other names are not affected.
+    assert!(login(&e.state, "rev2", "password-123").await.is_some());
+    let actions: Vec<String> = e.store.audit_entries(None).await.unwrap().into_iter().map(|a| a.2).collect();
+    assert!(actions.iter().any(|a| a == "login_throttled"));
+}
+
+#[tokio::test]
+async fn admins_add_and_disable_users_and_nobody_else_can() {
+    let e = env().await;
+    let (root, csrf) = login(&e.state, "root", "password-123").await.unwrap();
+    let (rev, rev_csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    assert_eq!(send(&e.state, Method::GET, "/api/users", Some(&rev), None, None).await.status, StatusCode::FORBIDDEN);
+    let r = send(&e.state, Method::POST, "/api/users", Some(&rev), Some(&rev_csrf), Some(json!({"name": "x", "role": "admin", "password": "password-123"}))).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let added = send(&e.state, Method::POST, "/api/users", Some(&root), Some(&csrf), Some(json!({"name": "srey", "role": "reviewer", "password": "a long passphrase"}))).await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.text());
+    assert!(login(&e.state, "srey", "a long passphrase").await.is_some());
+    let r = send(&e.state, Method::PUT, "/api/users/srey/disabled", Some(&root), Some(&csrf), Some(json!({"disabled": true}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert!(login(&e.state, "srey", "a long passphrase").await.is_none(), "a disabled user cannot sign in");
+    let list = send(&e.state, Method::GET, "/api/users", Some(&root), None, None).await.json();
+    assert!(list.as_array().unwrap().iter().any(|u| u["name"] == "srey" && u["disabled"] == true), "{list}");
+    let selfie = send(&e.state, Method::PUT, "/api/users/root/disabled", Some(&root), Some(&csrf), Some(json!({"disabled": true}))).await;
+    assert_eq!(selfie.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn page_images_go_out_small_and_snippets_are_cut_on_the_server() {
+    let page = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/PP01/opd-0001.jpg")).unwrap();
+    let e = env_with_page(page).await;
+    let c = &e.chart;
+    let (rev, _) = login(&e.state, "rev", "password-123").await.unwrap();
+    let full = send(&e.state, Method::GET, &format!("/charts/{c}/pages/1/image"), Some(&rev), None, None).await;
+    let small = send(&e.state, Method::GET, &format!("/charts/{c}/pages/1/image?width=1000"), Some(&rev), None, None).await;
+    assert_eq!(small.status, StatusCode::OK);
+    assert!(small.body.len() <= 250 * 1024, "a page for a slow link is {} KB", small.body.len() / 1024);
+    assert!(small.body.len() < full.body.len());
+    let img = image::load_from_memory(&small.body).unwrap();
+    assert_eq!(img.width(), 1000);
+    let cut = send(&e.state, Method::GET, &format!("/api/charts/{c}/fields/patient_id/snippet"), Some(&rev), None, None).await;
+    assert_eq!(cut.status, StatusCode::OK, "{}", cut.text());
+    assert_eq!(cut.headers[header::CONTENT_TYPE], "image/jpeg");
+    let snip = image::load_from_memory(&cut.body).unwrap();
+    assert!(snip.width() < 400 && snip.height() < 100 && cut.body.len() < 20 * 1024, "{}x{}, {} bytes", snip.width(), snip.height(), cut.body.len());
+    let missing = send(&e.state, Method::GET, &format!("/api/charts/{c}/fields/doctor/snippet"), Some(&rev), None, None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }

@@ -112,6 +112,20 @@ pub struct QueueItem {
     pub fields_to_review: i64,
 }
 
+/// Narrows the review queue (empty: everything).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct QueueFilter {
+    /// Only this facility.
+    #[serde(default)]
+    pub facility: Option<String>,
+    /// Only this form.
+    #[serde(default)]
+    pub form: Option<String>,
+    /// Only this batch.
+    #[serde(default)]
+    pub batch: Option<String>,
+}
+
 /// Replaces a chart's fields with freshly extracted ones.
 pub(crate) async fn replace_fields(tx: &mut sqlx::Transaction<'static, sqlx::Any>, chart_id: i64, fields: &BTreeMap<String, ExtractedField>) -> Result<()> {
     sqlx::query("DELETE FROM fields WHERE chart_id = $1").bind(chart_id).execute(&mut **tx).await?;
@@ -249,13 +263,28 @@ impl Store {
 
     /// Charts waiting for review, least confident first.
     pub async fn review_queue(&self, limit: i64) -> Result<Vec<QueueItem>> {
+        self.review_queue_for(limit, &QueueFilter::default(), None).await
+    }
+
+    /// The review queue as `viewer` sees it: least confident first, narrowed by `filter`,
+    /// without the charts other reviewers hold a live claim on.
+    pub async fn review_queue_for(&self, limit: i64, filter: &QueueFilter, viewer: Option<&str>) -> Result<Vec<QueueItem>> {
         let rows = sqlx::query(
             "SELECT c.public_id, c.form, COALESCE(c.confidence, 0.0), c.facility,
                     (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0)
-             FROM charts c WHERE c.status IN ($1, $2) ORDER BY COALESCE(c.confidence, 0.0), c.id LIMIT $3",
+             FROM charts c
+             WHERE c.status IN ($1, $2)
+               AND ($3 = '' OR c.facility = $3) AND ($4 = '' OR c.form = $4) AND ($5 = '' OR c.batch = $5)
+               AND (c.claimed_by IS NULL OR c.claimed_until <= $6 OR c.claimed_by = $7)
+             ORDER BY COALESCE(c.confidence, 0.0), c.id LIMIT $8",
         )
         .bind(ChartStatus::Extracted.as_str())
         .bind(ChartStatus::InReview.as_str())
+        .bind(filter.facility.as_deref().unwrap_or(""))
+        .bind(filter.form.as_deref().unwrap_or(""))
+        .bind(filter.batch.as_deref().unwrap_or(""))
+        .bind(now_ms())
+        .bind(viewer.unwrap_or(""))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
@@ -264,14 +293,55 @@ impl Store {
             .collect()
     }
 
+    /// Gives `reviewer` a claim on a chart for `ttl_ms`: other reviewers skip it in the queue
+    /// and cannot change it until the claim is released (approve, reject, release) or
+    /// expires. Claiming a chart one already holds renews the claim.
+    pub async fn claim_chart(&self, public_id: &str, reviewer: &str, ttl_ms: i64) -> Result<i64> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT claimed_by, claimed_until, status FROM charts WHERE public_id = $1")
+            .bind(public_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        let (by, until, status): (Option<String>, Option<i64>, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let now = now_ms();
+        if let (Some(by), Some(until)) = (&by, until) {
+            if by != reviewer && until > now {
+                return Err(StoreError::Claimed { chart: public_id.to_string(), by: by.clone() });
+            }
+        }
+        if !status_of(&status)?.awaits_review() {
+            return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not waiting for review")));
+        }
+        let until = now + ttl_ms;
+        sqlx::query("UPDATE charts SET claimed_by = $1, claimed_until = $2 WHERE public_id = $3").bind(reviewer).bind(until).bind(public_id).execute(&mut *tx).await?;
+        if by.as_deref() != Some(reviewer) {
+            audit(&mut tx, reviewer, "claim", Some(public_id), "").await?;
+        }
+        tx.commit().await?;
+        Ok(until)
+    }
+
+    /// Releases `reviewer`'s claim on a chart (nothing happens when they hold none).
+    pub async fn release_claim(&self, public_id: &str, reviewer: &str) -> Result<()> {
+        sqlx::query("UPDATE charts SET claimed_by = NULL, claimed_until = NULL WHERE public_id = $1 AND claimed_by = $2").bind(public_id).bind(reviewer).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Checks the version and review state, then bumps the version; returns the row id.
     async fn bump_version(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, public_id: &str, version: i64, new_status: ChartStatus, reviewer: &str) -> Result<i64> {
-        let row = sqlx::query("SELECT id, version, status FROM charts WHERE public_id = $1")
+        let row = sqlx::query("SELECT id, version, status, claimed_by, claimed_until FROM charts WHERE public_id = $1")
             .bind(public_id)
             .fetch_optional(&mut **tx)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
         let (id, current, status): (i64, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        let (claimed_by, claimed_until): (Option<String>, Option<i64>) = (row.try_get(3)?, row.try_get(4)?);
+        if let (Some(by), Some(until)) = (claimed_by, claimed_until) {
+            if by != reviewer && until > now_ms() {
+                return Err(StoreError::Claimed { chart: public_id.to_string(), by });
+            }
+        }
         if current != version {
             return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current });
         }
@@ -288,6 +358,9 @@ impl Store {
             .await?;
         if updated.rows_affected() != 1 {
             return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current: version + 1 });
+        }
+        if !new_status.awaits_review() {
+            sqlx::query("UPDATE charts SET claimed_by = NULL, claimed_until = NULL WHERE id = $1").bind(id).execute(&mut **tx).await?;
         }
         Ok(id)
     }

@@ -17,7 +17,7 @@ mod queue;
 mod stats;
 mod users;
 
-pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueItem, Source};
+pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueFilter, QueueItem, Source};
 pub use queue::{FileOutcome, NewFile, PageJob, PageResult};
 pub use stats::{ChartCounts, DayCounts, PageCounts, ReviewerCounts, Stats};
 pub use users::{Session, User};
@@ -67,6 +67,14 @@ pub enum StoreError {
         given: i64,
         /// The version in the store.
         current: i64,
+    },
+    /// Another reviewer holds a live claim on the chart.
+    #[error("chart {chart} is being reviewed by {by}")]
+    Claimed {
+        /// The chart.
+        chart: String,
+        /// Who holds the claim.
+        by: String,
     },
     /// The operation does not apply to the chart in its current state.
     #[error("{0}")]

@@ -83,7 +83,7 @@ impl Store {
 
     /// Checks a login; `None` when the name or password is wrong (the same answer for both).
     pub async fn verify_login(&self, name: &str, password: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, name, role, password_hash FROM users WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT id, name, role, password_hash FROM users WHERE name = $1 AND disabled = 0").bind(name).fetch_optional(&self.pool).await?;
         let Some(row) = row else {
             // Spend the same time as a real check so names cannot be probed by timing.
             let _ = hash_password(password);
@@ -113,13 +113,39 @@ impl Store {
 
     /// The live session of a token.
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
-        let row = sqlx::query("SELECT u.id, u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2")
+        let row = sqlx::query("SELECT u.id, u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0")
             .bind(sha256_hex(token.as_bytes()))
             .bind(now_ms())
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| Ok(Session { user: User { id: r.try_get(0)?, name: r.try_get(1)?, role: parse_role(&r.try_get::<String, _>(2)?)? }, csrf: r.try_get(3)? }))
             .transpose()
+    }
+
+    /// Every user, by name, with role and whether they are disabled.
+    pub async fn users(&self) -> Result<Vec<(User, bool)>> {
+        let rows = sqlx::query("SELECT id, name, role, disabled FROM users ORDER BY name").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((User { id: r.try_get(0)?, name: r.try_get(1)?, role: parse_role(&r.try_get::<String, _>(2)?)? }, r.try_get::<i64, _>(3)? != 0)))
+            .collect()
+    }
+
+    /// Disables a user (they cannot sign in, and their sessions end) or enables them again.
+    pub async fn set_user_disabled(&self, name: &str, disabled: bool, by: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let id: i64 = sqlx::query("SELECT id FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {name}")))?
+            .try_get(0)?;
+        sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(i64::from(disabled)).bind(id).execute(&mut *tx).await?;
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        }
+        crate::audit(&mut tx, by, if disabled { "user_disable" } else { "user_enable" }, None, name).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Ends a session.

@@ -40,7 +40,17 @@ macro_rules! both_backends {
     };
 }
 
-both_backends!(duplicates_are_recognised, pages_flow_to_extraction, crashed_pages_are_retried_then_failed, review_edits_are_versioned_and_audited, users_and_sessions, concurrent_workers_claim_each_page_once, stats_count_by_facility);
+both_backends!(
+    duplicates_are_recognised,
+    pages_flow_to_extraction,
+    crashed_pages_are_retried_then_failed,
+    review_edits_are_versioned_and_audited,
+    users_and_sessions,
+    concurrent_workers_claim_each_page_once,
+    stats_count_by_facility,
+    claims_keep_reviewers_apart_and_the_queue_filters,
+    disabled_users_cannot_sign_in,
+);
 
 fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
     NewFile {
@@ -207,6 +217,53 @@ async fn users_and_sessions(s: Store) {
     let again = s.add_user("dara", Role::Manager, "another secret").await.unwrap();
     assert_eq!((again.id, again.role), (u.id, Role::Manager));
     assert!(s.verify_login("dara", "correct horse").await.unwrap().is_none());
+}
+
+async fn claims_keep_reviewers_apart_and_the_queue_filters(s: Store) {
+    let a = extracted_chart(&s, "c1").await;
+    let b = extracted_chart(&s, "c2").await;
+    let until = s.claim_chart(&a, "sokha", 60_000).await.unwrap();
+    assert!(until > store::now_ms());
+    // Dara's queue skips Sokha's chart; Sokha still sees it.
+    let ids = |q: Vec<store::QueueItem>| q.into_iter().map(|i| i.chart).collect::<Vec<_>>();
+    let everyone = store::QueueFilter::default();
+    assert_eq!(ids(s.review_queue_for(10, &everyone, Some("dara")).await.unwrap()), [b.clone()]);
+    assert_eq!(ids(s.review_queue_for(10, &everyone, Some("sokha")).await.unwrap()).len(), 2);
+    match s.claim_chart(&a, "dara", 60_000).await {
+        Err(StoreError::Claimed { by, .. }) => assert_eq!(by, "sokha"),
+        other => panic!("a held chart cannot be claimed: {other:?}"),
+    }
+    let v = s.chart(&a).await.unwrap().version;
+    assert!(matches!(s.update_field(&a, "phone", Some("012345678"), v, "dara").await, Err(StoreError::Claimed { .. })));
+    // Approving releases the claim.
+    s.approve(&a, v, "sokha").await.unwrap();
+    // An expired claim is free to take.
+    s.claim_chart(&b, "sokha", -1).await.unwrap();
+    assert_eq!(s.claim_chart(&b, "dara", 60_000).await.is_ok(), true);
+    s.release_claim(&b, "dara").await.unwrap();
+    assert_eq!(ids(s.review_queue_for(10, &everyone, Some("sokha")).await.unwrap()), [b.clone()]);
+    // Filters by facility, form and batch.
+    let f = |facility: &str, form: &str, batch: &str| store::QueueFilter {
+        facility: Some(facility.into()).filter(|x: &String| !x.is_empty()),
+        form: Some(form.into()).filter(|x: &String| !x.is_empty()),
+        batch: Some(batch.into()).filter(|x: &String| !x.is_empty()),
+    };
+    assert_eq!(s.review_queue_for(10, &f("PP01", "opd", "box1"), None).await.unwrap().len(), 1);
+    assert!(s.review_queue_for(10, &f("SR01", "", ""), None).await.unwrap().is_empty());
+    assert!(s.review_queue_for(10, &f("", "anc", ""), None).await.unwrap().is_empty());
+    assert!(s.review_queue_for(10, &f("", "", "box9"), None).await.unwrap().is_empty());
+}
+
+async fn disabled_users_cannot_sign_in(s: Store) {
+    let u = s.add_user("vuthy", Role::Reviewer, "correct horse").await.unwrap();
+    let (token, _) = s.create_session(&u).await.unwrap();
+    s.set_user_disabled("vuthy", true, "admin").await.unwrap();
+    assert_eq!(s.verify_login("vuthy", "correct horse").await.unwrap(), None);
+    assert_eq!(s.session(&token).await.unwrap(), None, "a disabled user's sessions end");
+    assert!(s.users().await.unwrap().iter().any(|(user, disabled)| user.name == "vuthy" && *disabled));
+    s.set_user_disabled("vuthy", false, "admin").await.unwrap();
+    assert!(s.verify_login("vuthy", "correct horse").await.unwrap().is_some());
+    assert!(matches!(s.set_user_disabled("nobody", true, "admin").await, Err(StoreError::NotFound(_))));
 }
 
 async fn concurrent_workers_claim_each_page_once(s: Store) {
