@@ -203,3 +203,62 @@ fn reviewer_corrects_and_approves_with_the_keyboard() {
     assert_eq!(exported[0]["chart"], chart_id.as_str());
     assert_eq!(exported[0]["fields"]["phone"]["value"], "012999888");
 }
+
+/// A chart whose OCR text is markup, written straight into the workspace's store as the
+/// pipeline would (OCR cannot be relied on to read `<img src=x onerror=...>` verbatim).
+fn chart_with_markup_in_its_text(ws: &Workspace, payload: &str) -> String {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let db = format!("sqlite://{}/db/chartscan.db", ws.path().display());
+        std::fs::create_dir_all(ws.path().join("db")).unwrap();
+        let store = store::Store::open(&db).await.unwrap();
+        let blobs = store::blobs::BlobStore::new(ws.path().join("data")).unwrap();
+        let templates = chart::standard_templates();
+        let page = std::fs::read(common::root().join("samples/charts/PP01/opd-0001.jpg")).unwrap();
+        let sha = store::blobs::sha256_hex(&page);
+        blobs.put("pages", &sha, &page).unwrap();
+        store
+            .record_file(&store::NewFile { sha256: "cd".repeat(32), original_name: "evil.jpg".into(), source_path: "/scans/evil.jpg".into(), media_type: "image/jpeg".into(), size_bytes: page.len() as i64, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None, segments: vec![] })
+            .await
+            .unwrap();
+        let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
+        let mut words = Vec::new();
+        for (li, line) in ["OUTPATIENT CONSULTATION CARD".to_string(), "Patient ID: 004512".into(), format!("Diagnosis: {payload}"), "Doctor: <b>bold</b>".into()].iter().enumerate() {
+            let mut x = 100;
+            for t in line.split(' ') {
+                words.push(chart::Word { text: t.into(), bbox: chart::BBox::new(x, 300 + 110 * li as u32, 24 * t.chars().count() as u32, 40), confidence: 0.95, line: li as u32, block: 0 });
+                x += 24 * t.chars().count() as u32 + 24;
+            }
+        }
+        let result = store::PageResult { image_sha256: sha, width: 1748, height: 2480, skew: 0.0, words: chart::PageWords { page: 1, width: 1748, height: 2480, words, rereads: Vec::new() } };
+        store.complete_page(job.page_id, &result, &templates).await.unwrap();
+        job.chart
+    })
+}
+
+#[test]
+fn ocr_text_that_looks_like_markup_shows_as_text() {
+    let ws = Workspace::new();
+    let payload = "<img src=x onerror=alert(1)>";
+    let id = chart_with_markup_in_its_text(&ws, payload);
+    ws.add_user("dara", "reviewer", "browser-pass-1");
+    let (_server, app) = ws.serve();
+    let b = Browser::start();
+    b.go(&format!("{app}/login"));
+    let user = b.wait_for("input[name=username]");
+    b.keys(&user, "dara");
+    let pass = b.wait_for("input[name=password]");
+    b.keys(&pass, "browser-pass-1\u{E007}");
+    b.wait_for("#queue tbody tr");
+    b.go(&format!("{app}/charts/{id}"));
+    b.wait_for("#f-diagnosis");
+    std::thread::sleep(Duration::from_millis(500));
+    b.screenshot("markup-as-text");
+    // The value and what OCR read show exactly the text; nothing became an element and no
+    // script ran (an open alert would fail every later WebDriver command).
+    assert_eq!(b.script("return document.querySelector('#f-diagnosis').value"), json!(payload));
+    let shown = b.script("return [...document.querySelectorAll('.raw')].map(e => e.textContent).join('|')");
+    assert!(shown.as_str().unwrap().contains(&format!("read: {payload}")), "{shown}");
+    assert_eq!(b.script("return document.querySelectorAll('img[src=\"x\"], b, script:not([src])').length"), json!(0));
+    assert_eq!(b.script("return document.title"), json!("chartscan — review"));
+}

@@ -13,6 +13,7 @@ const LOGIN: &str = include_str!("../static/login.html");
 const QUEUE: &str = include_str!("../static/queue.html");
 const REVIEW: &str = include_str!("../static/review.html");
 const DASHBOARD: &str = include_str!("../static/dashboard.html");
+const ADMIN: &str = include_str!("../static/admin.html");
 const APP_JS: &str = include_str!("../static/app.js");
 const APP_CSS: &str = include_str!("../static/app.css");
 
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(|user: PageUser| async move { page(&user, Role::Clerk, QUEUE) }))
         .route("/charts/{id}", get(|user: PageUser, Path(_id): Path<String>| async move { page(&user, Role::Reviewer, REVIEW) }))
         .route("/dashboard", get(|user: PageUser| async move { page(&user, Role::Manager, DASHBOARD) }))
+        .route("/admin", get(|user: PageUser| async move { page(&user, Role::Admin, ADMIN) }))
         .route("/static/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP_JS) }))
         .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS) }))
 }

@@ -41,6 +41,8 @@ async function loadSession() {
   if (who) who.textContent = session.user + " (" + session.role + ")";
   const dash = $("#nav-dashboard");
   if (dash) dash.hidden = !(session.role === "manager" || session.role === "admin");
+  const admin = $("#nav-admin");
+  if (admin) admin.hidden = session.role !== "admin";
   $("#logout")?.addEventListener("click", async () => { await api("POST", "/logout"); location.href = "/login"; });
 }
 
@@ -302,5 +304,27 @@ async function dashboardPage() {
   rows("#reviewers", Object.entries(s.by_reviewer || {}), ["approved", "rejected", "in_review"]);
 }
 
-const pages = { login: loginPage, queue: queuePage, review: reviewPage, dashboard: dashboardPage };
+// ---------------------------------------------------------------- admin
+async function adminPage() {
+  await loadSession();
+  const draw = async () => {
+    const users = await api("GET", "/api/users");
+    const body = $("#users tbody");
+    body.replaceChildren();
+    for (const u of users) {
+      const toggle = el("button", { type: "button", class: u.disabled ? "" : "danger", text: u.disabled ? "Enable" : "Disable",
+        onclick: async () => { try { await api("PUT", `/api/users/${encodeURIComponent(u.name)}/disabled`, { disabled: !u.disabled }); showMessage(""); await draw(); } catch (e) { showMessage(e.message); } } });
+      body.append(el("tr", { class: u.disabled ? "muted" : "" }, el("td", { text: u.name }), el("td", { text: u.role }), el("td", { text: u.disabled ? "disabled" : "active" }), el("td", {}, toggle)));
+    }
+  };
+  $("#add-user").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const f = new FormData(ev.target);
+    try { await api("POST", "/api/users", { name: f.get("name"), role: f.get("role"), password: f.get("password") }); ev.target.reset(); showMessage(""); await draw(); }
+    catch (e) { showMessage(e.message); }
+  });
+  try { await draw(); } catch (e) { showMessage(e.message); }
+}
+
+const pages = { login: loginPage, queue: queuePage, review: reviewPage, dashboard: dashboardPage, admin: adminPage };
 pages[document.body.dataset.page]?.().catch((e) => showMessage(e.message));

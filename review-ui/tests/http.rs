@@ -140,7 +140,7 @@ async fn anonymous_requests_are_refused_on_every_route() {
         let r = send(&e.state, m.clone(), &uri, Some("chartscan_session=forged"), None, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {uri} with a forged cookie");
     }
-    for uri in ["/", &format!("/charts/{c}"), "/dashboard"] {
+    for uri in ["/", &format!("/charts/{c}"), "/dashboard", "/admin"] {
         let r = send(&e.state, Method::GET, uri, None, None, None).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
         assert!(r.headers[header::LOCATION].to_str().unwrap().starts_with("/login?next="), "{uri}");
@@ -222,6 +222,10 @@ async fn roles_are_enforced() {
     let r = send(&e.state, Method::POST, &format!("/api/charts/{}/approve", e.chart), Some(&clerk), Some(&csrf), Some(json!({"version": 1}))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(send(&e.state, Method::GET, &format!("/charts/{}", e.chart), Some(&clerk), None, None).await.status, StatusCode::FORBIDDEN);
+    let (boss, _) = login(&e.state, "boss", "password-123").await.unwrap();
+    assert_eq!(send(&e.state, Method::GET, "/admin", Some(&boss), None, None).await.status, StatusCode::FORBIDDEN, "managers do not manage users");
+    let (root, _) = login(&e.state, "root", "password-123").await.unwrap();
+    assert_eq!(send(&e.state, Method::GET, "/admin", Some(&root), None, None).await.status, StatusCode::OK);
     // Logging out ends the session.
     assert_eq!(send(&e.state, Method::POST, "/logout", Some(&clerk), Some(&csrf), None).await.status, StatusCode::NO_CONTENT);
     assert_eq!(send(&e.state, Method::GET, "/api/session", Some(&clerk), None, None).await.status, StatusCode::UNAUTHORIZED);
