@@ -10,6 +10,7 @@ use axum::{Form, Json, Router};
 use chart::ChartStatus;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -83,9 +84,19 @@ async fn session(user: ApiUser) -> Json<Value> {
     Json(json!({ "user": user.0.user.name, "role": user.0.user.role, "csrf": user.0.csrf }))
 }
 
-async fn queue(State(state): State<AppState>, user: ApiUser, Query(filter): Query<store::QueueFilter>) -> Result<Json<Value>, AppError> {
+#[derive(Debug, Deserialize)]
+struct QueueQuery {
+    facility: Option<String>,
+    form: Option<String>,
+    batch: Option<String>,
+    /// How many charts (default 200, at most 1000).
+    limit: Option<i64>,
+}
+
+async fn queue(State(state): State<AppState>, user: ApiUser, Query(q): Query<QueueQuery>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
-    let items = state.store.review_queue_for(500, &filter, Some(&s.user.name)).await?;
+    let filter = store::QueueFilter { facility: q.facility, form: q.form, batch: q.batch };
+    let items = state.store.review_queue_for(q.limit.unwrap_or(200).clamp(1, 1000), &filter, Some(&s.user.name)).await?;
     state.store.audit(&s.user.name, "view_queue", None, &format!("{} chart(s)", items.len())).await?;
     Ok(Json(serde_json::to_value(items).map_err(|e| AppError::Internal(e.to_string()))?))
 }
@@ -294,11 +305,22 @@ struct ImageQuery {
     width: Option<u32>,
 }
 
-/// The stored page image of a chart page.
-async fn stored_page(state: &AppState, id: &str, page: u32) -> Result<Vec<u8>, AppError> {
-    let record = state.store.chart(id).await?;
-    let sha = record.pages.iter().find(|p| p.page == page).and_then(|p| p.image_sha256.clone()).ok_or_else(|| AppError::NotFound(format!("page {page} of chart {id} has no image")))?;
-    state.blobs.get("pages", &sha).map_err(|e| AppError::Internal(e.to_string()))
+/// The stored page image of a chart page: its hash and bytes.
+async fn stored_page(state: &AppState, id: &str, page: u32) -> Result<(String, Vec<u8>), AppError> {
+    let sha = state.store.page_image_sha(id, page).await?.ok_or_else(|| AppError::NotFound(format!("page {page} of chart {id} has no image")))?;
+    let bytes = state.blobs.get("pages", &sha).map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok((sha, bytes))
+}
+
+/// A page image decoded, from the cache of recently used pages (a reviewer asks for many
+/// snippets of one page).
+fn decoded(state: &AppState, sha: &str, bytes: &[u8]) -> Result<Arc<image::GrayImage>, AppError> {
+    if let Some(img) = state.pages.get(sha) {
+        return Ok(img);
+    }
+    let img = Arc::new(image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg).map_err(|e| AppError::Internal(e.to_string()))?.to_luma8());
+    state.pages.put(sha.to_string(), img.clone());
+    Ok(img)
 }
 
 fn jpeg(img: &image::GrayImage, quality: u8) -> Result<Vec<u8>, AppError> {
@@ -312,20 +334,31 @@ fn jpeg(img: &image::GrayImage, quality: u8) -> Result<Vec<u8>, AppError> {
 /// pixels wide an A5 page is readable and about 150 KB.
 async fn page_image(State(state): State<AppState>, Path((id, page)): Path<(String, u32)>, user: ApiUser, Query(q): Query<ImageQuery>) -> Result<Response, AppError> {
     let s = user.reviewer()?;
-    let bytes = stored_page(&state, &id, page).await?;
+    let (sha, bytes) = stored_page(&state, &id, page).await?;
     state.store.audit(&s.user.name, "view_image", Some(&id), &format!("page {page}")).await?;
     let bytes = match q.width {
-        Some(width) => tokio::task::spawn_blocking(move || -> Result<Vec<u8>, AppError> {
-            let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).map_err(|e| AppError::Internal(e.to_string()))?.to_luma8();
-            let width = width.clamp(300, img.width());
-            if width >= img.width() {
-                return Ok(bytes);
+        Some(width) => {
+            let key = format!("{sha}@{width}");
+            match state.shrunk.get(&key) {
+                Some(cached) => cached.as_ref().clone(),
+                None => {
+                    let st = state.clone();
+                    let out = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, AppError> {
+                        let img = decoded(&st, &sha, &bytes)?;
+                        let width = width.clamp(300, img.width());
+                        if width >= img.width() {
+                            return Ok(bytes);
+                        }
+                        let height = (u64::from(img.height()) * u64::from(width) / u64::from(img.width())) as u32;
+                        jpeg(&image::imageops::resize(img.as_ref(), width, height, image::imageops::FilterType::Triangle), 70)
+                    })
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))??;
+                    state.shrunk.put(key, Arc::new(out.clone()));
+                    out
+                }
             }
-            let height = (u64::from(img.height()) * u64::from(width) / u64::from(img.width())) as u32;
-            jpeg(&image::imageops::resize(&img, width, height, image::imageops::FilterType::Triangle), 70)
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))??,
+        }
         None => bytes,
     };
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response())
@@ -334,19 +367,19 @@ async fn page_image(State(state): State<AppState>, Path((id, page)): Path<(Strin
 /// The image of one field's value, cut from its page on the server (a few KB).
 async fn snippet(State(state): State<AppState>, Path((id, name)): Path<(String, String)>, user: ApiUser) -> Result<Response, AppError> {
     let s = user.reviewer()?;
-    let record = state.store.chart(&id).await?;
-    let field = record.fields.get(&name).ok_or_else(|| AppError::NotFound(format!("field {name} of chart {id}")))?;
-    let bbox = field.bbox.ok_or_else(|| AppError::NotFound(format!("field {name} of chart {id} has no place on the page")))?;
-    let bytes = stored_page(&state, &id, field.page).await?;
+    let (page, bbox) = state.store.field_place(&id, &name).await?;
+    let bbox = bbox.ok_or_else(|| AppError::NotFound(format!("field {name} of chart {id} has no place on the page")))?;
+    let (sha, bytes) = stored_page(&state, &id, page).await?;
     state.store.audit(&s.user.name, "view_snippet", Some(&id), &name).await?;
+    let st = state.clone();
     let cut = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, AppError> {
-        let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).map_err(|e| AppError::Internal(e.to_string()))?.to_luma8();
+        let img = decoded(&st, &sha, &bytes)?;
         let pad = bbox.h / 2 + 6;
         let x = bbox.x.saturating_sub(pad).min(img.width().saturating_sub(1));
         let y = bbox.y.saturating_sub(pad).min(img.height().saturating_sub(1));
         let w = (bbox.w + 2 * pad).min(img.width() - x).max(1);
         let h = (bbox.h + 2 * pad).min(img.height() - y).max(1);
-        jpeg(&image::imageops::crop_imm(&img, x, y, w, h).to_image(), 75)
+        jpeg(&image::imageops::crop_imm(img.as_ref(), x, y, w, h).to_image(), 75)
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;

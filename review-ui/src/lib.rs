@@ -31,6 +31,38 @@ pub struct AppState {
     blobs: BlobStore,
     templates: Arc<Vec<chart::Template>>,
     throttle: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
+    pages: Arc<Recent<Arc<image::GrayImage>>>,
+    shrunk: Arc<Recent<Arc<Vec<u8>>>>,
+}
+
+/// A small cache of the most recently used values (page images: a reviewer asks for many
+/// snippets of the page in front of them).
+#[derive(Debug)]
+pub(crate) struct Recent<T> {
+    capacity: usize,
+    items: std::sync::Mutex<std::collections::VecDeque<(String, T)>>,
+}
+
+impl<T: Clone> Recent<T> {
+    fn new(capacity: usize) -> Self {
+        Self { capacity, items: Default::default() }
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<T> {
+        let mut items = self.items.lock().expect("not poisoned");
+        let i = items.iter().position(|(k, _)| k == key)?;
+        let item = items.remove(i).expect("present");
+        let value = item.1.clone();
+        items.push_front(item);
+        Some(value)
+    }
+
+    pub(crate) fn put(&self, key: String, value: T) {
+        let mut items = self.items.lock().expect("not poisoned");
+        items.retain(|(k, _)| *k != key);
+        items.push_front((key, value));
+        items.truncate(self.capacity);
+    }
 }
 
 /// Failed logins of one name allowed within [`THROTTLE_WINDOW_MS`] before it is locked.
@@ -41,7 +73,8 @@ pub const THROTTLE_WINDOW_MS: i64 = 15 * 60 * 1000;
 impl AppState {
     /// State from its parts.
     pub fn new(store: Store, blobs: BlobStore, templates: Arc<Vec<chart::Template>>) -> Self {
-        Self { store, blobs, templates, throttle: Default::default() }
+        // 24 decoded A5 pages are about 100 MB; 64 shrunk pages about 10 MB.
+        Self { store, blobs, templates, throttle: Default::default(), pages: Arc::new(Recent::new(24)), shrunk: Arc::new(Recent::new(64)) }
     }
 
     /// Whether a login name is locked after too many failures.

@@ -267,19 +267,18 @@ impl Store {
     }
 
     /// The review queue as `viewer` sees it: least confident first, narrowed by `filter`,
-    /// without the charts other reviewers hold a live claim on.
+    /// without the charts other reviewers hold a live claim on. (The statuses are written
+    /// out in the SQL so that the partial index `charts_queue` serves the order.)
     pub async fn review_queue_for(&self, limit: i64, filter: &QueueFilter, viewer: Option<&str>) -> Result<Vec<QueueItem>> {
         let rows = sqlx::query(
             "SELECT c.public_id, c.form, COALESCE(c.confidence, 0.0), c.facility,
                     (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0)
              FROM charts c
-             WHERE c.status IN ($1, $2)
-               AND ($3 = '' OR c.facility = $3) AND ($4 = '' OR c.form = $4) AND ($5 = '' OR c.batch = $5)
-               AND (c.claimed_by IS NULL OR c.claimed_until <= $6 OR c.claimed_by = $7)
-             ORDER BY COALESCE(c.confidence, 0.0), c.id LIMIT $8",
+             WHERE c.status IN ('extracted', 'in_review')
+               AND ($1 = '' OR c.facility = $1) AND ($2 = '' OR c.form = $2) AND ($3 = '' OR c.batch = $3)
+               AND (c.claimed_by IS NULL OR c.claimed_until <= $4 OR c.claimed_by = $5)
+             ORDER BY c.confidence, c.id LIMIT $6",
         )
-        .bind(ChartStatus::Extracted.as_str())
-        .bind(ChartStatus::InReview.as_str())
         .bind(filter.facility.as_deref().unwrap_or(""))
         .bind(filter.form.as_deref().unwrap_or(""))
         .bind(filter.batch.as_deref().unwrap_or(""))
@@ -291,6 +290,32 @@ impl Store {
         rows.iter()
             .map(|r| Ok(QueueItem { chart: r.try_get(0)?, form: r.try_get(1)?, confidence: r.try_get(2)?, facility: r.try_get(3)?, fields_to_review: r.try_get(4)? }))
             .collect()
+    }
+
+    /// Where a field's value is: its page and box (for cutting its snippet).
+    pub async fn field_place(&self, public_id: &str, name: &str) -> Result<(u32, Option<BBox>)> {
+        let row = sqlx::query("SELECT f.page, f.bbox FROM fields f JOIN charts c ON c.id = f.chart_id WHERE c.public_id = $1 AND f.name = $2")
+            .bind(public_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("field {name} of chart {public_id}")))?;
+        let page: i64 = row.try_get(0)?;
+        let bbox: Option<String> = row.try_get(1)?;
+        Ok((page as u32, bbox.and_then(|b| serde_json::from_str(&b).ok())))
+    }
+
+    /// The hash of a chart page's stored image, when it has one.
+    pub async fn page_image_sha(&self, public_id: &str, page: u32) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT p.image_sha256 FROM pages p JOIN charts c ON c.id = p.chart_id WHERE c.public_id = $1 AND p.page_no = $2")
+            .bind(public_id)
+            .bind(i64::from(page))
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(r.try_get(0)?),
+            None => Err(StoreError::NotFound(format!("page {page} of chart {public_id}"))),
+        }
     }
 
     /// Gives `reviewer` a claim on a chart for `ttl_ms`: other reviewers skip it in the queue

@@ -1,0 +1,180 @@
+//! Review-station load benchmark (issue 6): server time of the queue, chart and snippet
+//! endpoints with N charts in the store and R reviewers working at once.
+//!
+//! ```text
+//! cargo run --release -p review-ui --example load -- sqlite:///tmp/load.db [CHARTS] [REVIEWERS] [SECONDS]
+//! cargo run --release -p review-ui --example load -- postgres://user@host/db 100000 20 20
+//! ```
+//!
+//! The store is filled with synthetic charts by SQL (one page image shared by all, 17 fields
+//! each, a third of them needing review) unless it already holds enough. Then R simulated
+//! reviewers each loop: open the queue, open a chart from it, load three of its field
+//! snippets, correct a field now and then. Requests go to the real application in process
+//! (`app(state)`), so the times are the server's: routing, session and role checks, the
+//! database, image cutting, audit writes. Prints p50/p95/p99 per endpoint.
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use review_ui::{app, AppState};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use store::blobs::BlobStore;
+use store::Store;
+use tower::ServiceExt;
+
+const FIELDS: [&str; 17] = [
+    "patient_id", "name_khmer", "name_latin", "sex", "age", "date_of_birth", "visit_date", "phone", "village", "commune", "district", "province", "chief_complaint", "diagnosis", "diagnosis_icd10", "treatment", "doctor",
+];
+
+async fn seed(url: &str, charts: i64, page_sha: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM charts").fetch_one(&pool).await.unwrap();
+    if have >= charts {
+        println!("store holds {have} charts already");
+        return;
+    }
+    let started = Instant::now();
+    let postgres = url.starts_with("postgres");
+    let series = if postgres {
+        format!("SELECT g AS i FROM generate_series(1, {charts}) g")
+    } else {
+        format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {charts}) SELECT i FROM n")
+    };
+    let now = store::now_ms();
+    let hex = if postgres { "lpad(to_hex(i), 64, '0')" } else { "printf('%064x', i)" };
+    let pid = if postgres { "'c' || lpad(to_hex(f.id), 16, '0')" } else { "printf('c%016x', f.id)" };
+    let facility = "CASE i % 3 WHEN 0 THEN 'PP01' WHEN 1 THEN 'SR01' ELSE 'BB01' END";
+    let statements = [
+        format!("INSERT INTO files (sha256, original_name, source_path, media_type, size_bytes, page_count, facility, batch, ingested_at) SELECT {hex}, 'scan.jpg', '/scans/scan.jpg', 'image/jpeg', 500000, 1, {facility}, 'load', {now} FROM ({series}) s"),
+        format!("INSERT INTO charts (public_id, file_id, facility, batch, form, status, confidence, version, created_at, updated_at) SELECT {pid}, f.id, f.facility, 'load', 'opd', 'extracted', (f.id % 1000) / 1000.0, 1, {now}, {now} FROM files f WHERE f.batch = 'load'"),
+        format!("INSERT INTO pages (chart_id, file_id, page_no, file_page, status, image_sha256, width, height, skew, words_json, processed_at) SELECT c.id, c.file_id, 1, 0, 'done', '{page_sha}', 1748, 2480, 0.0, NULL, {now} FROM charts c WHERE c.batch = 'load'"),
+    ];
+    let mut tx = pool.begin().await.unwrap();
+    for sql in &statements {
+        sqlx::query(sql).execute(&mut *tx).await.unwrap();
+    }
+    for (k, name) in FIELDS.iter().enumerate() {
+        let bbox = format!("[{}, {}, 300, 45]", 300 + 50 * (k % 2), 380 + 110 * k);
+        sqlx::query(&format!(
+            "INSERT INTO fields (chart_id, name, value, raw, confidence, needs_review, page, bbox, issue, corrected) SELECT c.id, '{name}', 'value {k}', 'value {k}', 0.8, CASE WHEN (c.id + {k}) % 3 = 0 THEN 1 ELSE 0 END, 1, '{bbox}', NULL, 0 FROM charts c WHERE c.batch = 'load'"
+        ))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    if postgres {
+        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+    }
+    println!("seeded {charts} charts ({} fields) in {:.1} s", charts * FIELDS.len() as i64, started.elapsed().as_secs_f64());
+}
+
+#[derive(Default)]
+struct Times {
+    queue: Vec<f64>,
+    chart: Vec<f64>,
+    snippet: Vec<f64>,
+    edit: Vec<f64>,
+    conflicts: u64,
+}
+
+async fn call(state: &AppState, method: Method, uri: &str, cookie: &str, csrf: &str, body: Option<String>) -> (StatusCode, Vec<u8>, f64) {
+    let req = Request::builder().method(method).uri(uri).header(header::COOKIE, cookie).header("x-csrf-token", csrf);
+    let req = match body {
+        Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b)).unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let t = Instant::now();
+    let res = app(state.clone()).oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    if std::env::var("LOAD_DEBUG").is_ok() {
+        eprintln!("{uri} {status} {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
+    }
+    (status, bytes, t.elapsed().as_secs_f64() * 1000.0)
+}
+
+fn pct(v: &mut [f64], p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return 0.0;
+    }
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let url = args.next().expect("a database URL (sqlite:///tmp/load.db or postgres://...)");
+    let charts: i64 = args.next().map_or(100_000, |a| a.parse().unwrap());
+    let reviewers: usize = args.next().map_or(20, |a| a.parse().unwrap());
+    let seconds: u64 = args.next().map_or(20, |a| a.parse().unwrap());
+    let store = Store::open(&url).await.unwrap();
+    let data = std::env::temp_dir().join(format!("chartscan-load-{}", std::process::id()));
+    let blobs = BlobStore::new(&data).unwrap();
+    let page = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/PP01/opd-0001.jpg")).unwrap();
+    let sha = store::blobs::sha256_hex(&page);
+    blobs.put("pages", &sha, &page).unwrap();
+    seed(&url, charts, &sha).await;
+    let state = AppState::new(store.clone(), blobs, Arc::new(chart::standard_templates()));
+    let times = Arc::new(Mutex::new(Times::default()));
+    let mut sessions = Vec::new();
+    for r in 0..reviewers {
+        let user = store.add_user(&format!("load{r}"), chart::Role::Reviewer, "load-password").await.unwrap();
+        sessions.push(store.create_session(&user).await.unwrap());
+    }
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for (r, (token, session)) in sessions.into_iter().enumerate() {
+        let (state, times) = (state.clone(), times.clone());
+        tasks.push(tokio::spawn(async move {
+            let cookie = format!("chartscan_session={token}");
+            let filters = ["", "?facility=PP01", "?facility=SR01&form=opd", "?batch=load"];
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                n += 1;
+                let (status, body, ms) = call(&state, Method::GET, &format!("/api/queue{}", filters[(n + r) % filters.len()]), &cookie, &session.csrf, None).await;
+                assert_eq!(status, StatusCode::OK);
+                times.lock().unwrap().queue.push(ms);
+                let queue: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                let Some(item) = queue.as_array().and_then(|q| q.get((r * 7 + n) % q.len().max(1))) else { continue };
+                let id = item["chart"].as_str().unwrap().to_string();
+                let (status, body, ms) = call(&state, Method::GET, &format!("/api/charts/{id}"), &cookie, &session.csrf, None).await;
+                assert_eq!(status, StatusCode::OK);
+                times.lock().unwrap().chart.push(ms);
+                let chart: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                for name in FIELDS.iter().skip(n % 5).take(3) {
+                    let (status, _, ms) = call(&state, Method::GET, &format!("/api/charts/{id}/fields/{name}/snippet"), &cookie, &session.csrf, None).await;
+                    assert_eq!(status, StatusCode::OK);
+                    times.lock().unwrap().snippet.push(ms);
+                }
+                if n % 4 == 0 {
+                    let body = serde_json::json!({"value": "012345678", "version": chart["version"]}).to_string();
+                    let (status, _, ms) = call(&state, Method::PUT, &format!("/api/charts/{id}/fields/phone"), &cookie, &session.csrf, Some(body)).await;
+                    let mut t = times.lock().unwrap();
+                    if status == StatusCode::CONFLICT {
+                        t.conflicts += 1;
+                    } else {
+                        assert_eq!(status, StatusCode::OK);
+                        t.edit.push(ms);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut t = std::mem::take(&mut *times.lock().unwrap());
+    let backend = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
+    println!("{backend}, {charts} charts, {reviewers} reviewers, {seconds} s (server time per request, ms)");
+    println!("{:<10} {:>8} {:>8} {:>8} {:>8}", "endpoint", "requests", "p50", "p95", "p99");
+    for (name, v) in [("queue", &mut t.queue), ("chart", &mut t.chart), ("snippet", &mut t.snippet), ("edit", &mut t.edit)] {
+        let n = v.len();
+        println!("{name:<10} {n:>8} {:>8.1} {:>8.1} {:>8.1}", pct(v, 0.5), pct(v, 0.95), pct(v, 0.99));
+    }
+    println!("edits refused (409: stale version or held by another reviewer): {}", t.conflicts);
+    let _ = std::fs::remove_dir_all(&data);
+}
