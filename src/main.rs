@@ -721,9 +721,16 @@ fn print_stats(s: &store::Stats) {
     }
     if !s.by_reviewer.is_empty() {
         println!();
-        println!("{:<16} {:>9} {:>9} {:>9}", "reviewer", "approved", "rejected", "in_review");
+        println!("{:<16} {:>9} {:>9} {:>9} {:>10} {:>12}", "reviewer", "approved", "rejected", "in_review", "corrected", "median s");
         for (name, r) in &s.by_reviewer {
-            println!("{name:<16} {:>9} {:>9} {:>9}", r.approved, r.rejected, r.in_review);
+            let median = r.median_seconds_per_chart.map_or("-".to_string(), |t| format!("{t:.0}"));
+            println!("{name:<16} {:>9} {:>9} {:>9} {:>10} {median:>12}", r.approved, r.rejected, r.in_review, r.fields_corrected);
         }
+    }
+    if !s.corrections_by_field.is_empty() {
+        let mut fields: Vec<(&String, &i64)> = s.corrections_by_field.iter().collect();
+        fields.sort_by(|a, b| b.1.cmp(a.1));
+        println!();
+        println!("corrections by field: {}", fields.iter().map(|(f, n)| format!("{f} {n}")).collect::<Vec<_>>().join(", "));
     }
 }

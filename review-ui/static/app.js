@@ -301,7 +301,9 @@ async function dashboardPage() {
   $("#pages").textContent = `Pages: ${s.pages.total} total, ${s.pages.queued} queued, ${s.pages.done} done, ${s.pages.failed} failed.`;
   const rows = (sel, entries, keys) => { for (const [name, c] of entries) $(sel + " tbody").append(el("tr", {}, el("td", { text: name }), ...keys.map((k) => el("td", { text: String(c[k]) })))); };
   rows("#days", Object.entries(s.by_day || {}).reverse().slice(0, 31), ["ingested", "approved", "rejected"]);
-  rows("#reviewers", Object.entries(s.by_reviewer || {}), ["approved", "rejected", "in_review"]);
+  const reviewers = Object.entries(s.by_reviewer || {}).map(([n, c]) => [n, { ...c, time: c.median_seconds_per_chart == null ? "–" : Math.round(c.median_seconds_per_chart) + " s" }]);
+  rows("#reviewers", reviewers, ["approved", "rejected", "in_review", "fields_corrected", "time"]);
+  rows("#corrections", Object.entries(s.corrections_by_field || {}).sort((a, b) => b[1] - a[1]).map(([f, n]) => [f, { n }]), ["n"]);
 }
 
 // ---------------------------------------------------------------- admin

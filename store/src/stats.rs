@@ -34,7 +34,7 @@ pub struct PageCounts {
 }
 
 /// The whole statistics object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     /// Charts by status.
     pub charts: ChartCounts,
@@ -46,6 +46,9 @@ pub struct Stats {
     pub by_day: BTreeMap<String, DayCounts>,
     /// What each reviewer decided.
     pub by_reviewer: BTreeMap<String, ReviewerCounts>,
+    /// Reviewer corrections per field name (what OCR gets wrong most).
+    #[serde(default)]
+    pub corrections_by_field: BTreeMap<String, i64>,
 }
 
 /// One day's throughput.
@@ -60,7 +63,7 @@ pub struct DayCounts {
 }
 
 /// One reviewer's decisions.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReviewerCounts {
     /// Charts approved.
     pub approved: i64,
@@ -68,6 +71,12 @@ pub struct ReviewerCounts {
     pub rejected: i64,
     /// Charts started but not decided.
     pub in_review: i64,
+    /// Field values corrected.
+    #[serde(default)]
+    pub fields_corrected: i64,
+    /// Median time from opening (claiming) a chart to deciding it, in seconds.
+    #[serde(default)]
+    pub median_seconds_per_chart: Option<f64>,
 }
 
 /// `YYYY-MM-DD` of a day number since 1970 (UTC).
@@ -120,6 +129,35 @@ impl Store {
                 "rejected" => c.rejected += n,
                 _ => c.in_review += n,
             }
+        }
+        // Corrections per reviewer and per field, from the audit log.
+        for r in sqlx::query("SELECT actor, detail FROM audit_log WHERE action = 'edit_field'").fetch_all(&self.pool).await? {
+            let (actor, detail): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            stats.by_reviewer.entry(actor).or_default().fields_corrected += 1;
+            if let Some(field) = serde_json::from_str::<serde_json::Value>(&detail).ok().and_then(|d| d["field"].as_str().map(str::to_string)) {
+                *stats.corrections_by_field.entry(field).or_default() += 1;
+            }
+        }
+        // Time per chart: from a reviewer's first claim or view of a chart to their decision.
+        let mut opened: std::collections::HashMap<(String, String), i64> = Default::default();
+        let mut durations: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        for r in sqlx::query("SELECT at, actor, action, chart_id FROM audit_log WHERE action IN ('claim', 'view', 'approve', 'reject') AND chart_id IS NOT NULL ORDER BY id").fetch_all(&self.pool).await? {
+            let (at, actor, action, chart): (i64, String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            let key = (actor, chart);
+            match action.as_str() {
+                "claim" | "view" => {
+                    opened.entry(key).or_insert(at);
+                }
+                _ => {
+                    if let Some(start) = opened.remove(&key) {
+                        durations.entry(key.0).or_default().push((at - start) as f64 / 1000.0);
+                    }
+                }
+            }
+        }
+        for (reviewer, mut d) in durations {
+            d.sort_by(f64::total_cmp);
+            stats.by_reviewer.entry(reviewer).or_default().median_seconds_per_chart = Some(d[d.len() / 2]);
         }
         for r in sqlx::query("SELECT status, COUNT(*) FROM pages GROUP BY status").fetch_all(&self.pool).await? {
             let (status, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);

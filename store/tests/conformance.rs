@@ -182,6 +182,7 @@ async fn review_edits_are_versioned_and_audited(s: Store) {
     let approved = s.approve(&id, v + 1, "rev").await.unwrap();
     let st = s.stats().await.unwrap();
     assert_eq!(st.by_reviewer["rev"].approved, 1);
+    assert_eq!((st.by_reviewer["rev"].fields_corrected, st.corrections_by_field["phone"]), (1, 1));
     let today = st.by_day.keys().last().unwrap().clone();
     assert_eq!((st.by_day[&today].ingested, st.by_day[&today].approved), (1, 1), "{st:?}");
     assert_eq!(today.len(), 10, "a YYYY-MM-DD day: {today}");
@@ -235,8 +236,10 @@ async fn claims_keep_reviewers_apart_and_the_queue_filters(s: Store) {
     }
     let v = s.chart(&a).await.unwrap().version;
     assert!(matches!(s.update_field(&a, "phone", Some("012345678"), v, "dara").await, Err(StoreError::Claimed { .. })));
-    // Approving releases the claim.
+    // Approving releases the claim, and the time from claim to decision is counted.
     s.approve(&a, v, "sokha").await.unwrap();
+    let timed = s.stats().await.unwrap().by_reviewer["sokha"].median_seconds_per_chart;
+    assert!(timed.is_some_and(|t| (0.0..60.0).contains(&t)), "{timed:?}");
     // An expired claim is free to take.
     s.claim_chart(&b, "sokha", -1).await.unwrap();
     assert_eq!(s.claim_chart(&b, "dara", 60_000).await.is_ok(), true);
