@@ -173,6 +173,12 @@ fn reviewer_corrects_and_approves_with_the_keyboard() {
     let crops = b.script("return [...document.querySelectorAll('img.crop')].filter(c => c.complete && c.naturalWidth > 0).length");
     assert!(crops.as_u64().unwrap() >= 10, "field snippets shown: {crops}");
     b.screenshot("review-all-fields");
+    // Alt+= zooms the page (twice: 156%), keeping the current field's box in view.
+    let active = b.wait_for("#fields input");
+    b.keys(&active, "\u{E00A}=\u{E00A}\u{E00A}=\u{E00A}");
+    let width = b.script("return document.querySelector('#pages').getBoundingClientRect().width / document.querySelector('#page-panel').clientWidth");
+    assert!(width.as_f64().unwrap() > 1.4, "zoomed: {width}");
+    b.keys(&active, "\u{E00A}0\u{E00A}");
     // The chart is claimed: it is this reviewer's until approved.
     let claimed = b.script("return fetch('/api/queue').then(r => r.json()).then(q => q.length)");
     assert_eq!(claimed, json!(4), "the reviewer still sees the chart they hold");

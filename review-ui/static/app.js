@@ -186,6 +186,25 @@ function nextUncertain() {
   list[(i + 1) % list.length].focus();
 }
 
+/** Zoom (Alt+= / Alt+-, Alt+0 to fit) and drag to pan. */
+let zoom = 1;
+function setZoom(z) {
+  zoom = Math.min(4, Math.max(1, z));
+  $("#pages").style.setProperty("--zoom", String(zoom));
+  const label = $("#zoom-level");
+  if (label) label.textContent = Math.round(zoom * 100) + "%";
+  const active = document.querySelector("rect.box.active");
+  active?.scrollIntoView({ block: "center", inline: "center" });
+}
+function enablePan() {
+  const panel = $("#page-panel");
+  let start = null;
+  panel.addEventListener("mousedown", (ev) => { start = { x: ev.clientX, y: ev.clientY, left: panel.scrollLeft, top: panel.scrollTop }; panel.classList.add("dragging"); });
+  window.addEventListener("mouseup", () => { start = null; panel.classList.remove("dragging"); });
+  panel.addEventListener("mousemove", (ev) => { if (start) { panel.scrollLeft = start.left - (ev.clientX - start.x); panel.scrollTop = start.top - (ev.clientY - start.y); } });
+  panel.prepend(el("div", { class: "zoom", "aria-live": "polite" }, "Zoom ", el("span", { id: "zoom-level", text: "100%" }), " (Alt+= / Alt+−)"));
+}
+
 /** PgDn/PgUp: the next or previous page of a multi-page chart. */
 function turnPage(step) {
   const pagesEls = [...document.querySelectorAll("#pages .page")];
@@ -280,12 +299,16 @@ async function reviewPage() {
   $("#approve").addEventListener("click", approve);
   $("#reject").addEventListener("click", reject);
   if (await claim()) setInterval(claim, 5 * 60 * 1000);
+  enablePan();
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && !(ev.target instanceof HTMLInputElement)) { ev.preventDefault(); approve(); }
     if ((ev.key === "R" || ev.key === "r") && ev.ctrlKey && ev.shiftKey) { ev.preventDefault(); reject(); }
     if (ev.key === "F2") { ev.preventDefault(); nextUncertain(); }
     if (ev.key === "F3") { ev.preventDefault(); const d = $("details.certain"); if (d) { d.open = !d.open; if (d.open) d.querySelector("input")?.focus(); } }
     if (ev.key === "PageDown" || ev.key === "PageUp") { ev.preventDefault(); turnPage(ev.key === "PageDown" ? 1 : -1); }
+    if (ev.altKey && (ev.key === "=" || ev.key === "+")) { ev.preventDefault(); setZoom(zoom * 1.25); }
+    if (ev.altKey && ev.key === "-") { ev.preventDefault(); setZoom(zoom / 1.25); }
+    if (ev.altKey && ev.key === "0") { ev.preventDefault(); setZoom(1); }
   });
 }
 
