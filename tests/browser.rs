@@ -267,4 +267,17 @@ fn ocr_text_that_looks_like_markup_shows_as_text() {
     assert!(shown.as_str().unwrap().contains(&format!("read: {payload}")), "{shown}");
     assert_eq!(b.script("return document.querySelectorAll('img[src=\"x\"], b, script:not([src])').length"), json!(0));
     assert_eq!(b.script("return document.title"), json!("chartscan — review"));
+    // The interface switches to Khmer for this reviewer, and stays so.
+    let toggle = b.wait_for("#lang");
+    b.cmd("POST", &format!("/element/{toggle}/click"), json!({}));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.script("return document.documentElement.lang") != json!("km") {
+        assert!(Instant::now() < deadline, "the page did not switch to Khmer");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    b.wait_for("#f-diagnosis");
+    assert_eq!(b.script("return document.querySelector('header nav a').textContent"), json!("បញ្ជីរង់ចាំ"));
+    assert_eq!(b.script("return document.querySelector('label[for=f-phone]').textContent"), json!("ទូរស័ព្ទ"));
+    std::thread::sleep(Duration::from_millis(300));
+    b.screenshot("review-khmer");
 }

@@ -17,6 +17,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", post(login))
         .route("/logout", post(logout))
         .route("/api/session", get(session))
+        .route("/api/session/lang", put(set_lang))
         .route("/api/queue", get(queue))
         .route("/api/charts/{id}", get(chart))
         .route("/api/charts/{id}/fields/{name}", put(update_field))
@@ -80,8 +81,19 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap, user: ApiUser
     Ok(res)
 }
 
-async fn session(user: ApiUser) -> Json<Value> {
-    Json(json!({ "user": user.0.user.name, "role": user.0.user.role, "csrf": user.0.csrf }))
+async fn session(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    let lang = state.store.user_lang(&user.0.user.name).await?;
+    Ok(Json(json!({ "user": user.0.user.name, "role": user.0.user.role, "csrf": user.0.csrf, "lang": lang })))
+}
+
+#[derive(Debug, Deserialize)]
+struct Lang {
+    lang: String,
+}
+
+async fn set_lang(State(state): State<AppState>, user: ApiUser, Json(body): Json<Lang>) -> Result<StatusCode, AppError> {
+    state.store.set_user_lang(&user.0.user.name, &body.lang).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize)]
@@ -118,6 +130,10 @@ fn chart_json(state: &AppState, record: &store::ChartRecord) -> Result<Value, Ap
     let mut order: Vec<String> = template.map(|t| t.fields.iter().map(|f| f.name.clone()).collect()).unwrap_or_default();
     order.extend(record.fields.keys().filter(|k| !order.contains(k)).cloned().collect::<Vec<_>>());
     v["field_order"] = order.into();
+    v["labels_km"] = template
+        .map(|t| t.fields.iter().filter_map(|f| f.labels.iter().find(|l| chart::khmer::is_mostly_khmer(l)).map(|l| (f.name.clone(), Value::from(l.clone())))).collect::<serde_json::Map<_, _>>())
+        .unwrap_or_default()
+        .into();
     v["labels"] = template
         .map(|t| t.fields.iter().map(|f| (f.name.clone(), Value::from(f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l)).cloned().unwrap_or_else(|| f.name.clone())))).collect::<serde_json::Map<_, _>>())
         .unwrap_or_default()

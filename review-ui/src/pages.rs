@@ -26,6 +26,17 @@ pub fn routes() -> Router<AppState> {
         .route("/admin", get(|user: PageUser| async move { page(&user, Role::Admin, ADMIN) }))
         .route("/static/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP_JS) }))
         .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS) }))
+        .route("/static/khmer.ttf", get(khmer_font))
+}
+
+/// The Khmer font, served from this machine (no CDN): Khmer OS from Debian's fonts-khmeros,
+/// or the file `CHARTSCAN_KHMER_FONT` names.
+async fn khmer_font() -> Response {
+    let path = std::env::var("CHARTSCAN_KHMER_FONT").unwrap_or_else(|_| "/usr/share/fonts/truetype/khmeros/KhmerOS.ttf".into());
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "font/ttf"), (header::CACHE_CONTROL, "public, max-age=604800")], bytes).into_response(),
+        Err(_) => (StatusCode::NOT_FOUND, "Khmer font not installed (apt-get install fonts-khmeros)").into_response(),
+    }
 }
 
 fn page(user: &PageUser, needed: Role, html: &'static str) -> Response {

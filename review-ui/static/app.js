@@ -5,6 +5,33 @@
 const $ = (sel) => document.querySelector(sel);
 let session = null;
 
+// Khmer interface: the English text of an element marked data-i18n (or given to t()) is the
+// key. Each user's choice is kept on the server (PUT /api/session/lang).
+const KM = {
+  "Queue": "បញ្ជីរង់ចាំ", "Dashboard": "ផ្ទាំងគ្រប់គ្រង", "Users": "អ្នកប្រើប្រាស់", "Sign out": "ចាកចេញ",
+  "Charts waiting for review": "ឯកសារដែលរង់ចាំការពិនិត្យ", "Chart": "ឯកសារ", "Facility": "មូលដ្ឋានសុខាភិបាល", "Form": "ទម្រង់",
+  "Confidence": "ភាពជឿជាក់", "Fields to check": "ចំណុចត្រូវពិនិត្យ", "Nothing to review. Well done.": "គ្មានអ្វីត្រូវពិនិត្យទេ។ ល្អណាស់។",
+  "Least confident first.": "មិនសូវប្រាកដមុនគេ។", "to move,": "ដើម្បីផ្លាស់ទី,", "to open.": "ដើម្បីបើក។",
+  "save & next": "រក្សាទុក និងបន្ទាប់", "back": "ថយក្រោយ", "undo": "មិនធ្វើវិញ", "next uncertain": "ចំណុចមិនប្រាកដបន្ទាប់",
+  "auto-accepted fields": "ចំណុចទទួលយកស្វ័យប្រវត្តិ", "pages": "ទំព័រ", "zoom (drag to pan)": "ពង្រីក (អូសដើម្បីរំកិល)",
+  "approve & next chart": "អនុម័ត និងឯកសារបន្ទាប់", "reject with a reason": "បដិសេធដោយមានមូលហេតុ",
+  "Approve (Ctrl+Enter)": "អនុម័ត (Ctrl+Enter)", "Reject…": "បដិសេធ…", "read: ": "អានបាន៖ ",
+  "field(s) auto-accepted (F3 shows them)": "ចំណុចទទួលយកស្វ័យប្រវត្តិ (F3 បង្ហាញ)", "corrected": "បានកែ",
+  "Progress": "វឌ្ឍនភាព", "By day": "តាមថ្ងៃ", "By reviewer": "តាមអ្នកពិនិត្យ", "Corrections by field": "ការកែតម្រូវតាមចំណុច", "Export": "នាំចេញ",
+  "Add a user": "បន្ថែមអ្នកប្រើប្រាស់", "Why is this chart rejected? (e.g. illegible, not a patient chart)": "ហេតុអ្វីបដិសេធឯកសារនេះ? (ឧ. អានមិនច្បាស់)",
+};
+const t = (english) => (session && session.lang === "km" && KM[english]) || english;
+
+function translatePage() {
+  document.documentElement.lang = session && session.lang === "km" ? "km" : "en";
+  document.querySelectorAll("[data-i18n]").forEach((e) => {
+    if (!e.dataset.en) e.dataset.en = e.textContent;
+    e.textContent = t(e.dataset.en);
+  });
+  const toggle = $("#lang");
+  if (toggle) toggle.textContent = session && session.lang === "km" ? "English" : "ភាសាខ្មែរ";
+}
+
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -44,6 +71,15 @@ async function loadSession() {
   const admin = $("#nav-admin");
   if (admin) admin.hidden = session.role !== "admin";
   $("#logout")?.addEventListener("click", async () => { await api("POST", "/logout"); location.href = "/login"; });
+  const bar = $("header.bar");
+  if (bar && !$("#lang")) {
+    bar.append(el("button", { id: "lang", type: "button", class: "link", lang: "km", onclick: async () => {
+      session.lang = session.lang === "km" ? "en" : "km";
+      await api("PUT", "/api/session/lang", { lang: session.lang });
+      location.reload();
+    } }));
+  }
+  translatePage();
 }
 
 const pct = (c) => Math.round((c || 0) * 100) + "%";
@@ -154,16 +190,17 @@ function drawFields(c, focusName) {
   const certain = el("details", { class: "certain" });
   const names = fieldOrder(c);
   const sure = names.filter((n) => !c.fields[n].needs_review).length;
-  certain.append(el("summary", { text: `${sure} field(s) auto-accepted (F3 shows them)` }));
+  certain.append(el("summary", { text: `${sure} ${t("field(s) auto-accepted (F3 shows them)")}` }));
   for (const name of names) {
     const f = c.fields[name];
-    const input = el("input", { name, "aria-label": c.labels[name] || name, spellcheck: "false" });
+    const label = (session.lang === "km" && c.labels_km && c.labels_km[name]) || c.labels[name] || name;
+    const input = el("input", { name, "aria-label": label, spellcheck: "false" });
     input.value = f.value ?? "";
     input.dataset.original = input.value;
-    const meta = el("span", { class: "meta " + (f.needs_review ? "low" : "ok"), text: f.corrected ? "corrected" : pct(f.confidence) });
+    const meta = el("span", { class: "meta " + (f.needs_review ? "low" : "ok"), text: f.corrected ? t("corrected") : pct(f.confidence) });
     const row = el("div", { class: "field" + (f.needs_review ? " needs" : "") },
-      el("label", { for: "f-" + name, text: c.labels[name] || name }), meta, snippet(c, name, f), input,
-      el("div", { class: "raw", text: f.raw ? "read: " + f.raw : "" }),
+      el("label", { for: "f-" + name, text: label }), meta, snippet(c, name, f), input,
+      el("div", { class: "raw", text: f.raw ? t("read: ") + f.raw : "" }),
       el("div", { class: "issue", text: f.issue || "" }));
     input.id = "f-" + name;
     input.addEventListener("focus", () => highlight(name));
@@ -287,7 +324,7 @@ async function setFlag(page, flag) {
 }
 
 async function reject() {
-  const reason = prompt("Why is this chart rejected? (e.g. illegible, not a patient chart)");
+  const reason = prompt(t("Why is this chart rejected? (e.g. illegible, not a patient chart)"));
   if (!reason) return;
   try { chart = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/reject`, { version: chart.version, reason }); await goNext(); }
   catch (e) { showMessage(e.message); if (e.status === 409) await reloadChart(); }

@@ -358,3 +358,23 @@ async fn page_images_go_out_small_and_snippets_are_cut_on_the_server() {
     let missing = send(&e.state, Method::GET, &format!("/api/charts/{c}/fields/doctor/snippet"), Some(&rev), None, None).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn each_user_chooses_the_interface_language_and_the_khmer_font_is_served_locally() {
+    let e = env().await;
+    let (rev, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    assert_eq!(send(&e.state, Method::GET, "/api/session", Some(&rev), None, None).await.json()["lang"], "en");
+    let r = send(&e.state, Method::PUT, "/api/session/lang", Some(&rev), Some(&csrf), Some(json!({"lang": "km"}))).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(send(&e.state, Method::GET, "/api/session", Some(&rev), None, None).await.json()["lang"], "km");
+    let (rev2, _) = login(&e.state, "rev2", "password-123").await.unwrap();
+    assert_eq!(send(&e.state, Method::GET, "/api/session", Some(&rev2), None, None).await.json()["lang"], "en", "per user");
+    let bad = send(&e.state, Method::PUT, "/api/session/lang", Some(&rev), Some(&csrf), Some(json!({"lang": "fr"}))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let chart = send(&e.state, Method::GET, &format!("/api/charts/{}", e.chart), Some(&rev), None, None).await.json();
+    assert_eq!(chart["labels_km"]["phone"], "ទូរស័ព្ទ");
+    let font = send(&e.state, Method::GET, "/static/khmer.ttf", None, None, None).await;
+    assert_eq!(font.status, StatusCode::OK, "the Khmer font (fonts-khmeros, installed by ./dev) is served from this machine");
+    assert_eq!(font.headers[header::CONTENT_TYPE], "font/ttf");
+    assert!(font.body.len() > 100_000);
+}

@@ -148,6 +148,21 @@ impl Store {
         Ok(())
     }
 
+    /// A user's interface language (`en` or `km`).
+    pub async fn user_lang(&self, name: &str) -> Result<String> {
+        let row = sqlx::query("SELECT lang FROM users WHERE name = $1").bind(name).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?.unwrap_or_else(|| "en".into()))
+    }
+
+    /// Sets a user's interface language: `en` (English) or `km` (Khmer).
+    pub async fn set_user_lang(&self, name: &str, lang: &str) -> Result<()> {
+        if !matches!(lang, "en" | "km") {
+            return Err(StoreError::Invalid(format!("language {lang:?}: use en or km")));
+        }
+        sqlx::query("UPDATE users SET lang = $1 WHERE name = $2").bind(lang).bind(name).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Ends a session.
     pub async fn end_session(&self, token: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(token.as_bytes())).execute(&self.pool).await?;
