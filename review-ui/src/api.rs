@@ -31,6 +31,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/charts/{id}/merge-next", post(merge_next))
         .route("/api/charts/{id}/pages/{page}/flag", post(flag_page))
         .route("/api/stats", get(stats))
+        .route("/api/batches", get(batches))
+        .route("/api/rejections", get(rejections))
         .route("/api/export", get(export))
         .route("/charts/{id}/pages/{page}/image", get(page_image))
 }
@@ -275,6 +277,20 @@ async fn reject(State(state): State<AppState>, Path(id): Path<String>, user: Api
     }
     let record = state.store.reject(&id, body.version, body.reason.trim(), &s.user.name).await?;
     Ok(Json(chart_json(&state, &record)?))
+}
+
+/// Batches and their progress: what a clerk follows (every signed-in role may see them).
+async fn batches(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    let list = state.store.batches().await?;
+    state.store.audit(&user.0.user.name, "view_batches", None, "").await?;
+    Ok(Json(serde_json::to_value(list).map_err(|e| AppError::Internal(e.to_string()))?))
+}
+
+/// Rejected charts and why, so that clerks can rescan them.
+async fn rejections(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    let list = state.store.rejections(200).await?;
+    state.store.audit(&user.0.user.name, "view_rejections", None, &format!("{} chart(s)", list.len())).await?;
+    Ok(Json(serde_json::to_value(list).map_err(|e| AppError::Internal(e.to_string()))?))
 }
 
 async fn stats(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {

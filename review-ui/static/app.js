@@ -18,7 +18,10 @@ const KM = {
   "Approve (Ctrl+Enter)": "អនុម័ត (Ctrl+Enter)", "Reject…": "បដិសេធ…", "read: ": "អានបាន៖ ",
   "field(s) auto-accepted (F3 shows them)": "ចំណុចទទួលយកស្វ័យប្រវត្តិ (F3 បង្ហាញ)", "corrected": "បានកែ",
   "Progress": "វឌ្ឍនភាព", "By day": "តាមថ្ងៃ", "By reviewer": "តាមអ្នកពិនិត្យ", "Corrections by field": "ការកែតម្រូវតាមចំណុច", "Export": "នាំចេញ",
-  "Add a user": "បន្ថែមអ្នកប្រើប្រាស់", "Why is this chart rejected? (e.g. illegible, not a patient chart)": "ហេតុអ្វីបដិសេធឯកសារនេះ? (ឧ. អានមិនច្បាស់)",
+  "Add a user": "បន្ថែមអ្នកប្រើប្រាស់", "Batches": "បាច់ស្កេន", "Batch": "បាច់", "Box": "ប្រអប់", "Operator": "អ្នកស្កេន", "Files": "ឯកសារស្កេន",
+  "Waiting": "កំពុងរង់ចាំ", "Approved": "បានអនុម័ត", "Rejected": "បានបដិសេធ", "Rejected charts": "ឯកសារដែលបានបដិសេធ", "File": "ឯកសារស្កេន",
+  "Reason": "មូលហេតុ", "Reviewer": "អ្នកពិនិត្យ", "Rescan these, or fetch the paper chart.": "ស្កេនឡើងវិញ ឬយកឯកសារក្រដាស។",
+  "Batches and rejections": "បាច់ស្កេន និងការបដិសេធ", "Why is this chart rejected? (e.g. illegible, not a patient chart)": "ហេតុអ្វីបដិសេធឯកសារនេះ? (ឧ. អានមិនច្បាស់)",
 };
 const t = (english) => (session && session.lang === "km" && KM[english]) || english;
 
@@ -93,8 +96,23 @@ function loginPage() {
 }
 
 // ---------------------------------------------------------------- queue
+async function clerkPage() {
+  $("#clerk").hidden = false;
+  document.querySelector("main h1").textContent = t("Batches and rejections");
+  document.querySelectorAll("#queue, #queue + p, main > p.muted").forEach((e) => { e.hidden = true; });
+  const [batches, rejections] = await Promise.all([api("GET", "/api/batches"), api("GET", "/api/rejections")]);
+  for (const b of batches) {
+    const waiting = b.charts.total - b.charts.approved - b.charts.rejected;
+    $("#batches tbody").append(el("tr", {}, ...[b.facility, b.batch, b.box_label || "—", b.operator || "—", String(b.files), String(waiting), String(b.charts.approved), String(b.charts.rejected)].map((v) => el("td", { text: v }))));
+  }
+  for (const r of rejections) {
+    $("#rejections tbody").append(el("tr", {}, ...[r.file, r.facility, r.batch, r.reason || "", r.reviewer || ""].map((v) => el("td", { text: v }))));
+  }
+}
+
 async function queuePage() {
   await loadSession();
+  if (session.role === "clerk") return clerkPage();
   let items;
   try { items = await api("GET", "/api/queue"); } catch (e) { showMessage(e.message); return; }
   const body = $("#queue tbody");

@@ -130,6 +130,8 @@ async fn anonymous_requests_are_refused_on_every_route() {
         (Method::POST, format!("/api/charts/{c}/release")),
         (Method::GET, format!("/api/charts/{c}/fields/phone/snippet")),
         (Method::GET, "/api/users".into()),
+        (Method::GET, "/api/batches".into()),
+        (Method::GET, "/api/rejections".into()),
         (Method::POST, "/api/users".into()),
         (Method::PUT, "/api/users/rev/disabled".into()),
         (Method::POST, "/logout".into()),
@@ -221,6 +223,11 @@ async fn roles_are_enforced() {
     }
     let r = send(&e.state, Method::POST, &format!("/api/charts/{}/approve", e.chart), Some(&clerk), Some(&csrf), Some(json!({"version": 1}))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Clerks follow their batches and the charts reviewers rejected.
+    let batches = send(&e.state, Method::GET, "/api/batches", Some(&clerk), None, None).await;
+    assert_eq!(batches.status, StatusCode::OK);
+    assert_eq!(batches.json()[0]["batch"], "b");
+    assert_eq!(send(&e.state, Method::GET, "/api/rejections", Some(&clerk), None, None).await.json(), json!([]));
     assert_eq!(send(&e.state, Method::GET, &format!("/charts/{}", e.chart), Some(&clerk), None, None).await.status, StatusCode::FORBIDDEN);
     let (boss, _) = login(&e.state, "boss", "password-123").await.unwrap();
     assert_eq!(send(&e.state, Method::GET, "/admin", Some(&boss), None, None).await.status, StatusCode::FORBIDDEN, "managers do not manage users");

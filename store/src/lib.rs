@@ -19,7 +19,7 @@ mod users;
 
 pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueFilter, QueueItem, Source};
 pub use queue::{FileOutcome, NewFile, PageJob, PageResult};
-pub use stats::{ChartCounts, DayCounts, PageCounts, ReviewerCounts, Stats};
+pub use stats::{BatchSummary, ChartCounts, DayCounts, PageCounts, Rejection, ReviewerCounts, Stats};
 pub use users::{Session, User};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -79,6 +79,44 @@ pub struct ReviewerCounts {
     pub median_seconds_per_chart: Option<f64>,
 }
 
+/// One scanning batch, as a clerk follows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BatchSummary {
+    /// Facility code.
+    pub facility: String,
+    /// Batch name.
+    pub batch: String,
+    /// Archive box label(s) recorded with its files.
+    pub box_label: Option<String>,
+    /// Who scanned it.
+    pub operator: Option<String>,
+    /// Files accepted.
+    pub files: i64,
+    /// When its first file was ingested (Unix ms).
+    pub started_at: i64,
+    /// Its charts by status.
+    pub charts: ChartCounts,
+}
+
+/// A rejected chart and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The chart.
+    pub chart: String,
+    /// Facility code.
+    pub facility: String,
+    /// Batch name.
+    pub batch: String,
+    /// The scanned file.
+    pub file: String,
+    /// The reviewer's reason.
+    pub reason: Option<String>,
+    /// Who rejected it.
+    pub reviewer: Option<String>,
+    /// When (Unix ms).
+    pub at: Option<i64>,
+}
+
 /// `YYYY-MM-DD` of a day number since 1970 (UTC).
 fn day_name(day: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(day * 86_400).map(|t| t.date().to_string()).unwrap_or_else(|_| day.to_string())
@@ -98,6 +136,40 @@ impl ChartCounts {
 }
 
 impl Store {
+    /// Every batch with its files and charts by status, newest first.
+    pub async fn batches(&self) -> Result<Vec<BatchSummary>> {
+        let mut out: Vec<BatchSummary> = Vec::new();
+        let rows = sqlx::query(
+            "SELECT facility, batch, MIN(box_label), MIN(operator), COUNT(*), MIN(ingested_at) FROM files GROUP BY facility, batch ORDER BY MIN(ingested_at) DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in rows {
+            out.push(BatchSummary { facility: r.try_get(0)?, batch: r.try_get(1)?, box_label: r.try_get(2)?, operator: r.try_get(3)?, files: r.try_get(4)?, started_at: r.try_get(5)?, charts: ChartCounts::default() });
+        }
+        for r in sqlx::query("SELECT facility, batch, status, COUNT(*) FROM charts GROUP BY facility, batch, status").fetch_all(&self.pool).await? {
+            let (facility, batch, status, n): (String, String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            if let Some(b) = out.iter_mut().find(|b| b.facility == facility && b.batch == batch) {
+                b.charts.add(&status, n);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The most recently rejected charts, with the reason, newest first.
+    pub async fn rejections(&self, limit: i64) -> Result<Vec<Rejection>> {
+        let rows = sqlx::query(
+            "SELECT c.public_id, c.facility, c.batch, f.original_name, c.reject_reason, c.reviewer, c.reviewed_at
+             FROM charts c JOIN files f ON f.id = c.file_id WHERE c.status = 'rejected' ORDER BY c.reviewed_at DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(Rejection { chart: r.try_get(0)?, facility: r.try_get(1)?, batch: r.try_get(2)?, file: r.try_get(3)?, reason: r.try_get(4)?, reviewer: r.try_get(5)?, at: r.try_get(6)? }))
+            .collect()
+    }
+
     /// Current counts.
     pub async fn stats(&self) -> Result<Stats> {
         let mut stats = Stats::default();

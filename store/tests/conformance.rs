@@ -197,6 +197,12 @@ async fn review_edits_are_versioned_and_audited(s: Store) {
     let other = extracted_chart(&s, "f6").await;
     let rejected = s.reject(&other, 1, "illegible scan", "rev").await.unwrap();
     assert_eq!(rejected.status, ChartStatus::Rejected);
+    let r = s.rejections(10).await.unwrap();
+    assert_eq!((r.len(), r[0].chart.as_str(), r[0].reason.as_deref(), r[0].file.as_str()), (1, other.as_str(), Some("illegible scan"), "f6.jpg"));
+    let b = s.batches().await.unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!((b[0].facility.as_str(), b[0].batch.as_str(), b[0].files, b[0].box_label.as_deref(), b[0].operator.as_deref()), ("PP01", "box1", 2, Some("box 17"), Some("srey")));
+    assert_eq!((b[0].charts.approved, b[0].charts.rejected, b[0].charts.total), (1, 1, 2));
     let st = s.stats().await.unwrap();
     assert_eq!((st.by_reviewer["rev"].approved, st.by_reviewer["rev"].rejected), (1, 1));
     assert_eq!(st.by_day.values().map(|d| d.ingested).sum::<i64>(), 2);
