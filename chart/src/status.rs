@@ -48,6 +48,11 @@ string_enum!(
         Extracted = "extracted",
         /// A reviewer has started correcting it.
         InReview = "in_review",
+        /// Approved by a first reviewer; its double-keyed fields wait for a second reviewer
+        /// to type them blind.
+        SecondKey = "second_key",
+        /// The blind second keying disagreed with the first: a senior reviewer decides.
+        Disputed = "disputed",
         /// A reviewer approved it.
         Approved = "approved",
         /// A reviewer rejected it.
@@ -99,6 +104,6 @@ impl Role {
 impl ChartStatus {
     /// Whether the chart waits for a reviewer.
     pub fn awaits_review(&self) -> bool {
-        matches!(self, ChartStatus::Extracted | ChartStatus::InReview)
+        matches!(self, ChartStatus::Extracted | ChartStatus::InReview | ChartStatus::Disputed)
     }
 }

@@ -50,6 +50,10 @@ pub struct FieldSpec {
     /// when the ticked option's text cannot be read (`["M", "F"]`).
     #[serde(default)]
     pub options: Vec<String>,
+    /// Double keying: after a reviewer approves, a second reviewer types this field blind;
+    /// when the two disagree a senior reviewer decides (for patient IDs, dates of birth).
+    #[serde(default)]
+    pub double_key: bool,
 }
 
 /// A form template.

@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/users", get(users).post(add_user))
         .route("/api/users/{name}/disabled", put(disable_user))
         .route("/api/charts/{id}/approve", post(approve))
+        .route("/api/charts/{id}/second-key", post(second_key))
         .route("/api/charts/{id}/reject", post(reject))
         .route("/api/charts/{id}/merge-next", post(merge_next))
         .route("/api/charts/{id}/pages/{page}/flag", post(flag_page))
@@ -109,7 +110,7 @@ struct QueueQuery {
 
 async fn queue(State(state): State<AppState>, user: ApiUser, Query(q): Query<QueueQuery>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
-    let filter = store::QueueFilter { facility: q.facility, form: q.form, batch: q.batch };
+    let filter = store::QueueFilter { facility: q.facility, form: q.form, batch: q.batch, senior: s.user.role.can_manage() };
     let items = state.store.review_queue_for(q.limit.unwrap_or(200).clamp(1, 1000), &filter, Some(&s.user.name)).await?;
     state.store.audit(&s.user.name, "view_queue", None, &format!("{} chart(s)", items.len())).await?;
     Ok(Json(serde_json::to_value(items).map_err(|e| AppError::Internal(e.to_string()))?))
@@ -143,11 +144,62 @@ fn chart_json(state: &AppState, record: &store::ChartRecord) -> Result<Value, Ap
     Ok(v)
 }
 
+/// The double-keyed fields of a chart's form that the chart has.
+fn double_keyed(state: &AppState, record: &store::ChartRecord) -> Vec<String> {
+    state.template(record.form.as_deref()).map(|t| t.fields.iter().filter(|f| f.double_key && record.fields.contains_key(&f.name)).map(|f| f.name.clone()).collect()).unwrap_or_default()
+}
+
 async fn chart(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
     let record = state.store.chart(&id).await?;
     state.store.audit(&s.user.name, "view", Some(&id), &format!("version {}", record.version)).await?;
-    Ok(Json(chart_json(&state, &record)?))
+    let mut v = chart_json(&state, &record)?;
+    let keyed = double_keyed(&state, &record);
+    // A second reviewer keys these fields blind: neither the first value nor what OCR read.
+    if record.status == ChartStatus::SecondKey && record.reviewer.as_deref() != Some(s.user.name.as_str()) {
+        for name in &keyed {
+            v["fields"][name]["value"] = Value::Null;
+            v["fields"][name]["raw"] = "".into();
+            v["fields"][name]["issue"] = Value::Null;
+        }
+        v["blind"] = keyed.clone().into();
+    }
+    v["double_key"] = keyed.into();
+    Ok(Json(v))
+}
+
+/// Disputed charts are settled by seniors (managers and admins).
+fn may_change(s: &store::Session, record: &store::ChartRecord) -> Result<(), AppError> {
+    if record.status == ChartStatus::Disputed && !s.user.role.can_manage() {
+        return Err(AppError::Forbidden(format!("chart {} is disputed: a senior reviewer (manager) settles it", record.chart)));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct SecondKey {
+    version: i64,
+    values: std::collections::BTreeMap<String, Option<String>>,
+}
+
+async fn second_key(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<SecondKey>) -> Result<Json<Value>, AppError> {
+    let s = user.reviewer()?;
+    let record = state.store.chart(&id).await?;
+    let keyed = double_keyed(&state, &record);
+    let mut values = std::collections::BTreeMap::new();
+    for name in &keyed {
+        let raw = body.values.get(name).cloned().flatten().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let canonical = match (raw, state.template(record.form.as_deref()).and_then(|t| t.field(name))) {
+            (Some(raw), Some(spec)) => Some(spec.canonicalize(&raw).map_err(|e| AppError::Unprocessable(format!("{name}: {e}")))?),
+            (Some(raw), None) => Some(raw),
+            (None, _) => None,
+        };
+        values.insert(name.clone(), canonical);
+    }
+    let (record, agreed) = state.store.second_key(&id, body.version, &s.user.name, &values).await?;
+    let mut v = chart_json(&state, &record)?;
+    v["agreed"] = agreed.into();
+    Ok(Json(v))
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,6 +214,7 @@ async fn update_field(State(state): State<AppState>, Path((id, name)): Path<(Str
         return Err(AppError::BadRequest("bad field name".into()));
     }
     let current = state.store.chart(&id).await?;
+    may_change(s, &current)?;
     let canonical = match body.value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
         None => None,
         Some(raw) => {
@@ -242,7 +295,9 @@ struct Versioned {
 
 async fn approve(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Versioned>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
-    let record = state.store.approve(&id, body.version, &s.user.name).await?;
+    let current = state.store.chart(&id).await?;
+    may_change(s, &current)?;
+    let record = state.store.approve_keyed(&id, body.version, &s.user.name, &double_keyed(&state, &current)).await?;
     Ok(Json(chart_json(&state, &record)?))
 }
 

@@ -21,7 +21,11 @@ const KM = {
   "Add a user": "បន្ថែមអ្នកប្រើប្រាស់", "Batches": "បាច់ស្កេន", "Batch": "បាច់", "Box": "ប្រអប់", "Operator": "អ្នកស្កេន", "Files": "ឯកសារស្កេន",
   "Waiting": "កំពុងរង់ចាំ", "Approved": "បានអនុម័ត", "Rejected": "បានបដិសេធ", "Rejected charts": "ឯកសារដែលបានបដិសេធ", "File": "ឯកសារស្កេន",
   "Reason": "មូលហេតុ", "Reviewer": "អ្នកពិនិត្យ", "Rescan these, or fetch the paper chart.": "ស្កេនឡើងវិញ ឬយកឯកសារក្រដាស។",
-  "Batches and rejections": "បាច់ស្កេន និងការបដិសេធ", "Why is this chart rejected? (e.g. illegible, not a patient chart)": "ហេតុអ្វីបដិសេធឯកសារនេះ? (ឧ. អានមិនច្បាស់)",
+  "Batches and rejections": "បាច់ស្កេន និងការបដិសេធ",
+  "Second keying: type the highlighted fields from the image, then Ctrl+Enter.": "វាយបញ្ចូលលើកទីពីរ៖ វាយចំណុចទាំងនេះពីរូបភាព រួចចុច Ctrl+Enter។",
+  "The two keyings disagree: a senior reviewer will decide.": "ការវាយបញ្ចូលទាំងពីរមិនដូចគ្នា៖ អ្នកពិនិត្យជាន់ខ្ពស់នឹងសម្រេច។",
+  "The two keyings disagree: decide the flagged fields, then approve.": "ការវាយបញ្ចូលទាំងពីរមិនដូចគ្នា៖ សម្រេចចំណុចដែលបានសម្គាល់ រួចអនុម័ត។",
+  "You approved this chart; it waits for a second reviewer to key ": "អ្នកបានអនុម័តឯកសារនេះ វារង់ចាំអ្នកពិនិត្យទីពីរវាយ ", "Why is this chart rejected? (e.g. illegible, not a patient chart)": "ហេតុអ្វីបដិសេធឯកសារនេះ? (ឧ. អានមិនច្បាស់)",
 };
 const t = (english) => (session && session.lang === "km" && KM[english]) || english;
 
@@ -226,6 +230,18 @@ function drawFields(c, focusName) {
     (f.needs_review ? form : certain).append(row);
   }
   if (sure) form.append(certain);
+  if (blind()) {
+    // Only the double-keyed fields, typed from the image; everything else stays as it is.
+    for (const input of inputs()) if (!c.blind.includes(input.name)) input.disabled = true;
+    form.prepend(el("p", { class: "proposal", text: t("Second keying: type the highlighted fields from the image, then Ctrl+Enter.") }));
+    for (const name of c.blind) { const row = $("#f-" + CSS.escape(name))?.closest(".field"); if (row) form.insertBefore(row, form.children[1]); }
+    form.querySelector("input:not([disabled])")?.focus();
+  } else if (c.status === "second_key") {
+    inputs().forEach((i) => { i.disabled = true; });
+    form.prepend(el("p", { class: "proposal", text: t("You approved this chart; it waits for a second reviewer to key ") + (c.double_key || []).join(", ") + "." }));
+  } else if (c.status === "disputed") {
+    form.prepend(el("p", { class: "proposal", text: t("The two keyings disagree: decide the flagged fields, then approve.") }));
+  }
   const focus = focusName && $("#f-" + CSS.escape(focusName));
   if (focus && focus.closest("details:not([open])")) certain.open = true;
   (focus || form.querySelector("input"))?.focus();
@@ -284,7 +300,21 @@ async function claim() {
 
 function inputs() { return [...document.querySelectorAll("#fields input")]; }
 
+/** Blind second keying: the double-keyed fields are typed again without seeing the first value. */
+const blind = () => Array.isArray(chart?.blind) && chart.blind.length > 0;
+
+async function secondKey() {
+  const values = {};
+  for (const name of chart.blind) values[name] = $("#f-" + CSS.escape(name))?.value ?? "";
+  try {
+    const r = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/second-key`, { version: chart.version, values });
+    showMessage(r.agreed ? "" : t("The two keyings disagree: a senior reviewer will decide."));
+    await goNext();
+  } catch (e) { showMessage(e.message); if (e.status === 409) await reloadChart(); }
+}
+
 async function saveField(name, input) {
+  if (blind()) return true;
   if (input.value === input.dataset.original) return true;
   try {
     chart = await api("PUT", `/api/charts/${encodeURIComponent(chart.chart)}/fields/${encodeURIComponent(name)}`, { value: input.value.trim() === "" ? null : input.value, version: chart.version });
@@ -323,6 +353,7 @@ async function goNext() {
 }
 
 async function approve() {
+  if (blind()) return secondKey();
   for (const input of inputs()) if (!(await saveField(input.name, input))) return;
   try { chart = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/approve`, { version: chart.version }); await goNext(); }
   catch (e) { showMessage(e.message); if (e.status === 409) await reloadChart(); }

@@ -385,3 +385,32 @@ async fn each_user_chooses_the_interface_language_and_the_khmer_font_is_served_l
     assert_eq!(font.headers[header::CONTENT_TYPE], "font/ttf");
     assert!(font.body.len() > 100_000);
 }
+
+#[tokio::test]
+async fn double_keyed_fields_are_typed_blind_by_a_second_reviewer() {
+    let e = env().await;
+    let mut templates = chart::standard_templates();
+    templates.iter_mut().for_each(|t| t.fields.iter_mut().filter(|f| f.name == "patient_id").for_each(|f| f.double_key = true));
+    let state = AppState::new(e.store.clone(), BlobStore::new(e._dir.path().join("data")).unwrap(), Arc::new(templates));
+    let c = &e.chart;
+    let (a, a_csrf) = login(&state, "rev", "password-123").await.unwrap();
+    let (b, b_csrf) = login(&state, "rev2", "password-123").await.unwrap();
+    let v = send(&state, Method::GET, &format!("/api/charts/{c}"), Some(&a), None, None).await.json()["version"].as_i64().unwrap();
+    let first = send(&state, Method::POST, &format!("/api/charts/{c}/approve"), Some(&a), Some(&a_csrf), Some(json!({"version": v}))).await;
+    assert_eq!(first.json()["status"], "second_key");
+    assert_eq!(send(&state, Method::GET, "/api/queue", Some(&a), None, None).await.json(), json!([]), "not back to its first reviewer");
+    // The second reviewer sees neither the first value nor what OCR read.
+    let blind = send(&state, Method::GET, &format!("/api/charts/{c}"), Some(&b), None, None).await.json();
+    assert_eq!(blind["blind"], json!(["patient_id"]));
+    assert_eq!((blind["fields"]["patient_id"]["value"].clone(), blind["fields"]["patient_id"]["raw"].clone()), (Value::Null, json!("")));
+    let seen = send(&state, Method::GET, &format!("/api/charts/{c}"), Some(&a), None, None).await.json();
+    assert_eq!(seen["fields"]["patient_id"]["value"], "004512", "the first reviewer still sees their value");
+    let v = blind["version"].as_i64().unwrap();
+    let mine = send(&state, Method::POST, &format!("/api/charts/{c}/second-key"), Some(&a), Some(&a_csrf), Some(json!({"version": v, "values": {"patient_id": "004512"}}))).await;
+    assert_eq!(mine.status, StatusCode::CONFLICT);
+    let bad = send(&state, Method::POST, &format!("/api/charts/{c}/second-key"), Some(&b), Some(&b_csrf), Some(json!({"version": v, "values": {"patient_id": "no digits"}}))).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let done = send(&state, Method::POST, &format!("/api/charts/{c}/second-key"), Some(&b), Some(&b_csrf), Some(json!({"version": v, "values": {"patient_id": "០០៤៥១២"}}))).await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    assert_eq!((done.json()["agreed"].clone(), done.json()["status"].clone()), (json!(true), json!("approved")), "Khmer digits key the same number");
+}

@@ -124,6 +124,9 @@ pub struct QueueFilter {
     /// Only this batch.
     #[serde(default)]
     pub batch: Option<String>,
+    /// The viewer settles disputes (sees `disputed` charts).
+    #[serde(default)]
+    pub senior: bool,
 }
 
 /// Replaces a chart's fields with freshly extracted ones.
@@ -287,9 +290,85 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        let mut items: Vec<QueueItem> = rows
+            .iter()
             .map(|r| Ok(QueueItem { chart: r.try_get(0)?, form: r.try_get(1)?, confidence: r.try_get(2)?, facility: r.try_get(3)?, fields_to_review: r.try_get(4)? }))
-            .collect()
+            .collect::<Result<_>>()?;
+        // Charts waiting for a second keying (never by their first reviewer) and, for
+        // seniors, disputed ones.
+        let extra = sqlx::query(
+            "SELECT c.public_id, c.form, COALESCE(c.confidence, 0.0), c.facility,
+                    (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0)
+             FROM charts c
+             WHERE ((c.status = 'second_key' AND COALESCE(c.reviewer, '') <> $1) OR (c.status = 'disputed' AND $2 = 1))
+               AND ($3 = '' OR c.facility = $3) AND ($4 = '' OR c.form = $4) AND ($5 = '' OR c.batch = $5)
+               AND (c.claimed_by IS NULL OR c.claimed_until <= $6 OR c.claimed_by = $1)
+             ORDER BY c.confidence, c.id LIMIT $7",
+        )
+        .bind(viewer.unwrap_or(""))
+        .bind(i64::from(filter.senior))
+        .bind(filter.facility.as_deref().unwrap_or(""))
+        .bind(filter.form.as_deref().unwrap_or(""))
+        .bind(filter.batch.as_deref().unwrap_or(""))
+        .bind(now_ms())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &extra {
+            items.push(QueueItem { chart: r.try_get(0)?, form: r.try_get(1)?, confidence: r.try_get(2)?, facility: r.try_get(3)?, fields_to_review: r.try_get(4)? });
+        }
+        if !extra.is_empty() {
+            items.sort_by(|a, b| a.confidence.total_cmp(&b.confidence));
+            items.truncate(limit as usize);
+        }
+        Ok(items)
+    }
+
+    /// The blind second keying of a chart waiting for it (`second_key`): `values` are the
+    /// second reviewer's canonical values of the double-keyed fields. When every one equals
+    /// the first reviewer's, the chart is approved; otherwise it is `disputed`, each
+    /// disagreeing field flagged with the second value, for a senior reviewer. Returns the
+    /// chart and whether the keyings agreed.
+    pub async fn second_key(&self, public_id: &str, version: i64, reviewer: &str, values: &BTreeMap<String, Option<String>>) -> Result<(ChartRecord, bool)> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT id, version, status, reviewer FROM charts WHERE public_id = $1")
+            .bind(public_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        let (id, current, status, first): (i64, i64, String, Option<String>) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+        if status != ChartStatus::SecondKey.as_str() {
+            return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not waiting for a second keying")));
+        }
+        if first.as_deref() == Some(reviewer) {
+            return Err(StoreError::InvalidState(format!("chart {public_id} was approved by {reviewer}: a different reviewer keys it the second time")));
+        }
+        if current != version {
+            return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current });
+        }
+        let mut disagreements = Vec::new();
+        for (name, second) in values {
+            let firsts: Option<Option<String>> = sqlx::query("SELECT value FROM fields WHERE chart_id = $1 AND name = $2").bind(id).bind(name).fetch_optional(&mut *tx).await?.map(|r| r.try_get(0)).transpose()?;
+            let first_value = firsts.flatten();
+            if first_value != *second {
+                let issue = format!("second keying by {reviewer}: {:?}; first: {:?}", second.as_deref().unwrap_or(""), first_value.as_deref().unwrap_or(""));
+                sqlx::query("UPDATE fields SET needs_review = 1, issue = $1 WHERE chart_id = $2 AND name = $3").bind(&issue).bind(id).bind(name).execute(&mut *tx).await?;
+                disagreements.push(serde_json::json!({"field": name, "first": first_value, "second": second}));
+            }
+        }
+        let agreed = disagreements.is_empty();
+        let next = if agreed { ChartStatus::Approved } else { ChartStatus::Disputed };
+        sqlx::query("UPDATE charts SET status = $1, version = version + 1, second_keyed_by = $2, claimed_by = NULL, claimed_until = NULL, updated_at = $3 WHERE id = $4")
+            .bind(next.as_str())
+            .bind(reviewer)
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let detail = serde_json::json!({"fields": values.keys().collect::<Vec<_>>(), "agreed": agreed, "disagreements": disagreements}).to_string();
+        audit(&mut tx, reviewer, "second_key", Some(public_id), &detail).await?;
+        tx.commit().await?;
+        Ok((self.chart(public_id).await?, agreed))
     }
 
     /// Where a field's value is: its page and box (for cutting its snippet).
@@ -335,7 +414,8 @@ impl Store {
                 return Err(StoreError::Claimed { chart: public_id.to_string(), by: by.clone() });
             }
         }
-        if !status_of(&status)?.awaits_review() {
+        let st = status_of(&status)?;
+        if !st.awaits_review() && st != ChartStatus::SecondKey {
             return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not waiting for review")));
         }
         let until = now + ttl_ms;
@@ -427,7 +507,26 @@ impl Store {
 
     /// Approves a chart: all its fields are taken as reviewed.
     pub async fn approve(&self, public_id: &str, version: i64, reviewer: &str) -> Result<ChartRecord> {
+        self.approve_keyed(public_id, version, reviewer, &[]).await
+    }
+
+    /// Approves a chart whose form double-keys `double_key` fields: the first approval
+    /// sends it to a second reviewer (status `second_key`) unless it was keyed twice already
+    /// or a senior is settling a dispute; otherwise it is approved.
+    pub async fn approve_keyed(&self, public_id: &str, version: i64, reviewer: &str, double_key: &[String]) -> Result<ChartRecord> {
         let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT second_keyed_by, status FROM charts WHERE public_id = $1")
+            .bind(public_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        let (keyed, status): (Option<String>, String) = (row.try_get(0)?, row.try_get(1)?);
+        if !double_key.is_empty() && keyed.is_none() && status != ChartStatus::Disputed.as_str() {
+            self.bump_version(&mut tx, public_id, version, ChartStatus::SecondKey, reviewer).await?;
+            audit(&mut tx, reviewer, "approve_first_key", Some(public_id), &format!("version {}; waiting for a second keying of {}", version + 1, double_key.join(", "))).await?;
+            tx.commit().await?;
+            return self.chart(public_id).await;
+        }
         let id = self.bump_version(&mut tx, public_id, version, ChartStatus::Approved, reviewer).await?;
         sqlx::query("UPDATE fields SET needs_review = 0 WHERE chart_id = $1").bind(id).execute(&mut *tx).await?;
         audit(&mut tx, reviewer, "approve", Some(public_id), &format!("version {}", version + 1)).await?;

@@ -127,7 +127,7 @@ impl ChartCounts {
         self.total += n;
         match status {
             "extracted" => self.extracted += n,
-            "in_review" => self.in_review += n,
+            "in_review" | "second_key" | "disputed" => self.in_review += n,
             "approved" => self.approved += n,
             "rejected" => self.rejected += n,
             _ => {}

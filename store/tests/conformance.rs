@@ -50,6 +50,7 @@ both_backends!(
     stats_count_by_facility,
     claims_keep_reviewers_apart_and_the_queue_filters,
     disabled_users_cannot_sign_in,
+    double_keying_agrees_or_goes_to_a_senior,
 );
 
 fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
@@ -256,11 +257,45 @@ async fn claims_keep_reviewers_apart_and_the_queue_filters(s: Store) {
         facility: Some(facility.into()).filter(|x: &String| !x.is_empty()),
         form: Some(form.into()).filter(|x: &String| !x.is_empty()),
         batch: Some(batch.into()).filter(|x: &String| !x.is_empty()),
+        senior: false,
     };
     assert_eq!(s.review_queue_for(10, &f("PP01", "opd", "box1"), None).await.unwrap().len(), 1);
     assert!(s.review_queue_for(10, &f("SR01", "", ""), None).await.unwrap().is_empty());
     assert!(s.review_queue_for(10, &f("", "anc", ""), None).await.unwrap().is_empty());
     assert!(s.review_queue_for(10, &f("", "", "box9"), None).await.unwrap().is_empty());
+}
+
+async fn double_keying_agrees_or_goes_to_a_senior(s: Store) {
+    let keyed = vec!["patient_id".to_string()];
+    let ids = |q: Vec<store::QueueItem>| q.into_iter().map(|i| i.chart).collect::<Vec<_>>();
+    let plain = store::QueueFilter::default();
+    let senior = store::QueueFilter { senior: true, ..Default::default() };
+    for (sha, second, agree) in [("d1", "000777", true), ("d2", "000778", false)] {
+        let id = extracted_chart(&s, sha).await;
+        let first = s.approve_keyed(&id, 1, "sokha", &keyed).await.unwrap();
+        assert_eq!(first.status, ChartStatus::SecondKey);
+        // Not for the first reviewer; for anyone else.
+        assert!(!ids(s.review_queue_for(10, &plain, Some("sokha")).await.unwrap()).contains(&id));
+        assert!(ids(s.review_queue_for(10, &plain, Some("dara")).await.unwrap()).contains(&id));
+        let values: std::collections::BTreeMap<String, Option<String>> = [("patient_id".to_string(), Some(second.to_string()))].into();
+        assert!(matches!(s.second_key(&id, first.version, "sokha", &values).await, Err(StoreError::InvalidState(_))), "the first reviewer cannot key it again");
+        let (after, agreed) = s.second_key(&id, first.version, "dara", &values).await.unwrap();
+        assert_eq!(agreed, agree);
+        if agree {
+            assert_eq!(after.status, ChartStatus::Approved);
+        } else {
+            assert_eq!(after.status, ChartStatus::Disputed);
+            let pid = &after.fields["patient_id"];
+            assert!(pid.needs_review && pid.issue.as_deref().unwrap().contains("000778"), "{pid:?}");
+            assert!(!ids(s.review_queue_for(10, &plain, Some("vuthy")).await.unwrap()).contains(&id), "disputes are for seniors");
+            assert!(ids(s.review_queue_for(10, &senior, Some("boss")).await.unwrap()).contains(&id));
+            // The senior's approval settles it (no third keying).
+            let settled = s.approve_keyed(&id, after.version, "boss", &keyed).await.unwrap();
+            assert_eq!(settled.status, ChartStatus::Approved);
+        }
+    }
+    let actions: Vec<String> = s.audit_entries(None).await.unwrap().into_iter().map(|e| e.2).filter(|a| a.contains("key")).collect();
+    assert_eq!(actions, ["approve_first_key", "second_key", "approve_first_key", "second_key"]);
 }
 
 async fn disabled_users_cannot_sign_in(s: Store) {
