@@ -39,7 +39,7 @@ impl Browser {
         let profile = tempfile::tempdir().unwrap();
         let args = [
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1440,1000",
+            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1366,768",
         ];
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
@@ -99,8 +99,9 @@ impl Browser {
         self.cmd("POST", "/execute/sync", json!({"script": js, "args": []}))
     }
 
+    /// Saves a screenshot to `CHARTSCAN_SCREENSHOTS` (default `target/screenshots`).
     fn screenshot(&self, name: &str) {
-        let Ok(dir) = std::env::var("CHARTSCAN_SCREENSHOTS") else { return };
+        let dir = std::env::var("CHARTSCAN_SCREENSHOTS").unwrap_or_else(|_| common::root().join("target/screenshots").display().to_string());
         let b64 = self.cmd("GET", "/screenshot", Value::Null);
         let png = decode_base64(b64.as_str().unwrap());
         std::fs::create_dir_all(&dir).unwrap();
@@ -158,6 +159,12 @@ fn reviewer_corrects_and_approves_with_the_keyboard() {
     b.wait_for("rect.box");
     std::thread::sleep(Duration::from_millis(800));
     b.screenshot("review");
+    // A 1366x768 clinic screen shows the page, the first field and the approve button at once.
+    let fits = b.script("const r = (s) => document.querySelector(s).getBoundingClientRect(); const ok = (e) => e.top >= 0 && e.bottom <= window.innerHeight && e.left >= 0 && e.right <= window.innerWidth; return [window.innerWidth, ok(r('#approve')), ok(r('#fields input')), r('#pages img').width > 500]");
+    assert_eq!(fits.as_array().unwrap()[1..], [json!(true), json!(true), json!(true)], "at {}px wide", fits[0]);
+    // The boxes lie on the page image: the svg covers the image exactly.
+    let cover = b.script("const i = document.querySelector('#pages img').getBoundingClientRect(); const s = document.querySelector('#pages svg').getBoundingClientRect(); return Math.abs(i.top - s.top) + Math.abs(i.height - s.height) + Math.abs(i.width - s.width)");
+    assert!(cover.as_f64().unwrap() < 2.0, "the boxes are drawn {cover} px off the page");
     // Each field's box is drawn where its value is, as tall as the value.
     let tallest = b.script("return Math.max(...[...document.querySelectorAll('rect.box')].map(r => r.getBoundingClientRect().height / document.querySelector('#pages img').getBoundingClientRect().height * Number(document.querySelector('#pages img').getAttribute('height'))))");
     assert!(tallest.as_f64().unwrap() < 200.0, "a field box is drawn {tallest} page pixels tall");

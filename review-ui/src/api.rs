@@ -25,6 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/charts/{id}/release", post(release))
         .route("/api/charts/{id}/fields/{name}/snippet", get(snippet))
         .route("/api/users", get(users).post(add_user))
+        .route("/api/templates", get(templates))
+        .route("/api/templates/check", post(check_template))
         .route("/api/users/{name}/disabled", put(disable_user))
         .route("/api/charts/{id}/approve", post(approve))
         .route("/api/charts/{id}/second-key", post(second_key))
@@ -257,6 +259,27 @@ async fn users(State(state): State<AppState>, user: ApiUser) -> Result<Json<Valu
     admin(&user)?;
     let list = state.store.users().await?;
     Ok(Json(list.into_iter().map(|(u, disabled)| json!({ "name": u.name, "role": u.role, "disabled": disabled })).collect()))
+}
+
+/// The form templates in use, with their fields (admins).
+async fn templates(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    admin(&user)?;
+    Ok(Json(
+        state
+            .templates
+            .iter()
+            .map(|t| json!({ "form": t.form, "name": t.name, "auto_accept": t.auto_accept, "fields": t.fields.iter().map(|f| json!({ "name": f.name, "type": f.kind, "labels": f.labels, "required": f.required, "double_key": f.double_key })).collect::<Vec<_>>() }))
+            .collect(),
+    ))
+}
+
+/// Checks a template's TOML text (admins), as `chartscan templates check` does.
+async fn check_template(user: ApiUser, body: String) -> Result<Json<Value>, AppError> {
+    admin(&user)?;
+    Ok(Json(match chart::Template::parse(&body) {
+        Ok(t) => json!({ "ok": true, "form": t.form, "fields": t.fields.len() }),
+        Err(e) => json!({ "ok": false, "problems": e.0.split("; ").collect::<Vec<_>>() }),
+    }))
 }
 
 #[derive(Debug, Deserialize)]

@@ -174,6 +174,7 @@ function drawPages(c) {
     images[p.page] = img;
     const svg = document.createElementNS(svgNS, "svg");
     svg.setAttribute("viewBox", `0 0 ${p.width} ${p.height}`);
+    svg.setAttribute("preserveAspectRatio", "none");
     svg.setAttribute("class", "boxes");
     for (const name of c.field_order) {
       const f = c.fields[name];
@@ -435,6 +436,16 @@ async function adminPage() {
     catch (e) { showMessage(e.message); }
   });
   try { await draw(); } catch (e) { showMessage(e.message); }
+  const templates = await api("GET", "/api/templates");
+  for (const tpl of templates) {
+    $("#templates tbody").append(el("tr", {}, ...[tpl.form, tpl.name, String(tpl.fields.length), String(tpl.auto_accept), tpl.fields.filter((f) => f.double_key).map((f) => f.name).join(", ") || "—"].map((v) => el("td", { text: v }))));
+  }
+  $("#check-template").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const res = await fetch("/api/templates/check", { method: "POST", headers: { "X-CSRF-Token": session.csrf, "Content-Type": "text/plain" }, body: ev.target.toml.value, credentials: "same-origin" });
+    const r = await res.json();
+    $("#check-result").textContent = r.ok ? `ok: form ${r.form}, ${r.fields} field(s)` : (r.problems || [r.error]).join("\n");
+  });
 }
 
 const pages = { login: loginPage, queue: queuePage, review: reviewPage, dashboard: dashboardPage, admin: adminPage };

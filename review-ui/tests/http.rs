@@ -130,6 +130,8 @@ async fn anonymous_requests_are_refused_on_every_route() {
         (Method::POST, format!("/api/charts/{c}/release")),
         (Method::GET, format!("/api/charts/{c}/fields/phone/snippet")),
         (Method::GET, "/api/users".into()),
+        (Method::GET, "/api/templates".into()),
+        (Method::POST, "/api/templates/check".into()),
         (Method::GET, "/api/batches".into()),
         (Method::GET, "/api/rejections".into()),
         (Method::POST, "/api/users".into()),
@@ -342,6 +344,15 @@ async fn admins_add_and_disable_users_and_nobody_else_can() {
     assert!(list.as_array().unwrap().iter().any(|u| u["name"] == "srey" && u["disabled"] == true), "{list}");
     let selfie = send(&e.state, Method::PUT, "/api/users/root/disabled", Some(&root), Some(&csrf), Some(json!({"disabled": true}))).await;
     assert_eq!(selfie.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Templates: the ones in use, and a check of a new one.
+    let forms: Vec<String> = send(&e.state, Method::GET, "/api/templates", Some(&root), None, None).await.json().as_array().unwrap().iter().map(|t| t["form"].as_str().unwrap().to_string()).collect();
+    assert_eq!(forms, ["opd", "ipd", "anc"]);
+    assert_eq!(send(&e.state, Method::GET, "/api/templates", Some(&rev), None, None).await.status, StatusCode::FORBIDDEN);
+    let req = Request::builder().method(Method::POST).uri("/api/templates/check").header(header::COOKIE, &root).header("x-csrf-token", &csrf).body(Body::from("form = 'Bad'\nname = 'x'\n[[fields]]\nname = 'a'\ntype = 'date'\nlabels = ['P']")).unwrap();
+    let res = app(e.state.clone()).oneshot(req).await.unwrap();
+    let checked: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(checked["ok"], false);
+    assert!(checked["problems"].as_array().unwrap().len() >= 2, "{checked}");
 }
 
 #[tokio::test]
