@@ -457,12 +457,17 @@ async fn run(cli: Cli) -> Result<i32> {
             let manager = random_password();
             store.add_user("demo", chart::Role::Reviewer, &reviewer).await?;
             store.add_user("manager", chart::Role::Manager, &manager).await?;
+            let (reviewer2, admin) = (random_password(), random_password());
+            store.add_user("demo2", chart::Role::Reviewer, &reviewer2).await?;
+            store.add_user("admin", chart::Role::Admin, &admin).await?;
             let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
             let addr = listener.local_addr()?;
             println!();
             println!("  Review UI: http://{addr}/");
             println!("  Reviewer:  demo / {reviewer}");
             println!("  Manager:   manager / {manager}");
+            println!("  Second reviewer (double keying): demo2 / {reviewer2}");
+            println!("  Admin:     admin / {admin}");
             println!("  (Ctrl-C to stop; data in {} and {})", cli.data.display(), cli.db);
             println!();
             serve(store, blobs, templates, listener).await?;
