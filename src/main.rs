@@ -131,6 +131,10 @@ enum Command {
         /// Output file (default: stdout).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Only charts of this form (opd, ipd, anc, ...); for CSV, its fields are the columns,
+        /// in the template's order: one spreadsheet per form.
+        #[arg(long)]
+        form: Option<String>,
     },
     /// Work with form templates.
     Templates {
@@ -511,13 +515,17 @@ async fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Export { format, status, out } => {
+        Command::Export { format, status, out, form } => {
             let (store, _) = open(&cli).await?;
-            let records = store.charts(match status {
+            let mut records = store.charts(match status {
                 ExportStatus::Any => None,
                 ExportStatus::Approved => Some(chart::ChartStatus::Approved),
             })
             .await?;
+            if let Some(form) = form {
+                anyhow::ensure!(form == "unknown" || templates.iter().any(|t| t.form == *form), "no template for form {form:?} (forms: {})", templates.iter().map(|t| t.form.as_str()).collect::<Vec<_>>().join(", "));
+                records.retain(|r| r.form.as_deref() == Some(form.as_str()));
+            }
             let mut sink: Box<dyn Write> = match out {
                 Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
@@ -525,7 +533,7 @@ async fn run(cli: Cli) -> Result<i32> {
             match format {
                 ExportFormat::Jsonl => store::export::write_jsonl(&records, &mut sink)?,
                 ExportFormat::Csv => {
-                    let order: Vec<String> = templates.iter().flat_map(|t| t.fields.iter().map(|f| f.name.clone())).fold(Vec::new(), |mut v, n| {
+                    let order: Vec<String> = templates.iter().filter(|t| form.as_ref().is_none_or(|f| *f == t.form)).flat_map(|t| t.fields.iter().map(|f| f.name.clone())).fold(Vec::new(), |mut v, n| {
                         if !v.contains(&n) {
                             v.push(n);
                         }

@@ -101,6 +101,14 @@ fn samples_ingest_review_and_export() {
     assert!(accuracy >= ACCURACY_FLOOR, "field accuracy {accuracy:.3} is below the floor {ACCURACY_FLOOR}");
     assert!(precision >= AUTO_ACCEPT_PRECISION_FLOOR, "auto-accept precision {precision:.3} is below {AUTO_ACCEPT_PRECISION_FLOOR}");
 
+    // One spreadsheet per form: its charts, its fields as columns.
+    let out = ws.run(&["export", "--format", "csv", "--status", "any", "--form", "ipd"]);
+    let ipd = String::from_utf8(out.stdout).unwrap();
+    let header = ipd.lines().next().unwrap();
+    assert!(header.ends_with("ward,admission_date,discharge_date,admission_diagnosis,discharge_diagnosis,outcome"), "{header}");
+    assert!(!header.contains("lmp_date"));
+    assert_eq!(ipd.lines().count() - 1, truth.values().filter(|t| t["form"] == "ipd").count());
+
     // 3. Re-ingesting the same folders adds nothing.
     let before: Value = ws.json(&["stats", "--json"]).1;
     let (code, again) = ws.json(&["ingest", root().join("samples/charts").to_str().unwrap(), "--json"]);
