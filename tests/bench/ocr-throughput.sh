@@ -11,6 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pages=${1:-40}
+extra=()
 jobs=$(nproc)
 lang=${CHARTSCAN_LANG:-eng+khm}
 export OMP_THREAD_LIMIT=1
@@ -25,7 +26,9 @@ if [ "${1:-}" = "--corpus" ]; then
   ./target/release/chartscan-samples --copies-of "$work/src" --images-only --pages 16 --out "$work/pages" 2>/dev/null
   ./target/release/chartscan-samples --copies-of "$work/src" --images-only --pages 32 --out "$work/pages2" 2>/dev/null
   pages=16
-  echo "pages: 16 (phototest, eurotext and the two UNLV scans, 4 copies each), cores: $jobs, languages: $lang"
+  # Documents, not forms: chartscan reads them with page segmentation 3, as the CLI does.
+  extra=(--psm 3)
+  echo "pages: 16 (phototest, eurotext and the two UNLV scans, 4 copies each), cores: $jobs, languages: $lang, psm 3 for both"
 else
   ./target/release/chartscan-samples --copies-of samples/charts --images-only --pages "$pages" --out "$work/pages" 2>/dev/null
   ./target/release/chartscan-samples --copies-of samples/charts --images-only --pages $((pages * 2)) --out "$work/pages2" 2>/dev/null
@@ -41,7 +44,7 @@ run_chartscan() {
   local dir=$1 tag=$2
   local s e r
   s=$(date +%s.%N)
-  r=$(CHARTSCAN_LOG=warn ./target/release/chartscan --db "sqlite://$work/db-$tag/c.db" --data "$work/data-$tag" ingest "$dir" --jobs "$jobs" --lang "$lang" --json)
+  r=$(CHARTSCAN_LOG=warn ./target/release/chartscan --db "sqlite://$work/db-$tag/c.db" --data "$work/data-$tag" ingest "$dir" --jobs "$jobs" --lang "$lang" ${extra[@]+"${extra[@]}"} --json)
   e=$(date +%s.%N)
   python3 -c "
 import json,sys
