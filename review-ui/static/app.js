@@ -105,9 +105,12 @@ async function clerkPage() {
   document.querySelector("main h1").textContent = t("Batches and rejections");
   document.querySelectorAll("#queue, #queue + p, main > p.muted").forEach((e) => { e.hidden = true; });
   const [batches, rejections] = await Promise.all([api("GET", "/api/batches"), api("GET", "/api/rejections")]);
+  // The clerk's own batches (scanned with --operator set to their user name) come first.
+  const mine = (b) => b.operator === session.user;
+  batches.sort((a, b) => Number(mine(b)) - Number(mine(a)));
   for (const b of batches) {
     const waiting = b.charts.total - b.charts.approved - b.charts.rejected;
-    $("#batches tbody").append(el("tr", {}, ...[b.facility, b.batch, b.box_label || "—", b.operator || "—", String(b.files), String(waiting), String(b.charts.approved), String(b.charts.rejected)].map((v) => el("td", { text: v }))));
+    $("#batches tbody").append(el("tr", { class: mine(b) ? "mine" : "" }, ...[b.facility, b.batch, b.box_label || "—", (b.operator || "—") + (mine(b) ? " ★" : ""), String(b.files), String(waiting), String(b.charts.approved), String(b.charts.rejected)].map((v) => el("td", { text: v }))));
   }
   for (const r of rejections) {
     $("#rejections tbody").append(el("tr", {}, ...[r.file, r.facility, r.batch, r.reason || "", r.reviewer || ""].map((v) => el("td", { text: v }))));
