@@ -52,10 +52,8 @@ pub fn extract(templates: &[Template], pages: &[PageWords]) -> Extraction {
 /// not valid or below the auto-accept threshold, widened a little, when the page alone is a
 /// known form. Free text fields are left out (any reading of them is "valid").
 pub fn doubtful_zones(templates: &[Template], page: &PageWords) -> Vec<BBox> {
-    let pages = std::slice::from_ref(page);
-    let guess = detect_form(templates, pages);
-    let Some(template) = guess.form.as_deref().and_then(|f| templates.iter().find(|t| t.form == f)) else { return Vec::new() };
-    let extraction = extract_with(template, pages);
+    let extraction = extract(templates, std::slice::from_ref(page));
+    let Some(template) = templates.iter().find(|t| t.form == extraction.form) else { return Vec::new() };
     let mut zones = Vec::new();
     for spec in &template.fields {
         let Some(f) = extraction.fields.get(&spec.name) else { continue };
@@ -350,7 +348,8 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
         .enumerate()
         .flat_map(|(i, f)| f.labels.iter().map(move |l| (i, label_key(l))))
         .collect();
-    let mut hits: Vec<LabelHit> = find_label_hits(&lines, &labels).into_iter().filter(|h| !crate::detect::is_title_line(&lines[h.page_index][h.line], &template.titles)).collect();
+    let title_lines: Vec<Vec<bool>> = lines.iter().map(|page| page.iter().map(|l| crate::detect::is_title_line(l, &template.titles)).collect()).collect();
+    let mut hits: Vec<LabelHit> = find_label_hits(&lines, &labels).into_iter().filter(|h| !title_lines[h.page_index][h.line]).collect();
     let inferred = infer_unread_labels(template.fields.len(), &lines, &hits);
     hits.extend(inferred);
 

@@ -415,20 +415,24 @@ struct ImageQuery {
     width: Option<u32>,
 }
 
-/// The stored page image of a chart page: its hash and bytes.
-async fn stored_page(state: &AppState, id: &str, page: u32) -> Result<(String, Vec<u8>), AppError> {
-    let sha = state.store.page_image_sha(id, page).await?.ok_or_else(|| AppError::NotFound(format!("page {page} of chart {id} has no image")))?;
-    let bytes = state.blobs.get("pages", &sha).map_err(|e| AppError::Internal(e.to_string()))?;
-    Ok((sha, bytes))
+/// The hash of a chart page's stored image.
+async fn page_sha(state: &AppState, id: &str, page: u32) -> Result<String, AppError> {
+    state.store.page_image_sha(id, page).await?.ok_or_else(|| AppError::NotFound(format!("page {page} of chart {id} has no image")))
+}
+
+/// A stored page image as stored (JPEG bytes).
+fn page_bytes(state: &AppState, sha: &str) -> Result<Vec<u8>, AppError> {
+    state.blobs.get("pages", sha).map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// A page image decoded, from the cache of recently used pages (a reviewer asks for many
-/// snippets of one page).
-fn decoded(state: &AppState, sha: &str, bytes: &[u8]) -> Result<Arc<image::GrayImage>, AppError> {
+/// snippets of one page); the file is read only on a miss.
+fn decoded(state: &AppState, sha: &str) -> Result<Arc<image::GrayImage>, AppError> {
     if let Some(img) = state.pages.get(sha) {
         return Ok(img);
     }
-    let img = Arc::new(image::load_from_memory_with_format(bytes, image::ImageFormat::Jpeg).map_err(|e| AppError::Internal(e.to_string()))?.to_luma8());
+    let bytes = page_bytes(state, sha)?;
+    let img = Arc::new(image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).map_err(|e| AppError::Internal(e.to_string()))?.to_luma8());
     state.pages.put(sha.to_string(), img.clone());
     Ok(img)
 }
@@ -444,32 +448,30 @@ fn jpeg(img: &image::GrayImage, quality: u8) -> Result<Vec<u8>, AppError> {
 /// pixels wide an A5 page is readable and about 150 KB.
 async fn page_image(State(state): State<AppState>, Path((id, page)): Path<(String, u32)>, user: ApiUser, Query(q): Query<ImageQuery>) -> Result<Response, AppError> {
     let s = user.reviewer()?;
-    let (sha, bytes) = stored_page(&state, &id, page).await?;
+    let sha = page_sha(&state, &id, page).await?;
     state.store.audit(&s.user.name, "view_image", Some(&id), &format!("page {page}")).await?;
-    let bytes = match q.width {
-        Some(width) => {
-            let key = format!("{sha}@{width}");
-            match state.shrunk.get(&key) {
-                Some(cached) => cached.as_ref().clone(),
-                None => {
-                    let st = state.clone();
-                    let out = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, AppError> {
-                        let img = decoded(&st, &sha, &bytes)?;
-                        let width = width.clamp(300, img.width());
-                        if width >= img.width() {
-                            return Ok(bytes);
-                        }
-                        let height = (u64::from(img.height()) * u64::from(width) / u64::from(img.width())) as u32;
-                        jpeg(&image::imageops::resize(img.as_ref(), width, height, image::imageops::FilterType::Triangle), 70)
-                    })
-                    .await
-                    .map_err(|e| AppError::Internal(e.to_string()))??;
-                    state.shrunk.put(key, Arc::new(out.clone()));
-                    out
+    let key = q.width.map(|w| format!("{sha}@{w}"));
+    let bytes = match key.as_deref().and_then(|k| state.shrunk.get(k)) {
+        Some(cached) => cached.as_ref().clone(),
+        None => {
+            let st = state.clone();
+            let out = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, AppError> {
+                let Some(width) = q.width else { return page_bytes(&st, &sha) };
+                let img = decoded(&st, &sha)?;
+                if width >= img.width() {
+                    return page_bytes(&st, &sha);
                 }
+                let width = width.max(300);
+                let height = (u64::from(img.height()) * u64::from(width) / u64::from(img.width())) as u32;
+                jpeg(&image::imageops::resize(img.as_ref(), width, height, image::imageops::FilterType::Triangle), 70)
+            })
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))??;
+            if let Some(key) = key {
+                state.shrunk.put(key, Arc::new(out.clone()));
             }
+            out
         }
-        None => bytes,
     };
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response())
 }
@@ -479,11 +481,11 @@ async fn snippet(State(state): State<AppState>, Path((id, name)): Path<(String, 
     let s = user.reviewer()?;
     let (page, bbox) = state.store.field_place(&id, &name).await?;
     let bbox = bbox.ok_or_else(|| AppError::NotFound(format!("field {name} of chart {id} has no place on the page")))?;
-    let (sha, bytes) = stored_page(&state, &id, page).await?;
+    let sha = page_sha(&state, &id, page).await?;
     state.store.audit(&s.user.name, "view_snippet", Some(&id), &name).await?;
     let st = state.clone();
     let cut = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, AppError> {
-        let img = decoded(&st, &sha, &bytes)?;
+        let img = decoded(&st, &sha)?;
         let pad = bbox.h / 2 + 6;
         let x = bbox.x.saturating_sub(pad).min(img.width().saturating_sub(1));
         let y = bbox.y.saturating_sub(pad).min(img.height().saturating_sub(1));

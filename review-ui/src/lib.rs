@@ -36,32 +36,21 @@ pub struct AppState {
 }
 
 /// A small cache of the most recently used values (page images: a reviewer asks for many
-/// snippets of the page in front of them).
+/// snippets of the page in front of them), shared by the request handlers.
 #[derive(Debug)]
-pub(crate) struct Recent<T> {
-    capacity: usize,
-    items: std::sync::Mutex<std::collections::VecDeque<(String, T)>>,
-}
+pub(crate) struct Recent<T>(std::sync::Mutex<lru::LruCache<String, T>>);
 
 impl<T: Clone> Recent<T> {
     fn new(capacity: usize) -> Self {
-        Self { capacity, items: Default::default() }
+        Self(std::sync::Mutex::new(lru::LruCache::new(std::num::NonZeroUsize::new(capacity.max(1)).expect("at least 1"))))
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<T> {
-        let mut items = self.items.lock().expect("not poisoned");
-        let i = items.iter().position(|(k, _)| k == key)?;
-        let item = items.remove(i).expect("present");
-        let value = item.1.clone();
-        items.push_front(item);
-        Some(value)
+        self.0.lock().expect("not poisoned").get(key).cloned()
     }
 
     pub(crate) fn put(&self, key: String, value: T) {
-        let mut items = self.items.lock().expect("not poisoned");
-        items.retain(|(k, _)| *k != key);
-        items.push_front((key, value));
-        items.truncate(self.capacity);
+        self.0.lock().expect("not poisoned").put(key, value);
     }
 }
 

@@ -112,6 +112,13 @@ pub struct QueueItem {
     pub fields_to_review: i64,
 }
 
+impl QueueItem {
+    /// A queue row: public id, form, confidence, facility, fields needing review.
+    fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(QueueItem { chart: r.try_get(0)?, form: r.try_get(1)?, confidence: r.try_get(2)?, facility: r.try_get(3)?, fields_to_review: r.try_get(4)? })
+    }
+}
+
 /// Narrows the review queue (empty: everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct QueueFilter {
@@ -290,10 +297,7 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let mut items: Vec<QueueItem> = rows
-            .iter()
-            .map(|r| Ok(QueueItem { chart: r.try_get(0)?, form: r.try_get(1)?, confidence: r.try_get(2)?, facility: r.try_get(3)?, fields_to_review: r.try_get(4)? }))
-            .collect::<Result<_>>()?;
+        let mut items: Vec<QueueItem> = rows.iter().map(QueueItem::from_row).collect::<Result<_>>()?;
         // Charts waiting for a second keying (never by their first reviewer) and, for
         // seniors, disputed ones.
         let extra = sqlx::query(
@@ -315,7 +319,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for r in &extra {
-            items.push(QueueItem { chart: r.try_get(0)?, form: r.try_get(1)?, confidence: r.try_get(2)?, facility: r.try_get(3)?, fields_to_review: r.try_get(4)? });
+            items.push(QueueItem::from_row(r)?);
         }
         if !extra.is_empty() {
             items.sort_by(|a, b| a.confidence.total_cmp(&b.confidence));

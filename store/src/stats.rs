@@ -74,7 +74,7 @@ pub struct ReviewerCounts {
     /// Field values corrected.
     #[serde(default)]
     pub fields_corrected: i64,
-    /// Median time from opening (claiming) a chart to deciding it, in seconds.
+    /// Median time from claiming (opening) a chart to deciding it, in seconds.
     #[serde(default)]
     pub median_seconds_per_chart: Option<f64>,
 }
@@ -210,14 +210,15 @@ impl Store {
                 *stats.corrections_by_field.entry(field).or_default() += 1;
             }
         }
-        // Time per chart: from a reviewer's first claim or view of a chart to their decision.
+        // Time per chart: from a reviewer's claim of a chart (the review page claims what it
+        // opens) to their decision. Views are left out: there is one per request.
         let mut opened: std::collections::HashMap<(String, String), i64> = Default::default();
         let mut durations: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        for r in sqlx::query("SELECT at, actor, action, chart_id FROM audit_log WHERE action IN ('claim', 'view', 'approve', 'reject') AND chart_id IS NOT NULL ORDER BY id").fetch_all(&self.pool).await? {
+        for r in sqlx::query("SELECT at, actor, action, chart_id FROM audit_log WHERE action IN ('claim', 'approve', 'reject') AND chart_id IS NOT NULL ORDER BY id").fetch_all(&self.pool).await? {
             let (at, actor, action, chart): (i64, String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
             let key = (actor, chart);
             match action.as_str() {
-                "claim" | "view" => {
+                "claim" => {
                     opened.entry(key).or_insert(at);
                 }
                 _ => {
