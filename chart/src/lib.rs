@@ -10,11 +10,14 @@
 pub mod detect;
 pub mod eval;
 pub mod extract;
+pub mod fhir;
 pub mod field;
 pub mod geometry;
 pub mod khmer;
+pub mod matching;
 pub mod normalize;
 pub mod province;
+pub mod record;
 pub mod split;
 pub mod status;
 pub mod template;
