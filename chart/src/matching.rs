@@ -20,7 +20,7 @@ use unicode_normalization::UnicodeNormalization;
 /// Score at or above which a match is linked without asking.
 pub const AUTO_LINK: f32 = 0.95;
 /// Score at or above which the reviewer is asked (below: a new patient).
-pub const ASK: f32 = 0.35;
+pub const ASK: f32 = 0.2;
 
 /// A person as matching sees them: a chart's patient, or a stored patient with every name,
 /// number and phone seen on their charts.
@@ -202,8 +202,10 @@ pub fn score(a: &Person, b: &Person) -> Score {
             }
         }
         (Some((ya, _, _)), Some((yb, _, _))) => {
-            if (ya - yb).abs() <= 1 {
-                note(1.5, "birth year agrees with an estimated age".into());
+            if ya == yb {
+                note(2.0, "birth year agrees with an estimated age".into());
+            } else if (ya - yb).abs() == 1 {
+                note(1.0, "birth year one off an estimated age".into());
             } else if (ya - yb).abs() <= 2 {
                 note(-1.5, "estimated birth years differ by 2".into());
             } else {
@@ -237,13 +239,13 @@ pub enum Decision {
 }
 
 /// Decides from the scores of the candidates. A match is clear when it scores at least
-/// [`AUTO_LINK`] and no other candidate reaches [`ASK`].
+/// [`AUTO_LINK`] and no other candidate reaches even odds.
 pub fn decide(scores: Vec<Score>) -> Decision {
     let mut ranked: Vec<(usize, Score)> = scores.into_iter().enumerate().filter(|(_, s)| s.score >= ASK).collect();
     ranked.sort_by(|a, b| b.1.score.total_cmp(&a.1.score));
     match ranked.as_slice() {
         [] => Decision::New,
-        [(_, s)] if s.score >= AUTO_LINK => Decision::Link(ranked[0].0, ranked.remove(0).1),
+        [(_, s), rest @ ..] if s.score >= AUTO_LINK && rest.iter().all(|(_, r)| r.score < 0.5) => Decision::Link(ranked[0].0, ranked.remove(0).1),
         _ => {
             ranked.truncate(5);
             Decision::Ask(ranked)
