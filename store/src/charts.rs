@@ -518,6 +518,14 @@ impl Store {
     /// sends it to a second reviewer (status `second_key`) unless it was keyed twice already
     /// or a senior is settling a dispute; otherwise it is approved.
     pub async fn approve_keyed(&self, public_id: &str, version: i64, reviewer: &str, double_key: &[String]) -> Result<ChartRecord> {
+        self.approve_with(public_id, version, reviewer, double_key, &crate::PatientChoice::Auto).await
+    }
+
+    /// Approves as [`Store::approve_keyed`] does, and commits the chart's structured record in
+    /// the same transaction, filing it under the patient `choice` names (or the one matching
+    /// finds). When matching is unsure and `choice` is `Auto`, nothing changes and the error
+    /// lists the candidates.
+    pub async fn approve_with(&self, public_id: &str, version: i64, reviewer: &str, double_key: &[String], choice: &crate::PatientChoice) -> Result<ChartRecord> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT second_keyed_by, status FROM charts WHERE public_id = $1")
             .bind(public_id)
@@ -534,6 +542,7 @@ impl Store {
         let id = self.bump_version(&mut tx, public_id, version, ChartStatus::Approved, reviewer).await?;
         sqlx::query("UPDATE fields SET needs_review = 0 WHERE chart_id = $1").bind(id).execute(&mut *tx).await?;
         audit(&mut tx, reviewer, "approve", Some(public_id), &format!("version {}", version + 1)).await?;
+        crate::records::commit_in(&mut tx, id, public_id, reviewer, choice).await?;
         tx.commit().await?;
         self.chart(public_id).await
     }

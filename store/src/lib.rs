@@ -14,10 +14,12 @@ pub mod blobs;
 pub mod export;
 mod charts;
 mod queue;
+pub mod records;
 mod stats;
 mod users;
 
 pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueFilter, QueueItem, Source};
+pub use records::{Candidate, Committed, MatchOutcome, OutboxItem, PatientChoice, RecordCounts};
 pub use queue::{FileOutcome, NewFile, PageJob, PageResult};
 pub use stats::{BatchSummary, ChartCounts, DayCounts, PageCounts, Rejection, ReviewerCounts, Stats};
 pub use users::{Session, User};
@@ -79,6 +81,15 @@ pub enum StoreError {
     /// The operation does not apply to the chart in its current state.
     #[error("{0}")]
     InvalidState(String),
+    /// Matching found stored patients the chart's patient may be, none clearly: a reviewer
+    /// must say which (or that it is a new patient).
+    #[error("chart {chart}: the patient may be one of {} stored patients; choose one or a new patient", candidates.len())]
+    NeedsPatientChoice {
+        /// The chart.
+        chart: String,
+        /// Candidates, best first.
+        candidates: Vec<records::Candidate>,
+    },
     /// A value could not be stored as given.
     #[error("invalid: {0}")]
     Invalid(String),

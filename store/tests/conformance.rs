@@ -51,6 +51,8 @@ both_backends!(
     claims_keep_reviewers_apart_and_the_queue_filters,
     disabled_users_cannot_sign_in,
     double_keying_agrees_or_goes_to_a_senior,
+    approval_commits_a_matched_record_and_unapproval_retracts_it,
+    the_outbox_survives_until_sent,
 );
 
 fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
@@ -192,7 +194,7 @@ async fn review_edits_are_versioned_and_audited(s: Store) {
     assert!(matches!(s.reject(&id, v + 2, "late", "rev").await, Err(StoreError::InvalidState(_))));
     assert!(matches!(s.approve("nope", 1, "rev").await, Err(StoreError::NotFound(_))));
     let actions: Vec<String> = s.audit_entries(Some(&id)).await.unwrap().into_iter().map(|e| e.2).collect();
-    assert_eq!(actions, ["ingest", "extract", "edit_field", "approve"]);
+    assert_eq!(actions, ["ingest", "extract", "edit_field", "approve", "commit"]);
     assert_eq!(s.charts(Some(ChartStatus::Approved)).await.unwrap().len(), 1);
 
     let other = extracted_chart(&s, "f6").await;
@@ -349,4 +351,120 @@ async fn stats_count_by_facility(s: Store) {
     assert_eq!((st.pages.total, st.pages.done, st.pages.queued), (2, 1, 1));
     let json = serde_json::to_value(&st).unwrap();
     assert!(json["charts"]["in_review"].is_number() && json["by_facility"]["SR01"]["approved"].is_number());
+}
+
+/// An extracted outpatient chart whose fields are then set as a reviewer would.
+async fn reviewed_chart(s: &Store, sha: &str, values: &[(&str, Option<&str>)]) -> (String, i64) {
+    let id = extracted_chart(s, sha).await;
+    let mut v = s.chart(&id).await.unwrap().version;
+    for (name, value) in values {
+        v = s.update_field(&id, name, *value, v, "rev").await.unwrap().version;
+    }
+    (id, v)
+}
+
+fn sopheap<'a>(latin: &'a str, extra: &[(&'a str, Option<&'a str>)]) -> Vec<(&'a str, Option<&'a str>)> {
+    let mut v = vec![
+        ("name_khmer", Some("សុខ សុភាព")),
+        ("name_latin", Some(latin)),
+        ("sex", Some("F")),
+        ("visit_date", Some("2024-11-25")),
+        ("diagnosis", Some("Dengue fever")),
+        ("diagnosis_icd10", Some("A90")),
+        ("temperature_c", Some("38.5")),
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+async fn approval_commits_a_matched_record_and_unapproval_retracts_it(s: Store) {
+    let (a, v) = reviewed_chart(&s, "r1", &sopheap("SOK Sopheap", &[("date_of_birth", Some("1990-03-04"))])).await;
+    s.approve(&a, v, "rev").await.unwrap();
+    let counts = s.record_counts().await.unwrap();
+    assert_eq!((counts.patients, counts.encounters, counts.facts, counts.outbox_pending), (1, 1, 2, 1), "a patient, an encounter, a diagnosis and a temperature");
+    let ca = s.committed_chart(&a).await.unwrap().expect("committed on approval");
+    let dx = ca.record.facts.iter().find(|f| f.field == "diagnosis").unwrap();
+    assert_eq!((dx.code.as_deref(), dx.page), (Some("A90"), 0), "a reviewer-typed field has no page");
+    let temp = ca.record.facts.iter().find(|f| f.field == "temperature_c").unwrap();
+    assert_eq!((temp.code.as_deref(), temp.unit.as_deref()), (Some("8310-5"), Some("Cel")));
+    assert_eq!(ca.reviewer, "rev");
+    assert_eq!(ca.scans[0].sha256, "r1".repeat(32));
+    let patient = ca.patient.public_id.clone();
+
+    // The same woman, another spelling and family name last: linked without asking.
+    let (b, v) = reviewed_chart(&s, "r2", &sopheap("Sophea SOKH", &[("date_of_birth", Some("1990-03-04")), ("patient_id", None)])).await;
+    assert!(matches!(s.patient_match(&b).await.unwrap(), store::MatchOutcome::Link { .. }));
+    s.approve(&b, v, "rev").await.unwrap();
+    assert_eq!(s.committed_chart(&b).await.unwrap().unwrap().patient.public_id, patient);
+    assert_eq!(s.record_counts().await.unwrap().patients, 1);
+
+    // Only an age: a namesake is possible, so the reviewer must choose, and nothing changes
+    // until they do.
+    let (c, v) = reviewed_chart(&s, "r3", &sopheap("SOK Sopheap", &[("age", Some("34")), ("patient_id", None)])).await;
+    match s.approve(&c, v, "rev").await {
+        Err(StoreError::NeedsPatientChoice { candidates, .. }) => {
+            assert_eq!(candidates[0].patient, patient);
+            assert!(candidates[0].reasons.iter().any(|r| r.contains("estimated")), "{candidates:?}");
+            assert_eq!(candidates[0].charts, 2);
+        }
+        other => panic!("an uncertain match must ask, got {other:?}"),
+    }
+    assert_eq!(s.chart(&c).await.unwrap().status, ChartStatus::InReview, "not approved without a choice");
+    assert_eq!(s.record_counts().await.unwrap().encounters, 2);
+    s.approve_with(&c, v, "rev", &[], &store::PatientChoice::Existing(patient.clone())).await.unwrap();
+    assert_eq!(s.committed_chart(&c).await.unwrap().unwrap().patient.public_id, patient);
+    assert!(s.committed_chart(&c).await.unwrap().unwrap().patient.person.names_latin.len() >= 2, "every spelling is kept");
+
+    // Someone else entirely: a new patient.
+    let (d, v) = reviewed_chart(&s, "r4", &[("name_latin", Some("CHAN Dara")), ("sex", Some("M")), ("date_of_birth", Some("1975-05-01")), ("patient_id", None)]).await;
+    s.approve(&d, v, "rev").await.unwrap();
+    let counts = s.record_counts().await.unwrap();
+    assert_eq!((counts.patients, counts.encounters), (2, 4));
+
+    // Committing again changes nothing.
+    let before = s.committed_charts(None).await.unwrap();
+    let again = s.commit_chart(&a, "rev").await.unwrap().unwrap();
+    assert_eq!((again.patient.as_str(), again.how.as_str()), (patient.as_str(), "recommitted"));
+    s.commit_chart(&a, "rev").await.unwrap();
+    assert_eq!(s.record_counts().await.unwrap(), counts);
+    let after = s.committed_charts(None).await.unwrap();
+    let facts = |cs: &[chart::fhir::CommittedChart]| cs.iter().map(|c| (c.chart.clone(), c.record.facts.clone())).collect::<std::collections::BTreeMap<_, _>>();
+    assert_eq!(facts(&before), facts(&after));
+
+    // A manager un-approves B: its record goes, the patient stays with A's and C's.
+    assert!(matches!(s.unapprove(&b, 99, "boss", "wrong patient").await, Err(StoreError::Conflict { .. })));
+    let vb = s.chart(&b).await.unwrap().version;
+    assert!(matches!(s.unapprove(&b, vb, "boss", " ").await, Err(StoreError::Invalid(_))));
+    let back = s.unapprove(&b, vb, "boss", "wrong patient").await.unwrap();
+    assert_eq!(back.status, ChartStatus::InReview);
+    assert!(s.committed_chart(&b).await.unwrap().is_none());
+    let counts = s.record_counts().await.unwrap();
+    assert_eq!((counts.patients, counts.encounters), (2, 3));
+    let audit: Vec<(String, String)> = s.audit_entries(Some(&b)).await.unwrap().into_iter().map(|e| (e.1, e.2)).collect();
+    assert!(audit.contains(&("boss".to_string(), "unapprove".to_string())), "{audit:?}");
+    let retract = s.outbox_pending(100).await.unwrap().into_iter().find(|o| o.op == "retract").unwrap();
+    assert!(retract.payload.unwrap().contains(&format!("Encounter?identifier=urn:chartscan:chart|{b}")));
+    // D was the only chart of its patient: un-approving it removes the patient too.
+    let vd = s.chart(&d).await.unwrap().version;
+    s.unapprove(&d, vd, "boss", "duplicate scan").await.unwrap();
+    assert_eq!(s.record_counts().await.unwrap().patients, 1);
+    assert!(matches!(s.unapprove(&d, vd + 1, "boss", "again").await, Err(StoreError::InvalidState(_))));
+}
+
+async fn the_outbox_survives_until_sent(s: Store) {
+    let (a, v) = reviewed_chart(&s, "o1", &sopheap("SOK Sopheap", &[("date_of_birth", Some("1990-03-04"))])).await;
+    s.approve(&a, v, "rev").await.unwrap();
+    s.commit_chart(&a, "rev").await.unwrap();
+    let pending = s.outbox_pending(10).await.unwrap();
+    assert_eq!(pending.len(), 1, "a re-commit before sending queues nothing more");
+    s.outbox_failed(&[pending[0].id], "503 from server").await.unwrap();
+    let pending = s.outbox_pending(10).await.unwrap();
+    assert_eq!(pending[0].attempts, 1, "a failure is counted and the row stays");
+    s.outbox_sent(&[pending[0].id], "pusher", "http://fhir").await.unwrap();
+    s.outbox_sent(&[pending[0].id], "pusher", "http://fhir").await.unwrap();
+    assert!(s.outbox_pending(10).await.unwrap().is_empty());
+    let pushes = s.audit_entries(Some(&a)).await.unwrap().into_iter().filter(|e| e.2 == "push").count();
+    assert_eq!(pushes, 1, "marking sent twice audits once");
+    s.commit_chart(&a, "rev").await.unwrap();
+    assert_eq!(s.outbox_pending(10).await.unwrap().len(), 1, "a re-commit after sending is sent again");
 }

@@ -1,0 +1,616 @@
+//! Structured records: what an approved chart commits (a patient, matched across charts; an
+//! encounter; clinical facts with their source boxes), taking it back on un-approval, and the
+//! outbox of those changes waiting to be sent to a FHIR server.
+//!
+//! Invariant: a chart's record is written in the transaction that approves it, and retracted
+//! in the one that un-approves it; each also queues one outbox row in that transaction, so a
+//! crash cannot approve without queueing or queue without approving.
+//! Invariant: committing an already committed chart rewrites the same rows (idempotent).
+
+use crate::{audit, now_ms, Result, Store, StoreError};
+use chart::fhir::{CommittedChart, PatientEntry, ScanEntry};
+use chart::matching::{self, blocking_keys, Decision, Person};
+use chart::record::{ClinicalRecord, EncounterFacts, EncounterKind, Fact, FactKind, SourceField, ValueKind};
+use chart::ChartStatus;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+use std::collections::BTreeMap;
+
+/// Who a chart's patient is, when approving.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PatientChoice {
+    /// Let matching decide; an uncertain match stops the approval with the candidates.
+    #[default]
+    Auto,
+    /// The reviewer says it is this stored patient.
+    Existing(String),
+    /// The reviewer says it is nobody stored.
+    New,
+}
+
+/// A stored patient the chart's patient may be.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Patient id (`P-…`).
+    pub patient: String,
+    /// Match score, 0..1.
+    pub score: f32,
+    /// The evidence in words.
+    pub reasons: Vec<String>,
+    /// Names seen on the patient's charts.
+    pub names: Vec<String>,
+    /// Date or year of birth.
+    pub birth_date: Option<String>,
+    /// `M` or `F`.
+    pub sex: Option<String>,
+    /// How many committed charts the patient has.
+    pub charts: i64,
+}
+
+/// What matching makes of a chart's patient.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum MatchOutcome {
+    /// A clear match.
+    Link {
+        /// The candidate.
+        candidate: Candidate,
+    },
+    /// The reviewer must choose.
+    Ask {
+        /// Best first.
+        candidates: Vec<Candidate>,
+    },
+    /// Nobody alike.
+    New,
+    /// The chart has no form that records a patient, or is committed already.
+    NotApplicable,
+}
+
+/// What committing a chart did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Committed {
+    /// The patient it is filed under.
+    pub patient: String,
+    /// `linked`, `new`, `chosen`, `chosen_new` or `recommitted`.
+    pub how: String,
+    /// The match score, when linked to a stored patient.
+    pub score: Option<f32>,
+    /// Clinical facts written.
+    pub facts: usize,
+}
+
+/// A change waiting to be sent to the FHIR server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxItem {
+    /// Row id (sending order).
+    pub id: i64,
+    /// The chart.
+    pub chart: String,
+    /// `commit` or `retract`.
+    pub op: String,
+    /// For `retract`: the conditional-delete URLs, as JSON.
+    pub payload: Option<String>,
+    /// Failed attempts so far.
+    pub attempts: i64,
+}
+
+/// Counts of committed records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecordCounts {
+    /// Patients.
+    pub patients: i64,
+    /// Encounters (committed charts).
+    pub encounters: i64,
+    /// Clinical facts.
+    pub facts: i64,
+    /// Outbox rows not yet sent.
+    pub outbox_pending: i64,
+}
+
+fn patient_public_id(founding_chart: &str) -> String {
+    let h = crate::blobs::sha256_hex(founding_chart.as_bytes());
+    format!("P-{}", &h[..12])
+}
+
+struct StoredPatient {
+    id: i64,
+    public_id: String,
+    person: Person,
+}
+
+async fn chart_facts(conn: &mut AnyConnection, chart_id: i64) -> Result<(String, Option<String>, BTreeMap<String, SourceField>)> {
+    let row = sqlx::query("SELECT facility, form FROM charts WHERE id = $1").bind(chart_id).fetch_one(&mut *conn).await?;
+    let (facility, form): (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+    let mut fields = BTreeMap::new();
+    for r in sqlx::query("SELECT name, value, page, bbox FROM fields WHERE chart_id = $1").bind(chart_id).fetch_all(&mut *conn).await? {
+        let bbox: Option<String> = r.try_get(3)?;
+        fields.insert(
+            r.try_get::<String, _>(0)?,
+            SourceField { value: r.try_get(1)?, page: r.try_get::<i64, _>(2)? as u32, bbox: bbox.and_then(|b| serde_json::from_str(&b).ok()) },
+        );
+    }
+    Ok((facility, form, fields))
+}
+
+fn person_of(row: &AnyRow) -> Result<StoredPatient> {
+    let json: String = row.try_get(2)?;
+    Ok(StoredPatient { id: row.try_get(0)?, public_id: row.try_get(1)?, person: serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("stored patient: {e}")))? })
+}
+
+async fn candidates_for(conn: &mut AnyConnection, person: &Person) -> Result<Vec<(StoredPatient, matching::Score)>> {
+    let keys = blocking_keys(person, false);
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT p.id, p.public_id, p.person_json FROM patients p WHERE p.id IN (SELECT patient_id FROM patient_keys WHERE key IN ({})) ORDER BY p.id LIMIT 500",
+        placeholders.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for k in &keys {
+        q = q.bind(k);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| {
+            let p = person_of(r)?;
+            let s = matching::score(person, &p.person);
+            Ok((p, s))
+        })
+        .collect()
+}
+
+async fn describe(conn: &mut AnyConnection, p: &StoredPatient, s: &matching::Score) -> Result<Candidate> {
+    let charts: i64 = sqlx::query("SELECT COUNT(*) FROM encounters WHERE patient_id = $1").bind(p.id).fetch_one(&mut *conn).await?.try_get(0)?;
+    Ok(Candidate {
+        patient: p.public_id.clone(),
+        score: s.score,
+        reasons: s.reasons.clone(),
+        names: p.person.names_khmer.iter().chain(&p.person.names_latin).cloned().collect(),
+        birth_date: p.person.birth_date.clone(),
+        sex: p.person.sex.clone(),
+        charts,
+    })
+}
+
+async fn match_in(conn: &mut AnyConnection, person: &Person) -> Result<(MatchOutcome, Vec<StoredPatient>)> {
+    let found = candidates_for(conn, person).await?;
+    let scores = found.iter().map(|(_, s)| s.clone()).collect();
+    let decision = matching::decide(scores);
+    let mut patients: Vec<StoredPatient> = Vec::new();
+    let outcome = match decision {
+        Decision::Link(i, s) => {
+            let c = describe(conn, &found[i].0, &s).await?;
+            MatchOutcome::Link { candidate: c }
+        }
+        Decision::Ask(list) => {
+            let mut candidates = Vec::new();
+            for (i, s) in list {
+                candidates.push(describe(conn, &found[i].0, &s).await?);
+            }
+            MatchOutcome::Ask { candidates }
+        }
+        Decision::New => MatchOutcome::New,
+    };
+    patients.extend(found.into_iter().map(|(p, _)| p));
+    Ok((outcome, patients))
+}
+
+async fn file_patient(conn: &mut AnyConnection, id: i64, person: &Person, address: &[Option<String>; 4]) -> Result<()> {
+    let json = serde_json::to_string(person).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let addr = serde_json::to_string(address).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    sqlx::query("UPDATE patients SET person_json = $1, address_json = $2, updated_at = $3 WHERE id = $4").bind(json).bind(addr).bind(now_ms()).bind(id).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM patient_keys WHERE patient_id = $1").bind(id).execute(&mut *conn).await?;
+    for k in blocking_keys(person, true) {
+        sqlx::query("INSERT INTO patient_keys (key, patient_id) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(k).bind(id).execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+fn address_of(r: &ClinicalRecord) -> [Option<String>; 4] {
+    let p = &r.patient;
+    [p.village.clone(), p.commune.clone(), p.district.clone(), p.province.clone()]
+}
+
+/// Writes a chart's record inside the caller's transaction. `Ok(None)` when the chart's form
+/// records no patient (it is approved all the same).
+pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id: &str, reviewer: &str, choice: &PatientChoice) -> Result<Option<Committed>> {
+    let (facility, form, fields) = chart_facts(conn, chart_id).await?;
+    let Some(record) = form.as_deref().and_then(|f| ClinicalRecord::build(f, &fields)) else { return Ok(None) };
+    let person = Person::from_facts(&facility, &record.patient);
+    let existing = sqlx::query("SELECT e.id, e.patient_id, p.public_id FROM encounters e JOIN patients p ON p.id = e.patient_id WHERE e.chart_id = $1")
+        .bind(chart_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (patient_id, patient_public, how, score) = if let Some(row) = existing {
+        let (enc, pid, ppub): (i64, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        sqlx::query("DELETE FROM facts WHERE encounter_id = $1").bind(enc).execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM encounters WHERE id = $1").bind(enc).execute(&mut *conn).await?;
+        (pid, ppub, "recommitted".to_string(), None)
+    } else {
+        let chosen = match choice {
+            PatientChoice::Existing(p) => {
+                let row = sqlx::query("SELECT id, public_id, person_json FROM patients WHERE public_id = $1")
+                    .bind(p)
+                    .fetch_optional(&mut *conn)
+                    .await?
+                    .ok_or_else(|| StoreError::NotFound(format!("patient {p}")))?;
+                let stored = person_of(&row)?;
+                let s = matching::score(&person, &stored.person);
+                Some((stored.id, stored.public_id, "chosen", Some(s.score)))
+            }
+            PatientChoice::New => None,
+            PatientChoice::Auto => match match_in(conn, &person).await? {
+                (MatchOutcome::Link { candidate }, stored) => {
+                    let id = stored.iter().find(|p| p.public_id == candidate.patient).map(|p| p.id).ok_or_else(|| StoreError::NotFound(candidate.patient.clone()))?;
+                    Some((id, candidate.patient, "linked", Some(candidate.score)))
+                }
+                (MatchOutcome::Ask { candidates }, _) => return Err(StoreError::NeedsPatientChoice { chart: public_id.to_string(), candidates }),
+                _ => None,
+            },
+        };
+        match chosen {
+            Some((id, p, how, score)) => (id, p, how.to_string(), score),
+            None => {
+                let mut p = patient_public_id(public_id);
+                let mut n = 1;
+                while sqlx::query("SELECT 1 FROM patients WHERE public_id = $1").bind(&p).fetch_optional(&mut *conn).await?.is_some() {
+                    n += 1;
+                    p = format!("{}-{n}", patient_public_id(public_id));
+                }
+                let now = now_ms();
+                let id: i64 = sqlx::query("INSERT INTO patients (public_id, person_json, address_json, created_at, updated_at) VALUES ($1, '{}', '[]', $2, $2) RETURNING id")
+                    .bind(&p)
+                    .bind(now)
+                    .fetch_one(&mut *conn)
+                    .await?
+                    .try_get(0)?;
+                let how = if *choice == PatientChoice::New { "chosen_new" } else { "new" };
+                (id, p, how.to_string(), None)
+            }
+        }
+    };
+    // The patient as all their charts describe them, this one included.
+    let mut merged = Person::default();
+    for r in sqlx::query("SELECT patient_json FROM encounters WHERE patient_id = $1 ORDER BY id").bind(patient_id).fetch_all(&mut *conn).await? {
+        let json: String = r.try_get(0)?;
+        if let Ok(p) = serde_json::from_str::<Person>(&json) {
+            merged.absorb(&p);
+        }
+    }
+    merged.absorb(&person);
+    file_patient(conn, patient_id, &merged, &address_of(&record)).await?;
+    let e = &record.encounter;
+    let person_json = serde_json::to_string(&person).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let enc: i64 = sqlx::query(
+        "INSERT INTO encounters (chart_id, patient_id, kind, start_date, end_date, ward, outcome, reason, doctor, patient_json, match_how, match_score, reviewer, committed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+    )
+    .bind(chart_id)
+    .bind(patient_id)
+    .bind(e.kind.as_str())
+    .bind(&e.start)
+    .bind(&e.end)
+    .bind(&e.ward)
+    .bind(&e.outcome)
+    .bind(&e.reason)
+    .bind(&e.doctor)
+    .bind(person_json)
+    .bind(&how)
+    .bind(score.map(f64::from))
+    .bind(reviewer)
+    .bind(now_ms())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    for f in &record.facts {
+        sqlx::query(
+            "INSERT INTO facts (encounter_id, field, kind, system, code, display, value, value_kind, unit, page, bbox, reviewer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(enc)
+        .bind(&f.field)
+        .bind(f.kind.as_str())
+        .bind(&f.system)
+        .bind(&f.code)
+        .bind(&f.display)
+        .bind(&f.value)
+        .bind(f.value_kind.as_str())
+        .bind(&f.unit)
+        .bind(f.page as i64)
+        .bind(f.bbox.map(|b| serde_json::to_string(&b).unwrap_or_default()))
+        .bind(reviewer)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let pending: i64 = sqlx::query("SELECT COUNT(*) FROM outbox WHERE chart = $1 AND op = 'commit' AND sent_at IS NULL").bind(public_id).fetch_one(&mut *conn).await?.try_get(0)?;
+    if pending == 0 {
+        sqlx::query("INSERT INTO outbox (chart, op, created_at) VALUES ($1, 'commit', $2)").bind(public_id).bind(now_ms()).execute(&mut *conn).await?;
+    }
+    let detail = match score {
+        Some(s) => format!("patient {patient_public} ({how}, score {s:.2}); {} facts", record.facts.len()),
+        None => format!("patient {patient_public} ({how}); {} facts", record.facts.len()),
+    };
+    audit(conn, reviewer, "commit", Some(public_id), &detail).await?;
+    Ok(Some(Committed { patient: patient_public, how, score, facts: record.facts.len() }))
+}
+
+impl Store {
+    /// What matching makes of a chart's patient now (the review page shows it before
+    /// approval). `NotApplicable` once the chart is committed.
+    pub async fn patient_match(&self, public_id: &str) -> Result<MatchOutcome> {
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query("SELECT c.id, e.id FROM charts c LEFT JOIN encounters e ON e.chart_id = c.id WHERE c.public_id = $1")
+            .bind(public_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        let (chart_id, enc): (i64, Option<i64>) = (row.try_get(0)?, row.try_get(1)?);
+        if enc.is_some() {
+            return Ok(MatchOutcome::NotApplicable);
+        }
+        let (facility, form, fields) = chart_facts(&mut conn, chart_id).await?;
+        let Some(record) = form.as_deref().and_then(|f| ClinicalRecord::build(f, &fields)) else { return Ok(MatchOutcome::NotApplicable) };
+        Ok(match_in(&mut conn, &Person::from_facts(&facility, &record.patient)).await?.0)
+    }
+
+    /// Commits an approved chart's record again (after a template change, say). Idempotent:
+    /// the same chart gives the same rows, under the same patient.
+    pub async fn commit_chart(&self, public_id: &str, reviewer: &str) -> Result<Option<Committed>> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT id, status FROM charts WHERE public_id = $1").bind(public_id).fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        let (id, status): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+        if status != ChartStatus::Approved.as_str() {
+            return Err(StoreError::InvalidState(format!("chart {public_id} is {status}; only approved charts are committed")));
+        }
+        let done = commit_in(&mut tx, id, public_id, reviewer, &PatientChoice::Auto).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// Un-approves a chart (a manager's decision, with a reason): it goes back to review, its
+    /// record is retracted (the patient too, when this was their only chart) and the
+    /// retraction is queued for the FHIR server.
+    pub async fn unapprove(&self, public_id: &str, version: i64, manager: &str, reason: &str) -> Result<crate::ChartRecord> {
+        if reason.trim().is_empty() {
+            return Err(StoreError::Invalid("un-approving needs a reason".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query("SELECT id, version, status FROM charts WHERE public_id = $1").bind(public_id).fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        let (id, current, status): (i64, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        if current != version {
+            return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current });
+        }
+        if status != ChartStatus::Approved.as_str() {
+            return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not approved")));
+        }
+        sqlx::query("UPDATE charts SET version = version + 1, status = $1, updated_at = $2, second_keyed_by = NULL WHERE id = $3")
+            .bind(ChartStatus::InReview.as_str())
+            .bind(now_ms())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let retracted = retract_in(&mut tx, id, public_id).await?;
+        audit(&mut tx, manager, "unapprove", Some(public_id), &format!("version {}; reason: {reason}; {retracted}", version + 1)).await?;
+        tx.commit().await?;
+        self.chart(public_id).await
+    }
+
+    /// The committed charts (of one form, or all), oldest commit first, as FHIR export needs
+    /// them. `sha1_base64` of the scans is left for the caller, who has the files.
+    pub async fn committed_charts(&self, form: Option<&str>) -> Result<Vec<CommittedChart>> {
+        let rows = sqlx::query(
+            "SELECT e.id, c.public_id, c.facility, e.kind, e.start_date, e.end_date, e.ward, e.outcome, e.reason, e.doctor, e.reviewer, e.committed_at,
+                    p.public_id, p.person_json, p.address_json, f.original_name, f.sha256, f.media_type, f.size_bytes, c.id, c.form, e.patient_json
+             FROM encounters e JOIN charts c ON c.id = e.chart_id JOIN patients p ON p.id = e.patient_id JOIN files f ON f.id = c.file_id
+             WHERE ($1 = '' OR c.form = $1) ORDER BY e.id",
+        )
+        .bind(form.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(self.committed_of(&r).await?);
+        }
+        Ok(out)
+    }
+
+    /// The committed chart of these ids, if it is still committed.
+    pub async fn committed_chart(&self, public_id: &str) -> Result<Option<CommittedChart>> {
+        let row = sqlx::query(
+            "SELECT e.id, c.public_id, c.facility, e.kind, e.start_date, e.end_date, e.ward, e.outcome, e.reason, e.doctor, e.reviewer, e.committed_at,
+                    p.public_id, p.person_json, p.address_json, f.original_name, f.sha256, f.media_type, f.size_bytes, c.id, c.form, e.patient_json
+             FROM encounters e JOIN charts c ON c.id = e.chart_id JOIN patients p ON p.id = e.patient_id JOIN files f ON f.id = c.file_id
+             WHERE c.public_id = $1",
+        )
+        .bind(public_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => Ok(Some(self.committed_of(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn committed_of(&self, r: &AnyRow) -> Result<CommittedChart> {
+        let bad = |e: serde_json::Error| StoreError::Invalid(format!("stored record: {e}"));
+        let enc: i64 = r.try_get(0)?;
+        let kind: String = r.try_get(3)?;
+        let mut facts = Vec::new();
+        for f in sqlx::query("SELECT field, kind, system, code, display, value, value_kind, unit, page, bbox FROM facts WHERE encounter_id = $1 ORDER BY id").bind(enc).fetch_all(&self.pool).await? {
+            let bbox: Option<String> = f.try_get(9)?;
+            facts.push(Fact {
+                field: f.try_get(0)?,
+                kind: FactKind::parse(&f.try_get::<String, _>(1)?).unwrap_or(FactKind::Observation),
+                system: f.try_get(2)?,
+                code: f.try_get(3)?,
+                display: f.try_get(4)?,
+                value: f.try_get(5)?,
+                value_kind: ValueKind::parse(&f.try_get::<String, _>(6)?).unwrap_or(ValueKind::Text),
+                unit: f.try_get(7)?,
+                page: f.try_get::<i64, _>(8)? as u32,
+                bbox: bbox.and_then(|b| serde_json::from_str(&b).ok()),
+            });
+        }
+        let chart_id: i64 = r.try_get(19)?;
+        let pages: Vec<u32> = sqlx::query("SELECT page_no FROM pages WHERE chart_id = $1 ORDER BY page_no")
+            .bind(chart_id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|p| p.try_get::<i64, _>(0).map(|n| n as u32))
+            .collect::<Result<_, _>>()?;
+        let person: Person = serde_json::from_str(&r.try_get::<String, _>(13)?).map_err(bad)?;
+        let chart_person: Person = serde_json::from_str(&r.try_get::<String, _>(21)?).map_err(bad)?;
+        let address: [Option<String>; 4] = serde_json::from_str(&r.try_get::<String, _>(14)?).unwrap_or_default();
+        let approved_ms: i64 = r.try_get(11)?;
+        let encounter = EncounterFacts {
+            kind: EncounterKind::parse(&kind).unwrap_or(EncounterKind::Outpatient),
+            start: r.try_get(4)?,
+            end: r.try_get(5)?,
+            ward: r.try_get(6)?,
+            outcome: r.try_get(7)?,
+            reason: r.try_get(8)?,
+            doctor: r.try_get(9)?,
+        };
+        let patient_facts = chart::record::PatientFacts {
+            patient_no: chart_person.identifiers.first().map(|(_, n)| n.clone()),
+            name_khmer: chart_person.names_khmer.first().cloned(),
+            name_latin: chart_person.names_latin.first().cloned(),
+            sex: chart_person.sex.clone(),
+            birth_date: chart_person.birth_date.clone(),
+            birth_estimated: chart_person.birth_estimated,
+            phone: chart_person.phones.first().cloned(),
+            village: address[0].clone(),
+            commune: address[1].clone(),
+            district: address[2].clone(),
+            province: address[3].clone(),
+        };
+        Ok(CommittedChart {
+            chart: r.try_get(1)?,
+            facility: r.try_get(2)?,
+            patient: PatientEntry { public_id: r.try_get(12)?, person, address },
+            record: ClinicalRecord { patient: patient_facts, encounter, facts },
+            scans: vec![ScanEntry {
+                file: r.try_get(15)?,
+                sha256: r.try_get(16)?,
+                sha1_base64: None,
+                media_type: r.try_get(17)?,
+                size: r.try_get::<i64, _>(18)? as u64,
+                pages,
+            }],
+            reviewer: r.try_get(10)?,
+            approved_at: rfc3339(approved_ms),
+        })
+    }
+
+    /// Counts of committed records and pending outbox rows.
+    pub async fn record_counts(&self) -> Result<RecordCounts> {
+        let count = |sql: &'static str| async move { sqlx::query(sql).fetch_one(&self.pool).await?.try_get::<i64, _>(0).map_err(StoreError::from) };
+        Ok(RecordCounts {
+            patients: count("SELECT COUNT(*) FROM patients").await?,
+            encounters: count("SELECT COUNT(*) FROM encounters").await?,
+            facts: count("SELECT COUNT(*) FROM facts").await?,
+            outbox_pending: count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").await?,
+        })
+    }
+
+    /// The oldest unsent outbox rows.
+    pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<OutboxItem>> {
+        sqlx::query("SELECT id, chart, op, payload, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok(OutboxItem { id: r.try_get(0)?, chart: r.try_get(1)?, op: r.try_get(2)?, payload: r.try_get(3)?, attempts: r.try_get(4)? }))
+            .collect()
+    }
+
+    /// Marks outbox rows sent (the server confirmed them).
+    pub async fn outbox_sent(&self, ids: &[i64], actor: &str, target: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for id in ids {
+            let row = sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL RETURNING chart, op").bind(now_ms()).bind(id).fetch_optional(&mut *tx).await?;
+            if let Some(row) = row {
+                let (chart, op): (String, String) = (row.try_get(0)?, row.try_get(1)?);
+                audit(&mut tx, actor, "push", Some(&chart), &format!("{op} sent to {target}")).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a failed attempt to send outbox rows.
+    pub async fn outbox_failed(&self, ids: &[i64], error: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for id in ids {
+            sqlx::query("UPDATE outbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2").bind(error).bind(id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Retracts a chart's record inside the caller's transaction and queues the retraction.
+async fn retract_in(conn: &mut AnyConnection, chart_id: i64, public_id: &str) -> Result<String> {
+    let Some(row) = sqlx::query("SELECT e.id, e.patient_id, f.sha256 FROM encounters e JOIN charts c ON c.id = e.chart_id JOIN files f ON f.id = c.file_id WHERE e.chart_id = $1")
+        .bind(chart_id)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok("it had no committed record".into());
+    };
+    let (enc, patient, sha): (i64, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+    let facts: Vec<(FactKind, String)> = sqlx::query("SELECT kind, field FROM facts WHERE encounter_id = $1 ORDER BY id")
+        .bind(enc)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((FactKind::parse(&r.try_get::<String, _>(0)?).unwrap_or(FactKind::Observation), r.try_get(1)?)))
+        .collect::<Result<_>>()?;
+    sqlx::query("DELETE FROM facts WHERE encounter_id = $1").bind(enc).execute(&mut *conn).await?;
+    sqlx::query("DELETE FROM encounters WHERE id = $1").bind(enc).execute(&mut *conn).await?;
+    let mut urls = chart::fhir::retraction_urls(public_id, &facts, &[sha]);
+    let remaining = sqlx::query("SELECT patient_json FROM encounters WHERE patient_id = $1 ORDER BY id").bind(patient).fetch_all(&mut *conn).await?;
+    let ppub: String = sqlx::query("SELECT public_id FROM patients WHERE id = $1").bind(patient).fetch_one(&mut *conn).await?.try_get(0)?;
+    let patient_note = if remaining.is_empty() {
+        sqlx::query("DELETE FROM patient_keys WHERE patient_id = $1").bind(patient).execute(&mut *conn).await?;
+        sqlx::query("DELETE FROM patients WHERE id = $1").bind(patient).execute(&mut *conn).await?;
+        urls.push(format!("Patient?identifier={}|{ppub}", chart::fhir::PATIENT_SYSTEM));
+        format!("patient {ppub} removed (no other chart)")
+    } else {
+        let mut merged = Person::default();
+        for r in &remaining {
+            if let Ok(p) = serde_json::from_str::<Person>(&r.try_get::<String, _>(0)?) {
+                merged.absorb(&p);
+            }
+        }
+        let addr: String = sqlx::query("SELECT address_json FROM patients WHERE id = $1").bind(patient).fetch_one(&mut *conn).await?.try_get(0)?;
+        file_patient(conn, patient, &merged, &serde_json::from_str(&addr).unwrap_or_default()).await?;
+        format!("patient {ppub} kept ({} other charts)", remaining.len())
+    };
+    let payload = serde_json::to_string(&urls).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    sqlx::query("INSERT INTO outbox (chart, op, payload, created_at) VALUES ($1, 'retract', $2, $3)").bind(public_id).bind(payload).bind(now_ms()).execute(&mut *conn).await?;
+    Ok(format!("retracted the record and {} facts; {patient_note}", facts.len()))
+}
+
+/// Unix milliseconds as an RFC 3339 UTC instant.
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let date = chart::normalize::CalendarDate::from_days(days + chart::normalize::CalendarDate { year: 1970, month: 1, day: 1 }.days());
+    let date = date.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)).unwrap_or_else(|_| "1970-01-01".into());
+    format!("{date}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn instants_are_rfc3339() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_764_124_911_000), "2025-11-26T02:41:51Z");
+    }
+}
