@@ -30,6 +30,8 @@ pub fn routes() -> Router<AppState> {
         .route("/api/users/{name}/disabled", put(disable_user))
         .route("/api/charts/{id}/approve", post(approve))
         .route("/api/charts/{id}/second-key", post(second_key))
+        .route("/api/charts/{id}/patient-match", get(patient_match))
+        .route("/api/charts/{id}/unapprove", post(unapprove))
         .route("/api/charts/{id}/reject", post(reject))
         .route("/api/charts/{id}/merge-next", post(merge_next))
         .route("/api/charts/{id}/pages/{page}/flag", post(flag_page))
@@ -316,11 +318,45 @@ struct Versioned {
     version: i64,
 }
 
-async fn approve(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Versioned>) -> Result<Json<Value>, AppError> {
+#[derive(Debug, Deserialize)]
+struct Approve {
+    version: i64,
+    /// Who the patient is, when matching asked: a stored patient's id, or `new`.
+    patient: Option<String>,
+}
+
+async fn approve(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Approve>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
     let current = state.store.chart(&id).await?;
     may_change(s, &current)?;
-    let record = state.store.approve_keyed(&id, body.version, &s.user.name, &double_keyed(&state, &current)).await?;
+    let choice = match body.patient.as_deref() {
+        None | Some("") => store::PatientChoice::Auto,
+        Some("new") => store::PatientChoice::New,
+        Some(p) => store::PatientChoice::Existing(p.to_string()),
+    };
+    let record = state.store.approve_with(&id, body.version, &s.user.name, &double_keyed(&state, &current), &choice).await?;
+    Ok(Json(chart_json(&state, &record)?))
+}
+
+/// Who matching thinks the chart's patient is (the review page asks before approving when
+/// it is unsure). Shows stored patients' names, so it is audited as a view.
+async fn patient_match(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    let s = user.reviewer()?;
+    let outcome = state.store.patient_match(&id).await?;
+    let shown = match &outcome {
+        store::MatchOutcome::Link { candidate } => candidate.patient.clone(),
+        store::MatchOutcome::Ask { candidates } => candidates.iter().map(|c| c.patient.as_str()).collect::<Vec<_>>().join(", "),
+        _ => String::new(),
+    };
+    state.store.audit(&s.user.name, "view_patient_match", Some(&id), &shown).await?;
+    Ok(Json(serde_json::to_value(outcome).map_err(|e| AppError::Internal(e.to_string()))?))
+}
+
+/// A manager takes back an approval: the chart returns to review and its committed record
+/// is retracted (and queued for retraction at the FHIR server).
+async fn unapprove(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Reject>) -> Result<Json<Value>, AppError> {
+    let s = user.manager()?;
+    let record = state.store.unapprove(&id, body.version, &s.user.name, body.reason.trim()).await?;
     Ok(Json(chart_json(&state, &record)?))
 }
 
@@ -402,7 +438,12 @@ async fn export(State(state): State<AppState>, user: ApiUser, Query(q): Query<Ex
             store::export::write_csv(&records, &order, &mut out).map_err(|e| AppError::Internal(e.to_string()))?;
             "text/csv; charset=utf-8"
         }
-        other => return Err(AppError::BadRequest(format!("format {other:?}: use jsonl or csv"))),
+        "fhir" => {
+            let charts = store::export::fhir_charts(&state.store, &state.blobs, None).await?;
+            serde_json::to_writer_pretty(&mut out, &chart::fhir::bundle(&charts)).map_err(|e| AppError::Internal(e.to_string()))?;
+            "application/fhir+json"
+        }
+        other => return Err(AppError::BadRequest(format!("format {other:?}: use jsonl, csv or fhir"))),
     };
     state.store.audit(&s.user.name, "export", None, &format!("{format}, {} chart(s)", records.len())).await?;
     let disposition = format!("attachment; filename=\"chartscan-export.{format}\"");

@@ -26,6 +26,14 @@ pub enum AppError {
         /// The chart's current version, when known.
         current_version: Option<i64>,
     },
+    /// Matching is unsure who the patient is: the reviewer must choose.
+    #[error("{message}")]
+    NeedsPatientChoice {
+        /// Why.
+        message: String,
+        /// The stored patients it may be, best first.
+        candidates: serde_json::Value,
+    },
     /// A value that is not valid for its field.
     #[error("{0}")]
     Unprocessable(String),
@@ -48,6 +56,10 @@ impl From<StoreError> for AppError {
             StoreError::InvalidState(m) => AppError::Conflict { message: m, current_version: None },
             StoreError::Claimed { chart, by } => AppError::Conflict { message: format!("chart {chart} is being reviewed by {by}; take another one"), current_version: None },
             StoreError::Invalid(m) => AppError::Unprocessable(m),
+            StoreError::NeedsPatientChoice { chart, candidates } => AppError::NeedsPatientChoice {
+                message: format!("chart {chart}: choose whether the patient is one of these stored patients or a new one"),
+                candidates: serde_json::to_value(candidates).unwrap_or_default(),
+            },
             other => AppError::Internal(other.to_string()),
         }
     }
@@ -59,7 +71,7 @@ impl IntoResponse for AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::Conflict { .. } | AppError::NeedsPatientChoice { .. } => StatusCode::CONFLICT,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(detail) => {
@@ -70,6 +82,9 @@ impl IntoResponse for AppError {
         let mut body = serde_json::json!({ "error": self.to_string() });
         if let AppError::Conflict { current_version: Some(v), .. } = &self {
             body["current_version"] = (*v).into();
+        }
+        if let AppError::NeedsPatientChoice { candidates, .. } = &self {
+            body["candidates"] = candidates.clone();
         }
         (status, Json(body)).into_response()
     }

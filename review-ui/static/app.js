@@ -14,7 +14,7 @@ const KM = {
   "Least confident first.": "មិនសូវប្រាកដមុនគេ។", "to move,": "ដើម្បីផ្លាស់ទី,", "to open.": "ដើម្បីបើក។",
   "save & next": "រក្សាទុក និងបន្ទាប់", "back": "ថយក្រោយ", "undo": "មិនធ្វើវិញ", "next uncertain": "ចំណុចមិនប្រាកដបន្ទាប់",
   "auto-accepted fields": "ចំណុចទទួលយកស្វ័យប្រវត្តិ", "pages": "ទំព័រ", "zoom (drag to pan)": "ពង្រីក (អូសដើម្បីរំកិល)",
-  "approve & next chart": "អនុម័ត និងឯកសារបន្ទាប់", "reject with a reason": "បដិសេធដោយមានមូលហេតុ",
+  "approve & next chart": "អនុម័ត និងឯកសារបន្ទាប់", "Who is this patient?": "តើអ្នកជំងឺនេះជានរណា?", "New patient": "អ្នកជំងឺថ្មី", "born": "កើត", "chart(s)": "ឯកសារ", "reject with a reason": "បដិសេធដោយមានមូលហេតុ",
   "Approve (Ctrl+Enter)": "អនុម័ត (Ctrl+Enter)", "Reject…": "បដិសេធ…", "read: ": "អានបាន៖ ",
   "field(s) auto-accepted (F3 shows them)": "ចំណុចទទួលយកស្វ័យប្រវត្តិ (F3 បង្ហាញ)", "corrected": "បានកែ",
   "Progress": "វឌ្ឍនភាព", "By day": "តាមថ្ងៃ", "By reviewer": "តាមអ្នកពិនិត្យ", "Corrections by field": "ការកែតម្រូវតាមចំណុច", "Export": "នាំចេញ",
@@ -65,7 +65,7 @@ async function api(method, url, body) {
   const res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
   if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); throw new Error("login required"); }
   const data = res.headers.get("content-type")?.includes("json") ? await res.json() : null;
-  if (!res.ok) { const err = new Error((data && data.error) || res.statusText); err.status = res.status; throw err; }
+  if (!res.ok) { const err = new Error((data && data.error) || res.statusText); err.status = res.status; err.data = data; throw err; }
   return data;
 }
 
@@ -356,11 +356,45 @@ async function goNext() {
   location.href = next ? "/charts/" + encodeURIComponent(next.chart) : "/";
 }
 
-async function approve() {
+async function approve(patient) {
   if (blind()) return secondKey();
   for (const input of inputs()) if (!(await saveField(input.name, input))) return;
-  try { chart = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/approve`, { version: chart.version }); await goNext(); }
-  catch (e) { showMessage(e.message); if (e.status === 409) await reloadChart(); }
+  const body = { version: chart.version };
+  if (typeof patient === "string") body.patient = patient;
+  try { chart = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/approve`, body); await goNext(); }
+  catch (e) {
+    if (e.status === 409 && e.data && e.data.candidates) return choosePatient(e.data.candidates);
+    showMessage(e.message); if (e.status === 409) await reloadChart();
+  }
+}
+
+/** Matching is unsure who the patient is: the reviewer picks a stored patient (1-5) or a new one (N). */
+function choosePatient(candidates) {
+  const box = $("#patient-choice");
+  box.replaceChildren(el("h3", { text: t("Who is this patient?") }), el("p", { class: "muted", text: t("Stored patients like this one. Press a number for the same patient, N for a new patient, Esc to go back.") }));
+  const list = el("ol");
+  candidates.forEach((c, i) => {
+    const who = [c.names.join(" / "), c.birth_date ? t("born") + " " + c.birth_date : "", c.sex || "", c.charts + " " + t("chart(s)")].filter(Boolean).join(" · ");
+    const b = el("button", { type: "button", "data-patient": c.patient, onclick: () => approve(c.patient) }, el("kbd", { text: String(i + 1) }), " ", el("strong", { text: c.patient }), " " + who);
+    list.append(el("li", {}, b, el("div", { class: "muted", text: Math.round(c.score * 100) + "% · " + c.reasons.join("; ") })));
+  });
+  const fresh = el("button", { type: "button", id: "new-patient", onclick: () => approve("new") }, el("kbd", { text: "N" }), " " + t("New patient"));
+  box.append(list, fresh);
+  box.hidden = false;
+  box.querySelector("button").focus();
+  box.onkeydown = (ev) => {
+    const n = Number(ev.key);
+    if (n >= 1 && n <= candidates.length) { ev.preventDefault(); approve(candidates[n - 1].patient); }
+    else if (ev.key === "n" || ev.key === "N") { ev.preventDefault(); approve("new"); }
+    else if (ev.key === "Escape") { ev.preventDefault(); box.hidden = true; inputs()[0]?.focus(); }
+  };
+}
+
+async function unapprove() {
+  const reason = prompt(t("Why take back this approval? (it is audited, and the record is retracted)"));
+  if (!reason) return;
+  try { chart = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/unapprove`, { version: chart.version, reason }); location.reload(); }
+  catch (e) { showMessage(e.message); }
 }
 
 async function mergeNext() {
@@ -386,8 +420,10 @@ async function reject() {
 async function reviewPage() {
   await loadSession();
   try { await reloadChart(); } catch (e) { showMessage(e.message); return; }
-  $("#approve").addEventListener("click", approve);
+  $("#approve").addEventListener("click", () => approve());
   $("#reject").addEventListener("click", reject);
+  const un = $("#unapprove");
+  if (chart.status === "approved" && (session.role === "manager" || session.role === "admin")) { un.hidden = false; un.addEventListener("click", unapprove); }
   if (await claim()) setInterval(claim, 5 * 60 * 1000);
   enablePan();
   document.addEventListener("keydown", (ev) => {

@@ -137,6 +137,8 @@ async fn anonymous_requests_are_refused_on_every_route() {
         (Method::POST, "/api/users".into()),
         (Method::PUT, "/api/users/rev/disabled".into()),
         (Method::POST, "/logout".into()),
+        (Method::GET, format!("/api/charts/{c}/patient-match")),
+        (Method::POST, format!("/api/charts/{c}/unapprove")),
     ];
     for (m, uri) in api {
         let r = send(&e.state, m.clone(), &uri, None, None, Some(json!({"version": 1, "value": "x", "reason": "x"}))).await;
@@ -424,4 +426,72 @@ async fn double_keyed_fields_are_typed_blind_by_a_second_reviewer() {
     let done = send(&state, Method::POST, &format!("/api/charts/{c}/second-key"), Some(&b), Some(&b_csrf), Some(json!({"version": v, "values": {"patient_id": "០០៤៥១២"}}))).await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text());
     assert_eq!((done.json()["agreed"].clone(), done.json()["status"].clone()), (json!(true), json!("approved")), "Khmer digits key the same number");
+}
+
+/// Another outpatient chart in the environment's store (its own file).
+async fn add_chart(e: &Env, sha: &str) -> String {
+    let templates = chart::standard_templates();
+    e.store
+        .record_file(&NewFile { sha256: sha.repeat(64 / sha.len()), original_name: format!("{sha}.jpg"), source_path: format!("/s/{sha}.jpg"), media_type: "image/jpeg".into(), size_bytes: 10, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None, segments: vec![] })
+        .await
+        .unwrap();
+    let job = e.store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
+    let words = ["OUTPATIENT", "CONSULTATION", "CARD"].iter().enumerate().map(|(i, t)| Word { text: t.to_string(), bbox: BBox::new(10 + 160 * i as u32, 10, 150, 30), confidence: 0.95, line: 0, block: 0 }).collect();
+    e.store.complete_page(job.page_id, &PageResult { image_sha256: "cd".repeat(32), width: 800, height: 600, skew: 0.0, words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() } }, &templates).await.unwrap();
+    job.chart
+}
+
+/// Sets fields through the API as a reviewer; returns the chart's version after.
+async fn key_fields(e: &Env, chart: &str, cookie: &str, csrf: &str, values: &[(&str, &str)]) -> i64 {
+    let mut v = send(&e.state, Method::GET, &format!("/api/charts/{chart}"), Some(cookie), None, None).await.json()["version"].as_i64().unwrap();
+    for (name, value) in values {
+        let r = send(&e.state, Method::PUT, &format!("/api/charts/{chart}/fields/{name}"), Some(cookie), Some(csrf), Some(json!({"value": value, "version": v}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text());
+        v = r.json()["version"].as_i64().unwrap();
+    }
+    v
+}
+
+#[tokio::test]
+async fn an_uncertain_patient_is_the_reviewers_choice_and_a_manager_can_take_an_approval_back() {
+    let e = env().await;
+    let (rev, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let first = e.chart.clone();
+    let v = key_fields(&e, &first, &rev, &csrf, &[("name_latin", "SOK Sopheap"), ("sex", "F"), ("date_of_birth", "04/03/1990"), ("visit_date", "25/11/2024"), ("diagnosis_icd10", "A90")]).await;
+    let r = send(&e.state, Method::POST, &format!("/api/charts/{first}/approve"), Some(&rev), Some(&csrf), Some(json!({"version": v}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let patient = e.store.committed_chart(&first).await.unwrap().unwrap().patient.public_id;
+
+    let second = add_chart(&e, "ef").await;
+    let v = key_fields(&e, &second, &rev, &csrf, &[("name_latin", "Sopheap SOK"), ("sex", "F"), ("age", "34"), ("visit_date", "25/11/2024")]).await;
+    let m = send(&e.state, Method::GET, &format!("/api/charts/{second}/patient-match"), Some(&rev), None, None).await.json();
+    assert_eq!(m["decision"], "ask", "{m}");
+    assert_eq!(m["candidates"][0]["patient"], patient.as_str());
+    let asked = send(&e.state, Method::POST, &format!("/api/charts/{second}/approve"), Some(&rev), Some(&csrf), Some(json!({"version": v}))).await;
+    assert_eq!(asked.status, StatusCode::CONFLICT);
+    assert_eq!(asked.json()["candidates"][0]["patient"], patient.as_str(), "{}", asked.text());
+    let chosen = send(&e.state, Method::POST, &format!("/api/charts/{second}/approve"), Some(&rev), Some(&csrf), Some(json!({"version": v, "patient": patient}))).await;
+    assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.text());
+    assert_eq!(e.store.committed_chart(&second).await.unwrap().unwrap().patient.public_id, patient);
+
+    // Only a manager un-approves, and only with a reason.
+    let v = chosen.json()["version"].as_i64().unwrap();
+    let url = format!("/api/charts/{second}/unapprove");
+    assert_eq!(send(&e.state, Method::POST, &url, Some(&rev), Some(&csrf), Some(json!({"version": v, "reason": "oops"}))).await.status, StatusCode::FORBIDDEN);
+    let (boss, boss_csrf) = login(&e.state, "boss", "password-123").await.unwrap();
+    assert_eq!(send(&e.state, Method::POST, &url, Some(&boss), Some(&boss_csrf), Some(json!({"version": v, "reason": ""}))).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let back = send(&e.state, Method::POST, &url, Some(&boss), Some(&boss_csrf), Some(json!({"version": v, "reason": "linked to the wrong patient"}))).await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text());
+    assert_eq!(back.json()["status"], "in_review");
+    let audit: Vec<(String, String)> = e.store.audit_entries(Some(&second)).await.unwrap().into_iter().map(|a| (a.1, a.2)).collect();
+    for (who, what) in [("rev", "view_patient_match"), ("rev", "commit"), ("boss", "unapprove")] {
+        assert!(audit.contains(&(who.to_string(), what.to_string())), "{who} {what}: {audit:?}");
+    }
+
+    // The manager's FHIR export holds the one chart still approved.
+    let fhir = send(&e.state, Method::GET, "/api/export?format=fhir", Some(&boss), None, None).await;
+    assert_eq!(fhir.status, StatusCode::OK);
+    assert_eq!(fhir.headers[header::CONTENT_TYPE], "application/fhir+json");
+    let counts = chart::fhir::resource_counts(&fhir.json());
+    assert_eq!((counts["Patient"], counts["Encounter"], counts["Condition"]), (1, 1, 1), "{counts:?}");
 }

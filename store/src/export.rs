@@ -1,8 +1,10 @@
-//! Export formats of CONTRACT.md: JSON lines (one chart per line) and CSV (one row per
-//! chart, canonical values). OCR text is untrusted: CSV cells that a spreadsheet would run
-//! as a formula are prefixed with `'`.
+//! Export formats of CONTRACT.md: JSON lines (one chart per line), CSV (one row per chart,
+//! canonical values) and FHIR R4 (a transaction Bundle of the committed records). OCR text is
+//! untrusted: CSV cells that a spreadsheet would run as a formula are prefixed with `'`.
 
-use crate::ChartRecord;
+use crate::blobs::BlobStore;
+use crate::{ChartRecord, Result, Store};
+use chart::fhir::CommittedChart;
 use std::collections::BTreeSet;
 use std::io::Write;
 
@@ -52,9 +54,51 @@ pub fn write_csv(records: &[ChartRecord], field_order: &[String], out: &mut dyn 
     w.flush()
 }
 
+/// SHA-1 of a file, base64, as FHIR's `Attachment.hash` wants it.
+pub fn sha1_base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use sha1::Digest;
+    base64::engine::general_purpose::STANDARD.encode(sha1::Sha1::digest(bytes))
+}
+
+/// The committed charts (of one form, or all) with the SHA-1 of each scanned original filled
+/// in from the data directory (left out, with a warning, when the original is missing).
+pub async fn fhir_charts(store: &Store, blobs: &BlobStore, form: Option<&str>) -> Result<Vec<CommittedChart>> {
+    let mut charts = store.committed_charts(form).await?;
+    fill_hashes(blobs, &mut charts).await;
+    Ok(charts)
+}
+
+/// Fills in `sha1_base64` of the charts' scans from the stored originals.
+pub async fn fill_hashes(blobs: &BlobStore, charts: &mut [CommittedChart]) {
+    let mut cache = std::collections::HashMap::new();
+    for c in charts.iter_mut() {
+        for s in &mut c.scans {
+            if let Some(h) = cache.get(&s.sha256) {
+                s.sha1_base64 = Some(String::clone(h));
+                continue;
+            }
+            let (b, sha) = (blobs.clone(), s.sha256.clone());
+            match tokio::task::spawn_blocking(move || b.get("originals", &sha)).await {
+                Ok(Ok(bytes)) => {
+                    let h = sha1_base64(&bytes);
+                    cache.insert(s.sha256.clone(), h.clone());
+                    s.sha1_base64 = Some(h);
+                }
+                _ => tracing::warn!(sha256 = %s.sha256, "original scan missing from the data directory; its DocumentReference has no hash"),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha1_is_base64_as_fhir_wants() {
+        assert_eq!(sha1_base64(b"abc"), "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
+    }
 
     #[test]
     fn formulas_are_neutralised() {
