@@ -2,6 +2,7 @@
 //! calls library functions; progress bars, colours and exit codes live only here.
 
 mod progress;
+mod push;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -136,6 +137,30 @@ enum Command {
         #[arg(long)]
         form: Option<String>,
     },
+    /// Send committed records (and retractions) to a FHIR R4 server, oldest first, as
+    /// transaction Bundles. Safe to re-run and to interrupt: what the server did not confirm
+    /// is sent again, and conditional creates make a resend create nothing twice.
+    Push {
+        /// The FHIR server's base URL (transactions are POSTed to it).
+        #[arg(long, env = "CHARTSCAN_FHIR_URL")]
+        fhir_url: String,
+        /// Changes (charts) per transaction.
+        #[arg(long, default_value_t = 25)]
+        batch_size: i64,
+        /// Attempts per transaction when the server is unreachable or answers 408, 429 or 5xx.
+        #[arg(long, default_value_t = 6)]
+        attempts: u32,
+        /// Seconds allowed for one transaction.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// Seconds to wait after the first failed attempt (doubling, at most 60).
+        #[arg(long, default_value_t = 1.0)]
+        backoff: f64,
+    },
+    /// Commit approved charts that have no structured record yet (approved before records
+    /// existed, or whose commit was undone), matching their patients. Charts whose patient is
+    /// uncertain are listed for a reviewer and left uncommitted.
+    Commit,
     /// Work with form templates.
     Templates {
         #[command(subcommand)]
@@ -193,8 +218,12 @@ enum RoleArg {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum ExportFormat {
+    /// One JSON object per chart (CONTRACT.md).
     Jsonl,
+    /// One row per chart; with --form, that form's fields as columns.
     Csv,
+    /// A FHIR R4 transaction Bundle of the committed (approved) records.
+    Fhir,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -526,12 +555,29 @@ async fn run(cli: Cli) -> Result<i32> {
                 anyhow::ensure!(form == "unknown" || templates.iter().any(|t| t.form == *form), "no template for form {form:?} (forms: {})", templates.iter().map(|t| t.form.as_str()).collect::<Vec<_>>().join(", "));
                 records.retain(|r| r.form.as_deref() == Some(form.as_str()));
             }
+            if let ExportFormat::Fhir = format {
+                let (_, blobs) = open(&cli).await?;
+                let charts = store::export::fhir_charts(&store, &blobs, form.as_deref()).await?;
+                let bundle = chart::fhir::bundle(&charts);
+                let mut sink: Box<dyn Write> = match out {
+                    Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)),
+                    None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+                };
+                serde_json::to_writer_pretty(&mut sink, &bundle)?;
+                sink.write_all(b"\n")?;
+                sink.flush()?;
+                store.audit("cli", "export", None, &format!("fhir, {} chart(s)", charts.len())).await?;
+                let counts: Vec<String> = chart::fhir::resource_counts(&bundle).iter().map(|(t, n)| format!("{n} {t}")).collect();
+                eprintln!("FHIR bundle of {} committed chart(s): {}", charts.len(), counts.join(", "));
+                return Ok(0);
+            }
             let mut sink: Box<dyn Write> = match out {
                 Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
             match format {
                 ExportFormat::Jsonl => store::export::write_jsonl(&records, &mut sink)?,
+                ExportFormat::Fhir => unreachable!("handled above"),
                 ExportFormat::Csv => {
                     let order: Vec<String> = templates.iter().filter(|t| form.as_ref().is_none_or(|f| *f == t.form)).flat_map(|t| t.fields.iter().map(|f| f.name.clone())).fold(Vec::new(), |mut v, n| {
                         if !v.contains(&n) {
@@ -547,6 +593,61 @@ async fn run(cli: Cli) -> Result<i32> {
                 eprintln!("{} chart(s) written to {}", records.len(), path.display());
             }
             Ok(0)
+        }
+        Command::Push { fhir_url, batch_size, attempts, timeout, backoff } => {
+            anyhow::ensure!(fhir_url.starts_with("http://") || fhir_url.starts_with("https://"), "--fhir-url {fhir_url:?}: give the server's http(s) base URL");
+            anyhow::ensure!(*batch_size >= 1 && *attempts >= 1, "--batch-size and --attempts must be at least 1");
+            let (store, blobs) = open(&cli).await?;
+            let opts = push::PushOptions {
+                url: fhir_url.clone(),
+                batch: *batch_size,
+                attempts: *attempts,
+                timeout: Duration::from_secs(*timeout),
+                backoff: Duration::from_secs_f64(backoff.max(0.0)),
+                actor: format!("push@{}", hostname()),
+            };
+            let total = store.record_counts().await?.outbox_pending;
+            let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
+                let b = indicatif::ProgressBar::new(total as u64);
+                b.set_style(indicatif::ProgressStyle::with_template("pushing {bar:40} {pos}/{len} changes {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+                b
+            });
+            let result = push::push(&store, &blobs, &opts, |r, pending| {
+                if let Some(b) = &bar {
+                    b.set_position((total - pending).max(0) as u64);
+                    b.set_message(format!("({} transaction(s), {} retried)", r.transactions, r.retries));
+                }
+            })
+            .await;
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            let r = result?;
+            eprintln!("pushed {} chart(s) and {} retraction(s) to {fhir_url} in {} transaction(s), {} entries; {} attempt(s) retried", r.charts, r.retracted, r.transactions, r.entries, r.retries);
+            Ok(0)
+        }
+        Command::Commit => {
+            let (store, _) = open(&cli).await?;
+            let approved = store.charts(Some(chart::ChartStatus::Approved)).await?;
+            let (mut done, mut asked, mut skipped) = (0, Vec::new(), 0);
+            for c in &approved {
+                if store.committed_chart(&c.chart).await?.is_some() {
+                    skipped += 1;
+                    continue;
+                }
+                let reviewer = c.reviewer.clone().unwrap_or_else(|| "cli".into());
+                match store.commit_chart(&c.chart, &reviewer).await {
+                    Ok(Some(_)) => done += 1,
+                    Ok(None) => skipped += 1,
+                    Err(store::StoreError::NeedsPatientChoice { candidates, .. }) => asked.push((c.chart.clone(), candidates.len())),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            eprintln!("{done} chart(s) committed, {skipped} already committed or without a patient form, {} need a reviewer to choose the patient", asked.len());
+            for (chart, n) in &asked {
+                println!("{chart}\t{n} candidate patient(s): open /charts/{chart}, un-approve and approve choosing the patient");
+            }
+            Ok(if asked.is_empty() { 0 } else { 3 })
         }
         Command::Templates { command: TemplateCommand::Check { file } } => {
             let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;

@@ -1,0 +1,167 @@
+//! `chartscan push`: sends the outbox (committed and retracted records) to a FHIR server as
+//! transaction Bundles, oldest first, a batch at a time.
+//!
+//! Crash safety: an outbox row is marked sent only after the server confirmed the
+//! transaction that carried it. A crash (or a lost reply) in between sends the row again, and
+//! the bundle's conditional creates (`ifNoneExist` on chartscan identifiers), PUT of the
+//! Provenance and conditional deletes make the resend change nothing on the server.
+
+use anyhow::{bail, Context, Result};
+use serde_json::Value;
+use std::time::Duration;
+use store::blobs::BlobStore;
+use store::Store;
+
+/// How to push.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    /// The FHIR server's base URL.
+    pub url: String,
+    /// Outbox rows per transaction.
+    pub batch: i64,
+    /// Attempts per transaction before giving up (transient failures only).
+    pub attempts: u32,
+    /// Time allowed for one transaction.
+    pub timeout: Duration,
+    /// First wait between attempts (doubled each time, at most 60 s).
+    pub backoff: Duration,
+    /// Who to name in the audit log.
+    pub actor: String,
+}
+
+/// What a push did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PushReport {
+    /// Transactions the server accepted.
+    pub transactions: usize,
+    /// Charts sent (committed records).
+    pub charts: usize,
+    /// Charts retracted.
+    pub retracted: usize,
+    /// Resources (and deletes) in the accepted transactions.
+    pub entries: usize,
+    /// Attempts that failed and were retried.
+    pub retries: usize,
+}
+
+enum Failure {
+    /// Worth trying again (network, timeout, 408, 429, 5xx).
+    Transient(String),
+    /// The server refused the bundle; resending the same will not help.
+    Refused(String),
+}
+
+fn post(agent: &ureq::Agent, url: &str, bundle: &Value) -> Result<Value, Failure> {
+    let body = serde_json::to_vec(bundle).map_err(|e| Failure::Refused(e.to_string()))?;
+    match agent.post(url).set("Content-Type", "application/fhir+json").set("Accept", "application/fhir+json").send_bytes(&body) {
+        Ok(res) => {
+            let reply: Value = res.into_json().map_err(|e| Failure::Transient(format!("unreadable reply: {e}")))?;
+            if reply["resourceType"] != "Bundle" {
+                return Err(Failure::Refused(format!("the server answered a {} instead of a transaction-response Bundle", reply["resourceType"])));
+            }
+            Ok(reply)
+        }
+        Err(ureq::Error::Status(code, res)) => {
+            let text = res.into_string().unwrap_or_default();
+            let why = serde_json::from_str::<Value>(&text)
+                .ok()
+                .and_then(|v| v["issue"].as_array().map(|i| i.iter().filter_map(|x| x["diagnostics"].as_str().or(x["details"]["text"].as_str())).collect::<Vec<_>>().join("; ")))
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| text.chars().take(300).collect());
+            let msg = format!("HTTP {code}: {why}");
+            if code == 408 || code == 429 || code >= 500 {
+                Err(Failure::Transient(msg))
+            } else {
+                Err(Failure::Refused(msg))
+            }
+        }
+        Err(e) => Err(Failure::Transient(e.to_string())),
+    }
+}
+
+/// Sends every pending outbox row. Returns when the outbox is empty, or fails (leaving the
+/// unsent rows pending, with the error recorded) when the server refuses a bundle or stays
+/// unreachable through every attempt.
+pub async fn push(store: &Store, blobs: &BlobStore, opts: &PushOptions, mut progress: impl FnMut(&PushReport, i64)) -> Result<PushReport> {
+    let agent = ureq::AgentBuilder::new().timeout(opts.timeout).build();
+    let url = opts.url.trim_end_matches('/').to_string();
+    let mut report = PushReport::default();
+    loop {
+        let pending = store.record_counts().await?.outbox_pending;
+        progress(&report, pending);
+        let items = store.outbox_pending(opts.batch).await?;
+        if items.is_empty() {
+            return Ok(report);
+        }
+        let mut entries = Vec::new();
+        let (mut charts, mut retracted) = (0, 0);
+        for item in &items {
+            match item.op.as_str() {
+                "commit" => {
+                    // A chart un-approved since has nothing to send; its retraction follows.
+                    if let Some(mut c) = store.committed_chart(&item.chart).await? {
+                        store::export::fill_hashes(blobs, std::slice::from_mut(&mut c)).await;
+                        entries.extend(chart::fhir::chart_entries(&c));
+                        charts += 1;
+                    }
+                }
+                "retract" => {
+                    let urls: Vec<String> = serde_json::from_str(item.payload.as_deref().unwrap_or("[]")).context("outbox retraction payload")?;
+                    entries.extend(chart::fhir::delete_entries(&urls));
+                    retracted += 1;
+                }
+                other => bail!("outbox row {} has an unknown operation {other:?}", item.id),
+            }
+        }
+        let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
+        let bundle = chart::fhir::transaction(entries);
+        let count = bundle["entry"].as_array().map_or(0, Vec::len);
+        if count > 0 {
+            let mut wait = opts.backoff;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let (a, u, b) = (agent.clone(), url.clone(), bundle.clone());
+                let result = tokio::task::spawn_blocking(move || post(&a, &u, &b)).await?;
+                match result {
+                    Ok(reply) => {
+                        let failed: Vec<String> = reply["entry"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|e| e["response"]["status"].as_str())
+                            .filter(|s| !(s.starts_with('2') || s.starts_with("404")))
+                            .map(str::to_string)
+                            .collect();
+                        if !failed.is_empty() {
+                            let msg = format!("the server accepted the transaction but reported {}", failed.join(", "));
+                            store.outbox_failed(&ids, &msg).await?;
+                            bail!("{msg}");
+                        }
+                        break;
+                    }
+                    Err(Failure::Transient(msg)) if attempt < opts.attempts => {
+                        tracing::warn!(attempt, error = %msg, "FHIR server did not take the batch; trying again in {:?}", wait);
+                        store.outbox_failed(&ids, &msg).await?;
+                        report.retries += 1;
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(60));
+                    }
+                    Err(Failure::Transient(msg)) => {
+                        store.outbox_failed(&ids, &msg).await?;
+                        bail!("the FHIR server at {url} did not take the batch after {attempt} attempts: {msg}; the records stay queued, run push again");
+                    }
+                    Err(Failure::Refused(msg)) => {
+                        store.outbox_failed(&ids, &msg).await?;
+                        bail!("the FHIR server at {url} refused the batch of {} change(s) (charts {}): {msg}; they stay queued", ids.len(), items.iter().map(|i| i.chart.as_str()).collect::<Vec<_>>().join(", "));
+                    }
+                }
+            }
+            report.transactions += 1;
+        }
+        store.outbox_sent(&ids, &opts.actor, &url).await?;
+        report.charts += charts;
+        report.retracted += retracted;
+        report.entries += count;
+    }
+}
