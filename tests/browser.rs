@@ -288,3 +288,89 @@ fn ocr_text_that_looks_like_markup_shows_as_text() {
     std::thread::sleep(Duration::from_millis(300));
     b.screenshot("review-khmer");
 }
+
+/// Two outpatient charts of one woman, written straight into the store: the first approved
+/// with her date of birth, the second waiting for review with only her age, so that matching
+/// must ask. Returns (the stored patient, the second chart).
+fn a_patient_to_choose(ws: &Workspace) -> (String, String) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        std::fs::create_dir_all(ws.path().join("db")).unwrap();
+        let store = store::Store::open(&format!("sqlite://{}/db/chartscan.db", ws.path().display())).await.unwrap();
+        let blobs = store::blobs::BlobStore::new(ws.path().join("data")).unwrap();
+        let templates = chart::standard_templates();
+        let page = std::fs::read(common::root().join("samples/charts/PP01/opd-0001.jpg")).unwrap();
+        let sha = store::blobs::sha256_hex(&page);
+        blobs.put("pages", &sha, &page).unwrap();
+        let mut ids = Vec::new();
+        for (n, fields) in [
+            &[("name_khmer", "សុខ សុភាព"), ("name_latin", "SOK Sopheap"), ("sex", "F"), ("date_of_birth", "1990-03-04"), ("visit_date", "2024-01-10")][..],
+            &[("name_latin", "Sopheap SOK"), ("sex", "F"), ("age", "34"), ("visit_date", "2024-11-25")][..],
+        ]
+        .iter()
+        .enumerate()
+        {
+            let file = store::NewFile { sha256: format!("{n}").repeat(64), original_name: format!("card{n}.jpg"), source_path: format!("/scans/card{n}.jpg"), media_type: "image/jpeg".into(), size_bytes: page.len() as i64, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None, segments: vec![] };
+            store.record_file(&file).await.unwrap();
+            let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
+            let words = ["OUTPATIENT", "CONSULTATION", "CARD"].iter().enumerate().map(|(k, t)| chart::Word { text: t.to_string(), bbox: chart::BBox::new(100 + 300 * k as u32, 100, 280, 40), confidence: 0.95, line: 0, block: 0 }).collect();
+            let result = store::PageResult { image_sha256: sha.clone(), width: 1748, height: 2480, skew: 0.0, words: chart::PageWords { page: 1, width: 1748, height: 2480, words, rereads: Vec::new() } };
+            store.complete_page(job.page_id, &result, &templates).await.unwrap();
+            let mut v = store.chart(&job.chart).await.unwrap().version;
+            for (name, value) in fields.iter() {
+                v = store.update_field(&job.chart, name, Some(value), v, "setup").await.unwrap().version;
+            }
+            if n == 0 {
+                store.approve(&job.chart, v, "setup").await.unwrap();
+            }
+            ids.push(job.chart);
+        }
+        let patient = store.committed_chart(&ids[0]).await.unwrap().unwrap().patient.public_id;
+        (patient, ids[1].clone())
+    })
+}
+
+#[test]
+fn the_reviewer_says_who_an_uncertain_patient_is_with_the_keyboard() {
+    let ws = Workspace::new();
+    let (patient, id) = a_patient_to_choose(&ws);
+    ws.add_user("dara", "reviewer", "browser-pass-1");
+    let (_server, app) = ws.serve();
+    let b = Browser::start();
+    b.go(&format!("{app}/login"));
+    let user = b.wait_for("input[name=username]");
+    b.keys(&user, "dara");
+    let pass = b.wait_for("input[name=password]");
+    b.keys(&pass, "browser-pass-1\u{E007}");
+    b.wait_for("#queue tbody tr");
+    b.go(&format!("{app}/charts/{id}"));
+    let first = b.wait_for("#fields input");
+    std::thread::sleep(Duration::from_millis(300));
+    // Ctrl+Enter: matching is unsure, so the page asks instead of approving.
+    b.keys(&first, "\u{E009}\u{E007}\u{E000}");
+    b.wait_for("#patient-choice li");
+    std::thread::sleep(Duration::from_millis(300));
+    b.screenshot("patient-choice");
+    let shown = b.script("return document.querySelector('#patient-choice').textContent");
+    let shown = shown.as_str().unwrap();
+    assert!(shown.contains(&patient) && shown.contains("SOK Sopheap") && shown.contains("1990-03-04"), "{shown}");
+    let fits = b.script("const r = document.querySelector('#patient-choice').getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight");
+    assert_eq!(fits, json!(true), "the choice is on screen at 1366x768");
+    // 1: the same patient as the first candidate. The chart is approved and filed under her.
+    let focused = b.script("return document.activeElement.getAttribute('data-patient')");
+    assert_eq!(focused, json!(patient), "the best candidate has the focus");
+    let button = b.wait_for("#patient-choice button");
+    b.keys(&button, "1");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.url().ends_with(&id) {
+        assert!(Instant::now() < deadline, "choosing did not approve and move on");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(b);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let filed = runtime.block_on(async {
+        let store = store::Store::open(&format!("sqlite://{}/db/chartscan.db", ws.path().display())).await.unwrap();
+        store.committed_chart(&id).await.unwrap().map(|c| c.patient.public_id)
+    });
+    assert_eq!(filed, Some(patient));
+}

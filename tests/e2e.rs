@@ -163,6 +163,38 @@ fn samples_ingest_review_and_export() {
     assert!(csv.contains("012999888"));
     let stats = ws.json(&["stats", "--json"]).1;
     assert_eq!(stats["charts"]["approved"], 1);
+
+    // 6. Every other chart approved as read (a reviewer choosing "new patient" where matching
+    //    asks), then the whole set as FHIR R4, validated by fhir.resources.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let asked = rt.block_on(async {
+        let store = store::Store::open(&format!("sqlite://{}/db/chartscan.db", ws.path().display())).await.unwrap();
+        let mut asked = 0;
+        for c in store.charts(None).await.unwrap().into_iter().filter(|c| c.status != chart::ChartStatus::Approved) {
+            match store.approve(&c.chart, c.version, "sokha").await {
+                Ok(_) => {}
+                Err(store::StoreError::NeedsPatientChoice { .. }) => {
+                    asked += 1;
+                    store.approve_with(&c.chart, c.version, "sokha", &[], &store::PatientChoice::New).await.unwrap();
+                }
+                Err(e) => panic!("approving {}: {e}", c.chart),
+            }
+        }
+        asked
+    });
+    let bundle = ws.path().join("samples.fhir.json");
+    let out = ws.run(&["export", "--format", "fhir", "--out", bundle.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let counts = common::validate(&bundle);
+    println!("FHIR bundle of the {} sample charts ({asked} patient choices asked): {counts}", truth.len());
+    let n = truth.len() as i64;
+    for t in ["Encounter", "DocumentReference", "Provenance"] {
+        assert_eq!(counts[t].as_i64(), Some(n), "{t}: {counts}");
+    }
+    assert!(counts["Patient"].as_i64().unwrap() <= n && counts["Patient"].as_i64().unwrap() >= n / 2, "{counts}");
+    let with_codes = truth.values().filter(|t| t["fields"]["diagnosis_icd10"].is_string() || t["form"] == "ipd").count() as i64;
+    assert!(counts["Condition"].as_i64().unwrap() >= with_codes, "{counts}: {with_codes} charts carry a diagnosis");
+    assert!(counts["Observation"].as_i64().unwrap() >= 5 * truth.values().filter(|t| t["form"] == "anc").count() as i64, "{counts}");
 }
 
 #[test]

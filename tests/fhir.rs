@@ -9,27 +9,14 @@
 
 mod common;
 
-use common::{root, Killed, Workspace};
+use common::{fhir_python, root, validate, validation, Killed, Workspace};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 use store::blobs::BlobStore;
 use store::{NewFile, PageResult, Store, StoreError};
-
-/// The Python with fhir.resources; fails loudly when it is not installed.
-fn fhir_python() -> PathBuf {
-    let python = std::env::var("CHARTSCAN_FHIR_PYTHON").map(PathBuf::from).unwrap_or_else(|_| root().join("target/fhir-venv/bin/python"));
-    let ok = Command::new(&python).args(["-c", "import fhir.resources as f; assert f.__fhir_version__ == '4.0.1'"]).status().is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "THE FHIR VALIDATOR IS MISSING: {} cannot import fhir.resources for FHIR R4 4.0.1. Run ./dev test (it installs tests/fhir/requirements.txt into target/fhir-venv) or set CHARTSCAN_FHIR_PYTHON.",
-        python.display()
-    );
-    python
-}
 
 type Fields = &'static [(&'static str, &'static str)];
 
@@ -113,19 +100,6 @@ fn approved_charts(ws: &Workspace, rt: &tokio::runtime::Runtime) -> Vec<(String,
         store.close().await;
         out
     })
-}
-
-fn validation(file: &std::path::Path) -> Result<Value, String> {
-    let out = Command::new(fhir_python()).arg(root().join("tests/fhir/validate.py")).arg(file).output().unwrap();
-    if out.status.success() {
-        Ok(serde_json::from_slice(&out.stdout).unwrap())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).to_string())
-    }
-}
-
-fn validate(file: &std::path::Path) -> Value {
-    validation(file).unwrap_or_else(|e| panic!("fhir.resources rejects {}:\n{e}", file.display()))
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::io::{BufRead, BufReader, Write};
+use serde_json::Value;
 use std::process::{Child, Command, Output, Stdio};
 
 /// The repository root.
@@ -116,3 +117,31 @@ impl Workspace {
         assert!(add.wait().unwrap().success(), "user add {name}");
     }
 }
+
+/// The Python with fhir.resources; fails loudly when it is not installed.
+pub fn fhir_python() -> PathBuf {
+    let python = std::env::var("CHARTSCAN_FHIR_PYTHON").map(PathBuf::from).unwrap_or_else(|_| root().join("target/fhir-venv/bin/python"));
+    let ok = Command::new(&python).args(["-c", "import fhir.resources as f; assert f.__fhir_version__ == '4.0.1'"]).status().is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "THE FHIR VALIDATOR IS MISSING: {} cannot import fhir.resources for FHIR R4 4.0.1. Run ./dev test (it installs tests/fhir/requirements.txt into target/fhir-venv) or set CHARTSCAN_FHIR_PYTHON.",
+        python.display()
+    );
+    python
+}
+
+/// Validates a FHIR bundle file with tests/fhir/validate.py: its resource counts, or the errors.
+pub fn validation(file: &std::path::Path) -> Result<Value, String> {
+    let out = Command::new(fhir_python()).arg(root().join("tests/fhir/validate.py")).arg(file).output().unwrap();
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).to_string())
+    }
+}
+
+/// Validates a FHIR bundle file; panics with the errors when it is invalid.
+pub fn validate(file: &std::path::Path) -> Value {
+    validation(file).unwrap_or_else(|e| panic!("fhir.resources rejects {}:\n{e}", file.display()))
+}
+
