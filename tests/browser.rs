@@ -99,6 +99,18 @@ impl Browser {
         self.cmd("POST", "/execute/sync", json!({"script": js, "args": []}))
     }
 
+    /// A browser signed in as the reviewer `dara` (password `browser-pass-1`), on the queue.
+    fn signed_in(app: &str) -> Browser {
+        let b = Browser::start();
+        b.go(&format!("{app}/login"));
+        let user = b.wait_for("input[name=username]");
+        b.keys(&user, "dara");
+        let pass = b.wait_for("input[name=password]");
+        b.keys(&pass, "browser-pass-1\u{E007}");
+        b.wait_for("#queue tbody tr");
+        b
+    }
+
     /// Saves a screenshot to `CHARTSCAN_SCREENSHOTS` (default `target/screenshots`).
     fn screenshot(&self, name: &str) {
         let dir = std::env::var("CHARTSCAN_SCREENSHOTS").unwrap_or_else(|_| common::root().join("target/screenshots").display().to_string());
@@ -256,13 +268,7 @@ fn ocr_text_that_looks_like_markup_shows_as_text() {
     let id = chart_with_markup_in_its_text(&ws, payload);
     ws.add_user("dara", "reviewer", "browser-pass-1");
     let (_server, app) = ws.serve();
-    let b = Browser::start();
-    b.go(&format!("{app}/login"));
-    let user = b.wait_for("input[name=username]");
-    b.keys(&user, "dara");
-    let pass = b.wait_for("input[name=password]");
-    b.keys(&pass, "browser-pass-1\u{E007}");
-    b.wait_for("#queue tbody tr");
+    let b = Browser::signed_in(&app);
     b.go(&format!("{app}/charts/{id}"));
     b.wait_for("#f-diagnosis");
     std::thread::sleep(Duration::from_millis(500));
@@ -336,13 +342,7 @@ fn the_reviewer_says_who_an_uncertain_patient_is_with_the_keyboard() {
     let (patient, id) = a_patient_to_choose(&ws);
     ws.add_user("dara", "reviewer", "browser-pass-1");
     let (_server, app) = ws.serve();
-    let b = Browser::start();
-    b.go(&format!("{app}/login"));
-    let user = b.wait_for("input[name=username]");
-    b.keys(&user, "dara");
-    let pass = b.wait_for("input[name=password]");
-    b.keys(&pass, "browser-pass-1\u{E007}");
-    b.wait_for("#queue tbody tr");
+    let b = Browser::signed_in(&app);
     b.go(&format!("{app}/charts/{id}"));
     let first = b.wait_for("#fields input");
     std::thread::sleep(Duration::from_millis(300));

@@ -148,7 +148,11 @@ fn the_fhir_export_is_valid_r4_and_says_where_every_fact_came_from() {
     // birth date and a POST that could create a duplicate are each refused.
     for (n, break_it) in [
         |b: &mut Value| b["entry"].as_array_mut().unwrap().iter_mut().find(|e| e["resource"]["resourceType"] == "Observation").unwrap()["resource"].as_object_mut().unwrap().remove("code").map(|_| ()),
-        |b: &mut Value| Some(b["entry"].as_array_mut().unwrap().iter_mut().find(|e| e["resource"]["resourceType"] == "Patient").unwrap()["resource"]["birthDate"] = "1990-13-45".into()),
+        |b: &mut Value| {
+            let patient = b["entry"].as_array_mut().unwrap().iter_mut().find(|e| e["resource"]["resourceType"] == "Patient").unwrap();
+            patient["resource"]["birthDate"] = "1990-13-45".into();
+            Some(())
+        },
         |b: &mut Value| b["entry"][0]["request"].as_object_mut().unwrap().remove("ifNoneExist").map(|_| ()),
     ]
     .into_iter()

@@ -116,7 +116,7 @@ fn reference(url: &str) -> Value {
 fn split_latin(name: &str) -> (String, Vec<String>) {
     let words: Vec<&str> = name.split_whitespace().collect();
     let caps = |w: &&str| w.chars().any(char::is_alphabetic) && w.chars().all(|c| !c.is_lowercase());
-    let family = match words.iter().position(|w| caps(w)) {
+    let family = match words.iter().position(caps) {
         Some(i) if words.iter().filter(|w| caps(w)).count() < words.len() => i,
         _ => 0,
     };

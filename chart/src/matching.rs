@@ -160,8 +160,11 @@ pub fn names_similarity(a: &Person, b: &Person) -> Option<f32> {
     best(cross.map(|(k, l)| 0.9 * name_similarity(k, l)).collect())
 }
 
+/// A birth date as compared: year, (month, day) when known, and whether it is estimated.
+type Birth = (i32, Option<(u32, u32)>, bool);
+
 /// Year, and month and day when known.
-fn birth(p: &Person) -> Option<(i32, Option<(u32, u32)>, bool)> {
+fn birth(p: &Person) -> Option<Birth> {
     let d = p.birth_date.as_deref()?;
     if let Ok(date) = CalendarDate::parse(d) {
         return Some((date.year, Some((date.month, date.day)), p.birth_estimated));
