@@ -8,6 +8,9 @@
 //! Invariant: SQLite write transactions start with `BEGIN IMMEDIATE` (a deferred transaction
 //! that reads and then writes fails at once under concurrency), and SQLite runs in WAL mode
 //! with `synchronous=FULL` because the ledger of accepted scans must survive power loss.
+//! Invariant: a float that may be NULL is bound as text and CAST in SQL: sqlx 0.8's Any
+//! driver binds a NULL f64 as float4 on PostgreSQL, and the connection's cached statement
+//! then refuses every later f64 (found by the store suite: "incorrect binary data format").
 //! Invariant: this crate knows nothing of HTTP or Tesseract.
 
 pub mod blobs;

@@ -14,7 +14,7 @@ use chart::record::{ClinicalRecord, EncounterFacts, EncounterKind, Fact, FactKin
 use chart::ChartStatus;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Connection, Row};
 use std::collections::BTreeMap;
 
 /// Who a chart's patient is, when approving.
@@ -219,6 +219,11 @@ fn address_of(r: &ClinicalRecord) -> [Option<String>; 4] {
 /// Writes a chart's record inside the caller's transaction. `Ok(None)` when the chart's form
 /// records no patient (it is approved all the same).
 pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id: &str, reviewer: &str, choice: &PatientChoice) -> Result<Option<Committed>> {
+    // Two approvals of the same new patient at once must not create two patients: commits
+    // take turns (SQLite's BEGIN IMMEDIATE already serialises writers).
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("LOCK TABLE patients IN SHARE ROW EXCLUSIVE MODE").execute(&mut *conn).await?;
+    }
     let (facility, form, fields) = chart_facts(conn, chart_id).await?;
     let Some(record) = form.as_deref().and_then(|f| ClinicalRecord::build(f, &fields)) else { return Ok(None) };
     let person = Person::from_facts(&facility, &record.patient);
@@ -288,7 +293,7 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
     let person_json = serde_json::to_string(&person).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let enc: i64 = sqlx::query(
         "INSERT INTO encounters (chart_id, patient_id, kind, start_date, end_date, ward, outcome, reason, doctor, patient_json, match_how, match_score, reviewer, committed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CAST($12 AS DOUBLE PRECISION), $13, $14) RETURNING id",
     )
     .bind(chart_id)
     .bind(patient_id)
@@ -301,7 +306,9 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
     .bind(&e.doctor)
     .bind(person_json)
     .bind(&how)
-    .bind(score.map(f64::from))
+    // As text: sqlx 0.8's Any driver binds a NULL f64 as a float4 on PostgreSQL, and the
+    // statement cached with it then refuses an f64.
+    .bind(score.map(|s| s.to_string()))
     .bind(reviewer)
     .bind(now_ms())
     .fetch_one(&mut *conn)

@@ -53,6 +53,7 @@ both_backends!(
     double_keying_agrees_or_goes_to_a_senior,
     approval_commits_a_matched_record_and_unapproval_retracts_it,
     the_outbox_survives_until_sent,
+    concurrent_approvals_of_one_new_patient_make_one_patient,
 );
 
 fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
@@ -467,4 +468,21 @@ async fn the_outbox_survives_until_sent(s: Store) {
     assert_eq!(pushes, 1, "marking sent twice audits once");
     s.commit_chart(&a, "rev").await.unwrap();
     assert_eq!(s.outbox_pending(10).await.unwrap().len(), 1, "a re-commit after sending is sent again");
+}
+
+async fn concurrent_approvals_of_one_new_patient_make_one_patient(s: Store) {
+    let mut charts = Vec::new();
+    for sha in ["c1", "c2", "c3", "c4"] {
+        charts.push(reviewed_chart(&s, sha, &sopheap("SOK Sopheap", &[("date_of_birth", Some("1990-03-04")), ("phone", Some("012345678"))])).await);
+    }
+    let mut tasks = Vec::new();
+    for (id, v) in charts {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move { s.approve(&id, v, "rev").await }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let counts = s.record_counts().await.unwrap();
+    assert_eq!((counts.patients, counts.encounters), (1, 4), "four charts of one woman approved at once: one patient");
 }
