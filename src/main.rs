@@ -556,7 +556,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 records.retain(|r| r.form.as_deref() == Some(form.as_str()));
             }
             if let ExportFormat::Fhir = format {
-                let (_, blobs) = open(&cli).await?;
+                let blobs = BlobStore::new(&cli.data)?;
                 let charts = store::export::fhir_charts(&store, &blobs, form.as_deref()).await?;
                 let bundle = chart::fhir::bundle(&charts);
                 let mut sink: Box<dyn Write> = match out {
@@ -826,6 +826,8 @@ fn print_stats(s: &store::Stats) {
     row("all", &s.charts);
     println!();
     println!("pages: {} total, {} queued, {} done, {} failed", s.pages.total, s.pages.queued, s.pages.done, s.pages.failed);
+    let r = &s.records;
+    println!("records: {} patients, {} encounters, {} clinical facts; {} change(s) waiting for `chartscan push`", r.patients, r.encounters, r.facts, r.outbox_pending);
     if !s.by_day.is_empty() {
         println!();
         println!("{:<10} {:>9} {:>9} {:>9}", "day", "ingested", "approved", "rejected");

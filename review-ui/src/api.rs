@@ -169,6 +169,9 @@ async fn chart(State(state): State<AppState>, Path(id): Path<String>, user: ApiU
         v["blind"] = keyed.clone().into();
     }
     v["double_key"] = keyed.into();
+    if record.status == ChartStatus::Approved {
+        v["record"] = serde_json::to_value(state.store.commit_of(&id).await?).map_err(|e| AppError::Internal(e.to_string()))?;
+    }
     Ok(Json(v))
 }
 

@@ -14,7 +14,7 @@ const KM = {
   "Least confident first.": "មិនសូវប្រាកដមុនគេ។", "to move,": "ដើម្បីផ្លាស់ទី,", "to open.": "ដើម្បីបើក។",
   "save & next": "រក្សាទុក និងបន្ទាប់", "back": "ថយក្រោយ", "undo": "មិនធ្វើវិញ", "next uncertain": "ចំណុចមិនប្រាកដបន្ទាប់",
   "auto-accepted fields": "ចំណុចទទួលយកស្វ័យប្រវត្តិ", "pages": "ទំព័រ", "zoom (drag to pan)": "ពង្រីក (អូសដើម្បីរំកិល)",
-  "approve & next chart": "អនុម័ត និងឯកសារបន្ទាប់", "Who is this patient?": "តើអ្នកជំងឺនេះជានរណា?", "New patient": "អ្នកជំងឺថ្មី", "born": "កើត", "chart(s)": "ឯកសារ", "reject with a reason": "បដិសេធដោយមានមូលហេតុ",
+  "approve & next chart": "អនុម័ត និងឯកសារបន្ទាប់", "Who is this patient?": "តើអ្នកជំងឺនេះជានរណា?", "Committed under patient": "បានរក្សាទុកក្រោមអ្នកជំងឺ", "clinical facts": "ព័ត៌មានគ្លីនិក", "New patient": "អ្នកជំងឺថ្មី", "born": "កើត", "chart(s)": "ឯកសារ", "reject with a reason": "បដិសេធដោយមានមូលហេតុ",
   "Approve (Ctrl+Enter)": "អនុម័ត (Ctrl+Enter)", "Reject…": "បដិសេធ…", "read: ": "អានបាន៖ ",
   "field(s) auto-accepted (F3 shows them)": "ចំណុចទទួលយកស្វ័យប្រវត្តិ (F3 បង្ហាញ)", "corrected": "បានកែ",
   "Progress": "វឌ្ឍនភាព", "By day": "តាមថ្ងៃ", "By reviewer": "តាមអ្នកពិនិត្យ", "Corrections by field": "ការកែតម្រូវតាមចំណុច", "Export": "នាំចេញ",
@@ -422,6 +422,7 @@ async function reviewPage() {
   try { await reloadChart(); } catch (e) { showMessage(e.message); return; }
   $("#approve").addEventListener("click", () => approve());
   $("#reject").addEventListener("click", reject);
+  if (chart.record) $("#status").after(el("p", { class: "record", id: "record", text: t("Committed under patient") + " " + chart.record.patient + " (" + chart.record.how + (chart.record.score == null ? "" : ", " + Math.round(chart.record.score * 100) + "%") + "), " + chart.record.facts + " " + t("clinical facts") }));
   const un = $("#unapprove");
   if (chart.status === "approved" && (session.role === "manager" || session.role === "admin")) { un.hidden = false; un.addEventListener("click", unapprove); }
   if (await claim()) setInterval(claim, 5 * 60 * 1000);
@@ -448,6 +449,8 @@ async function dashboardPage() {
   for (const [facility, c] of Object.entries(s.by_facility)) row(facility, c);
   row("All facilities", s.charts, "total");
   $("#pages").textContent = `Pages: ${s.pages.total} total, ${s.pages.queued} queued, ${s.pages.done} done, ${s.pages.failed} failed.`;
+  const r = s.records || {};
+  $("#records").textContent = `Committed records: ${r.patients || 0} patients, ${r.encounters || 0} encounters, ${r.facts || 0} clinical facts; ${r.outbox_pending || 0} change(s) waiting to be pushed to the hospital system.`;
   const rows = (sel, entries, keys) => { for (const [name, c] of entries) $(sel + " tbody").append(el("tr", {}, el("td", { text: name }), ...keys.map((k) => el("td", { text: String(c[k]) })))); };
   rows("#days", Object.entries(s.by_day || {}).reverse().slice(0, 31), ["ingested", "approved", "rejected"]);
   const reviewers = Object.entries(s.by_reviewer || {}).map(([n, c]) => [n, { ...c, time: c.median_seconds_per_chart == null ? "–" : Math.round(c.median_seconds_per_chart) + " s" }]);

@@ -461,6 +461,8 @@ async fn an_uncertain_patient_is_the_reviewers_choice_and_a_manager_can_take_an_
     let r = send(&e.state, Method::POST, &format!("/api/charts/{first}/approve"), Some(&rev), Some(&csrf), Some(json!({"version": v}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let patient = e.store.committed_chart(&first).await.unwrap().unwrap().patient.public_id;
+    let shown = send(&e.state, Method::GET, &format!("/api/charts/{first}"), Some(&rev), None, None).await.json();
+    assert_eq!((shown["record"]["patient"].as_str(), shown["record"]["how"].as_str(), shown["record"]["facts"].as_u64()), (Some(patient.as_str()), Some("new"), Some(1)), "{}", shown["record"]);
 
     let second = add_chart(&e, "ef").await;
     let v = key_fields(&e, &second, &rev, &csrf, &[("name_latin", "Sopheap SOK"), ("sex", "F"), ("age", "34"), ("visit_date", "25/11/2024")]).await;
@@ -494,4 +496,6 @@ async fn an_uncertain_patient_is_the_reviewers_choice_and_a_manager_can_take_an_
     assert_eq!(fhir.headers[header::CONTENT_TYPE], "application/fhir+json");
     let counts = chart::fhir::resource_counts(&fhir.json());
     assert_eq!((counts["Patient"], counts["Encounter"], counts["Condition"]), (1, 1, 1), "{counts:?}");
+    let stats = send(&e.state, Method::GET, "/api/stats", Some(&boss), None, None).await.json();
+    assert_eq!(stats["records"], json!({"patients": 1, "encounters": 1, "facts": 1, "outbox_pending": 3}), "two commits and a retraction wait to be pushed");
 }

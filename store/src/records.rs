@@ -14,7 +14,7 @@ use chart::record::{ClinicalRecord, EncounterFacts, EncounterKind, Fact, FactKin
 use chart::ChartStatus;
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::{AnyConnection, Row};
 use std::collections::BTreeMap;
 
 /// Who a chart's patient is, when approving.
@@ -512,6 +512,19 @@ impl Store {
             reviewer: r.try_get(10)?,
             approved_at: rfc3339(approved_ms),
         })
+    }
+
+    /// How a chart was committed (its patient, how it was matched, the facts written), if it
+    /// is.
+    pub async fn commit_of(&self, public_id: &str) -> Result<Option<Committed>> {
+        let row = sqlx::query(
+            "SELECT p.public_id, e.match_how, e.match_score, (SELECT COUNT(*) FROM facts f WHERE f.encounter_id = e.id)
+             FROM encounters e JOIN charts c ON c.id = e.chart_id JOIN patients p ON p.id = e.patient_id WHERE c.public_id = $1",
+        )
+        .bind(public_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| Ok(Committed { patient: r.try_get(0)?, how: r.try_get(1)?, score: r.try_get::<Option<f64>, _>(2)?.map(|s| s as f32), facts: r.try_get::<i64, _>(3)? as usize })).transpose()
     }
 
     /// Counts of committed records and pending outbox rows.

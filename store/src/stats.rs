@@ -49,6 +49,9 @@ pub struct Stats {
     /// Reviewer corrections per field name (what OCR gets wrong most).
     #[serde(default)]
     pub corrections_by_field: BTreeMap<String, i64>,
+    /// Committed records: patients, encounters, facts, and changes waiting to be pushed.
+    #[serde(default)]
+    pub records: crate::RecordCounts,
 }
 
 /// One day's throughput.
@@ -172,7 +175,7 @@ impl Store {
 
     /// Current counts.
     pub async fn stats(&self) -> Result<Stats> {
-        let mut stats = Stats::default();
+        let mut stats = Stats { records: self.record_counts().await?, ..Stats::default() };
         for r in sqlx::query("SELECT facility, status, COUNT(*) FROM charts GROUP BY facility, status").fetch_all(&self.pool).await? {
             let (facility, status, n): (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             stats.charts.add(&status, n);
