@@ -568,7 +568,11 @@ async fn run(cli: Cli) -> Result<i32> {
                 sink.flush()?;
                 store.audit("cli", "export", None, &format!("fhir, {} chart(s)", charts.len())).await?;
                 let counts: Vec<String> = chart::fhir::resource_counts(&bundle).iter().map(|(t, n)| format!("{n} {t}")).collect();
-                eprintln!("FHIR bundle of {} committed chart(s): {}", charts.len(), counts.join(", "));
+                if counts.is_empty() {
+                    eprintln!("no committed records yet: charts are committed when a reviewer approves them (an empty bundle was written)");
+                } else {
+                    eprintln!("FHIR bundle of {} committed chart(s): {}", charts.len(), counts.join(", "));
+                }
                 return Ok(0);
             }
             let mut sink: Box<dyn Write> = match out {

@@ -186,6 +186,10 @@ fn samples_ingest_review_and_export() {
     let out = ws.run(&["export", "--format", "fhir", "--out", bundle.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let counts = common::validate(&bundle);
+    // Kept for people to read, as the browser tests keep their screenshots.
+    let keep = root().join("target/fhir");
+    std::fs::create_dir_all(&keep).unwrap();
+    std::fs::copy(&bundle, keep.join("samples.fhir.json")).unwrap();
     println!("FHIR bundle of the {} sample charts ({asked} patient choices asked): {counts}", truth.len());
     let n = truth.len() as i64;
     for t in ["Encounter", "DocumentReference", "Provenance"] {

@@ -247,8 +247,9 @@ fn source_region(c: &CommittedChart, f: &Fact) -> Value {
     json!([{"url": SOURCE_REGION_URL, "valueString": place}])
 }
 
+/// A UCUM quantity; the number keeps the form it was written in (`119`, not `119.0`).
 fn quantity(value: &str, unit: &str) -> Value {
-    let v: f64 = value.parse().unwrap_or(0.0);
+    let v: Value = serde_json::from_str::<serde_json::Number>(value.trim()).map(Value::Number).unwrap_or_else(|_| json!(value.parse::<f64>().unwrap_or(0.0)));
     json!({"value": v, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit})
 }
 
@@ -504,7 +505,7 @@ mod tests {
         assert_eq!(patient["name"][1]["text"], "សុខ សុភាព");
         assert_eq!(patient["identifier"][0]["value"], "P-1");
         let bp = find("Observation").find(|o| o["code"]["coding"][0]["code"] == "85354-9").unwrap();
-        assert_eq!(bp["component"][0]["valueQuantity"]["value"], 110.0);
+        assert_eq!(bp["component"][0]["valueQuantity"]["value"], json!(110), "written as it was read, not 110.0");
         assert_eq!(bp["component"][1]["valueQuantity"]["code"], "mm[Hg]");
         assert!(bp["extension"][0]["valueString"].as_str().unwrap().contains("box [1, 2, 3, 4]"));
         let prov = find("Provenance").next().unwrap();
