@@ -120,7 +120,7 @@ impl Workspace {
 
 /// The Python with fhir.resources; fails loudly when it is not installed.
 pub fn fhir_python() -> PathBuf {
-    let python = std::env::var("CHARTSCAN_FHIR_PYTHON").ok().filter(|p| !p.is_empty()).map(PathBuf::from).unwrap_or_else(|_| root().join("target/fhir-venv/bin/python"));
+    let python = std::env::var("CHARTSCAN_FHIR_PYTHON").ok().filter(|p| !p.is_empty()).map(PathBuf::from).unwrap_or_else(|| root().join("target/fhir-venv/bin/python"));
     let ok = Command::new(&python).args(["-c", "import fhir.resources as f; assert f.__fhir_version__ == '4.0.1'"]).status().is_ok_and(|s| s.success());
     assert!(
         ok,
