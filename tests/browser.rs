@@ -346,6 +346,9 @@ fn the_reviewer_says_who_an_uncertain_patient_is_with_the_keyboard() {
     b.go(&format!("{app}/charts/{id}"));
     let first = b.wait_for("#fields input");
     std::thread::sleep(Duration::from_millis(300));
+    // Before approval, the page says what matching thinks.
+    let said = b.wait_for("#patient-match");
+    assert!(b.text(&said).contains("possibly one of 1 stored patients"), "{}", b.text(&said));
     // Ctrl+Enter: matching is unsure, so the page asks instead of approving.
     b.keys(&first, "\u{E009}\u{E007}\u{E000}");
     b.wait_for("#patient-choice li");

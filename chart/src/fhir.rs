@@ -361,12 +361,12 @@ pub fn chart_entries(c: &CommittedChart) -> Vec<Value> {
             "content": [{"attachment": attachment}],
             "context": {"encounter": [reference(&encounter)]},
         });
-        scan_urls.push((s.pages.clone(), full_url("DocumentReference", SCAN_SYSTEM, &id)));
+        scan_urls.push((s.pages.clone(), full_url("DocumentReference", SCAN_SYSTEM, &id), format!("{}, page {pages} of chart {}", s.file, c.chart)));
         entries.push(conditional("DocumentReference", SCAN_SYSTEM, &id, doc));
     }
     let mut targets = vec![reference(&encounter)];
     for f in &c.record.facts {
-        let scan = scan_urls.iter().find(|(pages, _)| pages.contains(&f.page)).or(scan_urls.first()).map(|(_, u)| u.as_str());
+        let scan = scan_urls.iter().find(|(pages, _, _)| pages.contains(&f.page)).or(scan_urls.first()).map(|(_, u, _)| u.as_str());
         let kind = if f.kind == FactKind::Condition { "Condition" } else { "Observation" };
         let id = format!("{}/{}", c.chart, f.field);
         targets.push(reference(&full_url(kind, FACT_SYSTEM, &id)));
@@ -385,7 +385,7 @@ pub fn chart_entries(c: &CommittedChart) -> Vec<Value> {
             {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code": "assembler", "display": "Assembler"}]},
              "who": {"display": "chartscan"}},
         ],
-        "entity": scan_urls.iter().map(|(_, u)| json!({"role": "source", "what": reference(u)})).collect::<Vec<_>>(),
+        "entity": scan_urls.iter().map(|(_, u, what)| json!({"role": "source", "what": {"reference": u, "display": what}})).collect::<Vec<_>>(),
     });
     entries.push(json!({
         "fullUrl": uuid_url(&format!("Provenance|{pid}")),
@@ -512,6 +512,7 @@ mod tests {
         assert_eq!(prov["agent"][0]["who"]["display"], "demo");
         assert_eq!(prov["target"].as_array().unwrap().len(), 1 + 5);
         assert_eq!(prov["entity"][0]["what"]["reference"], bp["derivedFrom"][0]["reference"]);
+        assert_eq!(prov["entity"][0]["what"]["display"], "scan.tiff, page 1 of chart C1", "the source page, named");
     }
 
     #[test]

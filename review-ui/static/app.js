@@ -14,7 +14,7 @@ const KM = {
   "Least confident first.": "មិនសូវប្រាកដមុនគេ។", "to move,": "ដើម្បីផ្លាស់ទី,", "to open.": "ដើម្បីបើក។",
   "save & next": "រក្សាទុក និងបន្ទាប់", "back": "ថយក្រោយ", "undo": "មិនធ្វើវិញ", "next uncertain": "ចំណុចមិនប្រាកដបន្ទាប់",
   "auto-accepted fields": "ចំណុចទទួលយកស្វ័យប្រវត្តិ", "pages": "ទំព័រ", "zoom (drag to pan)": "ពង្រីក (អូសដើម្បីរំកិល)",
-  "approve & next chart": "អនុម័ត និងឯកសារបន្ទាប់", "Who is this patient?": "តើអ្នកជំងឺនេះជានរណា?", "Committed under patient": "បានរក្សាទុកក្រោមអ្នកជំងឺ", "clinical facts": "ព័ត៌មានគ្លីនិក", "New patient": "អ្នកជំងឺថ្មី", "born": "កើត", "chart(s)": "ឯកសារ", "reject with a reason": "បដិសេធដោយមានមូលហេតុ",
+  "approve & next chart": "អនុម័ត និងឯកសារបន្ទាប់", "Who is this patient?": "តើអ្នកជំងឺនេះជានរណា?", "Committed under patient": "បានរក្សាទុកក្រោមអ្នកជំងឺ", "Patient: the same as": "អ្នកជំងឺ៖ ដូចគ្នានឹង", "Patient: not seen before (a new patient)": "អ្នកជំងឺ៖ មិនធ្លាប់ឃើញ (អ្នកជំងឺថ្មី)", "clinical facts": "ព័ត៌មានគ្លីនិក", "New patient": "អ្នកជំងឺថ្មី", "born": "កើត", "chart(s)": "ឯកសារ", "reject with a reason": "បដិសេធដោយមានមូលហេតុ",
   "Approve (Ctrl+Enter)": "អនុម័ត (Ctrl+Enter)", "Reject…": "បដិសេធ…", "read: ": "អានបាន៖ ",
   "field(s) auto-accepted (F3 shows them)": "ចំណុចទទួលយកស្វ័យប្រវត្តិ (F3 បង្ហាញ)", "corrected": "បានកែ",
   "Progress": "វឌ្ឍនភាព", "By day": "តាមថ្ងៃ", "By reviewer": "តាមអ្នកពិនិត្យ", "Corrections by field": "ការកែតម្រូវតាមចំណុច", "Export": "នាំចេញ",
@@ -390,6 +390,16 @@ function choosePatient(candidates) {
   };
 }
 
+/** Says, before approval, who matching thinks the patient is. */
+async function showMatch() {
+  let m;
+  try { m = await api("GET", `/api/charts/${encodeURIComponent(chart.chart)}/patient-match`); } catch (e) { return; }
+  const text = m.decision === "link" ? t("Patient: the same as") + " " + m.candidate.patient + " (" + m.candidate.names.join(" / ") + ", " + Math.round(m.candidate.score * 100) + "%)"
+    : m.decision === "ask" ? t("Patient: possibly one of") + " " + m.candidates.length + " " + t("stored patients; you will be asked when approving")
+    : m.decision === "new" ? t("Patient: not seen before (a new patient)") : "";
+  if (text) $("#status").after(el("p", { class: "record", id: "patient-match", text }));
+}
+
 async function unapprove() {
   const reason = prompt(t("Why take back this approval? (it is audited, and the record is retracted)"));
   if (!reason) return;
@@ -423,6 +433,7 @@ async function reviewPage() {
   $("#approve").addEventListener("click", () => approve());
   $("#reject").addEventListener("click", reject);
   if (chart.record) $("#status").after(el("p", { class: "record", id: "record", text: t("Committed under patient") + " " + chart.record.patient + " (" + chart.record.how + (chart.record.score == null ? "" : ", " + Math.round(chart.record.score * 100) + "%") + "), " + chart.record.facts + " " + t("clinical facts") }));
+  if (["extracted", "in_review", "disputed"].includes(chart.status)) showMatch();
   const un = $("#unapprove");
   if (chart.status === "approved" && (session.role === "manager" || session.role === "admin")) { un.hidden = false; un.addEventListener("click", unapprove); }
   if (await claim()) setInterval(claim, 5 * 60 * 1000);
