@@ -608,7 +608,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 attempts: *attempts,
                 timeout: Duration::from_secs(*timeout),
                 backoff: Duration::from_secs_f64(backoff.max(0.0)),
-                actor: format!("push@{}", hostname()),
+                actor: format!("push@{}:{}", hostname(), std::process::id()),
             };
             let total = store.record_counts().await?.outbox_pending;
             let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {

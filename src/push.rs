@@ -82,13 +82,42 @@ fn post(agent: &ureq::Agent, url: &str, bundle: &Value) -> Result<Value, Failure
 /// Sends every pending outbox row. Returns when the outbox is empty, or fails (leaving the
 /// unsent rows pending, with the error recorded) when the server refuses a bundle or stays
 /// unreachable through every attempt.
-pub async fn push(store: &Store, blobs: &BlobStore, opts: &PushOptions, mut progress: impl FnMut(&PushReport, i64)) -> Result<PushReport> {
+pub async fn push(store: &Store, blobs: &BlobStore, opts: &PushOptions, progress: impl FnMut(&PushReport, i64)) -> Result<PushReport> {
+    // One pusher at a time: two could deliver a chart's commit after its retraction. The
+    // lease outlives one transaction's timeout, is renewed for each batch, and a killed
+    // pusher's lease simply expires.
+    let lease_ms = (opts.timeout.as_millis() as i64) * i64::from(opts.attempts) + 120_000;
+    if let Err(store::StoreError::Claimed { by, .. }) = store.take_lock("push", &opts.actor, lease_ms).await {
+        // A pusher of this host that no longer runs (killed) gives its lease back at once.
+        if !holder_is_dead_here(&by, &opts.actor) {
+            bail!("another push is running ({by}); wait for it to finish, or for its lease to expire if it was killed on another machine");
+        }
+        tracing::info!(holder = %by, "taking over the push lease of a pusher that stopped");
+        store.release_lock("push", &by).await?;
+        store.take_lock("push", &opts.actor, lease_ms).await?;
+    }
+    let result = push_locked(store, blobs, opts, lease_ms, progress).await;
+    store.release_lock("push", &opts.actor).await?;
+    result
+}
+
+/// Whether the lease holder `push@HOST:PID` is a process of this host that has ended.
+fn holder_is_dead_here(holder: &str, me: &str) -> bool {
+    let host_of = |o: &str| o.rsplit_once(':').map(|(h, p)| (h.to_string(), p.to_string()));
+    match (host_of(holder), host_of(me)) {
+        (Some((host, pid)), Some((my_host, _))) => host == my_host && pid.chars().all(|c| c.is_ascii_digit()) && !std::path::Path::new("/proc").join(&pid).exists(),
+        _ => false,
+    }
+}
+
+async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease_ms: i64, mut progress: impl FnMut(&PushReport, i64)) -> Result<PushReport> {
     let agent = ureq::AgentBuilder::new().timeout(opts.timeout).build();
     let url = opts.url.trim_end_matches('/').to_string();
     let mut report = PushReport::default();
     loop {
         let pending = store.record_counts().await?.outbox_pending;
         progress(&report, pending);
+        store.take_lock("push", &opts.actor, lease_ms).await?;
         let items = store.outbox_pending(opts.batch).await?;
         if items.is_empty() {
             return Ok(report);

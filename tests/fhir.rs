@@ -225,6 +225,9 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
             break;
         }
     }
+    // Meanwhile a second pusher is refused: it could deliver changes out of order.
+    let second = ws.run(&["push", "--fhir-url", &url]);
+    assert!(!second.status.success() && String::from_utf8_lossy(&second.stderr).contains("another push is running"), "{}", String::from_utf8_lossy(&second.stderr));
     killed.kill().unwrap();
     killed.wait().unwrap();
     assert_eq!(pending(&ws, &rt), 4, "a killed push marks nothing sent");

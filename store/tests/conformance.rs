@@ -54,6 +54,7 @@ both_backends!(
     approval_commits_a_matched_record_and_unapproval_retracts_it,
     the_outbox_survives_until_sent,
     concurrent_approvals_of_one_new_patient_make_one_patient,
+    one_pusher_at_a_time,
 );
 
 fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
@@ -485,4 +486,19 @@ async fn concurrent_approvals_of_one_new_patient_make_one_patient(s: Store) {
     }
     let counts = s.record_counts().await.unwrap();
     assert_eq!((counts.patients, counts.encounters), (1, 4), "four charts of one woman approved at once: one patient");
+}
+
+async fn one_pusher_at_a_time(s: Store) {
+    s.take_lock("push", "host-a:1", 60_000).await.unwrap();
+    s.take_lock("push", "host-a:1", 60_000).await.expect("the holder renews its lease");
+    match s.take_lock("push", "host-b:7", 60_000).await {
+        Err(StoreError::Claimed { by, .. }) => assert_eq!(by, "host-a:1"),
+        other => panic!("a second pusher must wait, got {other:?}"),
+    }
+    s.release_lock("push", "host-b:7").await.unwrap();
+    assert!(s.take_lock("push", "host-b:7", 60_000).await.is_err(), "only the holder releases");
+    s.release_lock("push", "host-a:1").await.unwrap();
+    s.take_lock("push", "host-b:7", 1).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    s.take_lock("push", "host-c:3", 60_000).await.expect("an expired lease (a killed pusher) is taken over");
 }
