@@ -610,7 +610,7 @@ async fn run(cli: Cli) -> Result<i32> {
                 backoff: Duration::from_secs_f64(backoff.max(0.0)),
                 actor: format!("push@{}:{}", hostname(), std::process::id()),
             };
-            let total = store.record_counts().await?.outbox_pending;
+            let total = store.outbox_pending_count().await?;
             let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
                 let b = indicatif::ProgressBar::new(total as u64);
                 b.set_style(indicatif::ProgressStyle::with_template("pushing {bar:40} {pos}/{len} changes {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));

@@ -115,7 +115,7 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
     let url = opts.url.trim_end_matches('/').to_string();
     let mut report = PushReport::default();
     loop {
-        let pending = store.record_counts().await?.outbox_pending;
+        let pending = store.outbox_pending_count().await?;
         progress(&report, pending);
         store.take_lock("push", &opts.actor, lease_ms).await?;
         let items = store.outbox_pending(opts.batch).await?;
@@ -129,7 +129,7 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
                 "commit" => {
                     // A chart un-approved since has nothing to send; its retraction follows.
                     if let Some(mut c) = store.committed_chart(&item.chart).await? {
-                        store::export::fill_hashes(blobs, std::slice::from_mut(&mut c)).await;
+                        store::export::fill_hashes(store, blobs, std::slice::from_mut(&mut c)).await?;
                         entries.extend(chart::fhir::chart_entries(&c));
                         charts += 1;
                     }

@@ -62,33 +62,34 @@ pub fn sha1_base64(bytes: &[u8]) -> String {
 }
 
 /// The committed charts (of one form, or all) with the SHA-1 of each scanned original filled
-/// in from the data directory (left out, with a warning, when the original is missing).
+/// in (left out, with a warning, when the original is missing).
 pub async fn fhir_charts(store: &Store, blobs: &BlobStore, form: Option<&str>) -> Result<Vec<CommittedChart>> {
     let mut charts = store.committed_charts(form).await?;
-    fill_hashes(blobs, &mut charts).await;
+    fill_hashes(store, blobs, &mut charts).await?;
     Ok(charts)
 }
 
-/// Fills in `sha1_base64` of the charts' scans from the stored originals.
-pub async fn fill_hashes(blobs: &BlobStore, charts: &mut [CommittedChart]) {
-    let mut cache = std::collections::HashMap::new();
+/// Fills in `sha1_base64` of the charts' scans: kept in the ledger once computed from the
+/// stored original.
+pub async fn fill_hashes(store: &Store, blobs: &BlobStore, charts: &mut [CommittedChart]) -> Result<()> {
     for c in charts.iter_mut() {
         for s in &mut c.scans {
-            if let Some(h) = cache.get(&s.sha256) {
-                s.sha1_base64 = Some(String::clone(h));
+            if let Some(h) = store.file_sha1(&s.sha256).await? {
+                s.sha1_base64 = Some(h);
                 continue;
             }
             let (b, sha) = (blobs.clone(), s.sha256.clone());
             match tokio::task::spawn_blocking(move || b.get("originals", &sha)).await {
                 Ok(Ok(bytes)) => {
                     let h = sha1_base64(&bytes);
-                    cache.insert(s.sha256.clone(), h.clone());
+                    store.set_file_sha1(&s.sha256, &h).await?;
                     s.sha1_base64 = Some(h);
                 }
                 _ => tracing::warn!(sha256 = %s.sha256, "original scan missing from the data directory; its DocumentReference has no hash"),
             }
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
