@@ -135,8 +135,14 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
                     }
                 }
                 "retract" => {
-                    let urls: Vec<String> = serde_json::from_str(item.payload.as_deref().unwrap_or("[]")).context("outbox retraction payload")?;
-                    entries.extend(chart::fhir::delete_entries(&urls));
+                    let r: store::Retraction = serde_json::from_str(item.payload.as_deref().unwrap_or("")).context("outbox retraction payload")?;
+                    entries.extend(chart::fhir::delete_entries(&r.deletes));
+                    // The patient keeps their other charts: send them as they are now.
+                    if let Some(p) = r.patient.as_deref() {
+                        if let Some(p) = store.patient_entry(p).await? {
+                            entries.extend(chart::fhir::patient_entries(&p, &r.facility));
+                        }
+                    }
                     retracted += 1;
                 }
                 other => bail!("outbox row {} has an unknown operation {other:?}", item.id),

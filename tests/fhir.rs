@@ -198,6 +198,15 @@ fn counts(url: &str) -> Value {
     Value::Object(out)
 }
 
+/// The Latin names of the server's Patient who has `name` among them.
+fn latin_names(url: &str, name: &str) -> Vec<String> {
+    let all: Value = ureq::get(&format!("{url}/Patient")).call().unwrap().into_json().unwrap();
+    let names = |p: &Value| p["name"].as_array().unwrap().iter().filter(|n| n.get("extension").is_none()).map(|n| n["text"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let found: Vec<Vec<String>> = all["entry"].as_array().unwrap().iter().map(|e| names(&e["resource"])).filter(|n| n.iter().any(|x| x == name)).collect();
+    assert_eq!(found.len(), 1, "one Patient named {name} on the server: {found:?}");
+    found.into_iter().next().unwrap()
+}
+
 fn faults(url: &str, body: Value) {
     ureq::post(&format!("{url}/_test/faults")).send_json(body).unwrap();
 }
@@ -242,35 +251,44 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
     let out = ws.run(&["push", "--fhir-url", &url]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("pushed 0 chart(s)"), "{}", String::from_utf8_lossy(&out.stderr));
 
-    // 3. A manager un-approves Samnang's chart (his only one); the server is down twice,
-    //    then takes the retraction: his Patient, Encounter and Condition go.
-    let samnang = &charts[3].0;
+    // 3. A manager un-approves Samnang's chart (his only one) and Sopheap's antenatal chart
+    //    (she keeps her first). The server is down twice, then takes the retractions:
+    //    Samnang's Patient, Encounter and Condition go, the antenatal Encounter and its
+    //    measures go, and Sopheap's Patient is updated without the antenatal chart's spelling.
+    assert_eq!(latin_names(&url, "SOK Sopheap"), vec!["SOK Sopheap", "Sophea SOKH"], "both spellings reached the server");
+    let (samnang, anc) = (&charts[3].0, &charts[1].0);
     rt.block_on(async {
         let s = Store::open(&db_url(&ws)).await.unwrap();
-        let v = s.chart(samnang).await.unwrap().version;
-        s.unapprove(samnang, v, "boss", "wrong facility").await.unwrap();
+        for (chart, why) in [(samnang, "wrong facility"), (anc, "belongs to another Sopheap")] {
+            let v = s.chart(chart).await.unwrap().version;
+            s.unapprove(chart, v, "boss", why).await.unwrap();
+        }
     });
     faults(&url, serde_json::json!({"fail": 2}));
     let out = ws.run(&["push", "--fhir-url", &url, "--backoff", "0.05"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("1 retraction(s)") && err.contains("2 attempt(s) retried"), "{err}");
+    assert!(err.contains("2 retraction(s)") && err.contains("2 attempt(s) retried"), "{err}");
     let c = counts(&url);
-    assert_eq!((c["Patient"].as_i64(), c["Encounter"].as_i64(), c["Condition"].as_i64(), c["Provenance"].as_i64()), (Some(2), Some(3), Some(3), Some(3)), "{c}");
+    assert_eq!((c["Patient"].as_i64(), c["Encounter"].as_i64(), c["Condition"].as_i64(), c["Observation"].as_i64(), c["Provenance"].as_i64()), (Some(2), Some(2), Some(3), Some(0), Some(2)), "{c}");
+    assert_eq!(latin_names(&url, "SOK Sopheap"), vec!["SOK Sopheap"], "the kept patient is sent again as she is now");
 
-    // 4. A server that refuses the bundle: a clear error, and the change stays queued.
+    // 4. A server that refuses the bundle: a clear error, and the changes stay queued.
     rt.block_on(async {
         let s = Store::open(&db_url(&ws)).await.unwrap();
-        let v = s.chart(samnang).await.unwrap().version;
-        s.approve(samnang, v, "sokha").await.unwrap();
+        for chart in [samnang, anc] {
+            let v = s.chart(chart).await.unwrap().version;
+            s.approve(chart, v, "sokha").await.unwrap();
+        }
     });
     let out = ws.run(&["push", "--fhir-url", &format!("{url}/not-fhir"), "--attempts", "2", "--backoff", "0.05"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused"), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(pending(&ws, &rt), 1);
+    assert_eq!(pending(&ws, &rt), 2);
     let out = ws.run(&["push", "--fhir-url", &url]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(counts(&url), expected_counts());
+    assert_eq!(latin_names(&url, "SOK Sopheap"), vec!["SOK Sopheap", "Sophea SOKH"], "re-approved and linked again");
 
     // 5. The exported bundle, sent twice by hand, creates nothing twice either.
     let file = ws.path().join("bundle.json");

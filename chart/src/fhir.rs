@@ -1,8 +1,10 @@
 //! FHIR R4 transaction Bundles from committed records.
 //!
 //! Every resource is created conditionally on a chartscan identifier (`ifNoneExist`), so a
-//! server that receives the same bundle twice creates nothing twice; the Provenance, which
-//! has no identifier in R4, is written with PUT to an id derived from the chart. Entries
+//! server that receives the same bundle twice creates nothing twice; the Patient is a
+//! conditional update on its identifier (so new names and phones reach the server), and the
+//! Provenance, which has no identifier in R4, is written with PUT to an id derived from the
+//! chart. Entries
 //! refer to each other by `urn:uuid:` full URLs derived from those identifiers, so the same
 //! records always give byte-identical bundles.
 //!
@@ -331,17 +333,29 @@ pub fn provenance_id(chart: &str) -> String {
     id.chars().take(64).collect()
 }
 
+/// A patient's entries: their facility (conditional create) and the Patient as chartscan
+/// knows them now, every name, number and phone of their charts (a conditional update on the
+/// chartscan identifier: created once, then kept up to date, never twice).
+pub fn patient_entries(p: &PatientEntry, facility: &str) -> Vec<Value> {
+    let org = full_url("Organization", FACILITY_SYSTEM, facility);
+    vec![
+        conditional("Organization", FACILITY_SYSTEM, facility, json!({"resourceType": "Organization", "identifier": [identifier(FACILITY_SYSTEM, facility)], "name": facility})),
+        json!({
+            "fullUrl": full_url("Patient", PATIENT_SYSTEM, &p.public_id),
+            "resource": patient_resource(p, &org),
+            "request": {"method": "PUT", "url": format!("Patient?identifier={PATIENT_SYSTEM}|{}", p.public_id)},
+        }),
+    ]
+}
+
 /// The bundle entries of one committed chart (its Organization and Patient included; the
 /// caller drops repeats when several charts share them).
 pub fn chart_entries(c: &CommittedChart) -> Vec<Value> {
     let org = full_url("Organization", FACILITY_SYSTEM, &c.facility);
     let patient = full_url("Patient", PATIENT_SYSTEM, &c.patient.public_id);
     let encounter = full_url("Encounter", CHART_SYSTEM, &c.chart);
-    let mut entries = vec![
-        conditional("Organization", FACILITY_SYSTEM, &c.facility, json!({"resourceType": "Organization", "identifier": [identifier(FACILITY_SYSTEM, &c.facility)], "name": c.facility})),
-        conditional("Patient", PATIENT_SYSTEM, &c.patient.public_id, patient_resource(&c.patient, &org)),
-        conditional("Encounter", CHART_SYSTEM, &c.chart, encounter_resource(c, &patient, &org)),
-    ];
+    let mut entries = patient_entries(&c.patient, &c.facility);
+    entries.push(conditional("Encounter", CHART_SYSTEM, &c.chart, encounter_resource(c, &patient, &org)));
     let mut scan_urls = Vec::new();
     for s in &c.scans {
         let id = format!("{}/{}", c.chart, s.sha256);
@@ -489,6 +503,8 @@ mod tests {
                 assert_eq!(cond, format!("identifier={}|{}", id["system"].as_str().unwrap(), id["value"].as_str().unwrap()));
             } else {
                 assert_eq!(method, "PUT");
+                let url = e["request"]["url"].as_str().unwrap();
+                assert!(url.starts_with("Provenance/") || url.starts_with("Patient?identifier=urn:chartscan:patient|"), "{url}");
             }
         }
         assert_eq!(b, bundle(&[committed("C1", "P-1"), committed("C2", "P-1")]), "deterministic");

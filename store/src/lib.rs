@@ -22,7 +22,7 @@ mod stats;
 mod users;
 
 pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueFilter, QueueItem, Source};
-pub use records::{Candidate, Committed, MatchOutcome, OutboxItem, PatientChoice, RecordCounts};
+pub use records::{Candidate, Committed, MatchOutcome, OutboxItem, PatientChoice, RecordCounts, Retraction};
 pub use queue::{FileOutcome, NewFile, PageJob, PageResult};
 pub use stats::{BatchSummary, ChartCounts, DayCounts, PageCounts, Rejection, ReviewerCounts, Stats};
 pub use users::{Session, User};

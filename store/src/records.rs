@@ -97,6 +97,18 @@ pub struct OutboxItem {
     pub attempts: i64,
 }
 
+/// What a retraction sends: conditional deletes, then (when the patient has other charts)
+/// the patient as they are now, without what the retracted chart said of them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retraction {
+    /// Conditional-delete URLs.
+    pub deletes: Vec<String>,
+    /// The patient, when kept.
+    pub patient: Option<String>,
+    /// The chart's facility.
+    pub facility: String,
+}
+
 /// Counts of committed records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RecordCounts {
@@ -557,6 +569,14 @@ impl Store {
         })
     }
 
+    /// A stored patient as FHIR export needs them.
+    pub async fn patient_entry(&self, public_id: &str) -> Result<Option<PatientEntry>> {
+        let Some(r) = sqlx::query("SELECT person_json, address_json FROM patients WHERE public_id = $1").bind(public_id).fetch_optional(&self.pool).await? else { return Ok(None) };
+        let person: Person = serde_json::from_str(&r.try_get::<String, _>(0)?).map_err(|e| StoreError::Invalid(format!("stored patient: {e}")))?;
+        let address: [Option<String>; 4] = serde_json::from_str(&r.try_get::<String, _>(1)?).unwrap_or_default();
+        Ok(Some(PatientEntry { public_id: public_id.to_string(), person, address }))
+    }
+
     /// The SHA-1 (base64) of an original file, once computed.
     pub async fn file_sha1(&self, sha256: &str) -> Result<Option<String>> {
         Ok(sqlx::query("SELECT sha1_base64 FROM files WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?.map(|r| r.try_get(0)).transpose()?.flatten())
@@ -647,7 +667,9 @@ async fn retract_in(conn: &mut AnyConnection, chart_id: i64, public_id: &str) ->
         file_patient(conn, patient, &merged, &serde_json::from_str(&addr).unwrap_or_default()).await?;
         format!("patient {ppub} kept ({} other charts)", remaining.len())
     };
-    let payload = serde_json::to_string(&urls).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let facility: String = sqlx::query("SELECT facility FROM charts WHERE id = $1").bind(chart_id).fetch_one(&mut *conn).await?.try_get(0)?;
+    let kept = (!remaining.is_empty()).then_some(ppub.clone());
+    let payload = serde_json::to_string(&Retraction { deletes: urls, patient: kept, facility }).map_err(|e| StoreError::Invalid(e.to_string()))?;
     sqlx::query("INSERT INTO outbox (chart, op, payload, created_at) VALUES ($1, 'retract', $2, $3)").bind(public_id).bind(payload).bind(now_ms()).execute(&mut *conn).await?;
     Ok(format!("retracted the record and {} facts; {patient_note}", facts.len()))
 }

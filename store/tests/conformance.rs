@@ -445,7 +445,10 @@ async fn approval_commits_a_matched_record_and_unapproval_retracts_it(s: Store) 
     let audit: Vec<(String, String)> = s.audit_entries(Some(&b)).await.unwrap().into_iter().map(|e| (e.1, e.2)).collect();
     assert!(audit.contains(&("boss".to_string(), "unapprove".to_string())), "{audit:?}");
     let retract = s.outbox_pending(100).await.unwrap().into_iter().find(|o| o.op == "retract").unwrap();
-    assert!(retract.payload.unwrap().contains(&format!("Encounter?identifier=urn:chartscan:chart|{b}")));
+    let payload: store::Retraction = serde_json::from_str(&retract.payload.unwrap()).unwrap();
+    assert!(payload.deletes.contains(&format!("Encounter?identifier=urn:chartscan:chart|{b}")), "{payload:?}");
+    assert_eq!(payload.patient.as_deref(), Some(patient.as_str()), "the kept patient is sent again, as they are now");
+    assert!(!s.patient_entry(&patient).await.unwrap().unwrap().person.names_latin.contains(&"Sophea SOKH".to_string()), "B's spelling went with B");
     // D was the only chart of its patient: un-approving it removes the patient too.
     let vd = s.chart(&d).await.unwrap().version;
     s.unapprove(&d, vd, "boss", "duplicate scan").await.unwrap();

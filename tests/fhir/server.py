@@ -6,7 +6,8 @@ use) and answers 400 with an OperationOutcome when a resource is invalid.
 It implements what `chartscan push` relies on, as the FHIR specification describes it:
 transaction Bundles posted to the base URL, processed in the specification's order (DELETE,
 then POST, then PUT), all or nothing; conditional create (`ifNoneExist: identifier=S|V`);
-conditional delete (`Type?identifier=S|V`) and delete by id; update by id (PUT creates);
+conditional delete (`Type?identifier=S|V`) and delete by id; update by id (PUT creates) and
+conditional update (`PUT Type?identifier=S|V`);
 `urn:uuid:` references rewritten to the ids assigned; search by `identifier`, and
 `GET /Type` listing everything of a type with its total.
 
@@ -106,7 +107,17 @@ def apply(bundle):
             if e.get("fullUrl"):
                 mapping[e["fullUrl"]] = f"{rtype}/{e['_id']}"
         elif req["method"] == "PUT":
-            rtype, _, rid = req["url"].partition("/")
+            if "?" in req["url"]:  # conditional update
+                rtype, _, query = req["url"].partition("?")
+                q = parse_qs(query)
+                if "identifier" not in q:
+                    return 400, outcome(f"conditional update {req['url']}: only identifier is supported")
+                found = find_by_identifier(rtype, q["identifier"][0])
+                if len(found) > 1:
+                    return 412, outcome(f"conditional update matches {len(found)} {rtype} resources")
+                rid = found[0] if found else str(next(IDS))
+            else:
+                rtype, _, rid = req["url"].partition("/")
             e["_id"] = rid
             e["_status"] = "200 OK" if rid in STORE.get(rtype, {}) else "201 Created"
             if e.get("fullUrl"):
