@@ -182,7 +182,7 @@ pub fn score(a: &Person, b: &Person) -> Score {
     };
     let shared_id = a.identifiers.iter().find(|i| b.identifiers.contains(i));
     if let Some((fac, no)) = shared_id {
-        note(7.0, format!("same patient number {no} at {fac}"));
+        note(9.0, format!("same patient number {no} at {fac}"));
     } else if a.identifiers.iter().any(|(fa, _)| b.identifiers.iter().any(|(fb, _)| fa == fb)) {
         note(-3.0, "different patient numbers at the same facility".into());
     }

@@ -187,6 +187,17 @@ fn may_change(s: &store::Session, record: &store::ChartRecord) -> Result<(), App
 struct SecondKey {
     version: i64,
     values: std::collections::BTreeMap<String, Option<String>>,
+    /// Who the patient is, when matching asked (as for approve).
+    patient: Option<String>,
+}
+
+/// The patient a reviewer named: a stored patient's id, `new`, or nobody (matching decides).
+fn patient_choice(patient: Option<&str>) -> store::PatientChoice {
+    match patient {
+        None | Some("") => store::PatientChoice::Auto,
+        Some("new") => store::PatientChoice::New,
+        Some(p) => store::PatientChoice::Existing(p.to_string()),
+    }
 }
 
 async fn second_key(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<SecondKey>) -> Result<Json<Value>, AppError> {
@@ -203,7 +214,7 @@ async fn second_key(State(state): State<AppState>, Path(id): Path<String>, user:
         };
         values.insert(name.clone(), canonical);
     }
-    let (record, agreed) = state.store.second_key(&id, body.version, &s.user.name, &values).await?;
+    let (record, agreed) = state.store.second_key_with(&id, body.version, &s.user.name, &values, &patient_choice(body.patient.as_deref())).await?;
     let mut v = chart_json(&state, &record)?;
     v["agreed"] = agreed.into();
     Ok(Json(v))
@@ -332,12 +343,7 @@ async fn approve(State(state): State<AppState>, Path(id): Path<String>, user: Ap
     let s = user.reviewer()?;
     let current = state.store.chart(&id).await?;
     may_change(s, &current)?;
-    let choice = match body.patient.as_deref() {
-        None | Some("") => store::PatientChoice::Auto,
-        Some("new") => store::PatientChoice::New,
-        Some(p) => store::PatientChoice::Existing(p.to_string()),
-    };
-    let record = state.store.approve_with(&id, body.version, &s.user.name, &double_keyed(&state, &current), &choice).await?;
+    let record = state.store.approve_with(&id, body.version, &s.user.name, &double_keyed(&state, &current), &patient_choice(body.patient.as_deref())).await?;
     Ok(Json(chart_json(&state, &record)?))
 }
 

@@ -307,14 +307,19 @@ function inputs() { return [...document.querySelectorAll("#fields input")]; }
 /** Blind second keying: the double-keyed fields are typed again without seeing the first value. */
 const blind = () => Array.isArray(chart?.blind) && chart.blind.length > 0;
 
-async function secondKey() {
+async function secondKey(patient) {
   const values = {};
   for (const name of chart.blind) values[name] = $("#f-" + CSS.escape(name))?.value ?? "";
+  const body = { version: chart.version, values };
+  if (typeof patient === "string") body.patient = patient;
   try {
-    const r = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/second-key`, { version: chart.version, values });
+    const r = await api("POST", `/api/charts/${encodeURIComponent(chart.chart)}/second-key`, body);
     showMessage(r.agreed ? "" : t("The two keyings disagree: a senior reviewer will decide."));
     await goNext();
-  } catch (e) { showMessage(e.message); if (e.status === 409) await reloadChart(); }
+  } catch (e) {
+    if (e.status === 409 && e.data && e.data.candidates) return choosePatient(e.data.candidates);
+    showMessage(e.message); if (e.status === 409) await reloadChart();
+  }
 }
 
 async function saveField(name, input) {
@@ -357,7 +362,7 @@ async function goNext() {
 }
 
 async function approve(patient) {
-  if (blind()) return secondKey();
+  if (blind()) return secondKey(patient);
   for (const input of inputs()) if (!(await saveField(input.name, input))) return;
   const body = { version: chart.version };
   if (typeof patient === "string") body.patient = patient;

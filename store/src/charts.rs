@@ -334,6 +334,12 @@ impl Store {
     /// disagreeing field flagged with the second value, for a senior reviewer. Returns the
     /// chart and whether the keyings agreed.
     pub async fn second_key(&self, public_id: &str, version: i64, reviewer: &str, values: &BTreeMap<String, Option<String>>) -> Result<(ChartRecord, bool)> {
+        self.second_key_with(public_id, version, reviewer, values, &crate::PatientChoice::Auto).await
+    }
+
+    /// [`Store::second_key`], and when the keyings agree (the chart is approved), its record
+    /// is committed under the patient `choice` names, as [`Store::approve_with`] does.
+    pub async fn second_key_with(&self, public_id: &str, version: i64, reviewer: &str, values: &BTreeMap<String, Option<String>>, choice: &crate::PatientChoice) -> Result<(ChartRecord, bool)> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT id, version, status, reviewer FROM charts WHERE public_id = $1")
             .bind(public_id)
@@ -371,6 +377,9 @@ impl Store {
             .await?;
         let detail = serde_json::json!({"fields": values.keys().collect::<Vec<_>>(), "agreed": agreed, "disagreements": disagreements}).to_string();
         audit(&mut tx, reviewer, "second_key", Some(public_id), &detail).await?;
+        if agreed {
+            crate::records::commit_in(&mut tx, id, public_id, reviewer, choice).await?;
+        }
         tx.commit().await?;
         Ok((self.chart(public_id).await?, agreed))
     }

@@ -287,6 +287,7 @@ async fn double_keying_agrees_or_goes_to_a_senior(s: Store) {
         assert_eq!(agreed, agree);
         if agree {
             assert_eq!(after.status, ChartStatus::Approved);
+            assert!(s.committed_chart(&id).await.unwrap().is_some(), "agreeing keyings approve, and approving commits");
         } else {
             assert_eq!(after.status, ChartStatus::Disputed);
             let pid = &after.fields["patient_id"];
@@ -296,6 +297,9 @@ async fn double_keying_agrees_or_goes_to_a_senior(s: Store) {
             // The senior's approval settles it (no third keying).
             let settled = s.approve_keyed(&id, after.version, "boss", &keyed).await.unwrap();
             assert_eq!(settled.status, ChartStatus::Approved);
+            // The same patient number at the same facility: the same patient, linked unasked.
+            let commit = s.commit_of(&id).await.unwrap().unwrap();
+            assert_eq!(commit.how, "linked", "{commit:?}");
         }
     }
     let actions: Vec<String> = s.audit_entries(None).await.unwrap().into_iter().map(|e| e.2).filter(|a| a.contains("key")).collect();
