@@ -545,24 +545,15 @@ async fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Export { format, status, out, form } => {
-            let (store, _) = open(&cli).await?;
-            let mut records = store.charts(match status {
-                ExportStatus::Any => None,
-                ExportStatus::Approved => Some(chart::ChartStatus::Approved),
-            })
-            .await?;
+            let (store, blobs) = open(&cli).await?;
             if let Some(form) = form {
                 anyhow::ensure!(form == "unknown" || templates.iter().any(|t| t.form == *form), "no template for form {form:?} (forms: {})", templates.iter().map(|t| t.form.as_str()).collect::<Vec<_>>().join(", "));
-                records.retain(|r| r.form.as_deref() == Some(form.as_str()));
             }
+            // FHIR holds the committed records, which exist for approved charts only.
             if let ExportFormat::Fhir = format {
-                let blobs = BlobStore::new(&cli.data)?;
                 let charts = store::export::fhir_charts(&store, &blobs, form.as_deref()).await?;
                 let bundle = chart::fhir::bundle(&charts);
-                let mut sink: Box<dyn Write> = match out {
-                    Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)),
-                    None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-                };
+                let mut sink = output(out.as_deref())?;
                 serde_json::to_writer_pretty(&mut sink, &bundle)?;
                 sink.write_all(b"\n")?;
                 sink.flush()?;
@@ -575,10 +566,15 @@ async fn run(cli: Cli) -> Result<i32> {
                 }
                 return Ok(0);
             }
-            let mut sink: Box<dyn Write> = match out {
-                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-            };
+            let mut records = store.charts(match status {
+                ExportStatus::Any => None,
+                ExportStatus::Approved => Some(chart::ChartStatus::Approved),
+            })
+            .await?;
+            if let Some(form) = form {
+                records.retain(|r| r.form.as_deref() == Some(form.as_str()));
+            }
+            let mut sink = output(out.as_deref())?;
             match format {
                 ExportFormat::Jsonl => store::export::write_jsonl(&records, &mut sink)?,
                 ExportFormat::Fhir => unreachable!("handled above"),
@@ -632,22 +628,16 @@ async fn run(cli: Cli) -> Result<i32> {
         }
         Command::Commit => {
             let (store, _) = open(&cli).await?;
-            let approved = store.charts(Some(chart::ChartStatus::Approved)).await?;
             let (mut done, mut asked, mut skipped) = (0, Vec::new(), 0);
-            for c in &approved {
-                if store.committed_chart(&c.chart).await?.is_some() {
-                    skipped += 1;
-                    continue;
-                }
-                let reviewer = c.reviewer.clone().unwrap_or_else(|| "cli".into());
-                match store.commit_chart(&c.chart, &reviewer).await {
+            for (chart, reviewer) in store.approved_uncommitted().await? {
+                match store.commit_chart(&chart, reviewer.as_deref().unwrap_or("cli")).await {
                     Ok(Some(_)) => done += 1,
                     Ok(None) => skipped += 1,
-                    Err(store::StoreError::NeedsPatientChoice { candidates, .. }) => asked.push((c.chart.clone(), candidates.len())),
+                    Err(store::StoreError::NeedsPatientChoice { candidates, .. }) => asked.push((chart, candidates.len())),
                     Err(e) => return Err(e.into()),
                 }
             }
-            eprintln!("{done} chart(s) committed, {skipped} already committed or without a patient form, {} need a reviewer to choose the patient", asked.len());
+            eprintln!("{done} chart(s) committed, {skipped} without a form that records a patient, {} need a reviewer to choose the patient", asked.len());
             for (chart, n) in &asked {
                 println!("{chart}\t{n} candidate patient(s): open /charts/{chart}, un-approve and approve choosing the patient");
             }
@@ -819,6 +809,14 @@ fn print_ingest(report: &IngestReport, processed: &ProcessReport, json: bool) ->
         println!("per page: {}", per_page.join(", "));
     }
     Ok(())
+}
+
+/// Where an export goes: the file, or stdout.
+fn output(out: Option<&Path>) -> Result<Box<dyn Write>> {
+    Ok(match out {
+        Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?)),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    })
 }
 
 fn print_stats(s: &store::Stats) {

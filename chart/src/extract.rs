@@ -574,7 +574,7 @@ mod tests {
                 x += w + 20;
             }
         }
-        PageWords { page: 1, width: 1700, height: 2400, words, rereads: Vec::new() }
+        a4(words)
     }
 
     fn value(e: &Extraction, name: &str) -> Option<String> {
@@ -644,6 +644,11 @@ mod tests {
         assert_eq!(value(&e, "diagnosis").as_deref(), Some("Acute upper respiratory infection"));
     }
 
+    /// An A4 page (1700×2400) of these words.
+    fn a4(words: Vec<Word>) -> PageWords {
+        PageWords { rereads: Vec::new(), page: 1, width: 1700, height: 2400, words }
+    }
+
     fn word(t: &str, x: u32, y: u32, line: u32, confidence: f32) -> Word {
         Word { text: t.into(), bbox: BBox::new(x, y, 20 * t.chars().count().max(2) as u32, 40), confidence, line, block: 0 }
     }
@@ -651,18 +656,12 @@ mod tests {
     #[test]
     fn ticked_box_wins_even_when_its_option_is_unreadable() {
         // Boxes found in the pixels come as ☒/☐ words; options wrap onto a second line.
-        let p = PageWords {
-            rereads: Vec::new(),
-            page: 1,
-            width: 1700,
-            height: 2400,
-            words: vec![
+        let p = a4(vec![
                 word("INPATIENT", 100, 100, 0, 0.95), word("ADMISSION", 400, 100, 0, 0.95), word("AND", 700, 100, 0, 0.95), word("DISCHARGE", 800, 100, 0, 0.95), word("SHEET", 1100, 100, 0, 0.95),
                 word("Sex:", 100, 300, 1, 0.95), word("☐", 300, 300, 1, 1.0), word("Male", 340, 300, 1, 0.95), word("☒", 500, 300, 1, 1.0), word("qo", 540, 300, 1, 0.4),
                 word("Outcome:", 100, 400, 2, 0.95), word("☐", 400, 400, 2, 1.0), word("Recovered", 440, 400, 2, 0.95), word("☐", 700, 400, 2, 1.0), word("Improved", 740, 400, 2, 0.95),
                 word("☐", 400, 456, 3, 1.0), word("Referred", 440, 456, 3, 0.95), word("☒", 700, 456, 3, 0.98), word("Died", 740, 456, 3, 0.95),
-            ],
-        };
+        ]);
         let e = extract(&standard_templates(), &[p]);
         assert_eq!(e.form, "ipd");
         assert_eq!(value(&e, "outcome").as_deref(), Some("died"));
@@ -674,12 +673,7 @@ mod tests {
 
     #[test]
     fn grid_columns_table_cells_and_values_that_look_like_labels() {
-        let p = PageWords {
-            rereads: Vec::new(),
-            page: 1,
-            width: 1700,
-            height: 2400,
-            words: vec![
+        let p = a4(vec![
                 word("ANTENATAL", 100, 100, 0, 0.95), word("CARE", 400, 100, 0, 0.95), word("CARD", 550, 100, 0, 0.95),
                 // A table row: a misread part of the label cell, then the value cell.
                 word("Date", 100, 200, 1, 0.95), word("of", 200, 200, 1, 0.95), word("birth", 260, 200, 1, 0.95), word("០០8", 380, 200, 1, 0.3), word("|", 720, 200, 1, 0.6), word("12/03/1990", 760, 200, 1, 0.95),
@@ -691,8 +685,7 @@ mod tests {
                 // The Visit date label misread beyond matching, between found neighbours.
                 word("Vsxt:", 100, 600, 5, 0.5), word("2024-11-25", 300, 600, 5, 0.95),
                 word("Phone:", 100, 700, 6, 0.95), word("012 345 678", 300, 700, 6, 0.95),
-            ],
-        };
+        ]);
         let e = extract(&standard_templates(), &[p]);
         assert_eq!(e.form, "anc");
         assert_eq!(value(&e, "date_of_birth").as_deref(), Some("1990-03-12"));

@@ -434,28 +434,32 @@ async fn export(State(state): State<AppState>, user: ApiUser, Query(q): Query<Ex
         "approved" => Some(ChartStatus::Approved),
         other => return Err(AppError::BadRequest(format!("status {other:?}: use any or approved"))),
     };
-    let records = state.store.charts(status).await?;
     let mut out = Vec::new();
     let format = q.format.as_deref().unwrap_or("jsonl");
-    let content_type = match format {
+    let internal = |e: std::io::Error| AppError::Internal(e.to_string());
+    let (content_type, count) = match format {
         "jsonl" => {
-            store::export::write_jsonl(&records, &mut out).map_err(|e| AppError::Internal(e.to_string()))?;
-            "application/x-ndjson"
+            let records = state.store.charts(status).await?;
+            store::export::write_jsonl(&records, &mut out).map_err(internal)?;
+            ("application/x-ndjson", records.len())
         }
         "csv" => {
+            let records = state.store.charts(status).await?;
             let order: Vec<String> = state.templates.iter().flat_map(|t| t.fields.iter().map(|f| f.name.clone())).collect();
-            store::export::write_csv(&records, &order, &mut out).map_err(|e| AppError::Internal(e.to_string()))?;
-            "text/csv; charset=utf-8"
+            store::export::write_csv(&records, &order, &mut out).map_err(internal)?;
+            ("text/csv; charset=utf-8", records.len())
         }
+        // Committed records only: those of approved charts.
         "fhir" => {
             let charts = store::export::fhir_charts(&state.store, &state.blobs, None).await?;
             serde_json::to_writer_pretty(&mut out, &chart::fhir::bundle(&charts)).map_err(|e| AppError::Internal(e.to_string()))?;
-            "application/fhir+json"
+            ("application/fhir+json", charts.len())
         }
         other => return Err(AppError::BadRequest(format!("format {other:?}: use jsonl, csv or fhir"))),
     };
-    state.store.audit(&s.user.name, "export", None, &format!("{format}, {} chart(s)", records.len())).await?;
-    let disposition = format!("attachment; filename=\"chartscan-export.{format}\"");
+    state.store.audit(&s.user.name, "export", None, &format!("{format}, {count} chart(s)")).await?;
+    let extension = if format == "fhir" { "fhir.json" } else { format };
+    let disposition = format!("attachment; filename=\"chartscan-export.{extension}\"");
     Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], out).into_response())
 }
 

@@ -159,7 +159,9 @@ async fn candidates_for(conn: &mut AnyConnection, person: &Person) -> Result<Vec
     }
     let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
-        "SELECT p.id, p.public_id, p.person_json FROM patients p WHERE p.id IN (SELECT patient_id FROM patient_keys WHERE key IN ({})) ORDER BY p.id LIMIT 500",
+        "SELECT p.id, p.public_id, p.person_json FROM patients p JOIN
+           (SELECT patient_id, COUNT(*) AS shared FROM patient_keys WHERE key IN ({}) GROUP BY patient_id ORDER BY shared DESC, patient_id LIMIT 500) k
+           ON k.patient_id = p.id ORDER BY k.shared DESC, p.id",
         placeholders.join(", ")
     );
     let mut q = sqlx::query(&sql);
@@ -388,6 +390,18 @@ impl Store {
         let done = commit_in(&mut tx, id, public_id, reviewer, &PatientChoice::Auto).await?;
         tx.commit().await?;
         Ok(done)
+    }
+
+    /// Approved charts without a committed record (approved before records existed, say):
+    /// (chart, who approved it).
+    pub async fn approved_uncommitted(&self) -> Result<Vec<(String, Option<String>)>> {
+        sqlx::query("SELECT c.public_id, c.reviewer FROM charts c LEFT JOIN encounters e ON e.chart_id = c.id WHERE c.status = $1 AND e.id IS NULL ORDER BY c.id")
+            .bind(ChartStatus::Approved.as_str())
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     /// Un-approves a chart (a manager's decision, with a reason): it goes back to review, its
@@ -674,17 +688,42 @@ async fn retract_in(conn: &mut AnyConnection, chart_id: i64, public_id: &str) ->
     Ok(format!("retracted the record and {} facts; {patient_note}", facts.len()))
 }
 
-/// Unix milliseconds as an RFC 3339 UTC instant.
+/// Unix milliseconds as an RFC 3339 UTC instant (to the second).
 pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let date = chart::normalize::CalendarDate::from_days(days + chart::normalize::CalendarDate { year: 1970, month: 1, day: 1 }.days());
-    let date = date.map(|d| format!("{:04}-{:02}-{:02}", d.year, d.month, d.day)).unwrap_or_else(|_| "1970-01-01".into());
-    format!("{date}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{}T{:02}:{:02}:{:02}Z", t.date(), t.hour(), t.minute(), t.second())
 }
 
 #[cfg(test)]
 mod tests {
+    use crate::{NewFile, PageResult, Store};
+    use chart::{BBox, PageWords, Word};
+
+    /// `chartscan commit` backfills charts approved before records existed: made here by
+    /// approving one and removing its record, as a database from before 0008 would have it.
+    #[tokio::test]
+    async fn approved_charts_without_a_record_are_found_and_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
+        let templates = chart::standard_templates();
+        let file = NewFile { sha256: "ab".repeat(32), original_name: "a.jpg".into(), source_path: "/a.jpg".into(), media_type: "image/jpeg".into(), size_bytes: 1, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None, segments: vec![] };
+        s.record_file(&file).await.unwrap();
+        let job = s.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
+        let words = ["OUTPATIENT", "CONSULTATION", "CARD"].iter().enumerate().map(|(i, t)| Word { text: t.to_string(), bbox: BBox::new(10 + 200 * i as u32, 10, 190, 30), confidence: 0.95, line: 0, block: 0 }).collect();
+        s.complete_page(job.page_id, &PageResult { image_sha256: "cd".repeat(32), width: 1000, height: 1400, skew: 0.0, words: PageWords { page: 1, width: 1000, height: 1400, words, rereads: vec![] } }, &templates).await.unwrap();
+        let v = s.update_field(&job.chart, "name_latin", Some("SOK Sopheap"), 1, "rev").await.unwrap().version;
+        s.approve(&job.chart, v, "rev").await.unwrap();
+        assert!(s.approved_uncommitted().await.unwrap().is_empty(), "approving commits");
+        for table in ["facts", "encounters", "patient_keys", "patients"] {
+            sqlx::query(&format!("DELETE FROM {table}")).execute(&s.pool).await.unwrap();
+        }
+        assert_eq!(s.approved_uncommitted().await.unwrap(), vec![(job.chart.clone(), Some("rev".to_string()))]);
+        let done = s.commit_chart(&job.chart, "rev").await.unwrap().unwrap();
+        assert_eq!(done.how, "new");
+        assert!(s.approved_uncommitted().await.unwrap().is_empty());
+        assert_eq!(s.record_counts().await.unwrap().encounters, 1);
+    }
+
     #[test]
     fn instants_are_rfc3339() {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
