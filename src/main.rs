@@ -303,6 +303,10 @@ struct OcrArgs {
     /// Read pages at 1/N of their size (large print reads as well and faster).
     #[arg(long, env = "CHARTSCAN_OCR_DOWNSCALE", default_value_t = 1)]
     ocr_downscale: u32,
+    /// Read small print (150-200 dpi scans, A5 cards) at its own size instead of enlarged
+    /// for the engine.
+    #[arg(long)]
+    no_enlarge: bool,
 }
 
 impl OcrArgs {
@@ -311,6 +315,7 @@ impl OcrArgs {
             ocr: OcrConfig { languages: self.lang.clone(), page_segmentation_mode: self.psm, ..Default::default() },
             preprocess: Preprocessor { deskew: !self.no_deskew, binarize: !self.no_binarize, despeckle: !self.no_despeckle,
                 ocr_downscale: self.ocr_downscale.clamp(1, 4),
+                enlarge_small_text: !self.no_enlarge,
                 method: if self.sauvola { ocr::preprocess::Binarization::Sauvola } else { ocr::preprocess::Binarization::Otsu },
                 remove_borders: !self.keep_borders,
                 remove_lines: !self.keep_lines,

@@ -324,7 +324,7 @@ fn a_patient_to_choose(ws: &Workspace) -> (String, String) {
             store.complete_page(job.page_id, &result, &templates).await.unwrap();
             let mut v = store.chart(&job.chart).await.unwrap().version;
             for (name, value) in fields.iter() {
-                v = store.update_field(&job.chart, name, Some(value), v, "setup").await.unwrap().version;
+                v = store.update_field(&job.chart, name, Some(&(*value).into()), v, "setup").await.unwrap().version;
             }
             if n == 0 {
                 store.approve(&job.chart, v, "setup").await.unwrap();

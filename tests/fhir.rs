@@ -88,7 +88,7 @@ fn approved_charts(ws: &Workspace, rt: &tokio::runtime::Runtime) -> Vec<(String,
             store.complete_page(job.page_id, &PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.0, words: page }, &templates).await.unwrap();
             let mut v = store.chart(&job.chart).await.unwrap().version;
             for (name, value) in fields.iter() {
-                v = store.update_field(&job.chart, name, Some(value), v, "sokha").await.unwrap().version;
+                v = store.update_field(&job.chart, name, Some(&(*value).into()), v, "sokha").await.unwrap().version;
             }
             match store.approve(&job.chart, v, "sokha").await {
                 Ok(_) => {}

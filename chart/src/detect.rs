@@ -1,6 +1,6 @@
 //! Form detection: which template a chart is, from its printed titles and labels.
 
-use crate::extract::find_label_hits;
+use crate::extract::labels::{page_phrases, Owner, Vocabulary};
 use crate::template::Template;
 use crate::text::{label_key, similarity};
 use crate::words::{Line, PageWords};
@@ -17,16 +17,6 @@ pub struct FormGuess {
 
 /// Below this score a chart is an unknown form.
 pub const MIN_FORM_SCORE: f32 = 0.35;
-
-/// Whether a line carries one of the template's titles (labels are not looked for there:
-/// `និងចេញពីមន្ទីរពេទ្យ` in a title is not the label `ថ្ងៃចេញពីមន្ទីរពេទ្យ`).
-pub fn is_title_line(line: &Line<'_>, titles: &[String]) -> bool {
-    let text: String = line.words.iter().map(|w| label_key(&w.text)).collect();
-    titles.iter().any(|t| {
-        let key = label_key(t);
-        key.chars().count() >= 6 && text.contains(&key)
-    })
-}
 
 fn title_score(lines: &[Vec<Line<'_>>], title: &str) -> f32 {
     let key = label_key(title);
@@ -48,16 +38,26 @@ fn title_score(lines: &[Vec<Line<'_>>], title: &str) -> f32 {
 }
 
 /// Scores every template on the pages (40% best title match, 60% share of fields whose
-/// label was found) and returns the best, or unknown.
+/// label was found, each label judged against every template's labels) and returns the
+/// best, or unknown.
 pub fn detect_form(templates: &[Template], pages: &[PageWords]) -> FormGuess {
     let lines: Vec<Vec<Line<'_>>> = pages.iter().map(PageWords::lines).collect();
     let mut best = FormGuess { form: None, score: 0.0 };
     for t in templates {
         let title = t.titles.iter().map(|title| title_score(&lines, title)).fold(0.0, f32::max);
         let title = if title >= 0.75 { title } else { 0.0 };
-        let labels: Vec<(usize, String)> = t.fields.iter().enumerate().flat_map(|(i, f)| f.labels.iter().map(move |l| (i, label_key(l)))).collect();
-        let found: HashSet<usize> = find_label_hits(&lines, &labels).iter().map(|h| h.field).collect();
-        let coverage = found.len() as f32 / t.fields.len().max(1) as f32;
+        let vocab = Vocabulary::new(t, templates);
+        let mut found: HashSet<usize> = HashSet::new();
+        for page_lines in &lines {
+            let titles: Vec<bool> = page_lines.iter().map(|l| crate::extract::labels::is_title_line(l, &t.titles)).collect();
+            for p in page_phrases(&vocab, page_lines, &titles) {
+                if let Some(Owner::Field(i) | Owner::Column(i, _)) = p.owner {
+                    found.insert(i);
+                }
+            }
+        }
+        let labelled = t.fields.iter().filter(|f| f.heading.is_empty()).count().max(1);
+        let coverage = found.len() as f32 / labelled as f32;
         let score = 0.4 * title + 0.6 * coverage;
         if score > best.score {
             best = FormGuess { form: Some(t.form.clone()), score };

@@ -107,7 +107,7 @@ impl Report {
                 field: field.clone(),
                 printed: printed.get(field).cloned().unwrap_or_else(|| "typed".into()),
                 expected: expected.clone(),
-                got: got.and_then(|f| f.value.clone()),
+                got: got.and_then(|f| f.text().map(str::to_string)),
                 raw: got.map(|f| f.raw.clone()).unwrap_or_default(),
                 confidence: got.map_or(0.0, |f| f.confidence),
                 auto_accepted: got.is_some_and(|f| !f.needs_review),
@@ -201,7 +201,7 @@ mod tests {
     use crate::field::ExtractedField;
 
     fn field(value: Option<&str>, confidence: f32, needs_review: bool) -> ExtractedField {
-        ExtractedField { value: value.map(str::to_string), raw: String::new(), confidence, needs_review, page: 1, bbox: None, issue: None }
+        ExtractedField { value: value.map(Into::into), raw: String::new(), confidence, needs_review, page: 1, bbox: None, issue: None, evidence: Default::default() }
     }
 
     #[test]

@@ -471,7 +471,7 @@ mod tests {
             ("blood_pressure", "110/70"), ("weight_kg", "55.5"), ("gravida", "2"), ("para", "1"), ("lmp_date", "2024-08-17"),
         ]
         .iter()
-        .map(|(k, v)| (k.to_string(), SourceField { value: Some(v.to_string()), page: 1, bbox: Some(BBox::new(1, 2, 3, 4)) }))
+        .map(|(k, v)| (k.to_string(), SourceField { value: Some(v.to_string().into()), page: 1, bbox: Some(BBox::new(1, 2, 3, 4)) }))
         .collect();
         let record = ClinicalRecord::build("anc", &fields).unwrap();
         let person = Person::from_facts("PP01", &record.patient);

@@ -7,6 +7,7 @@
 //! values; extraction never fails, it reports unreadable fields as missing with an issue for
 //! the reviewer.
 
+pub mod confidence;
 pub mod detect;
 pub mod eval;
 pub mod extract;
@@ -17,6 +18,7 @@ pub mod khmer;
 pub mod matching;
 pub mod normalize;
 pub mod province;
+pub mod reference;
 pub mod record;
 pub mod split;
 pub mod status;
@@ -27,7 +29,7 @@ pub mod words;
 
 pub use detect::{detect_form, FormGuess};
 pub use extract::{extract, Extraction};
-pub use field::ExtractedField;
+pub use field::{Evidence, ExtractedField, FieldValue, Found, Row, Verdict};
 pub use geometry::BBox;
 pub use normalize::{FieldType, ValueError};
 pub use split::{segments, PageKind, SplitOn};

@@ -34,6 +34,13 @@ pub enum FieldType {
     BloodPressure,
     /// Outcome of an admission.
     Outcome,
+    /// A test result: a decimal number with `.`, or the printed word (`Negative`).
+    Result,
+    /// Repeated rows (a visits table, lab results): its value is a list of rows, each
+    /// canonicalised by its column's type.
+    Table,
+    /// A whole address on one line, split into the template's address fields.
+    Address,
 }
 
 /// Why a text is not a valid value of a field type.
@@ -88,6 +95,9 @@ impl FieldType {
             FieldType::Icd10 => icd10(cleaned),
             FieldType::BloodPressure => blood_pressure(cleaned),
             FieldType::Outcome => outcome(cleaned),
+            FieldType::Address => Ok(cleaned.to_string()),
+            FieldType::Result => result(cleaned),
+            FieldType::Table => err("a table's value is a list of rows, not text"),
         }
     }
 }
@@ -301,7 +311,8 @@ fn integer(s: &str) -> Result<i64, ValueError> {
     let ascii = khmer::ascii_digits(s);
     let digits: String = ascii.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
     let rest = ascii.trim()[digits.len()..].trim_matches(|c: char| !c.is_alphanumeric() && !khmer::is_khmer(c)).to_lowercase();
-    let units_ok = rest.is_empty() || ["y", "yr", "yrs", "years", "year", "ឆ្នាំ", "w", "wk", "wks", "weeks", "សប្តាហ៍", "សប្ដាហ៍"].contains(&rest.as_str());
+    const UNITS: [&str; 22] = ["y", "yr", "yrs", "years", "year", "ឆ្នាំ", "w", "wk", "wks", "weeks", "សប្តាហ៍", "សប្ដាហ៍", "min", "bpm", "cm", "d", "day", "days", "ថ្ងៃ", "ដង", "times", "x"];
+    let units_ok = rest.is_empty() || UNITS.contains(&rest.as_str());
     if digits.is_empty() || !units_ok {
         return err(format!("{s:?} is not a whole number"));
     }
@@ -319,6 +330,20 @@ fn decimal(s: &str) -> Result<String, ValueError> {
             Ok(if text.starts_with('.') { format!("0{text}") } else { text })
         }
         _ => err(format!("{s:?} is not a number")),
+    }
+}
+
+fn result(s: &str) -> Result<String, ValueError> {
+    if s.chars().next().is_some_and(|c| c.is_ascii_digit() || khmer::KHMER_DIGITS.contains(&c) || c == '.') {
+        return decimal(s);
+    }
+    let word: String = s.split_whitespace().next().unwrap_or("").trim_matches(|c: char| !c.is_alphanumeric()).to_string();
+    if word.chars().count() >= 3 && word.chars().all(|c| c.is_alphabetic() || khmer::is_khmer(c)) {
+        let mut chars = word.chars();
+        let first = chars.next().map(|c| c.to_uppercase().collect::<String>()).unwrap_or_default();
+        Ok(first + &chars.as_str().to_lowercase())
+    } else {
+        err(format!("{s:?} is not a result (a number, or a word such as Negative)"))
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SourceField {
     /// The canonical value (`None`: not found).
-    pub value: Option<String>,
+    pub value: Option<crate::field::FieldValue>,
     /// Page within the chart, from 1 (0: unknown).
     pub page: u32,
     /// Where on the page image.
@@ -261,7 +261,7 @@ impl ClinicalRecord {
     /// no encounter (an unknown form).
     pub fn build(form: &str, fields: &BTreeMap<String, SourceField>) -> Option<ClinicalRecord> {
         let kind = EncounterKind::of_form(form)?;
-        let get = |name: &str| fields.get(name).and_then(|f| f.value.clone()).filter(|v| !v.trim().is_empty());
+        let get = |name: &str| fields.get(name).and_then(|f| f.value.as_ref()?.as_text().map(str::to_string)).filter(|v| !v.trim().is_empty());
         let start = get("visit_date").or_else(|| get("admission_date"));
         let (birth_date, birth_estimated) = match (get("date_of_birth"), get("age"), &start) {
             (Some(d), _, _) => (Some(d), false),
@@ -354,7 +354,7 @@ mod tests {
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, SourceField> {
-        pairs.iter().enumerate().map(|(i, (k, v))| (k.to_string(), SourceField { value: Some(v.to_string()), page: 1, bbox: Some(BBox::new(10, 20 * i as u32, 100, 18)) })).collect()
+        pairs.iter().enumerate().map(|(i, (k, v))| (k.to_string(), SourceField { value: Some(v.to_string().into()), page: 1, bbox: Some(BBox::new(10, 20 * i as u32, 100, 18)) })).collect()
     }
 
     #[test]

@@ -20,7 +20,7 @@
 
 use crate::normalize::FieldType;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// How to find and type one field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +32,7 @@ pub struct FieldSpec {
     #[serde(rename = "type")]
     pub kind: FieldType,
     /// The printed labels that introduce it, in Khmer and/or English.
+    #[serde(default)]
     pub labels: Vec<String>,
     /// Whether a chart without it should be flagged.
     #[serde(default)]
@@ -54,6 +55,29 @@ pub struct FieldSpec {
     /// when the two disagree a senior reviewer decides (for patient IDs, dates of birth).
     #[serde(default)]
     pub double_key: bool,
+    /// For a `table`: its columns, each with a name, a type and the labels of its header.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<FieldSpec>,
+    /// For a table's column: it identifies a row (visit number, test name); a row without
+    /// it is not a row.
+    #[serde(default)]
+    pub key: bool,
+    /// For a `table`: scalar fields that take their value from a column of the last row
+    /// (`visit_date = "date"`: the latest visit's date is the chart's visit date).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub latest: BTreeMap<String, String>,
+    /// For an `address`: the fields its parts fill, from the smallest place to the largest
+    /// (`["village", "commune", "district", "province"]`), when they have no label of their own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<String>,
+    /// When several fields share a label (`ICD-10` beside the admission and the discharge
+    /// diagnosis), the field whose label this one's is printed next to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near: Option<String>,
+    /// A field printed in the page's heading rather than after a label (the facility's
+    /// name): words that the heading line holds (`Hospital`, `មន្ទីរពេទ្យ`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub heading: Vec<String>,
 }
 
 /// A form template.
@@ -118,8 +142,51 @@ impl Template {
             if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
                 problems.push(format!("field {:?}: use lower-case letters, digits and _", f.name));
             }
-            if f.labels.iter().all(|l| crate::text::label_key(l).is_empty()) && f.zone.is_none() {
-                problems.push(format!("field {:?} needs at least one label with letters (or a zone)", f.name));
+            if f.labels.iter().all(|l| crate::text::label_key(l).is_empty()) && f.zone.is_none() && f.heading.is_empty() && f.kind != FieldType::Table {
+                problems.push(format!("field {:?} needs at least one label with letters (or a zone, or heading words)", f.name));
+            }
+            if f.kind == FieldType::Table {
+                if f.columns.is_empty() {
+                    problems.push(format!("field {:?}: a table needs [[fields.columns]]", f.name));
+                }
+                if !f.columns.iter().any(|c| c.key) {
+                    problems.push(format!("field {:?}: one column must be the key (key = true) that identifies a row", f.name));
+                }
+                for c in &f.columns {
+                    if matches!(c.kind, FieldType::Table | FieldType::Address) {
+                        problems.push(format!("field {:?}: column {:?} cannot be a {:?}", f.name, c.name, c.kind));
+                    }
+                    if c.labels.iter().all(|l| crate::text::label_key(l).is_empty()) {
+                        problems.push(format!("field {:?}: column {:?} needs a header label", f.name, c.name));
+                    }
+                }
+                for (scalar, column) in &f.latest {
+                    if !f.columns.iter().any(|c| &c.name == column) {
+                        problems.push(format!("field {:?}: latest {scalar:?} names no column {column:?}", f.name));
+                    }
+                    if !self.fields.iter().any(|g| &g.name == scalar) {
+                        problems.push(format!("field {:?}: latest names {scalar:?}, which is not a field of the form", f.name));
+                    }
+                }
+            } else if !f.columns.is_empty() || !f.latest.is_empty() {
+                problems.push(format!("field {:?}: columns and latest are for tables (type = \"table\")", f.name));
+            }
+            if let Some(near) = &f.near {
+                if !self.fields.iter().any(|g| &g.name == near) || near == &f.name {
+                    problems.push(format!("field {:?}: near {near:?} is not another field of the form", f.name));
+                }
+            }
+            if f.kind == FieldType::Address {
+                if f.parts.is_empty() {
+                    problems.push(format!("field {:?}: an address needs parts (the fields it fills, smallest place first)", f.name));
+                }
+                for part in &f.parts {
+                    if !self.fields.iter().any(|g| &g.name == part) {
+                        problems.push(format!("field {:?}: part {part:?} is not a field of the form", f.name));
+                    }
+                }
+            } else if !f.parts.is_empty() {
+                problems.push(format!("field {:?}: parts are for addresses (type = \"address\")", f.name));
             }
             for l in &f.labels {
                 if crate::text::label_key(l).chars().count() == 1 {
@@ -170,6 +237,42 @@ impl FieldSpec {
             }
         }
         Ok(value)
+    }
+}
+
+impl FieldSpec {
+    /// Canonicalises a value a reviewer gave: text by the field's type, a table's rows cell
+    /// by cell by their columns' types (an empty cell is `null`; every row needs its key).
+    pub fn canonicalize_value(&self, value: &crate::FieldValue) -> Result<crate::FieldValue, crate::ValueError> {
+        use crate::FieldValue;
+        match (value, self.kind) {
+            (FieldValue::Text(t), FieldType::Table) if t.trim().is_empty() => Ok(FieldValue::Rows(Vec::new())),
+            (FieldValue::Text(_), FieldType::Table) => Err(crate::ValueError("a table's value is a list of rows".into())),
+            (FieldValue::Text(t), _) => self.canonicalize(t).map(FieldValue::Text),
+            (FieldValue::Rows(_), kind) if kind != FieldType::Table => Err(crate::ValueError(format!("{} is not a table", self.name))),
+            (FieldValue::Rows(rows), _) => {
+                let mut out = Vec::with_capacity(rows.len());
+                for (n, row) in rows.iter().enumerate() {
+                    let mut canonical = crate::Row::new();
+                    for (name, cell) in row {
+                        let Some(column) = self.columns.iter().find(|c| &c.name == name) else {
+                            return Err(crate::ValueError(format!("row {}: {name:?} is not a column of {}", n + 1, self.name)));
+                        };
+                        let cell = cell.as_deref().map(str::trim).filter(|c| !c.is_empty());
+                        let value = cell.map(|c| column.canonicalize(c)).transpose().map_err(|e| crate::ValueError(format!("row {}, {name}: {}", n + 1, e.0)))?;
+                        canonical.insert(name.clone(), value);
+                    }
+                    for column in &self.columns {
+                        canonical.entry(column.name.clone()).or_insert(None);
+                        if column.key && canonical[&column.name].is_none() {
+                            return Err(crate::ValueError(format!("row {}: {} is required", n + 1, column.name)));
+                        }
+                    }
+                    out.push(canonical);
+                }
+                Ok(FieldValue::Rows(out))
+            }
+        }
     }
 }
 

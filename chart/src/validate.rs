@@ -1,19 +1,18 @@
-//! Cross-field checks and agreement between sources.
+//! Cross-field checks, agreement between sources and plausibility.
 //!
 //! Each field is validated alone by its type (a real date, a number in range); this module
-//! checks fields against each other. A failed check lowers the confidence of the fields
-//! involved and tells the reviewer why; two independent readings that agree (an age and a
-//! date of birth, an LMP and an EDD, a Khmer name and its Latin spelling) raise it, because
-//! OCR rarely makes two mistakes that happen to agree.
+//! checks fields against each other and against reference data. A failed check sends the
+//! fields involved to a reviewer and tells why; two independent readings that agree (an age
+//! and a date of birth, an LMP and an EDD, a Khmer name and its Latin spelling) are evidence
+//! for both, because OCR rarely makes two mistakes that happen to agree. The evidence goes
+//! into the calibrated confidence ([`crate::confidence`]).
 
-use crate::field::ExtractedField;
-use crate::normalize::CalendarDate;
+use crate::field::{ExtractedField, Verdict};
+use crate::normalize::{CalendarDate, FieldType};
+use crate::reference::gazetteer::{self, Level};
+use crate::reference::icd10;
+use crate::template::Template;
 use std::collections::BTreeMap;
-
-/// How much a failed check keeps of a field's confidence.
-const FAILED: f32 = 0.5;
-/// How much of the doubt (1 - confidence) an agreement removes.
-const AGREED: f32 = 0.5;
 
 /// The outcome of one check.
 enum Check {
@@ -23,31 +22,42 @@ enum Check {
 }
 
 fn date(fields: &BTreeMap<String, ExtractedField>, name: &str) -> Option<CalendarDate> {
-    fields.get(name)?.value.as_deref().and_then(|v| CalendarDate::parse(v).ok())
+    fields.get(name)?.text().and_then(|v| CalendarDate::parse(v).ok())
 }
 
 fn number(fields: &BTreeMap<String, ExtractedField>, name: &str) -> Option<f64> {
-    fields.get(name)?.value.as_deref()?.parse().ok()
+    fields.get(name)?.text()?.parse().ok()
 }
 
+/// Records a check's outcome on the fields involved: agreement as evidence, a failure as
+/// evidence and as the reason the field needs a reviewer.
 fn apply(fields: &mut BTreeMap<String, ExtractedField>, names: &[&str], check: Check) {
     for name in names {
         let Some(f) = fields.get_mut(*name) else { continue };
         match &check {
-            Check::Agrees => f.confidence = 1.0 - (1.0 - f.confidence) * AGREED,
+            Check::Agrees => {
+                if f.evidence.cross != Verdict::Fails {
+                    f.evidence.cross = Verdict::Agrees;
+                }
+            }
             Check::Fails(why) => {
-                f.confidence *= FAILED;
-                f.issue = Some(match f.issue.take() {
-                    Some(old) if !old.starts_with("low confidence") => format!("{old}; {why}"),
-                    _ => why.clone(),
-                });
+                f.evidence.cross = Verdict::Fails;
+                add_issue(f, why);
             }
             Check::NotApplicable => {}
         }
     }
 }
 
-/// Runs every cross-field check on a chart's fields, adjusting confidences and issues.
+/// Adds a reason for review to a field, after the ones it has.
+pub(crate) fn add_issue(f: &mut ExtractedField, why: &str) {
+    f.issue = Some(match f.issue.take() {
+        Some(old) if !old.starts_with("low confidence") && !old.contains(why) => format!("{old}; {why}"),
+        _ => why.to_string(),
+    });
+}
+
+/// Runs every cross-field check on a chart's fields, recording agreement and failures.
 /// `needs_review` is then recomputed by the caller from the threshold.
 pub fn cross_check(fields: &mut BTreeMap<String, ExtractedField>) {
     let reference = ["visit_date", "admission_date"].iter().find_map(|n| date(fields, n).map(|d| (*n, d)));
@@ -106,14 +116,14 @@ pub fn cross_check(fields: &mut BTreeMap<String, ExtractedField>) {
         apply(fields, &["gravida", "para"], check);
     }
     // Blood pressure: a pulse pressure (systolic - diastolic) of 10 to 100 mmHg.
-    if let Some(bp) = fields.get("blood_pressure").and_then(|f| f.value.clone()) {
+    if let Some(bp) = fields.get("blood_pressure").and_then(|f| f.text().map(str::to_string)) {
         if let Some((s, d)) = bp.split_once('/').and_then(|(s, d)| Some((s.parse::<i32>().ok()?, d.parse::<i32>().ok()?))) {
             let check = if (10..=100).contains(&(s - d)) { Check::NotApplicable } else { Check::Fails(format!("blood pressure {bp} is implausible (pulse pressure {})", s - d)) };
             apply(fields, &["blood_pressure"], check);
         }
     }
     // The Khmer name and its Latin spelling.
-    if let (Some(kh), Some(la)) = (fields.get("name_khmer").and_then(|f| f.value.clone()), fields.get("name_latin").and_then(|f| f.value.clone())) {
+    if let (Some(kh), Some(la)) = (fields.get("name_khmer").and_then(|f| f.text().map(str::to_string)), fields.get("name_latin").and_then(|f| f.text().map(str::to_string))) {
         let similarity = name_similarity(&kh, &la);
         let check = if similarity >= 0.75 {
             Check::Agrees
@@ -223,6 +233,82 @@ pub fn latin_skeleton(name: &str) -> String {
     out.trim_end().to_string()
 }
 
+/// The Khmer and Latin digits of a raw value are both present: a printed number uses one
+/// script, so the engine read some digits wrong (`099 ៧១០ ៩៦៨`).
+fn mixed_digit_scripts(raw: &str) -> bool {
+    raw.chars().any(|c| c.is_ascii_digit()) && raw.chars().any(|c| crate::khmer::KHMER_DIGITS.contains(&c))
+}
+
+/// Plausibility beyond each value's type, for the values of `template`'s fields: a number
+/// whose digits are in two scripts or that starts with a 0 (`01 ឆ្នាំ` read for 61), a phone
+/// number no Cambodian operator's numbering allows (libphonenumber's metadata), an ICD-10
+/// code that is not in the WHO list, a place not in the gazetteer where the rest of the
+/// address puts it. An implausible value needs a reviewer; a value found in reference data
+/// counts as evidence for it.
+pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, ExtractedField>) {
+    for spec in &template.fields {
+        let Some(f) = fields.get_mut(&spec.name) else { continue };
+        let Some(v) = f.text().map(str::to_string) else { continue };
+        let raw = f.raw.clone();
+        let mut problem: Option<String> = None;
+        match spec.kind {
+            FieldType::Integer | FieldType::Decimal | FieldType::Date | FieldType::Phone | FieldType::BloodPressure | FieldType::PatientId if mixed_digit_scripts(&raw) => {
+                problem = Some(format!("{raw:?} mixes Khmer and Latin digits: some were misread"));
+            }
+            _ => {}
+        }
+        match spec.kind {
+            FieldType::Integer if v.len() > 1 && crate::khmer::ascii_digits(&raw).trim_start().starts_with('0') => {
+                problem = Some(format!("{raw:?} starts with a 0: a digit was probably misread"));
+            }
+            FieldType::Phone => {
+                let ok = phonenumber::parse(Some(phonenumber::country::Id::KH), &v).is_ok_and(|n| phonenumber::is_valid(&n));
+                if !ok {
+                    problem = Some(format!("{v} is not a number any Cambodian operator uses"));
+                } else {
+                    f.evidence.known = true;
+                }
+            }
+            FieldType::Icd10 => {
+                if icd10::exists(&v) {
+                    f.evidence.known = true;
+                } else {
+                    problem = Some(format!("{v} is not an ICD-10 code"));
+                }
+            }
+            FieldType::Province => f.evidence.known = true,
+            _ => {}
+        }
+        if let Some(why) = problem {
+            f.evidence.plausible = false;
+            add_issue(f, &why);
+        }
+    }
+    // Addresses, down the hierarchy of the gazetteer.
+    let text = |name: &str| fields.get(name).and_then(|f| f.text()).map(str::to_string);
+    let (province, district, commune, village) = (text("province"), text("district"), text("commune"), text("village"));
+    if district.is_none() && commune.is_none() && village.is_none() {
+        return;
+    }
+    let check = gazetteer::check_address(province.as_deref(), district.as_deref(), commune.as_deref(), village.as_deref());
+    let levels = [(Level::District, "district", &district), (Level::Commune, "commune", &commune), (Level::Village, "village", &village)];
+    for (i, (level, name, value)) in levels.iter().enumerate() {
+        let Some(value) = value else { continue };
+        let Some(f) = fields.get_mut(*name) else { continue };
+        if check.at(*level).is_some() {
+            f.evidence.known = true;
+            continue;
+        }
+        let above = levels[..i].iter().rev().find_map(|(l, n, _)| check.at(*l).map(|p| (n, p))).or_else(|| check.at(Level::Province).map(|p| (&"province", p)));
+        let why = match above {
+            Some((parent_name, p)) => format!("{value:?} is not a {name} of the {parent_name} {} in the gazetteer", p.english),
+            None => format!("{value:?} is not a known {name} in the gazetteer"),
+        };
+        f.evidence.plausible = false;
+        add_issue(f, &why);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,7 +316,7 @@ mod tests {
     fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, ExtractedField> {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), ExtractedField { value: Some(v.to_string()), raw: v.to_string(), confidence: 0.9, needs_review: false, page: 1, bbox: None, issue: None }))
+            .map(|(k, v)| (k.to_string(), ExtractedField { value: Some(v.to_string().into()), raw: v.to_string(), confidence: 0.9, needs_review: false, page: 1, bbox: None, issue: None, evidence: Default::default() }))
             .collect()
     }
 
@@ -238,15 +324,15 @@ mod tests {
     fn agreeing_fields_gain_and_failing_ones_lose_with_a_reason() {
         let mut f = fields(&[("date_of_birth", "1990-03-12"), ("visit_date", "2024-11-25"), ("age", "34"), ("lmp_date", "2024-01-10"), ("edd_date", "2024-10-20")]);
         cross_check(&mut f);
-        assert!(f["age"].confidence > 0.94 && f["date_of_birth"].confidence > 0.94);
-        assert!(f["edd_date"].confidence < 0.5);
+        assert_eq!((f["age"].evidence.cross, f["date_of_birth"].evidence.cross), (Verdict::Agrees, Verdict::Agrees));
+        assert_eq!(f["edd_date"].evidence.cross, Verdict::Fails);
         assert!(f["edd_date"].issue.as_deref().unwrap().contains("LMP + 280 days (2024-10-16)"), "{:?}", f["edd_date"].issue);
 
         let mut f = fields(&[("date_of_birth", "2025-01-01"), ("admission_date", "2024-11-25"), ("discharge_date", "2024-11-20"), ("gravida", "1"), ("para", "3"), ("blood_pressure", "150/145")]);
         cross_check(&mut f);
         for (name, needle) in [("date_of_birth", "not before the admission date"), ("discharge_date", "before admission"), ("para", "more than gravida"), ("blood_pressure", "implausible")] {
             assert!(f[name].issue.as_deref().unwrap_or("").contains(needle), "{name}: {:?}", f[name].issue);
-            assert!(f[name].confidence < 0.5);
+            assert_eq!(f[name].evidence.cross, Verdict::Fails);
         }
 
         let mut f = fields(&[("age", "50"), ("date_of_birth", "1990-03-12"), ("visit_date", "2024-11-25")]);

@@ -471,7 +471,7 @@ fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer,
     if ctx.options.check_boxes && !page.words.is_empty() {
         // Boxes are about a text line high: 1/100 to 1/25 of an A5 page's width at any dpi.
         let side = prepared.display.width();
-        let boxes = if prepared.threshold.is_some() && prepared.ocr_downscale == 1 {
+        let boxes = if prepared.threshold.is_some() && prepared.ocr_scale == 1.0 {
             // The page the engine read is already black and white (and free of lines).
             ocr::marks::find_check_boxes_bw(&prepared.for_ocr, side / 100, side / 25)
         } else {
@@ -556,7 +556,7 @@ mod tests {
         assert_eq!((done.processed_pages, done.failed_pages), (4, 0));
         let charts = store.charts(Some(chart::ChartStatus::Extracted)).await.unwrap();
         assert_eq!(charts.len(), 4);
-        assert!(charts.iter().all(|c| c.fields["patient_id"].value.as_deref() == Some("004512")));
+        assert!(charts.iter().all(|c| c.fields["patient_id"].text() == Some("004512")));
         let page = &charts[0].pages[0];
         assert!(blobs.path("pages", page.image_sha256.as_deref().unwrap()).exists(), "page image stored");
     }

@@ -107,16 +107,17 @@ impl TesseractRecognizer {
             .raw
             .set_image(img.as_raw(), w as i32, h as i32, 1, w as i32)
             .map_err(|e| OcrError::Recognition(format!("image refused: {e:?}")))?;
-        let f = page.ocr_downscale.max(1);
+        let f = page.ocr_scale;
+        let to_ocr = |v: u32| (v as f32 * f) as u32;
         if let Some(z) = zone {
             // Tesseract reports the zone's words in whole-image coordinates. A strip is too
-            // small for it to estimate the resolution, so it is told (300 dpi, or less when
-            // the page is read shrunk).
-            self.api.raw.set_source_resolution((300 / f) as i32);
+            // small for it to estimate the resolution, so it is told (300 dpi, scaled with
+            // the page).
+            self.api.raw.set_source_resolution((300.0 * f).round() as i32);
             // Tesseract 5.3 reads nothing in a rectangle that starts at an image edge: keep
             // zones one pixel inside.
-            let (x0, y0) = ((z.x / f).clamp(1, w - 1), (z.y / f).clamp(1, h - 1));
-            let (x1, y1) = (((z.x + z.w) / f).clamp(x0 + 1, w - 1), ((z.y + z.h) / f).clamp(y0 + 1, h - 1));
+            let (x0, y0) = (to_ocr(z.x).clamp(1, w - 1), to_ocr(z.y).clamp(1, h - 1));
+            let (x1, y1) = (to_ocr(z.x + z.w).clamp(x0 + 1, w - 1), to_ocr(z.y + z.h).clamp(y0 + 1, h - 1));
             self.api.raw.set_rectangle(x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32);
         }
         // A zone is a field's line: read it as one line (psm 7), a page with the configured mode.
@@ -126,9 +127,10 @@ impl TesseractRecognizer {
         self.api.raw.recognize().map_err(|_| OcrError::Recognition("Tesseract could not recognise the page".into()))?;
         let tsv = self.api.get_tsv_text(0).map_err(|e| OcrError::Recognition(format!("output is not UTF-8: {e}")))?;
         let mut words = parse_tsv(&tsv);
-        if f > 1 {
+        if f != 1.0 {
+            let back = |v: u32| (v as f32 / f).round() as u32;
             for w in &mut words {
-                w.bbox = chart::BBox::new(w.bbox.x * f, w.bbox.y * f, w.bbox.w * f, w.bbox.h * f);
+                w.bbox = chart::BBox::new(back(w.bbox.x), back(w.bbox.y), back(w.bbox.w).max(1), back(w.bbox.h).max(1));
             }
         }
         Ok(words)

@@ -222,7 +222,8 @@ async fn second_key(State(state): State<AppState>, Path(id): Path<String>, user:
 
 #[derive(Debug, Deserialize)]
 struct FieldUpdate {
-    value: Option<String>,
+    /// Text, or a table's rows.
+    value: Option<chart::FieldValue>,
     version: i64,
 }
 
@@ -233,18 +234,20 @@ async fn update_field(State(state): State<AppState>, Path((id, name)): Path<(Str
     }
     let current = state.store.chart(&id).await?;
     may_change(s, &current)?;
-    let canonical = match body.value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+    let given = body.value.filter(|v| v.as_text().is_none_or(|t| !t.trim().is_empty()));
+    let canonical = match given {
         None => None,
-        Some(raw) => {
+        Some(value) => {
             let spec = state.template(current.form.as_deref()).and_then(|t| t.field(&name));
-            match spec {
-                Some(spec) => Some(spec.canonicalize(raw).map_err(|e| AppError::Unprocessable(format!("{name}: {e}")))?),
-                None if current.fields.contains_key(&name) => Some(chart::khmer::clean(raw)),
-                None => return Err(AppError::NotFound(format!("field {name} is not on a {} form", current.form.as_deref().unwrap_or("unknown")))),
+            match (spec, &value) {
+                (Some(spec), _) => Some(spec.canonicalize_value(&value).map_err(|e| AppError::Unprocessable(format!("{name}: {e}")))?),
+                (None, chart::FieldValue::Text(raw)) if current.fields.contains_key(&name) => Some(chart::FieldValue::Text(chart::khmer::clean(raw))),
+                (None, chart::FieldValue::Rows(_)) if current.fields.contains_key(&name) => return Err(AppError::Unprocessable(format!("{name} is not a table"))),
+                (None, _) => return Err(AppError::NotFound(format!("field {name} is not on a {} form", current.form.as_deref().unwrap_or("unknown")))),
             }
         }
     };
-    let record = state.store.update_field(&id, &name, canonical.as_deref(), body.version, &s.user.name).await?;
+    let record = state.store.update_field(&id, &name, canonical.as_ref(), body.version, &s.user.name).await?;
     Ok(Json(chart_json(&state, &record)?))
 }
 

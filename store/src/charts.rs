@@ -2,7 +2,7 @@
 //! Every change checks the chart's version (optimistic locking), bumps it, and is audited.
 
 use crate::{audit, now_ms, Result, Store, StoreError};
-use chart::{BBox, ChartStatus, ExtractedField};
+use chart::{BBox, ChartStatus, ExtractedField, FieldValue};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -22,8 +22,8 @@ pub struct Source {
 /// A field as stored and exported.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldRecord {
-    /// Canonical value, or null.
-    pub value: Option<String>,
+    /// Canonical value (text, or a table's rows), or null.
+    pub value: Option<FieldValue>,
     /// Text as read by OCR (untrusted).
     pub raw: String,
     /// 0..1.
@@ -39,6 +39,13 @@ pub struct FieldRecord {
     /// Why it needs review.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub issue: Option<String>,
+}
+
+impl FieldRecord {
+    /// The value's text, when it has one and is not a table.
+    pub fn text(&self) -> Option<&str> {
+        self.value.as_ref().and_then(FieldValue::as_text)
+    }
 }
 
 /// A page's processing state and stored image.
@@ -141,21 +148,27 @@ pub(crate) async fn replace_fields(tx: &mut sqlx::Transaction<'static, sqlx::Any
     sqlx::query("DELETE FROM fields WHERE chart_id = $1").bind(chart_id).execute(&mut **tx).await?;
     for (name, f) in fields {
         sqlx::query(
-            "INSERT INTO fields (chart_id, name, value, raw, confidence, needs_review, page, bbox, issue, corrected) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0)",
+            "INSERT INTO fields (chart_id, name, value, raw, confidence, needs_review, page, bbox, issue, corrected, value_rows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)",
         )
         .bind(chart_id)
         .bind(name)
-        .bind(&f.value)
+        .bind(f.value.as_ref().map(FieldValue::storage_text))
         .bind(&f.raw)
         .bind(f.confidence as f64)
         .bind(i64::from(f.needs_review))
         .bind(f.page as i64)
         .bind(f.bbox.map(|b| serde_json::to_string(&b).expect("bbox serialises")))
         .bind(&f.issue)
+        .bind(i64::from(matches!(f.value, Some(FieldValue::Rows(_)))))
         .execute(&mut **tx)
         .await?;
     }
     Ok(())
+}
+
+/// A stored value: its text column and whether it holds a table's rows.
+pub(crate) fn stored_value(text: Option<String>, rows: i64) -> Option<FieldValue> {
+    text.map(|t| FieldValue::from_storage(t, rows != 0))
 }
 
 fn status_of(s: &str) -> Result<ChartStatus> {
@@ -214,7 +227,7 @@ impl Store {
             })
             .collect::<Result<_>>()?;
         let mut fields = BTreeMap::new();
-        for r in sqlx::query("SELECT name, value, raw, confidence, needs_review, page, bbox, issue, corrected FROM fields WHERE chart_id = $1 ORDER BY name")
+        for r in sqlx::query("SELECT name, value, raw, confidence, needs_review, page, bbox, issue, corrected, value_rows FROM fields WHERE chart_id = $1 ORDER BY name")
             .bind(id)
             .fetch_all(&self.pool)
             .await?
@@ -223,7 +236,7 @@ impl Store {
             fields.insert(
                 r.try_get::<String, _>(0)?,
                 FieldRecord {
-                    value: r.try_get(1)?,
+                    value: stored_value(r.try_get(1)?, r.try_get(9)?),
                     raw: r.try_get(2)?,
                     confidence: r.try_get(3)?,
                     needs_review: r.try_get::<i64, _>(4)? != 0,
@@ -484,7 +497,9 @@ impl Store {
     }
 
     /// Sets a field to a (canonical, already validated) value as a reviewer correction.
-    pub async fn update_field(&self, public_id: &str, name: &str, value: Option<&str>, version: i64, reviewer: &str) -> Result<ChartRecord> {
+    pub async fn update_field(&self, public_id: &str, name: &str, value: Option<&FieldValue>, version: i64, reviewer: &str) -> Result<ChartRecord> {
+        let rows = i64::from(matches!(value, Some(FieldValue::Rows(_))));
+        let value = value.map(FieldValue::storage_text);
         let mut tx = self.begin_write().await?;
         let id = self.bump_version(&mut tx, public_id, version, ChartStatus::InReview, reviewer).await?;
         let old: Option<Option<String>> = sqlx::query("SELECT value FROM fields WHERE chart_id = $1 AND name = $2")
@@ -496,18 +511,20 @@ impl Store {
             .transpose()?;
         match old {
             Some(_) => {
-                sqlx::query("UPDATE fields SET value = $1, confidence = 1.0, needs_review = 0, corrected = 1, issue = NULL WHERE chart_id = $2 AND name = $3")
-                    .bind(value)
+                sqlx::query("UPDATE fields SET value = $1, confidence = 1.0, needs_review = 0, corrected = 1, issue = NULL, value_rows = $4 WHERE chart_id = $2 AND name = $3")
+                    .bind(value.as_deref())
                     .bind(id)
                     .bind(name)
+                    .bind(rows)
                     .execute(&mut *tx)
                     .await?;
             }
             None => {
-                sqlx::query("INSERT INTO fields (chart_id, name, value, raw, confidence, needs_review, page, corrected) VALUES ($1, $2, $3, '', 1.0, 0, 0, 1)")
+                sqlx::query("INSERT INTO fields (chart_id, name, value, raw, confidence, needs_review, page, corrected, value_rows) VALUES ($1, $2, $3, '', 1.0, 0, 0, 1, $4)")
                     .bind(id)
                     .bind(name)
-                    .bind(value)
+                    .bind(value.as_deref())
+                    .bind(rows)
                     .execute(&mut *tx)
                     .await?;
             }

@@ -48,7 +48,8 @@ pub fn write_csv(records: &[ChartRecord], field_order: &[String], out: &mut dyn 
             first.map(|s| s.sha256.clone()).unwrap_or_default(),
             r.sources.len().to_string(),
         ];
-        row.extend(names.iter().map(|n| safe_cell(r.fields.get(n).and_then(|f| f.value.as_deref()).unwrap_or(""))));
+        // A table's rows go into its cell as JSON (CONTRACT.md's row objects).
+        row.extend(names.iter().map(|n| safe_cell(&r.fields.get(n).and_then(|f| f.value.as_ref()).map(chart::FieldValue::storage_text).unwrap_or_default())));
         w.write_record(&row)?;
     }
     w.flush()

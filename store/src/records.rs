@@ -137,11 +137,11 @@ async fn chart_facts(conn: &mut AnyConnection, chart_id: i64) -> Result<(String,
     let row = sqlx::query("SELECT facility, form FROM charts WHERE id = $1").bind(chart_id).fetch_one(&mut *conn).await?;
     let (facility, form): (String, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
     let mut fields = BTreeMap::new();
-    for r in sqlx::query("SELECT name, value, page, bbox FROM fields WHERE chart_id = $1").bind(chart_id).fetch_all(&mut *conn).await? {
+    for r in sqlx::query("SELECT name, value, page, bbox, value_rows FROM fields WHERE chart_id = $1").bind(chart_id).fetch_all(&mut *conn).await? {
         let bbox: Option<String> = r.try_get(3)?;
         fields.insert(
             r.try_get::<String, _>(0)?,
-            SourceField { value: r.try_get(1)?, page: r.try_get::<i64, _>(2)? as u32, bbox: bbox.and_then(|b| serde_json::from_str(&b).ok()) },
+            SourceField { value: crate::charts::stored_value(r.try_get(1)?, r.try_get(4)?), page: r.try_get::<i64, _>(2)? as u32, bbox: bbox.and_then(|b| serde_json::from_str(&b).ok()) },
         );
     }
     Ok((facility, form, fields))
@@ -711,7 +711,7 @@ mod tests {
         let job = s.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
         let words = ["OUTPATIENT", "CONSULTATION", "CARD"].iter().enumerate().map(|(i, t)| Word { text: t.to_string(), bbox: BBox::new(10 + 200 * i as u32, 10, 190, 30), confidence: 0.95, line: 0, block: 0 }).collect();
         s.complete_page(job.page_id, &PageResult { image_sha256: "cd".repeat(32), width: 1000, height: 1400, skew: 0.0, words: PageWords { page: 1, width: 1000, height: 1400, words, rereads: vec![] } }, &templates).await.unwrap();
-        let v = s.update_field(&job.chart, "name_latin", Some("SOK Sopheap"), 1, "rev").await.unwrap().version;
+        let v = s.update_field(&job.chart, "name_latin", Some(&"SOK Sopheap".into()), 1, "rev").await.unwrap().version;
         s.approve(&job.chart, v, "rev").await.unwrap();
         assert!(s.approved_uncommitted().await.unwrap().is_empty(), "approving commits");
         for table in ["facts", "encounters", "patient_keys", "patients"] {

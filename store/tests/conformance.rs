@@ -117,14 +117,14 @@ async fn pages_flow_to_extraction(s: Store) {
     let chart = s.chart(&p1.chart).await.unwrap();
     assert_eq!(chart.status, ChartStatus::Extracted);
     assert_eq!(chart.form.as_deref(), Some("opd"));
-    assert_eq!(chart.fields["patient_id"].value.as_deref(), Some("000123"));
-    assert_eq!(chart.fields["visit_date"].value.as_deref(), Some("2024-11-25"));
+    assert_eq!(chart.fields["patient_id"].text(), Some("000123"));
+    assert_eq!(chart.fields["visit_date"].text(), Some("2024-11-25"));
     assert_eq!(chart.fields["visit_date"].page, 2);
     assert_eq!(chart.sources.len(), 2);
     assert_eq!(s.review_queue(10).await.unwrap()[0].chart, p1.chart);
     // Completing again (a worker whose lease was lost) changes nothing.
     s.complete_page(p2.page_id, &result(&["Visit date: 01/01/2020"], 2), &t).await.unwrap();
-    assert_eq!(s.chart(&p1.chart).await.unwrap().fields["visit_date"].value.as_deref(), Some("2024-11-25"));
+    assert_eq!(s.chart(&p1.chart).await.unwrap().fields["visit_date"].text(), Some("2024-11-25"));
 }
 
 async fn crashed_pages_are_retried_then_failed(s: Store) {
@@ -174,13 +174,13 @@ async fn extracted_chart(s: &Store, sha: &str) -> String {
 async fn review_edits_are_versioned_and_audited(s: Store) {
     let id = extracted_chart(&s, "e5").await;
     let v = s.chart(&id).await.unwrap().version;
-    let c = s.update_field(&id, "phone", Some("012345678"), v, "rev").await.unwrap();
+    let c = s.update_field(&id, "phone", Some(&"012345678".into()), v, "rev").await.unwrap();
     assert_eq!(c.version, v + 1);
     assert_eq!(c.status, ChartStatus::InReview);
     let phone = &c.fields["phone"];
     assert!(phone.corrected && !phone.needs_review);
-    assert_eq!(phone.value.as_deref(), Some("012345678"));
-    match s.update_field(&id, "phone", Some("099999999"), v, "other").await {
+    assert_eq!(phone.text(), Some("012345678"));
+    match s.update_field(&id, "phone", Some(&"099999999".into()), v, "other").await {
         Err(StoreError::Conflict { given, current, .. }) => assert_eq!((given, current), (v, v + 1)),
         other => panic!("stale version must conflict, got {other:?}"),
     }
@@ -246,7 +246,7 @@ async fn claims_keep_reviewers_apart_and_the_queue_filters(s: Store) {
         other => panic!("a held chart cannot be claimed: {other:?}"),
     }
     let v = s.chart(&a).await.unwrap().version;
-    assert!(matches!(s.update_field(&a, "phone", Some("012345678"), v, "dara").await, Err(StoreError::Claimed { .. })));
+    assert!(matches!(s.update_field(&a, "phone", Some(&"012345678".into()), v, "dara").await, Err(StoreError::Claimed { .. })));
     // Approving releases the claim, and the time from claim to decision is counted.
     s.approve(&a, v, "sokha").await.unwrap();
     let timed = s.stats().await.unwrap().by_reviewer["sokha"].median_seconds_per_chart;
@@ -364,7 +364,7 @@ async fn reviewed_chart(s: &Store, sha: &str, values: &[(&str, Option<&str>)]) -
     let id = extracted_chart(s, sha).await;
     let mut v = s.chart(&id).await.unwrap().version;
     for (name, value) in values {
-        v = s.update_field(&id, name, *value, v, "rev").await.unwrap().version;
+        v = s.update_field(&id, name, value.map(chart::FieldValue::from).as_ref(), v, "rev").await.unwrap().version;
     }
     (id, v)
 }

@@ -1,0 +1,138 @@
+//! Where a field's value is, given its label: each way of finding it is a named step.
+//!
+//! - [`right_of_label`]: on the label's line, after it, up to the next label, a cell border
+//!   or a gap as wide as a column (`Name: Sok Dara`; a grid's value cell right of the label's).
+//! - [`below_label`]: on the first line under the label, within the label's column, when
+//!   that place holds no label of its own (a bordered cell with its label in the corner; a
+//!   form whose values are written under their labels).
+//! - [`after_ticked_box`] (in `value.rs`) picks the option of a row of check boxes.
+//!
+//! Tables, addresses and headings have their own modules.
+
+use super::labels::{is_bar, Phrase};
+use super::layout::{is_separator, PageLayout};
+use crate::field::Found;
+use crate::words::Word;
+
+/// Words that may be a field's value, and how they were found.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate<'a> {
+    /// The page (index into the chart's pages).
+    pub page: usize,
+    /// The value's line.
+    pub line: usize,
+    /// The words, left to right.
+    pub words: Vec<&'a Word>,
+    /// How they were found.
+    pub found: Found,
+}
+
+/// Words after the label on each of its lines (see the module documentation).
+pub(crate) fn right_of_label<'a>(page_index: usize, page: &PageLayout<'a>, phrase: &Phrase) -> Vec<Candidate<'a>> {
+    let mut out = Vec::new();
+    for &(line, _, end) in &phrase.parts {
+        let words = &page.lines[line].words;
+        let stop = page.next_phrase_start(line, end).unwrap_or(words.len());
+        let height = page.lines[line].bbox.h.max(page.line_height).max(1);
+        // Runs of words between cell borders and column gaps: the first, and the second
+        // when the first is a word or two (a misread piece of a table's label cell).
+        let mut runs: Vec<Vec<&Word>> = vec![Vec::new()];
+        for &w in &words[end..stop] {
+            let bar = is_bar(w) || w.text.starts_with('|');
+            let run = runs.last_mut().expect("a run");
+            if run.is_empty() && (is_separator(w) || bar) && !w.text.trim_start_matches('|').chars().any(char::is_alphanumeric) {
+                continue;
+            }
+            let gap = run.last().is_some_and(|prev| w.bbox.x.saturating_sub(prev.bbox.right()) > 3 * height);
+            if !run.is_empty() && (bar || gap) {
+                if runs.len() == 2 {
+                    break;
+                }
+                runs.push(Vec::new());
+                if is_bar(w) {
+                    continue;
+                }
+            }
+            runs.last_mut().expect("a run").push(w);
+            if w.text.ends_with('|') {
+                if runs.len() == 2 {
+                    break;
+                }
+                runs.push(Vec::new());
+            }
+        }
+        runs.retain(|r| !r.is_empty());
+        let take = if runs.first().is_some_and(|r| r.len() <= 2) { 2 } else { 1 };
+        for run in runs.into_iter().take(take) {
+            out.push(Candidate { page: page_index, line, words: run, found: Found::RightOfLabel });
+        }
+    }
+    out
+}
+
+/// The words under the label, in its column, on the first line below that has any.
+pub(crate) fn below_label<'a>(page_index: usize, page: &PageLayout<'a>, phrase: &Phrase) -> Option<Candidate<'a>> {
+    let h = page.line_height;
+    let label = phrase.bbox;
+    // The column starts where the label's piece of text starts: words of the label that
+    // were not recognised (`Attending` of `Attending doctor`) are part of it.
+    let (first_line, first_word, _) = phrase.parts[0];
+    let words = &page.lines[first_line].words;
+    let mut start = first_word;
+    while start > 0 && page.phrase_at(first_line, start - 1).is_none() && words[start].bbox.x.saturating_sub(words[start - 1].bbox.right()) <= h && !super::labels::ends_like_label(words[start - 1]) {
+        start -= 1;
+    }
+    let x0 = words[start].bbox.x.min(label.x).saturating_sub(h);
+    // The column ends where the next label to the right on the label's lines starts (a
+    // label of this form's, or one ending in a colon; not another form's word in this
+    // label, as in `Midwife / Doctor`).
+    let x1 = page
+        .phrases
+        .iter()
+        .filter(|p| p.owner.is_some() || p.colon)
+        .filter(|p| p.bbox.x > label.right() && p.parts.iter().any(|&(l, _, _)| phrase.parts.iter().any(|&(pl, _, _)| pl == l)))
+        .map(|p| p.bbox.x.saturating_sub(h / 2))
+        .min()
+        .unwrap_or(page.words.width.max(label.right()));
+    let last_line = phrase.last().0;
+    for (li, line) in page.lines.iter().enumerate() {
+        if li == last_line || phrase.parts.iter().any(|&(l, _, _)| l == li) {
+            continue;
+        }
+        if line.bbox.y + line.bbox.h / 3 < label.bottom() || line.bbox.center_y() <= label.bottom() {
+            continue;
+        }
+        if line.bbox.y > label.bottom() + 4 * h {
+            continue;
+        }
+        let in_column: Vec<(usize, &Word)> = line.words.iter().copied().enumerate().filter(|(_, w)| w.bbox.x + w.bbox.w / 2 >= x0 && w.bbox.x + w.bbox.w / 2 < x1).collect();
+        if in_column.is_empty() {
+            continue;
+        }
+        // A label at the start of the column: the next field's, not this one's value.
+        if let Some(&(first, _)) = in_column.iter().find(|(_, w)| !is_separator(w)) {
+            if page.phrase_at(li, first).is_some() {
+                return None;
+            }
+        }
+        let words: Vec<&Word> = in_column.iter().take_while(|(k, _)| page.phrase_at(li, *k).is_none()).map(|(_, w)| *w).filter(|w| !is_bar(w)).collect();
+        if words.iter().all(|w| is_separator(w)) {
+            continue;
+        }
+        // A signature or a scribble read as a few doubtful letters: look further down.
+        let letters: usize = words.iter().map(|w| w.text.chars().filter(|c| c.is_alphanumeric()).count()).sum();
+        let confidence = words.iter().map(|w| w.confidence).sum::<f32>() / words.len() as f32;
+        if confidence < 0.5 && letters <= 6 {
+            continue;
+        }
+        return Some(Candidate { page: page_index, line: li, words, found: Found::BelowLabel });
+    }
+    None
+}
+
+/// Every place the value of a field labelled by `phrase` may be: right of it, then below.
+pub(crate) fn candidates<'a>(page_index: usize, page: &PageLayout<'a>, phrase: &Phrase) -> Vec<Candidate<'a>> {
+    let mut out = right_of_label(page_index, page, phrase);
+    out.extend(below_label(page_index, page, phrase));
+    out
+}

@@ -1,0 +1,572 @@
+//! Extraction: OCR words of a chart's pages plus a template in, fields out. It never fails:
+//! a field that cannot be read is missing, with an issue for the reviewer.
+//!
+//! The steps, each in its own module:
+//! 1. [`labels`]: the printed labels on each page, as phrases, each owned by the field
+//!    whose labels explain it best (any layout: `Khmer / English:`, `English (Khmer)`, a
+//!    label on two lines, in a cell's corner, a table's column header).
+//! 2. [`table`]: tables first (their column headers are not labels of single fields).
+//! 3. [`locate`]: for every other field, the places its value may be: right of its label,
+//!    or under it in its column; [`value`] reads each place (check boxes, the longest valid
+//!    part of a typed value, label residue left out) and the best reading wins: a valid
+//!    one, right of the label before below it, the better-matched label, the earlier page.
+//! 4. [`address`]: a whole address under one label fills the address fields it has.
+//! 5. [`heading`]: the facility's name from the page's heading.
+//! 6. Fields never labelled: a word guessed to be an unreadable label, or the template's
+//!    zone. Then second readings, cross-field checks ([`crate::validate`]), plausibility
+//!    and reference data, and the calibrated confidence ([`crate::confidence`]).
+
+mod address;
+mod heading;
+pub(crate) mod labels;
+pub(crate) mod layout;
+mod locate;
+mod table;
+mod value;
+
+use crate::detect::detect_form;
+use crate::field::{Evidence, ExtractedField, FieldValue, Found, Verdict};
+use crate::geometry::BBox;
+use crate::normalize::FieldType;
+use crate::template::Template;
+use crate::text::label_key;
+use crate::words::{PageWords, Word};
+use labels::{Owner, Vocabulary};
+use layout::{join_words, PageLayout};
+use std::collections::{BTreeMap, HashSet};
+use value::Reading;
+
+pub use value::is_free_text;
+
+/// What extraction found on one chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    /// The form it decided on, or `unknown`.
+    pub form: String,
+    /// Every field of the template (found or missing), by name.
+    pub fields: BTreeMap<String, ExtractedField>,
+}
+
+impl Extraction {
+    /// The chart's confidence for ordering the review queue: the mean of its fields'
+    /// confidences, a missing field counting as 0. (The least confident field would put
+    /// every chart with one missing optional field at 0 and tell them apart no more.)
+    pub fn confidence(&self) -> f32 {
+        if self.fields.is_empty() {
+            return 0.0;
+        }
+        self.fields.values().map(|f| f.confidence).sum::<f32>() / self.fields.len() as f32
+    }
+}
+
+/// Chooses the template (see [`detect_form`]) and extracts with it; unknown forms get a
+/// generic `label: value` extraction, all fields needing review.
+pub fn extract(templates: &[Template], pages: &[PageWords]) -> Extraction {
+    let guess = detect_form(templates, pages);
+    match guess.form.as_deref().and_then(|f| templates.iter().find(|t| t.form == f)) {
+        Some(template) => extract_among(template, templates, pages),
+        None => extract_generic(pages),
+    }
+}
+
+/// Extracts every field of `template` from the pages.
+pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
+    extract_among(template, &[], pages)
+}
+
+/// Where a second reading could help on one page: the value boxes of fields whose value is
+/// not valid or below the auto-accept threshold, widened a little, when the page alone is a
+/// known form. Free text fields are left out (any reading of them is "valid").
+pub fn doubtful_zones(templates: &[Template], page: &PageWords) -> Vec<BBox> {
+    let extraction = extract(templates, std::slice::from_ref(page));
+    let Some(template) = templates.iter().find(|t| t.form == extraction.form) else { return Vec::new() };
+    let mut zones = Vec::new();
+    for spec in &template.fields {
+        let Some(f) = extraction.fields.get(&spec.name) else { continue };
+        let Some(b) = f.bbox else { continue };
+        let boxes = matches!(f.evidence.found, Found::TickedBox | Found::BoxPosition);
+        if is_free_text(spec.kind) || spec.kind == FieldType::Table || f.raw.is_empty() || boxes || !spec.options.is_empty() || (f.value.is_some() && !f.needs_review) {
+            continue;
+        }
+        let pad = b.h / 3 + 2;
+        let (x, y) = (b.x.saturating_sub(pad), b.y.saturating_sub(pad));
+        zones.push(BBox::new(x, y, (b.right() + pad).min(page.width.max(b.right())) - x, (b.bottom() + pad).min(page.height.max(b.bottom())) - y));
+    }
+    zones
+}
+
+/// Whether a value reads like one of the form's printed labels (`លេខកូដ / ICD-10`,
+/// `Bed No.`): such text is never a value that skips review.
+fn looks_like_label(raw: &str, vocab_keys: &[String]) -> bool {
+    let key = label_key(raw);
+    let n = key.chars().count();
+    if n < 3 {
+        return false;
+    }
+    if vocab_keys.iter().any(|k| k.chars().count() >= 3 && crate::text::similarity(&key, k) >= 0.8) {
+        return true;
+    }
+    // Mostly made of label words.
+    let covered: usize = vocab_keys.iter().filter(|k| k.chars().count() >= 4 && key.contains(k.as_str())).map(|k| k.chars().count()).max().unwrap_or(0);
+    covered * 10 >= n * 6
+}
+
+fn reading_rank(r: &Reading, similarity: f32, label_like: bool) -> (u8, u8, u8, i64, i64) {
+    let valid = u8::from(r.value.is_some());
+    let right = u8::from(r.found == Found::RightOfLabel);
+    (valid, u8::from(!label_like), right, (similarity * 1000.0) as i64, -(r.page_index as i64))
+}
+
+/// Extracts every field of `template`, telling labels of the other templates apart from
+/// values (see the module documentation).
+pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWords]) -> Extraction {
+    let vocab = Vocabulary::new(template, others);
+    let vocab_keys: Vec<String> = template
+        .fields
+        .iter()
+        .chain(others.iter().flat_map(|t| t.fields.iter()))
+        .flat_map(|f| f.labels.iter().chain(f.columns.iter().flat_map(|c| c.labels.iter())))
+        .map(|l| label_key(l))
+        .filter(|k| !k.is_empty())
+        .collect();
+    let mut layouts: Vec<PageLayout<'_>> = pages.iter().map(|p| PageLayout::new(p, &vocab, template)).collect();
+    for layout in &mut layouts {
+        assign_shared_labels(template, layout);
+    }
+    let labelled: HashSet<usize> = layouts
+        .iter()
+        .flat_map(|l| l.phrases.iter())
+        .filter_map(|p| match p.owner {
+            Some(Owner::Field(i)) | Some(Owner::Column(i, _)) => Some(i),
+            _ => None,
+        })
+        .collect();
+    let layout_share = labelled.len() as f32 / template.fields.iter().filter(|f| f.heading.is_empty()).count().max(1) as f32;
+    let own_labels: Vec<Vec<String>> = template.fields.iter().map(|f| f.labels.iter().map(|l| label_key(l)).collect()).collect();
+    let mut fields: BTreeMap<String, ExtractedField> = BTreeMap::new();
+
+    // Tables first: their headers are not labels of single fields.
+    let mut table_phrases: HashSet<(usize, usize)> = HashSet::new();
+    let mut from_tables: Vec<(String, String, ExtractedField)> = Vec::new();
+    for (fi, spec) in template.fields.iter().enumerate().filter(|(_, f)| f.kind == FieldType::Table) {
+        let Some(t) = table::read_table(fi, spec, &layouts) else {
+            fields.insert(spec.name.clone(), ExtractedField::missing(if spec.required { "required table not found" } else { "not found" }));
+            continue;
+        };
+        table_phrases.extend(t.header.iter().copied());
+        let evidence = Evidence {
+            found: table::FOUND,
+            label_similarity: t.columns_found as f32 / spec.columns.len().max(1) as f32,
+            ocr_mean: t.ocr_mean,
+            ocr_min: t.ocr_min,
+            valid: t.problems.is_empty(),
+            typed: true,
+            plausible: true,
+            layout: layout_share,
+            ..Evidence::default()
+        };
+        // The latest row gives the scalar fields the template names.
+        if let Some(last) = t.rows.last() {
+            for (scalar, column) in &spec.latest {
+                if let Some(Some(v)) = last.get(column) {
+                    let f = ExtractedField { value: Some(FieldValue::Text(v.clone())), raw: v.clone(), confidence: 0.0, needs_review: true, page: t.page, bbox: Some(t.bbox), issue: None, evidence };
+                    from_tables.push((scalar.clone(), spec.name.clone(), f));
+                }
+            }
+        }
+        let issue = (!t.problems.is_empty()).then(|| t.problems.join("; "));
+        let raw = format!("{} rows", t.rows.len());
+        fields.insert(spec.name.clone(), ExtractedField { value: Some(FieldValue::Rows(t.rows)), raw, confidence: 0.0, needs_review: true, page: t.page, bbox: Some(t.bbox), issue, evidence });
+    }
+
+    // Single fields by their labels.
+    for (fi, spec) in template.fields.iter().enumerate() {
+        if matches!(spec.kind, FieldType::Table | FieldType::Address) || !spec.heading.is_empty() {
+            continue;
+        }
+        let mut readings: Vec<(Reading, f32, bool)> = Vec::new();
+        for (pi, page) in layouts.iter().enumerate() {
+            for (phi, phrase) in page.phrases.iter().enumerate() {
+                if phrase.owner != Some(Owner::Field(fi)) || table_phrases.contains(&(pi, phi)) {
+                    continue;
+                }
+                for candidate in locate::candidates(pi, page, phrase) {
+                    if let Some(r) = value::read(spec, &candidate, page, &own_labels[fi]) {
+                        let label_like = looks_like_label(&r.raw, &vocab_keys);
+                        readings.push((r, phrase.similarity, label_like));
+                    }
+                }
+            }
+        }
+        readings.sort_by(|a, b| reading_rank(&b.0, b.1, b.2).cmp(&reading_rank(&a.0, a.1, a.2)));
+        let Some((best, similarity, label_like)) = readings.first().cloned() else { continue };
+        // Another copy of the label elsewhere (a second page) that reads the same value.
+        let copies_agree = readings.iter().skip(1).any(|(r, _, _)| r.page_index != best.page_index && r.value.is_some() && r.value == best.value);
+        let mut f = field_from_reading(&best, similarity, layout_share, spec.kind);
+        f.evidence.looks_like_label = label_like;
+        if copies_agree {
+            f.evidence.second = Verdict::Agrees;
+        }
+        if label_like {
+            f.issue = Some(format!("{:?} reads like a printed label, not a value", f.raw));
+        }
+        fields.insert(spec.name.clone(), f);
+    }
+
+    // Scalars of a table's latest row: the table's word wins (CONTRACT.md); a label's
+    // reading that agrees confirms it.
+    for (scalar, table_name, mut f) in from_tables {
+        if let Some(own) = fields.get(&scalar) {
+            if own.value == f.value {
+                f.evidence.second = Verdict::Agrees;
+            } else if own.value.is_some() {
+                f.issue = Some(format!("the latest row of {table_name} says {}, the {} label {:?}", f.raw, scalar.replace('_', " "), own.raw));
+            }
+        }
+        fields.insert(scalar, f);
+    }
+
+    // A whole address under one label fills the parts that have no label of their own.
+    for (fi, spec) in template.fields.iter().enumerate().filter(|(_, f)| f.kind == FieldType::Address) {
+        let mut best: Option<(Reading, f32)> = None;
+        for (pi, page) in layouts.iter().enumerate() {
+            for phrase in page.phrases.iter().filter(|p| p.owner == Some(Owner::Field(fi))) {
+                for candidate in locate::candidates(pi, page, phrase) {
+                    if let Some(r) = value::read(spec, &candidate, page, &own_labels[fi]) {
+                        if best.as_ref().is_none_or(|(b, s)| reading_rank(&r, phrase.similarity, false) > reading_rank(b, *s, false)) {
+                            best = Some((r, phrase.similarity));
+                        }
+                    }
+                }
+            }
+        }
+        let Some((r, similarity)) = best else { continue };
+        let parts = address::split(&r.raw);
+        for (part, target) in parts.iter().zip(&spec.parts) {
+            let Some(text) = part else { continue };
+            if fields.get(target).is_some_and(|f| f.value.is_some()) {
+                continue;
+            }
+            let Some(target_spec) = template.field(target) else { continue };
+            let mut part_reading = r.clone();
+            part_reading.raw = text.clone();
+            part_reading.found = Found::AddressPart;
+            match target_spec.canonicalize(text) {
+                Ok(v) => {
+                    part_reading.value = Some(FieldValue::Text(v));
+                    part_reading.error = None;
+                }
+                Err(e) => {
+                    part_reading.value = None;
+                    part_reading.error = Some(e.0);
+                }
+            }
+            fields.insert(target.clone(), field_from_reading(&part_reading, similarity, layout_share, target_spec.kind));
+        }
+    }
+
+    // Headings.
+    for spec in template.fields.iter().filter(|f| !f.heading.is_empty()) {
+        let Some((page_index, (words, similarity))) = layouts.iter().enumerate().find_map(|(i, l)| heading::find(spec, template, l).map(|h| (i, h))) else { continue };
+        let raw = join_words(&words, false);
+        let reading = reading_of(spec, &words, raw, &layouts[page_index], page_index, Found::Heading);
+        fields.insert(spec.name.clone(), field_from_reading(&reading, similarity, layout_share, spec.kind));
+    }
+
+    // Fields never labelled: a guessed label, the template's zone, or missing.
+    let found_labels: HashSet<usize> = template.fields.iter().enumerate().filter(|(_, f)| fields.contains_key(&f.name)).map(|(i, _)| i).collect();
+    for (fi, spec) in template.fields.iter().enumerate() {
+        if fields.contains_key(&spec.name) || matches!(spec.kind, FieldType::Table | FieldType::Address) {
+            continue;
+        }
+        let guessed = guess_unread_label(fi, template, &layouts, &found_labels).and_then(|(pi, li, wi)| {
+            let page = &layouts[pi];
+            let words: Vec<&Word> = page.lines[li].words[wi + 1..].iter().copied().take_while(|w| !labels::ends_like_label(w)).collect();
+            (!words.is_empty()).then(|| value::read(spec, &locate::Candidate { page: pi, line: li, words, found: Found::GuessedLabel }, page, &own_labels[fi])).flatten()
+        });
+        let field = match guessed {
+            Some(r) => {
+                let mut f = field_from_reading(&r, 0.0, layout_share, spec.kind);
+                f.issue.get_or_insert_with(|| "its label could not be read; the value is beside a word taken for it".into());
+                f
+            }
+            None => match spec.zone.and_then(|zone| from_zone(spec, zone, &layouts)) {
+                Some(mut f) => {
+                    f.evidence.layout = layout_share;
+                    f
+                }
+                None => ExtractedField::missing(if spec.required { "required field not found" } else { "not found" }),
+            },
+        };
+        fields.insert(spec.name.clone(), field);
+    }
+
+    second_readings(template, pages, &mut fields);
+    crate::validate::cross_check(&mut fields);
+    crate::validate::plausibility(template, &mut fields);
+    for (name, f) in fields.iter_mut() {
+        let kind = template.field(name).map_or(FieldType::Text, |s| s.kind);
+        if f.value.is_none() && f.raw.is_empty() && f.bbox.is_none() {
+            f.confidence = 0.0;
+        } else {
+            f.confidence = crate::confidence::score(&f.evidence, kind);
+        }
+        let threshold = crate::confidence::threshold(template);
+        f.needs_review = f.value.is_none() || f.issue.is_some() || f.confidence < threshold;
+        if f.needs_review && f.issue.is_none() {
+            f.issue = Some(format!("low confidence {:.0}%", f.confidence * 100.0));
+        }
+    }
+    Extraction { form: template.form.clone(), fields }
+}
+
+/// Fields that share a label (`ICD-10` beside each diagnosis): each phrase of it goes to the
+/// field whose `near` field's label is nearest, on the same line first, then below.
+fn assign_shared_labels(template: &Template, layout: &mut PageLayout<'_>) {
+    let h = layout.line_height.max(1);
+    let anchors: Vec<(usize, BBox)> = layout.phrases.iter().filter_map(|p| match p.owner {
+        Some(Owner::Field(i)) => Some((i, p.bbox)),
+        _ => None,
+    }).collect();
+    for p in layout.phrases.iter_mut() {
+        let sharing: Vec<usize> = p
+            .alternatives
+            .iter()
+            .filter_map(|&(o, score)| match o {
+                Owner::Field(i) if template.fields[i].near.is_some() && score >= 0.95 * p.score => Some(i),
+                _ => None,
+            })
+            .collect();
+        if sharing.len() < 2 {
+            continue;
+        }
+        let distance = |field: usize| -> u32 {
+            let Some(near) = template.fields[field].near.as_ref().and_then(|n| template.fields.iter().position(|f| &f.name == n)) else { return u32::MAX };
+            anchors
+                .iter()
+                .filter(|(i, _)| *i == near)
+                .map(|(_, a)| {
+                    let dy = a.center_y().abs_diff(p.bbox.center_y());
+                    let dx = p.bbox.x.abs_diff(a.right());
+                    // Below the anchor counts more than beside it; above it, much more.
+                    let above = if p.bbox.bottom() < a.y { 4 * dy } else { 0 };
+                    if dy <= h { dx } else { 3 * dy + dx / 2 + above }
+                })
+                .min()
+                .unwrap_or(u32::MAX)
+        };
+        if let Some(&best) = sharing.iter().min_by_key(|&&f| distance(f)) {
+            if distance(best) < u32::MAX {
+                p.owner = Some(Owner::Field(best));
+            }
+        }
+    }
+}
+
+fn reading_of(spec: &crate::template::FieldSpec, words: &[&Word], raw: String, page: &PageLayout<'_>, page_index: usize, found: Found) -> Reading {
+    let (value, error) = match spec.canonicalize(&raw) {
+        Ok(v) => (Some(FieldValue::Text(v)), None),
+        Err(e) => (None, Some(e.0)),
+    };
+    let mean = words.iter().map(|w| w.confidence).sum::<f32>() / words.len().max(1) as f32;
+    let min = words.iter().map(|w| w.confidence).fold(1.0, f32::min);
+    Reading { value, raw, error, bbox: Some(layout::value_box(words, page.line_height)), page: page.words.page, page_index, ocr_mean: mean, ocr_min: min, found, trimmed: false }
+}
+
+fn field_from_reading(r: &Reading, label_similarity: f32, layout_share: f32, kind: FieldType) -> ExtractedField {
+    ExtractedField {
+        value: r.value.clone(),
+        raw: r.raw.clone(),
+        confidence: 0.0,
+        needs_review: true,
+        page: r.page,
+        bbox: r.bbox,
+        issue: r.error.clone(),
+        evidence: Evidence {
+            found: r.found,
+            label_similarity,
+            ocr_mean: r.ocr_mean,
+            ocr_min: r.ocr_min,
+            valid: r.value.is_some(),
+            typed: !is_free_text(kind),
+            plausible: r.value.is_some(),
+            layout: layout_share,
+            trimmed: r.trimmed,
+            ..Evidence::default()
+        },
+    }
+}
+
+/// Second readings of a value's place by other engines: one that agrees with a valid
+/// value confirms it; one that disagrees is doubt; one that is valid where the first was
+/// not replaces it, for a reviewer to confirm.
+fn second_readings(template: &Template, pages: &[PageWords], fields: &mut BTreeMap<String, ExtractedField>) {
+    for spec in &template.fields {
+        let Some(f) = fields.get_mut(&spec.name) else { continue };
+        let Some(bbox) = f.bbox else { continue };
+        if f.page == 0 || spec.kind == FieldType::Table || matches!(f.evidence.found, Found::TableCell | Found::AddressPart) {
+            continue;
+        }
+        let Some(page) = pages.iter().find(|p| p.page == f.page) else { continue };
+        let seconds: Vec<(String, &crate::words::Reread)> = page
+            .rereads
+            .iter()
+            .filter(|r| r.bbox.intersection_area(&bbox) * 2 >= bbox.w * bbox.h)
+            .filter_map(|r| spec.canonicalize(&r.text).ok().map(|v| (v, r)))
+            .collect();
+        if seconds.is_empty() {
+            continue;
+        }
+        match f.text().map(str::to_string) {
+            Some(v) if seconds.iter().any(|(s, _)| *s == v) => f.evidence.second = Verdict::Agrees,
+            Some(_) => {
+                if f.evidence.second != Verdict::Agrees {
+                    f.evidence.second = Verdict::Fails;
+                }
+            }
+            None => {
+                if let Some((v, r)) = seconds.iter().max_by(|a, b| a.1.confidence.total_cmp(&b.1.confidence)) {
+                    f.issue = Some(format!("read again by the {} engine: the first reading {:?} was not valid", r.languages, f.raw));
+                    f.raw = r.text.clone();
+                    f.value = Some(FieldValue::Text(v.clone()));
+                    f.evidence.valid = true;
+                    f.evidence.plausible = true;
+                    f.evidence.ocr_mean = r.confidence;
+                    f.evidence.ocr_min = r.confidence;
+                    f.evidence.second = Verdict::Fails;
+                }
+            }
+        }
+    }
+}
+
+/// Labels OCR could not read (`ភេទ:` read as `as:`): a word shaped like a label (ending in a
+/// colon, in no phrase) that sits, in reading order, between the labels of the fields
+/// before and after field `fi` in the template, when it is the only such word there.
+fn guess_unread_label(fi: usize, template: &Template, layouts: &[PageLayout<'_>], found: &HashSet<usize>) -> Option<(usize, usize, usize)> {
+    let position_of = |field: usize| -> Option<(usize, usize, usize)> {
+        layouts.iter().enumerate().find_map(|(pi, l)| l.phrases.iter().find(|p| p.owner == Some(Owner::Field(field))).map(|p| (pi, p.parts[0].0, p.parts[0].1)))
+    };
+    let before = (0..fi).rev().filter(|i| found.contains(i)).find_map(position_of)?;
+    let after = (fi + 1..template.fields.len()).filter(|i| found.contains(i)).find_map(position_of)?;
+    let mut slots = Vec::new();
+    for (pi, page) in layouts.iter().enumerate() {
+        for (li, line) in page.lines.iter().enumerate() {
+            for (wi, w) in line.words.iter().enumerate() {
+                let at = (pi, li, wi);
+                let unowned = page.phrases.iter().find(|p| p.parts.iter().any(|&(l, s, e)| l == li && s <= wi && wi < e));
+                let slot = match unowned {
+                    None => labels::ends_like_label(w) && !label_key(&w.text).is_empty(),
+                    // A label of nothing this form reads: the last word of the phrase.
+                    Some(p) => p.owner.is_none() && p.colon && p.parts.iter().any(|&(l, _, e)| l == li && e == wi + 1),
+                };
+                if at > before && at < after && slot {
+                    slots.push(at);
+                }
+            }
+        }
+    }
+    let missing_between = (0..template.fields.len()).filter(|i| !found.contains(i) && position_of(*i).is_none()).filter(|&i| {
+        let b = (0..i).rev().filter(|k| found.contains(k)).find_map(position_of);
+        let a = (i + 1..template.fields.len()).filter(|k| found.contains(k)).find_map(position_of);
+        b == Some(before) && a == Some(after)
+    });
+    let run: Vec<usize> = missing_between.collect();
+    if slots.len() == run.len() {
+        let k = run.iter().position(|&i| i == fi)?;
+        return slots.get(k).copied();
+    }
+    None
+}
+
+/// A field whose label was not found, read from the template's zone: the words whose
+/// centre lies in the zone (fractions of the page) on the first page that has any.
+fn from_zone(spec: &crate::template::FieldSpec, [x, y, w, h]: [f32; 4], layouts: &[PageLayout<'_>]) -> Option<ExtractedField> {
+    for (pi, page) in layouts.iter().enumerate() {
+        let (pw, ph) = (page.words.width as f32, page.words.height as f32);
+        let zone = BBox::new((x * pw) as u32, (y * ph) as u32, (w * pw) as u32, (h * ph) as u32);
+        let mut words: Vec<&Word> = page.words.words.iter().filter(|wd| wd.bbox.center_within(&zone) && !layout::is_separator(wd)).collect();
+        if words.is_empty() {
+            continue;
+        }
+        words.sort_by_key(|wd| (wd.line, wd.bbox.x));
+        let raw = join_words(&words, false);
+        let reading = reading_of(spec, &words, raw, page, pi, Found::Zone);
+        let mut f = field_from_reading(&reading, 0.0, 0.0, spec.kind);
+        f.issue.get_or_insert_with(|| "read from the template's zone (no label found)".to_string());
+        return Some(f);
+    }
+    None
+}
+
+/// How extraction sees a chart with `template`: every line, its label phrases in brackets
+/// with the field each belongs to (`[Patient ID:→patient_id]`, `[…→?]` for a label of
+/// nothing the template reads). For template authors and for debugging.
+pub fn explain(template: &Template, others: &[Template], pages: &[PageWords]) -> String {
+    use std::fmt::Write as _;
+    let vocab = Vocabulary::new(template, others);
+    let mut out = String::new();
+    for page in pages {
+        let layout = PageLayout::new(page, &vocab, template);
+        let _ = writeln!(out, "--- page {} ({}x{}, line height {})", page.page, page.width, page.height, layout.line_height);
+        for (li, line) in layout.lines.iter().enumerate() {
+            let mut text = String::new();
+            let mut k = 0;
+            while k < line.words.len() {
+                let phrase = layout.phrases.iter().find(|p| p.parts.iter().any(|&(l, s, _)| l == li && s == k));
+                match phrase {
+                    Some(p) => {
+                        let &(_, s, e) = p.parts.iter().find(|&&(l, s, _)| l == li && s == k).expect("part");
+                        let owner = match p.owner {
+                            Some(Owner::Field(i)) => template.fields[i].name.clone(),
+                            Some(Owner::Column(i, c)) => format!("{}.{}", template.fields[i].name, template.fields[i].columns[c].name),
+                            _ => "?".into(),
+                        };
+                        let words: Vec<&str> = line.words[s..e].iter().map(|w| w.text.as_str()).collect();
+                        let stacked = if p.parts.len() > 1 { "²" } else { "" };
+                        let _ = write!(text, "[{}→{owner}{stacked} {:.2}] ", words.join(" "), p.similarity);
+                        k = e;
+                    }
+                    None => {
+                        let _ = write!(text, "{} ", line.words[k].text);
+                        k += 1;
+                    }
+                }
+            }
+            let _ = writeln!(out, "{:>4} y={:<5} {}", li, line.bbox.y, text.trim_end());
+        }
+    }
+    out
+}
+
+/// Extraction for a form no template matched: every `label: value` pair on the pages,
+/// named after its label, all needing review.
+pub fn extract_generic(pages: &[PageWords]) -> Extraction {
+    let mut fields = BTreeMap::new();
+    for page in pages {
+        for line in page.lines() {
+            let colon_at: Vec<usize> = line.words.iter().enumerate().filter(|(_, w)| w.text.ends_with(':')).map(|(i, _)| i).collect();
+            for (k, &ci) in colon_at.iter().enumerate() {
+                let label_start = if k == 0 { 0 } else { colon_at[k - 1] + 1 };
+                let value_end = colon_at.get(k + 1).map_or(line.words.len(), |next| (*next).max(ci + 1));
+                let label: String = line.words[label_start..=ci].iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(" ");
+                let name: String = label_key(&label).chars().filter(char::is_ascii_alphanumeric).collect();
+                let value_words: Vec<&Word> = line.words[ci + 1..value_end].to_vec();
+                if name.is_empty() || value_words.is_empty() || fields.contains_key(&name) {
+                    continue;
+                }
+                let raw = join_words(&value_words, false);
+                let bbox = value_words.iter().skip(1).fold(value_words[0].bbox, |b, w| b.union(&w.bbox));
+                let confidence = value_words.iter().map(|w| w.confidence).sum::<f32>() / value_words.len() as f32;
+                fields.insert(
+                    name,
+                    ExtractedField { value: Some(FieldValue::Text(raw.clone())), raw, confidence, needs_review: true, page: page.page, bbox: Some(bbox), issue: Some("unknown form".into()), evidence: Evidence::default() },
+                );
+            }
+        }
+    }
+    Extraction { form: "unknown".into(), fields }
+}
+
+#[cfg(test)]
+mod tests;

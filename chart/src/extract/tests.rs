@@ -1,0 +1,194 @@
+//! Extraction on hand-made pages of words: each layout and rule, without Tesseract.
+
+use super::*;
+use crate::geometry::BBox;
+use crate::template::standard_templates;
+
+/// Lays out lines of words as an engine would report them.
+pub(crate) fn page(lines: &[&str]) -> PageWords {
+    let mut words = Vec::new();
+    for (li, line) in lines.iter().enumerate() {
+        let mut x = 100;
+        for t in line.split(' ').filter(|t| !t.is_empty()) {
+            let w = 20 * t.chars().count() as u32;
+            words.push(Word { text: t.to_string(), bbox: BBox::new(x, 100 + 60 * li as u32, w, 40), confidence: 0.96, line: li as u32, block: 0 });
+            x += w + 20;
+        }
+    }
+    a4(words)
+}
+
+fn value(e: &Extraction, name: &str) -> Option<String> {
+    e.fields[name].text().map(str::to_string)
+}
+
+#[test]
+fn bilingual_card_is_extracted() {
+    let p = page(&[
+        "ប័ណ្ណពិគ្រោះជំងឺក្រៅ / OUTPATIENT CONSULTATION CARD",
+        "លេខសម្គាល់ / Patient ID: 004512",
+        "ឈ្មោះ / Name: សុខ ចាន់ធី",
+        "អក្សរឡាតាំង / Latin name: SOK Chanthy",
+        "ភេទ / Sex: ស្រី អាយុ / Age: ៣៤",
+        "ថ្ងៃខែឆ្នាំកំណើត / Date of birth: 12 Mar 1990",
+        "កាលបរិច្ឆេទពិនិត្យ / Visit date: ២៥/១១/២០២៤",
+        "ទូរស័ព្ទ / Phone: +855 12 345 678",
+        "ខេត្ត / Province: សៀមរាប",
+        "ICD-10: J06.9",
+    ]);
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(e.form, "opd");
+    assert_eq!(value(&e, "patient_id").as_deref(), Some("004512"));
+    assert_eq!(value(&e, "name_khmer").as_deref(), Some("សុខ ចាន់ធី"));
+    assert_eq!(value(&e, "name_latin").as_deref(), Some("SOK Chanthy"));
+    assert_eq!(value(&e, "sex").as_deref(), Some("F"));
+    assert_eq!(value(&e, "age").as_deref(), Some("34"));
+    assert_eq!(value(&e, "date_of_birth").as_deref(), Some("1990-03-12"));
+    assert_eq!(value(&e, "visit_date").as_deref(), Some("2024-11-25"));
+    assert_eq!(value(&e, "phone").as_deref(), Some("012345678"));
+    assert_eq!(value(&e, "province").as_deref(), Some("Siem Reap"));
+    assert_eq!(value(&e, "diagnosis_icd10").as_deref(), Some("J06.9"));
+    assert!(!e.fields["phone"].needs_review);
+    assert!(e.fields["doctor"].needs_review, "missing fields need review");
+    let mean = e.fields.values().map(|f| f.confidence).sum::<f32>() / e.fields.len() as f32;
+    assert!((e.confidence() - mean).abs() < 1e-6 && e.confidence() > 0.3 && e.confidence() < 0.9, "{}", e.confidence());
+    assert_eq!(e.fields["doctor"].value, None);
+}
+
+#[test]
+fn ocr_noise_in_labels_is_tolerated_and_invalid_values_flagged() {
+    let p = page(&["OUTPATIENT CONSULTATION CARD", "Date of birtb: 31/02/1990", "Phone: 12"]);
+    let e = extract(&standard_templates(), &[p]);
+    let dob = &e.fields["date_of_birth"];
+    assert_eq!(dob.value, None);
+    assert_eq!(dob.raw, "31/02/1990");
+    assert!(dob.needs_review && dob.issue.as_deref().unwrap().contains("does not exist"));
+    assert!(e.fields["phone"].needs_review);
+}
+
+#[test]
+fn misread_label_residue_and_next_column_are_not_part_of_the_value() {
+    let mut p = page(&["OUTPATIENT CONSULTATION CARD", "ថ្ងៃខែឆ្នាំកំណើត / ០០8: 16 Mar 2002", "ICD-10: J06.9"]);
+    // Sex on the left, a misread Age label far to the right on the same line.
+    p.words.push(Word { text: "Sex:".into(), bbox: BBox::new(100, 400, 80, 40), confidence: 0.95, line: 9, block: 0 });
+    p.words.push(Word { text: "M".into(), bbox: BBox::new(200, 400, 20, 40), confidence: 0.95, line: 9, block: 0 });
+    p.words.push(Word { text: "7“7".into(), bbox: BBox::new(900, 400, 60, 40), confidence: 0.3, line: 9, block: 0 });
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(value(&e, "date_of_birth").as_deref(), Some("2002-03-16"));
+    assert_eq!(value(&e, "sex").as_deref(), Some("M"));
+}
+
+#[test]
+fn value_below_label() {
+    let p = page(&["OUTPATIENT CONSULTATION CARD", "Diagnosis:", "Acute upper respiratory infection"]);
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(value(&e, "diagnosis").as_deref(), Some("Acute upper respiratory infection"));
+}
+
+/// An A4 page (1700×2400) of these words.
+fn a4(words: Vec<Word>) -> PageWords {
+    PageWords { rereads: Vec::new(), page: 1, width: 1700, height: 2400, words }
+}
+
+fn word(t: &str, x: u32, y: u32, line: u32, confidence: f32) -> Word {
+    Word { text: t.into(), bbox: BBox::new(x, y, 20 * t.chars().count().max(2) as u32, 40), confidence, line, block: 0 }
+}
+
+#[test]
+fn ticked_box_wins_even_when_its_option_is_unreadable() {
+    // Boxes found in the pixels come as ☒/☐ words; options wrap onto a second line.
+    let p = a4(vec![
+            word("INPATIENT", 100, 100, 0, 0.95), word("ADMISSION", 400, 100, 0, 0.95), word("AND", 700, 100, 0, 0.95), word("DISCHARGE", 800, 100, 0, 0.95), word("SHEET", 1100, 100, 0, 0.95),
+            word("Sex:", 100, 300, 1, 0.95), word("☐", 300, 300, 1, 1.0), word("Male", 340, 300, 1, 0.95), word("☒", 500, 300, 1, 1.0), word("qo", 540, 300, 1, 0.4),
+            word("Outcome:", 100, 400, 2, 0.95), word("☐", 400, 400, 2, 1.0), word("Recovered", 440, 400, 2, 0.95), word("☐", 700, 400, 2, 1.0), word("Improved", 740, 400, 2, 0.95),
+            word("☐", 400, 456, 3, 1.0), word("Referred", 440, 456, 3, 0.95), word("☒", 700, 456, 3, 0.98), word("Died", 740, 456, 3, 0.95),
+    ]);
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(e.form, "ipd");
+    assert_eq!(value(&e, "outcome").as_deref(), Some("died"));
+    assert!(e.fields["outcome"].confidence > 0.9, "{:?}", e.fields["outcome"]);
+    // "qo" is no sex, but the second of the template's options ["M", "F"] is ticked.
+    assert_eq!(value(&e, "sex").as_deref(), Some("F"));
+    assert!(e.fields["sex"].needs_review, "a value known only by position is reviewed");
+}
+
+#[test]
+fn grid_columns_table_cells_and_values_that_look_like_labels() {
+    let p = a4(vec![
+            word("ANTENATAL", 100, 100, 0, 0.95), word("CARE", 400, 100, 0, 0.95), word("CARD", 550, 100, 0, 0.95),
+            // A table row: a misread part of the label cell, then the value cell.
+            word("Date", 100, 200, 1, 0.95), word("of", 200, 200, 1, 0.95), word("birth", 260, 200, 1, 0.95), word("០០8", 380, 200, 1, 0.3), word("|", 720, 200, 1, 0.6), word("12/03/1990", 760, 200, 1, 0.95),
+            // "Sangkae" (a district) is one letter from the label "Sangkat".
+            word("District:", 100, 300, 2, 0.95), word("Sangkae", 300, 300, 2, 0.95),
+            // A measurement grid: labels across, values under each.
+            word("GA", 100, 400, 3, 0.95), word("weeks", 160, 400, 3, 0.95), word("BP", 500, 400, 3, 0.95), word("Weight", 900, 400, 3, 0.95), word("kg", 1040, 400, 3, 0.95), word("Hb", 1300, 400, 3, 0.95),
+            word("21", 100, 500, 4, 0.95), word("110/70", 500, 500, 4, 0.95), word("៦២.០", 900, 500, 4, 0.95), word("10.8", 1300, 500, 4, 0.95),
+            // The Visit date label misread beyond matching, between found neighbours.
+            word("Vsxt:", 100, 600, 5, 0.5), word("2024-11-25", 300, 600, 5, 0.95),
+            word("Phone:", 100, 700, 6, 0.95), word("012 345 678", 300, 700, 6, 0.95),
+    ]);
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(e.form, "anc");
+    assert_eq!(value(&e, "date_of_birth").as_deref(), Some("1990-03-12"));
+    assert_eq!(value(&e, "district").as_deref(), Some("Sangkae"));
+    assert_eq!(value(&e, "commune"), None);
+    assert_eq!(value(&e, "gestational_age_weeks").as_deref(), Some("21"));
+    assert_eq!(value(&e, "blood_pressure").as_deref(), Some("110/70"));
+    assert_eq!(value(&e, "weight_kg").as_deref(), Some("62.0"));
+    assert_eq!(value(&e, "hemoglobin_g_dl").as_deref(), Some("10.8"));
+    assert_eq!(value(&e, "visit_date").as_deref(), Some("2024-11-25"));
+    assert!(e.fields["visit_date"].needs_review);
+}
+
+#[test]
+fn a_zone_reads_an_unlabelled_box_and_cross_checks_explain_themselves() {
+    let mut t = standard_templates().into_iter().find(|t| t.form == "anc").unwrap();
+    t.fields.iter_mut().find(|f| f.name == "patient_id").unwrap().zone = Some([0.5, 0.0, 0.5, 0.1]);
+    let p = PageWords {
+        rereads: Vec::new(),
+        page: 1,
+        width: 1000,
+        height: 1000,
+        words: vec![
+            word("ANC", 100, 20, 0, 0.95), word("CARD", 200, 20, 0, 0.95), word("A-1234", 700, 40, 0, 0.95),
+            word("LMP:", 100, 300, 1, 0.95), word("10/01/2024", 300, 300, 1, 0.95), word("EDD:", 100, 400, 2, 0.95), word("20/10/2024", 300, 400, 2, 0.95),
+        ],
+    };
+    let e = extract_with(&t, &[p]);
+    assert_eq!(value(&e, "patient_id").as_deref(), Some("A-1234"));
+    assert!(e.fields["patient_id"].issue.as_deref().unwrap().contains("zone"));
+    let edd = &e.fields["edd_date"];
+    assert!(edd.needs_review && edd.issue.as_deref().unwrap().contains("LMP + 280 days (2024-10-16)"), "{edd:?}");
+}
+
+#[test]
+fn second_readings_rescue_invalid_values_and_confirm_valid_ones() {
+    // The bilingual engine read the Khmer digits ៣៣ as "mm"; a Khmer-only reading of the
+    // same place says ៣៣. Another engine agrees with the phone number.
+    let mut p = page(&["OUTPATIENT CONSULTATION CARD", "Age: mm", "Phone: 012 345 678"]);
+    let zone = |line: u32| BBox::new(0, 100 + 60 * line - 10, 1000, 60);
+    let mut alone = p.clone();
+    alone.words.iter_mut().for_each(|w| w.confidence = 0.85);
+    let zones = doubtful_zones(&standard_templates(), &alone);
+    assert!(zones.iter().any(|z| z.y < 180 && z.bottom() > 180), "the age is doubtful: {zones:?}");
+    p.words.iter_mut().for_each(|w| w.confidence = 0.85);
+    p.rereads.push(crate::words::Reread { bbox: zone(1), text: "៣៣".into(), confidence: 0.9, languages: "khm".into() });
+    p.rereads.push(crate::words::Reread { bbox: zone(2), text: "012345678".into(), confidence: 0.9, languages: "eng".into() });
+    let e = extract(&standard_templates(), &[p.clone()]);
+    let age = &e.fields["age"];
+    assert_eq!(age.text(), Some("33"));
+    assert!(age.needs_review && age.issue.as_deref().unwrap().contains("khm"), "{age:?}");
+    p.rereads.clear();
+    let without = extract(&standard_templates(), &[p]);
+    assert!(e.fields["phone"].confidence > without.fields["phone"].confidence);
+    assert_eq!(without.fields["age"].value, None);
+}
+
+#[test]
+fn unknown_form_gets_generic_fields() {
+    let p = page(&["IMMUNISATION RECORD", "Vaccine: BCG", "Lot: 77A"]);
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(e.form, "unknown");
+    assert_eq!(value(&e, "vaccine").as_deref(), Some("BCG"));
+    assert!(e.fields.values().all(|f| f.needs_review));
+}

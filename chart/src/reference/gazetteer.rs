@@ -1,0 +1,250 @@
+//! Cambodia's gazetteer: provinces, districts (ស្រុក, ខណ្ឌ, ក្រុង), communes (ឃុំ, សង្កាត់) and
+//! villages, in Khmer and English, with their codes (Ministry of Economy and Finance, 2025
+//! lists; see `chart/reference/README.md`). Compiled in and indexed on first use.
+//!
+//! Codes nest: a province has 2 digits, its districts 4, their communes 6, their villages 8,
+//! each starting with its parent's code, so "a village of that commune" is a prefix test.
+//! Names are looked up in either script: Khmer as printed (coeng DA and TA alike, without
+//! spaces), Latin after folding the ways Khmer names are romanised (`Doun Penh` and
+//! `Daun Penh`, `Saen Sokh` and `Sen Sok`, `Kampong` and `Kompong`).
+
+use crate::khmer;
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// A level of the hierarchy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Level {
+    /// One of the 24 provinces or the capital.
+    Province,
+    /// A district (ស្រុក), a khan (ខណ្ឌ) or a municipality (ក្រុង).
+    District,
+    /// A commune (ឃុំ) or a sangkat (សង្កាត់).
+    Commune,
+    /// A village (ភូមិ).
+    Village,
+}
+
+impl Level {
+    /// All four, largest first.
+    pub const ALL: [Level; 4] = [Level::Province, Level::District, Level::Commune, Level::Village];
+
+    /// The length of this level's codes.
+    pub fn code_len(self) -> usize {
+        match self {
+            Level::Province => 2,
+            Level::District => 4,
+            Level::Commune => 6,
+            Level::Village => 8,
+        }
+    }
+}
+
+/// One place of the gazetteer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    /// Its level.
+    pub level: Level,
+    /// Its code (2, 4, 6 or 8 digits).
+    pub code: String,
+    /// Its name in Khmer.
+    pub khmer: String,
+    /// Its name in the gazetteer's romanisation.
+    pub english: String,
+}
+
+impl Place {
+    /// Whether this place lies within `ancestor` (or is it).
+    pub fn within(&self, ancestor: &Place) -> bool {
+        self.code.starts_with(&ancestor.code)
+    }
+}
+
+struct Index {
+    places: Vec<Place>,
+    by_name: HashMap<(Level, String), Vec<usize>>,
+}
+
+const FILES: [(Level, &str); 4] = [
+    (Level::Province, include_str!("../../reference/gazetteer/CambodiaProvinceList2025.csv")),
+    (Level::District, include_str!("../../reference/gazetteer/CambodiaDistrictList2025.csv")),
+    (Level::Commune, include_str!("../../reference/gazetteer/CambodiaCommuneList2025.csv")),
+    (Level::Village, include_str!("../../reference/gazetteer/CambodiaVillagesList2025.csv")),
+];
+
+/// The key a Khmer name is looked up by: cleaned, coeng DA as TA, no spaces, no quotes.
+pub fn khmer_key(name: &str) -> String {
+    khmer::comparison_key(name).chars().filter(|c| khmer::is_khmer(*c) && !khmer::is_khmer_punctuation(*c)).collect()
+}
+
+/// The key a romanised name is looked up by: lower case, letters only, with the variants of
+/// romanisation folded together (aspirates, vowel spellings, doubled letters, a final h).
+pub fn latin_key(name: &str) -> String {
+    let mut w: String = name.to_lowercase().chars().filter(char::is_ascii_alphabetic).collect();
+    for (from, to) in [
+        ("chh", "c"), ("ch", "c"), ("kh", "k"), ("ph", "p"), ("th", "t"), ("sh", "s"), ("gn", "n"), ("ny", "n"),
+        ("aeu", "e"), ("oeu", "e"), ("ae", "e"), ("ea", "e"), ("ie", "e"), ("ei", "e"), ("ey", "e"), ("ay", "e"),
+        ("ao", "o"), ("au", "o"), ("ou", "o"), ("uo", "o"), ("oa", "o"), ("oe", "o"), ("ue", "u"), ("uy", "u"),
+        ("ee", "i"), ("y", "i"), ("w", "v"), ("b", "p"), ("q", "k"), ("c", "k"),
+    ] {
+        w = w.replace(from, to);
+    }
+    // Kampong / Kompong, Prek / Preaek: vowels are the least stable part of a romanisation.
+    let mut out = String::new();
+    for c in w.chars() {
+        let c = if "aeiou".contains(c) { 'a' } else { c };
+        if !out.ends_with(c) {
+            out.push(c);
+        }
+    }
+    if out.len() > 2 && out.ends_with('h') {
+        out.pop();
+    }
+    out
+}
+
+fn index() -> &'static Index {
+    static INDEX: OnceLock<Index> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut places = Vec::new();
+        for (level, text) in FILES {
+            let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+            for record in reader.records() {
+                let r = record.expect("the bundled gazetteer is valid CSV (checked by tests)");
+                // The code is the last code column; the names are the last two columns.
+                let n = r.len();
+                let code = r.get(n - 3).unwrap_or_default().to_string();
+                places.push(Place { level, code, khmer: r.get(n - 2).unwrap_or_default().to_string(), english: r.get(n - 1).unwrap_or_default().to_string() });
+            }
+        }
+        let mut by_name: HashMap<(Level, String), Vec<usize>> = HashMap::new();
+        for (i, p) in places.iter().enumerate() {
+            for key in [khmer_key(&p.khmer), latin_key(&p.english)] {
+                if !key.is_empty() {
+                    let list = by_name.entry((p.level, key)).or_default();
+                    if !list.contains(&i) {
+                        list.push(i);
+                    }
+                }
+            }
+        }
+        Index { places, by_name }
+    })
+}
+
+/// Every place of a level.
+pub fn places(level: Level) -> impl Iterator<Item = &'static Place> {
+    index().places.iter().filter(move |p| p.level == level)
+}
+
+/// The place with this code.
+pub fn by_code(code: &str) -> Option<&'static Place> {
+    index().places.iter().find(|p| p.code == code)
+}
+
+/// The places of `level` named `name` (Khmer or Latin, as printed; prefixes such as
+/// `ភូមិ`, `Khum` or `Province` are not part of a name and must be removed first).
+pub fn lookup(level: Level, name: &str) -> Vec<&'static Place> {
+    let key = if khmer::is_mostly_khmer(name) { khmer_key(name) } else { latin_key(name) };
+    if key.is_empty() {
+        return Vec::new();
+    }
+    let idx = index();
+    idx.by_name.get(&(level, key)).map(|ids| ids.iter().map(|&i| &idx.places[i]).collect()).unwrap_or_default()
+}
+
+/// What the gazetteer says of an address read from a chart.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AddressCheck {
+    /// For each level (province, district, commune, village), the place it names, when that
+    /// name is a place of that level within the places named above it.
+    pub places: [Option<&'static Place>; 4],
+}
+
+impl AddressCheck {
+    /// The place found for a level.
+    pub fn at(&self, level: Level) -> Option<&'static Place> {
+        self.places[level as usize]
+    }
+}
+
+/// Checks an address down the hierarchy: a district of that province, a commune of that
+/// district, a village of that commune. A name that is a place of its level but not within
+/// the places above it counts as not found (the address is not consistent); a level left
+/// empty does not stop the levels below from being checked against the ones above it.
+pub fn check_address(province: Option<&str>, district: Option<&str>, commune: Option<&str>, village: Option<&str>) -> AddressCheck {
+    let names = [province, district, commune, village];
+    let mut out = AddressCheck::default();
+    let mut parent: Option<&'static Place> = None;
+    for (i, level) in Level::ALL.iter().enumerate() {
+        let Some(name) = names[i].filter(|n| !n.trim().is_empty()) else { continue };
+        let mut found = lookup(*level, name);
+        if *level == Level::Province && found.is_empty() {
+            if let Some(canonical) = super::super::province::canonical_province(name) {
+                found = super::super::province::gazetteer_province(canonical).into_iter().collect();
+            }
+        }
+        let within: Vec<&'static Place> = found.into_iter().filter(|p| parent.is_none_or(|a| p.within(a))).collect();
+        // Ambiguous without a parent (the same village name in many communes): not found.
+        if within.len() == 1 {
+            out.places[i] = Some(within[0]);
+            parent = Some(within[0]);
+        }
+    }
+    out
+}
+
+/// Places of `level` whose name (in either script) starts with `prefix`, within `parent`
+/// when given, best first: for the review page's suggestions.
+pub fn suggest(level: Level, prefix: &str, parent: Option<&str>, limit: usize) -> Vec<&'static Place> {
+    let lower = prefix.trim().to_lowercase();
+    if lower.is_empty() {
+        return Vec::new();
+    }
+    let kh = khmer_key(prefix);
+    let mut out: Vec<&'static Place> = places(level)
+        .filter(|p| parent.is_none_or(|code| p.code.starts_with(code)))
+        .filter(|p| if kh.is_empty() { p.english.to_lowercase().starts_with(&lower) } else { khmer_key(&p.khmer).starts_with(&kh) })
+        .collect();
+    out.sort_by(|a, b| a.english.cmp(&b.english));
+    out.truncate(limit);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lists_are_complete_and_nested() {
+        let counts: Vec<usize> = Level::ALL.iter().map(|l| places(*l).count()).collect();
+        assert_eq!(counts, [25, 210, 1661, 14576]);
+        for p in index().places.iter() {
+            assert_eq!(p.code.len(), p.level.code_len(), "{p:?}");
+            assert!(!p.khmer.is_empty() && !p.english.is_empty(), "{p:?}");
+        }
+        // Quoted names survive ("Ka" / "Kha" variants of one village name).
+        assert!(places(Level::Village).any(|p| p.english == "Prasout \"Ka\""));
+    }
+
+    #[test]
+    fn names_are_found_in_either_script_and_across_romanisations() {
+        let doun_penh = lookup(Level::District, "Daun Penh");
+        assert_eq!(doun_penh.iter().map(|p| p.code.as_str()).collect::<Vec<_>>(), ["1202"]);
+        assert_eq!(lookup(Level::District, "ដូនពេញ")[0].code, "1202");
+        assert!(lookup(Level::District, "Sen Sok").iter().any(|p| p.code == "1208"));
+        assert!(lookup(Level::Province, "កណ្តាល").iter().any(|p| p.code == "08"), "coeng TA for DA");
+        assert_eq!(latin_key("Kompong Cham"), latin_key("Kampong Cham"));
+    }
+
+    #[test]
+    fn an_address_is_checked_down_the_hierarchy() {
+        let ok = check_address(Some("Battambang"), Some("Thma Koul"), Some("Ta Pung"), None);
+        assert_eq!(ok.at(Level::Commune).map(|p| p.code.as_str()), Some("020201"));
+        // A real district of another province is not a district of this one.
+        let wrong = check_address(Some("Kampot"), Some("Thma Koul"), None, None);
+        assert!(wrong.at(Level::Province).is_some() && wrong.at(Level::District).is_none());
+        let suggestions = suggest(Level::District, "Thma", Some("02"), 5);
+        assert_eq!(suggestions.iter().map(|p| p.english.as_str()).collect::<Vec<_>>(), ["Thma Koul"]);
+    }
+}
