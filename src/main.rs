@@ -166,22 +166,47 @@ enum Command {
         #[command(subcommand)]
         command: TemplateCommand,
     },
+    /// Fit the confidence model on charts with ground truth: extraction runs on each chart's
+    /// saved OCR words, every value it finds is compared with the truth, a logistic model
+    /// learns from the evidence which values are right, and the auto-accept threshold is
+    /// chosen on out-of-fold predictions for 99.8% precision. Writes the model (the bundled
+    /// one is chart/src/calibration.json; rebuild to use it).
+    Calibrate {
+        /// A set of charts: TRUTH=WORDS, truth files and the folder of their saved words
+        /// (`evaluate --save-words`), with :odd or :even to take one half of a numbered set.
+        #[arg(long = "set", value_name = "TRUTH=WORDS[:odd|:even]", required = true)]
+        sets: Vec<String>,
+        /// Where to write the model.
+        #[arg(long, default_value = "chart/src/calibration.json")]
+        out: PathBuf,
+    },
     /// Measure extraction against ground truth: re-runs extraction, with the current
-    /// templates, on the OCR words stored for every chart, and prints exact-match accuracy,
-    /// and the precision and coverage of auto-accepted fields, per field and overall.
+    /// templates, on the OCR words stored for every chart (or saved with --save-words), and
+    /// prints exact-match accuracy and the share and precision of auto-accepted fields, per
+    /// field, per layout style and per form, a threshold sweep and a reliability table.
     /// Ingest the pages first (`chartscan ingest samples/charts`).
     Evaluate {
-        /// Folder of truth files (`*.json` with "file", "form", "fields", "printed"), as the
-        /// sample generator writes them.
+        /// Folder of truth files: the samples' (`*.json` with "file", "form", "fields",
+        /// "printed") or an independent set's (values as numbers, strings or rows, with
+        /// "accept" and "style").
         #[arg(long, default_value = "samples/truth")]
         truth: PathBuf,
-        /// Print the report as JSON (figures and every field compared).
+        /// Print the report as JSON (figures and every value compared).
         #[arg(long)]
         json: bool,
         /// Also write each chart's stored OCR words to DIR/<file>.json (the recorded words
         /// `chart`'s tests extract from without Tesseract).
         #[arg(long, value_name = "DIR")]
         save_words: Option<PathBuf>,
+        /// Extract from words saved in DIR (by --save-words) instead of a store.
+        #[arg(long, value_name = "DIR", conflicts_with = "save_words")]
+        words: Option<PathBuf>,
+        /// Report the odd-numbered (tuning) and even-numbered (held aside) charts apart.
+        #[arg(long)]
+        halves: bool,
+        /// Also write the fresh extractions as JSON lines in the export's format.
+        #[arg(long, value_name = "FILE")]
+        export: Option<PathBuf>,
     },
 }
 
@@ -661,24 +686,61 @@ async fn run(cli: Cli) -> Result<i32> {
                 }
             }
         }
-        Command::Evaluate { truth, json, save_words } => {
-            let (store, _) = open(&cli).await?;
-            let report = evaluate(&store, &templates, truth, save_words.as_deref()).await?;
+        Command::Evaluate { truth, json, save_words, words, halves, export } => {
+            let truths = read_truths(truth)?;
+            let charts: Vec<(chart::eval::Truth, Vec<chart::PageWords>)> = match words {
+                Some(dir) => saved_words(dir, &truths)?,
+                None => {
+                    let (store, _) = open(&cli).await?;
+                    stored_words(&store, &truths, save_words.as_deref()).await?
+                }
+            };
+            anyhow::ensure!(!charts.is_empty(), "none of the charts has a truth file under {}: ingest those pages first", truth.display());
+            let mut report = chart::eval::Report { halves: *halves, ..Default::default() };
+            let mut lines = String::new();
+            for (t, pages) in &charts {
+                let extraction = chart::extract(&templates, pages);
+                report.add(t, &extraction);
+                if export.is_some() {
+                    let fields: serde_json::Map<String, serde_json::Value> = extraction.fields.iter().map(|(k, f)| (k.clone(), serde_json::to_value(f).expect("a field serialises"))).collect();
+                    let line = serde_json::json!({"chart": t.file, "status": "extracted", "form": extraction.form, "sources": [{"file": t.file, "page": 1}], "fields": fields});
+                    lines.push_str(&line.to_string());
+                    lines.push('\n');
+                }
+            }
+            if let Some(path) = export {
+                std::fs::write(path, lines).with_context(|| format!("writing {}", path.display()))?;
+            }
             if *json {
-                let all = report.figures(|_| true);
-                let printed = report.figures(|o| o.printed != "hand");
-                let calibrated = report.calibrate(0.995).map(|(t, f)| serde_json::json!({"threshold": t, "coverage": f.coverage(), "precision": f.precision()}));
+                use chart::eval::{Group, Half};
+                let group = |g: Group, h: Half| {
+                    let f = report.figures(|o| o.group == g && h.holds(o.number));
+                    serde_json::json!({"fields": f.fields, "accuracy": f.accuracy(), "coverage": f.coverage(), "precision": f.precision()})
+                };
+                let halves: Vec<(&str, Half)> = if report.numbered() { vec![("all", Half::All), ("odd", Half::Odd), ("even", Half::Even)] } else { vec![("all", Half::All)] };
+                let summary: serde_json::Map<String, serde_json::Value> = halves
+                    .iter()
+                    .map(|(name, h)| (name.to_string(), serde_json::json!({"contract": group(Group::Contract, *h), "extended": group(Group::Extended, *h), "cells": group(Group::Cell, *h)})))
+                    .collect();
+                let held = if report.numbered() { Half::Even } else { Half::All };
+                let calibrated = report.calibrate(0.995, held).map(|(t, f)| serde_json::json!({"threshold": t, "coverage": f.coverage(), "precision": f.precision()}));
+                let printed = report.figures(|o| o.printed != "hand" && o.group != Group::Cell);
                 let out = serde_json::json!({
                     "charts": report.forms.1, "forms_correct": report.forms.0,
-                    "all": {"fields": all.fields, "accuracy": all.accuracy(), "coverage": all.coverage(), "precision": all.precision()},
+                    "summary": summary,
                     "printed": {"fields": printed.fields, "accuracy": printed.accuracy(), "coverage": printed.coverage(), "precision": printed.precision()},
                     "calibrated_99_5": calibrated,
+                    "reliability": report.reliability(held).iter().map(|(lo, hi, n, right)| serde_json::json!({"from": lo, "to": hi, "n": n, "right": right})).collect::<Vec<_>>(),
                     "outcomes": report.outcomes,
                 });
                 println!("{out}");
             } else {
                 print!("{}", report.render());
             }
+            Ok(0)
+        }
+        Command::Calibrate { sets, out } => {
+            calibrate(&templates, sets, out)?;
             Ok(0)
         }
         Command::Templates { command: TemplateCommand::List } => {
@@ -690,41 +752,123 @@ async fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-/// Compares fresh extractions from the stored OCR words with the truth files of `dir`.
-async fn evaluate(store: &Store, templates: &[chart::Template], dir: &Path, save_words: Option<&Path>) -> Result<chart::eval::Report> {
-    let mut truth_by_file = std::collections::HashMap::new();
+/// Fits the confidence model on the charts of `sets` (see `Command::Calibrate`).
+fn calibrate(templates: &[chart::Template], sets: &[String], out: &Path) -> Result<()> {
+    use chart::confidence::{self, Example};
+    use chart::eval::{Half, TruthValue};
+    let mut examples = Vec::new();
+    let mut described = Vec::new();
+    for set in sets {
+        let (truth_dir, rest) = set.split_once('=').with_context(|| format!("{set}: expected TRUTH=WORDS[:odd|:even]"))?;
+        let (words_dir, half) = match rest.rsplit_once(':') {
+            Some((w, "odd")) => (w, Half::Odd),
+            Some((w, "even")) => (w, Half::Even),
+            _ => (rest, Half::All),
+        };
+        let truths = read_truths(Path::new(truth_dir))?;
+        let charts = saved_words(Path::new(words_dir), &truths)?;
+        let mut used = 0;
+        for (truth, pages) in charts.iter().filter(|(t, _)| half.holds(t.number())) {
+            used += 1;
+            let extraction = chart::extract(templates, pages);
+            let Some(template) = templates.iter().find(|t| t.form == extraction.form) else { continue };
+            for (name, f) in &extraction.fields {
+                let Some(spec) = template.field(name) else { continue };
+                let Some(got) = f.text() else { continue };
+                // A value for a field the chart does not print is wrong too.
+                let right = match truth.fields.get(name) {
+                    Some(TruthValue::Text(want)) => {
+                        chart::eval::same(name, got, want) || truth.accept.get(name).is_some_and(|a| a.iter().any(|a| chart::eval::same(name, got, a)))
+                    }
+                    _ => false,
+                };
+                examples.push(Example { x: confidence::features(&f.evidence, spec.kind), right, eligible: !f.evidence.blocked, chart: truth.file.clone(), field: format!("{name} = {got:?}") });
+            }
+        }
+        described.push(format!("{truth_dir} ({used} charts{})", match half { Half::Odd => ", odd-numbered", Half::Even => ", even-numbered", Half::All => "" }));
+    }
+    anyhow::ensure!(!examples.is_empty(), "no values to fit on: are the words saved (evaluate --save-words)?");
+    let (model, out_of_fold) = confidence::fit(&examples, &described.join(" + "));
+    println!("fitted on {} values ({} right) from {}", model.fit.values, model.fit.right, model.fitted_on);
+    println!("threshold {:.3}: out of fold, {:.1}% of values auto-accepted, {:.2}% of them right", model.threshold, 100.0 * model.fit.share, 100.0 * model.fit.precision);
+    for target in [0.99, 0.995, 0.998] {
+        let (t, p, share) = confidence::choose_threshold(&out_of_fold, target);
+        println!("  for {:.1}% precision: threshold {t:.3}, {:.1}% auto-accepted, {:.2}% right", 100.0 * target, 100.0 * share, 100.0 * p);
+    }
+    println!("\nreliability (out of fold)\nconfidence      n   right");
+    for w in [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.01].windows(2) {
+        let inside: Vec<&(f64, bool, bool)> = out_of_fold.iter().filter(|(p, _, _)| *p >= w[0] && *p < w[1]).collect();
+        if !inside.is_empty() {
+            println!("  {:.2}-{:.2} {:>6} {:>6.1}%", w[0], w[1].min(1.0), inside.len(), 100.0 * inside.iter().filter(|s| s.1).count() as f64 / inside.len() as f64);
+        }
+    }
+    let mut wrong: Vec<(f64, &Example)> = out_of_fold.iter().zip(&examples).filter(|((p, right, eligible), _)| !right && *eligible && *p >= 0.9).map(|((p, _, _), e)| (*p, e)).collect();
+    wrong.sort_by(|a, b| b.0.total_cmp(&a.0));
+    if !wrong.is_empty() {
+        println!("\nconfident and wrong (out of fold, eligible, 0.90 and up)");
+        for (p, e) in wrong.iter().take(25) {
+            println!("  {p:.3} {} {}", e.chart, e.field);
+        }
+    }
+    println!("\nweights");
+    for (name, w) in model.features.iter().zip(&model.weights) {
+        println!("  {name:<22} {w:>8.3}");
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&model)? + "\n").with_context(|| format!("writing {}", out.display()))?;
+    println!("\nwritten to {} (rebuild chartscan to use it)", out.display());
+    Ok(())
+}
+
+/// The truth files under `dir` (any depth), by the file they describe.
+fn read_truths(dir: &Path) -> Result<std::collections::BTreeMap<String, chart::eval::Truth>> {
+    let mut truths = std::collections::BTreeMap::new();
     let mut files = vec![dir.to_path_buf()];
     while let Some(path) = files.pop() {
         if path.is_dir() {
             files.extend(std::fs::read_dir(&path).with_context(|| format!("reading {}", path.display()))?.filter_map(|e| e.ok().map(|e| e.path())));
         } else if path.extension().is_some_and(|e| e == "json") {
-            let t: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?).with_context(|| format!("parsing {}", path.display()))?;
-            if let Some(file) = t["file"].as_str() {
-                truth_by_file.insert(file.to_string(), t);
+            let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path)?).with_context(|| format!("parsing {}", path.display()))?;
+            if let Some(t) = chart::eval::Truth::from_json(&v) {
+                truths.insert(t.file.clone(), t);
             }
         }
     }
-    anyhow::ensure!(!truth_by_file.is_empty(), "no truth files (*.json with a \"file\") under {}", dir.display());
-    let strings = |v: &serde_json::Value| -> std::collections::BTreeMap<String, String> {
-        v.as_object().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default()
-    };
-    let mut report = chart::eval::Report::default();
+    anyhow::ensure!(!truths.is_empty(), "no truth files (*.json with a \"file\") under {}", dir.display());
+    Ok(truths)
+}
+
+/// The stored OCR words of every chart that has a truth file (written to `save_words` too).
+async fn stored_words(store: &Store, truths: &std::collections::BTreeMap<String, chart::eval::Truth>, save_words: Option<&Path>) -> Result<Vec<(chart::eval::Truth, Vec<chart::PageWords>)>> {
+    let mut out = Vec::new();
     let mut records = store.charts(None).await?;
     records.sort_by(|a, b| a.chart.cmp(&b.chart));
     for record in records {
         let Some(file) = record.sources.first().map(|s| s.file.clone()) else { continue };
-        let Some(t) = truth_by_file.get(&file) else { continue };
+        let Some(t) = truths.get(&file) else { continue };
         let words = store.chart_words(&record.chart).await?;
-        if let Some(out) = save_words {
-            std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-            let path = out.join(format!("{file}.json"));
+        if let Some(dir) = save_words {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let path = dir.join(format!("{file}.json"));
             std::fs::write(&path, serde_json::to_string(&words)? + "\n").with_context(|| format!("writing {}", path.display()))?;
         }
-        let extraction = chart::extract(templates, &words);
-        report.add(&file, &extraction, t["form"].as_str().unwrap_or(""), &strings(&t["fields"]), &strings(&t["printed"]));
+        out.push((t.clone(), words));
     }
-    anyhow::ensure!(report.forms.1 > 0, "none of the charts in the store has a truth file under {}: ingest those pages first", dir.display());
-    Ok(report)
+    out.sort_by(|a, b| a.0.file.cmp(&b.0.file));
+    Ok(out)
+}
+
+/// Words saved by `--save-words` for every truth file that has them.
+fn saved_words(dir: &Path, truths: &std::collections::BTreeMap<String, chart::eval::Truth>) -> Result<Vec<(chart::eval::Truth, Vec<chart::PageWords>)>> {
+    let mut out = Vec::new();
+    for (file, t) in truths {
+        let path = dir.join(format!("{file}.json"));
+        if !path.exists() {
+            continue;
+        }
+        let pages = serde_json::from_str(&std::fs::read_to_string(&path)?).with_context(|| format!("parsing {}", path.display()))?;
+        out.push((t.clone(), pages));
+    }
+    Ok(out)
 }
 
 async fn serve(store: Store, blobs: BlobStore, templates: Arc<Vec<chart::Template>>, listener: tokio::net::TcpListener) -> Result<()> {

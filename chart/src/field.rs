@@ -136,6 +136,8 @@ pub enum Found {
     Zone,
     /// Beside a word guessed to be its unreadable label.
     GuessedLabel,
+    /// Written inside another field's text (a code in a diagnosis's parentheses).
+    InText,
 }
 
 /// What a cross-field check said about a field.
@@ -181,6 +183,13 @@ pub struct Evidence {
     pub layout: f32,
     /// The value had to be cut out of a longer run of words (the rest did not validate).
     pub trimmed: bool,
+    /// How many words the value has.
+    pub words: u16,
+    /// The value is mostly in Khmer script.
+    pub khmer: bool,
+    /// The value may not skip review, whatever its confidence: missing, not valid, or an
+    /// issue (a failed check, implausible, a guessed place, a table).
+    pub blocked: bool,
 }
 
 #[cfg(test)]

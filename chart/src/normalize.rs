@@ -63,7 +63,10 @@ impl FieldType {
     /// Turns raw text into the canonical value of this type, or says why it cannot.
     pub fn canonicalize(&self, raw: &str) -> Result<String, ValueError> {
         let cleaned = khmer::clean(raw);
-        let cleaned = cleaned.trim_matches(|c: char| matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.' | '‘' | '’' | '“' | '”' | '\'' | '"' | '`' | '°' | '«' | '»') || c.is_whitespace());
+        let cleaned = cleaned.trim_matches(|c: char| matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.' | '‘' | '’' | '“' | '”' | '\'' | '"' | '`' | '°' | '«' | '»' | '=' | '~' | '*') || c.is_whitespace());
+        // A parenthesis left open or closed at an end is a speck or a rule's stub, not text.
+        let cleaned = if cleaned.starts_with('(') && !cleaned.contains(')') { cleaned[1..].trim_start() } else { cleaned };
+        let cleaned = if cleaned.ends_with(')') && !cleaned.contains('(') { cleaned[..cleaned.len() - 1].trim_end() } else { cleaned };
         if cleaned.is_empty() {
             return err("empty");
         }
@@ -133,8 +136,15 @@ fn sex(s: &str) -> Result<String, ValueError> {
     }
     // One OCR slip in the English words ("Femaie", "Mal3") is still the word.
     let near = |w: &str, target: &str| w == target || (w.len() >= 4 && crate::text::levenshtein(w, target) <= 1);
-    let has_m = key.contains("ប្រុស") || lower.split_whitespace().any(|w| near(w, "male"));
-    let has_f = key.contains("ស្រី") || lower.split_whitespace().any(|w| near(w, "female") && !near(w, "male"));
+    // A Khmer word with a sign lost (ប្រស for ប្រុស, ស្រ for ស្រី).
+    let khmer_near = |target: &str| {
+        s.split(|c: char| c.is_whitespace() || c == '/').any(|w| {
+            let k = khmer::comparison_key(w);
+            !k.is_empty() && k.chars().all(khmer::is_khmer) && k.chars().count() >= 2 && crate::text::similarity(&k, target) >= 0.74
+        })
+    };
+    let has_m = key.contains("ប្រុស") || lower.split_whitespace().any(|w| near(w, "male")) || khmer_near("ប្រុស");
+    let has_f = key.contains("ស្រី") || lower.split_whitespace().any(|w| near(w, "female") && !near(w, "male")) || khmer_near("ស្រី");
     match (has_m, has_f) {
         (true, false) => Ok("M".into()),
         (false, true) => Ok("F".into()),
@@ -501,6 +511,9 @@ mod tests {
         assert!(c(Sex, "X").starts_with("ERR"));
         assert_eq!(c(Sex, "Femaie"), "F");
         assert_eq!(c(Sex, "☒ Male ☐ Female"), "M");
+        assert_eq!(c(Sex, "ប្រស"), "M", "a lost vowel sign");
+        assert_eq!(c(Sex, "ស្រ"), "F");
+        assert_eq!(c(Sex, "ស្រី / F"), "F");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! form = "opd"                       # short name, lower case
 //! name = "Outpatient consultation card"
 //! titles = ["OUTPATIENT CONSULTATION CARD", "ប័ណ្ណពិគ្រោះជំងឺក្រៅ"]
-//! auto_accept = 0.90                 # fields at or above this confidence and valid skip review
+//! # auto_accept = 0.95               # optional: overrides the calibrated threshold
 //!
 //! [[fields]]
 //! name = "date_of_birth"
@@ -91,15 +91,12 @@ pub struct Template {
     /// Printed titles that identify the form.
     #[serde(default)]
     pub titles: Vec<String>,
-    /// Confidence at or above which a valid field is auto-accepted.
-    #[serde(default = "default_auto_accept")]
-    pub auto_accept: f32,
+    /// Confidence at or above which a valid field is auto-accepted; by default the
+    /// calibrated model's threshold (see [`crate::confidence`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_accept: Option<f32>,
     /// The fields.
     pub fields: Vec<FieldSpec>,
-}
-
-fn default_auto_accept() -> f32 {
-    0.90
 }
 
 /// Why a template is not usable.
@@ -128,8 +125,8 @@ impl Template {
         if self.form.is_empty() || !self.form.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
             problems.push(format!("form {:?}: use lower-case letters, digits and _", self.form));
         }
-        if !(0.0..=1.0).contains(&self.auto_accept) {
-            problems.push(format!("auto_accept {} must be between 0 and 1", self.auto_accept));
+        if let Some(a) = self.auto_accept.filter(|a| !(0.0..=1.0).contains(a)) {
+            problems.push(format!("auto_accept {a} must be between 0 and 1"));
         }
         if self.fields.is_empty() {
             problems.push("a template needs at least one [[fields]] entry".into());

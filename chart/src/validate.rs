@@ -246,11 +246,28 @@ fn mixed_digit_scripts(raw: &str) -> bool {
 /// address puts it. An implausible value needs a reviewer; a value found in reference data
 /// counts as evidence for it.
 pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, ExtractedField>) {
+    // The digits the chart is written in: a short number in the other script is likely a
+    // misread (the Khmer ១ read as 9).
+    let numeric = |k: FieldType| matches!(k, FieldType::Integer | FieldType::Decimal | FieldType::Date | FieldType::BloodPressure);
+    let (mut khmer_values, mut latin_values) = (0, 0);
+    for spec in template.fields.iter().filter(|s| numeric(s.kind)) {
+        let Some(raw) = fields.get(&spec.name).filter(|f| f.value.is_some()).map(|f| f.raw.as_str()) else { continue };
+        khmer_values += usize::from(raw.chars().any(|c| crate::khmer::KHMER_DIGITS.contains(&c)));
+        latin_values += usize::from(raw.chars().any(|c| c.is_ascii_digit()));
+    }
     for spec in &template.fields {
         let Some(f) = fields.get_mut(&spec.name) else { continue };
         let Some(v) = f.text().map(str::to_string) else { continue };
         let raw = f.raw.clone();
         let mut problem: Option<String> = None;
+        let digits = raw.chars().filter(|c| c.is_ascii_digit() || crate::khmer::KHMER_DIGITS.contains(c)).count();
+        let latin_only = raw.chars().any(|c| c.is_ascii_digit()) && !raw.chars().any(|c| crate::khmer::KHMER_DIGITS.contains(&c));
+        if numeric(spec.kind) && digits <= 3 && latin_only && khmer_values >= 3 && latin_values * 3 <= khmer_values {
+            problem = Some(format!("{raw:?} is in Latin digits where the chart writes Khmer ones: a digit may be misread"));
+        }
+        if matches!(spec.kind, FieldType::Integer | FieldType::Decimal) && raw.trim_end().ends_with(['.', ',']) {
+            problem = Some(format!("{raw:?} ends in a point: a digit after it may be lost"));
+        }
         match spec.kind {
             FieldType::Integer | FieldType::Decimal | FieldType::Date | FieldType::Phone | FieldType::BloodPressure | FieldType::PatientId if mixed_digit_scripts(&raw) => {
                 problem = Some(format!("{raw:?} mixes Khmer and Latin digits: some were misread"));

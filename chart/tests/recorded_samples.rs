@@ -4,12 +4,7 @@
 //! regression test. The end-to-end test (`tests/e2e.rs`) runs the same with live OCR.
 
 use chart::eval::Report;
-use std::collections::BTreeMap;
 use std::path::Path;
-
-fn strings(v: &serde_json::Value) -> BTreeMap<String, String> {
-    v.as_object().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default()
-}
 
 #[test]
 fn recorded_samples_meet_the_extraction_targets() {
@@ -22,13 +17,14 @@ fn recorded_samples_meet_the_extraction_targets() {
             if path.extension().is_none_or(|e| e != "json") {
                 continue;
             }
-            let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            let file = truth["file"].as_str().unwrap();
+            let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+            let truth = chart::eval::Truth::from_json(&json).unwrap();
+            let file = truth.file.clone();
             let recorded = root.join("samples/ocr").join(format!("{file}.json"));
             let text = std::fs::read_to_string(&recorded).unwrap_or_else(|e| panic!("{}: {e} (re-record with chartscan evaluate --save-words samples/ocr)", recorded.display()));
             let pages: Vec<chart::PageWords> = serde_json::from_str(&text).unwrap();
             let extraction = chart::extract(&templates, &pages);
-            report.add(file, &extraction, truth["form"].as_str().unwrap(), &strings(&truth["fields"]), &strings(&truth["printed"]));
+            report.add(&truth, &extraction);
         }
     }
     println!("{}", report.render());

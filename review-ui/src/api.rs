@@ -287,7 +287,7 @@ async fn templates(State(state): State<AppState>, user: ApiUser) -> Result<Json<
         state
             .templates
             .iter()
-            .map(|t| json!({ "form": t.form, "name": t.name, "auto_accept": t.auto_accept, "fields": t.fields.iter().map(|f| json!({ "name": f.name, "type": f.kind, "labels": f.labels, "required": f.required, "double_key": f.double_key })).collect::<Vec<_>>() }))
+            .map(|t| json!({ "form": t.form, "name": t.name, "auto_accept": chart::confidence::threshold(t), "fields": t.fields.iter().map(|f| json!({ "name": f.name, "type": f.kind, "labels": f.labels, "required": f.required, "double_key": f.double_key })).collect::<Vec<_>>() }))
             .collect(),
     ))
 }

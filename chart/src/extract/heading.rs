@@ -18,7 +18,20 @@ pub(crate) fn find<'a>(spec: &FieldSpec, template: &Template, page: &PageLayout<
         if is_title_line(line, &template.titles) {
             continue;
         }
-        let words: Vec<&Word> = line.words.iter().copied().filter(|w| !label_key(&w.text).is_empty()).collect();
+        // The heading's own piece of the line: not a label printed on it, nor a value across
+        // a column's gap.
+        let li = page.lines.iter().position(|l| std::ptr::eq(l, line)).expect("a line of the page");
+        let mut pieces: Vec<Vec<&Word>> = vec![Vec::new()];
+        for (k, w) in line.words.iter().enumerate() {
+            let gap = pieces.last().and_then(|p| p.last()).is_some_and(|prev| w.bbox.x.saturating_sub(prev.bbox.right()) > 2 * page.line_height);
+            if page.phrase_at(li, k).is_some() || gap {
+                pieces.push(Vec::new());
+            }
+            if page.phrase_at(li, k).is_none() && !label_key(&w.text).is_empty() {
+                pieces.last_mut().expect("a piece").push(w);
+            }
+        }
+        for words in pieces.into_iter().filter(|p| !p.is_empty()) {
         let keys: Vec<String> = words.iter().map(|w| label_key(&w.text)).collect();
         let mut found: f32 = 0.0;
         for heading in &spec.heading {
@@ -31,7 +44,7 @@ pub(crate) fn find<'a>(spec: &FieldSpec, template: &Template, page: &PageLayout<
                 found = found.max(s);
             }
         }
-        if found < 0.8 || words.len() < 2 && !khmer::is_mostly_khmer(&words.first()?.text) {
+        if found < 0.8 || words.len() < 2 && !khmer::is_mostly_khmer(&words[0].text) {
             continue;
         }
         let latin = !khmer::is_mostly_khmer(&join_words(&words, false));
@@ -41,6 +54,7 @@ pub(crate) fn find<'a>(spec: &FieldSpec, template: &Template, page: &PageLayout<
         };
         if better {
             best = Some((words, found, latin));
+        }
         }
     }
     best.map(|(w, s, _)| (w, s))

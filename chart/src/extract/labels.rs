@@ -319,13 +319,11 @@ pub(crate) fn is_bar(w: &Word) -> bool {
 }
 
 /// Whether a word ends like a printed label (`Name:`; Khmer `ៈ` and `៖` read like a colon).
+/// (The sign ៈ is not a colon: it ends words such as រតនៈ and កុម្ភៈ; a label written with it
+/// is matched as a label all the same.)
 pub(crate) fn ends_like_label(w: &Word) -> bool {
     let t = w.text.trim_end_matches(|c: char| c == '|' || c == '.' || c.is_whitespace());
-    // ៈ ends the month name កុម្ភៈ (February) too.
-    if t.contains("កុម្ភ") {
-        return false;
-    }
-    t.ends_with(':') || t.ends_with('ៈ') || t.ends_with('：') || t.ends_with('៖')
+    t.ends_with(':') || t.ends_with('：') || t.ends_with('៖')
 }
 
 fn has_digit(w: &Word) -> bool {
@@ -356,6 +354,14 @@ fn phrases_on_line(line_index: usize, line: &Line<'_>, hits: &[Hit]) -> Vec<Phra
             let k = if words[i].text.trim_start().starts_with('/') { i } else { i - 1 };
             if k > 0 && out.last().is_none_or(|p| p.1 < k) && khmer::is_mostly_khmer(&words[k - 1].text) && !ends_like_label(words[k - 1]) && !has_digit(words[k - 1]) && gap(k - 1, k) < 2 * height {
                 start = k - 1;
+                scripts.0 = true;
+            }
+        }
+        // The Khmer label before `(English)`: `លេខសម្គាល់ (ANC No.):`.
+        if !h.khmer && start == i && words[i].text.trim_start().starts_with('(') && i > 0 && out.last().is_none_or(|p| p.1 < i) {
+            let k = i - 1;
+            if khmer::is_mostly_khmer(&words[k].text) && !ends_like_label(words[k]) && !has_digit(words[k]) && gap(k, i) < 2 * height {
+                start = k;
                 scripts.0 = true;
             }
         }
@@ -540,26 +546,40 @@ fn demote_weak(phrases: &mut Vec<Phrase>, lines: &[Line<'_>]) {
         }
         let (line, start, _) = p.parts[0];
         let words = &lines[line].words;
-        let height = lines[line].bbox.h.max(p.bbox.h).max(1);
+        let height = text_height(&lines[line]);
         let after_comma = start > 0 && words[start - 1].text.trim_end().ends_with(',');
         let loose = p.owner.is_none() || p.similarity < 0.9;
         let strong_start = starts_segment(&lines[line], start, height) && !after_comma;
-        !(after_comma || (loose && !strong_start))
+        // Inside running text: words of a sentence close on both sides (`weeks weight loss`).
+        let end = p.parts[0].2;
+        let wordy = |w: &Word| w.text.chars().filter(|c| c.is_alphabetic()).count() >= 2;
+        let close = |a: &Word, b: &Word| b.bbox.x.saturating_sub(a.bbox.right()) <= height;
+        // (Latin only: Khmer runs the words of a phrase together, and spaces its phrases.)
+        let latin = p.scripts.1 && !p.scripts.0;
+        let embedded = latin && start > 0 && end < words.len() && wordy(words[start - 1]) && wordy(words[end]) && close(words[start - 1], words[start]) && close(words[end - 1], words[end]) && !strong_start;
+        // A parenthesised qualifier alone (`(bpm)` read as `(bp)`) is not a label.
+        let qualifier = words[start].text.trim_start().starts_with('(') && !p.scripts.0;
+        !(after_comma || embedded || qualifier || (loose && !strong_start))
     });
 }
 
-/// A near match right after a colon-ended label is that label's value (`District:
-/// Sangkae` is not the label `Sangkat`): only separators between them.
+/// A near match right after another field's label is that label's value (`District:
+/// Sangkae`, or `District | Sangkae` in a table, is not the label `Sangkat`): only
+/// separators or a cell border between them. Not in a row of column headers, where labels
+/// follow labels.
 fn demote_near_labels_after_colons(phrases: &mut Vec<Phrase>, lines: &[Line<'_>]) {
     let snapshot = phrases.clone();
     phrases.retain(|p| {
-        if p.similarity >= 0.95 || p.owner.is_none() {
+        // A bilingual label is never a value.
+        if p.similarity >= 0.95 || p.owner.is_none() || (p.scripts.0 && p.scripts.1) {
             return true;
         }
         let (line, start, _) = p.parts[0];
+        let on_line = snapshot.iter().filter(|q| q.parts.iter().any(|&(l, _, _)| l == line) && q.owner.is_some()).count();
         !snapshot.iter().any(|q| {
             let (ql, _, qe) = q.last();
-            ql == line && q.colon && qe <= start && q.owner != p.owner && lines[line].words[qe..start].iter().all(|w| is_separator(w))
+            let between_only_separators = lines[line].words[qe.min(start)..start].iter().all(|w| is_separator(w) || is_bar(w));
+            ql == line && qe <= start && q.owner.is_some() && q.owner != p.owner && between_only_separators && (q.colon || on_line < 3)
         })
     });
 }
@@ -568,7 +588,27 @@ fn demote_near_labels_after_colons(phrases: &mut Vec<Phrase>, lines: &[Line<'_>]
 /// after a cell border, or after a gap wider than a word space (not the end of a sentence
 /// such as `ANC visits`).
 fn starts_segment(line: &Line<'_>, start: usize, height: u32) -> bool {
-    start == 0 || is_bar(line.words[start - 1]) || line.words[start].bbox.x.saturating_sub(line.words[start - 1].bbox.right()) > height
+    match previous_real_word(line, start) {
+        None => true,
+        Some(k) => is_bar(line.words[k]) || line.words[start].bbox.x.saturating_sub(line.words[k].bbox.right()) > height,
+    }
+}
+
+/// The word before word `start` on the line, passing over specks the engine read as a
+/// letter (a single doubtful character).
+fn previous_real_word(line: &Line<'_>, start: usize) -> Option<usize> {
+    (0..start).rev().find(|&k| {
+        let w = line.words[k];
+        w.text.chars().filter(|c| c.is_alphanumeric()).count() >= 2 || w.confidence >= 0.6 || is_bar(w)
+    })
+}
+
+/// The height of a line's text: its words' median height (the line's box grows with any
+/// tall speck or rule on it).
+pub(crate) fn text_height(line: &Line<'_>) -> u32 {
+    let mut heights: Vec<u32> = line.words.iter().filter(|w| w.text.chars().count() >= 2).map(|w| w.bbox.h).collect();
+    heights.sort_unstable();
+    heights.get(heights.len() / 2).copied().unwrap_or(line.bbox.h).max(1)
 }
 
 /// Joins a one-script phrase with the other script's phrase printed right under it, at the
@@ -583,7 +623,7 @@ fn join_stacked(phrases: &mut Vec<Phrase>, lines: &[Line<'_>], hits: &[Vec<Hit>]
             continue;
         }
         let (al, _, _) = a.last();
-        let height = lines[al].bbox.h.max(a.bbox.h).max(1);
+        let height = text_height(&lines[al]);
         if !starts_segment(&lines[al], a.parts[0].1, height) {
             i += 1;
             continue;

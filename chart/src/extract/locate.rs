@@ -25,6 +25,9 @@ pub(crate) struct Candidate<'a> {
     pub words: Vec<&'a Word>,
     /// How they were found.
     pub found: Found,
+    /// The label's text as a key (`examined` of `Examined by`), to tell the rest of a
+    /// misread label from the value.
+    pub label: String,
 }
 
 /// Words after the label on each of its lines (see the module documentation).
@@ -64,7 +67,7 @@ pub(crate) fn right_of_label<'a>(page_index: usize, page: &PageLayout<'a>, phras
         runs.retain(|r| !r.is_empty());
         let take = if runs.first().is_some_and(|r| r.len() <= 2) { 2 } else { 1 };
         for run in runs.into_iter().take(take) {
-            out.push(Candidate { page: page_index, line, words: run, found: Found::RightOfLabel });
+            out.push(Candidate { page: page_index, line, words: run, found: Found::RightOfLabel, label: phrase_key(page, phrase) });
         }
     }
     out
@@ -125,9 +128,69 @@ pub(crate) fn below_label<'a>(page_index: usize, page: &PageLayout<'a>, phrase: 
         if confidence < 0.5 && letters <= 6 {
             continue;
         }
-        return Some(Candidate { page: page_index, line: li, words, found: Found::BelowLabel });
+        return Some(Candidate { page: page_index, line: li, words, found: Found::BelowLabel, label: phrase_key(page, phrase) });
     }
     None
+}
+
+/// The label key of a phrase's words.
+pub(crate) fn phrase_key(page: &PageLayout<'_>, phrase: &Phrase) -> String {
+    phrase.parts.iter().flat_map(|&(l, s, e)| page.lines[l].words[s..e].iter()).map(|w| crate::text::label_key(&w.text)).collect()
+}
+
+/// The lines that continue a free-text value wrapped in its cell: right above or under
+/// it, closer than the spacing of a form's rows, at the value's place, with no label there
+/// (`Internal` / `Medicine` around the label `Ward:`). Words above come first.
+pub(crate) fn continuation<'a>(page: &PageLayout<'a>, candidate: &Candidate<'a>) -> (Vec<&'a Word>, Vec<&'a Word>) {
+    let Some(first) = candidate.words.first() else { return (Vec::new(), Vec::new()) };
+    let value = candidate.words.iter().skip(1).fold(first.bbox, |b, w| b.union(&w.bbox));
+    let h = page.line_height;
+    let x_stop = page
+        .phrases
+        .iter()
+        .filter(|p| p.parts.iter().any(|&(l, _, _)| l == candidate.line) && p.bbox.x > value.right())
+        .map(|p| p.bbox.x)
+        .min()
+        .unwrap_or(u32::MAX);
+    let x_start = value.x.saturating_sub(2 * h);
+    let piece = |li: usize| -> Option<Vec<&'a Word>> {
+        let line = &page.lines[li];
+        let in_range = |w: &Word| w.bbox.x + w.bbox.w / 2 >= x_start && w.bbox.x + w.bbox.w / 2 < x_stop;
+        // A label on the line (in the value's column or left of it) makes it another row.
+        let labelled = line.words.iter().enumerate().any(|(k, w)| w.bbox.x < x_stop && page.phrase_at(li, k).is_some());
+        let words: Vec<&Word> = line.words.iter().copied().filter(|w| in_range(w) && !is_separator(w) && !is_bar(w)).collect();
+        let starts_in_value = words.first().is_some_and(|w| w.bbox.x >= x_start && w.bbox.x <= value.right());
+        (!labelled && starts_in_value).then_some(words)
+    };
+    let tight = h * 2 / 5;
+    let mut below = Vec::new();
+    let mut bottom = value.bottom();
+    for li in candidate.line + 1..page.lines.len() {
+        let line = &page.lines[li];
+        if line.bbox.center_y() <= value.bottom() {
+            continue;
+        }
+        if line.bbox.y > bottom + tight {
+            break;
+        }
+        let Some(words) = piece(li) else { break };
+        bottom = words.iter().map(|w| w.bbox.bottom()).max().unwrap_or(bottom);
+        below.extend(words);
+    }
+    let mut above = Vec::new();
+    for li in (0..candidate.line).rev() {
+        let line = &page.lines[li];
+        if line.bbox.center_y() >= value.y {
+            continue;
+        }
+        if line.bbox.bottom() + tight < value.y {
+            break;
+        }
+        let Some(words) = piece(li) else { break };
+        above.splice(0..0, words);
+        break;
+    }
+    (above, below)
 }
 
 /// Every place the value of a field labelled by `phrase` may be: right of it, then below.

@@ -190,7 +190,12 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
                 if phrase.owner != Some(Owner::Field(fi)) || table_phrases.contains(&(pi, phi)) {
                     continue;
                 }
-                for candidate in locate::candidates(pi, page, phrase) {
+                for mut candidate in locate::candidates(pi, page, phrase) {
+                    if is_free_text(spec.kind) {
+                        let (above, below) = locate::continuation(page, &candidate);
+                        candidate.words.splice(0..0, above);
+                        candidate.words.extend(below);
+                    }
                     if let Some(r) = value::read(spec, &candidate, page, &own_labels[fi]) {
                         let label_like = looks_like_label(&r.raw, &vocab_keys);
                         readings.push((r, phrase.similarity, label_like));
@@ -265,6 +270,30 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         }
     }
 
+    // A code printed inside its neighbour's text (`Gastritis (K29.7)`) when it has no label
+    // of its own.
+    for spec in template.fields.iter().filter(|f| f.kind == FieldType::Icd10) {
+        if fields.get(&spec.name).is_some_and(|f| f.value.is_some()) {
+            continue;
+        }
+        let Some(near) = spec.near.as_ref() else { continue };
+        let Some(host) = fields.get(near) else { continue };
+        let Some((code, cleaned)) = code_in_text(&host.raw) else { continue };
+        let mut f = host.clone();
+        f.value = Some(FieldValue::Text(code.clone()));
+        f.raw = code;
+        f.issue = Some(format!("taken from the {} text", near.replace('_', " ")));
+        f.evidence.found = Found::InText;
+        f.evidence.typed = true;
+        fields.insert(spec.name.clone(), f);
+        if let Some(host) = fields.get_mut(near) {
+            if let Some(kind) = template.field(near).map(|s| s.kind) {
+                host.value = crate::FieldType::canonicalize(&kind, &cleaned).ok().map(FieldValue::Text);
+                host.raw = cleaned;
+            }
+        }
+    }
+
     // Headings.
     for spec in template.fields.iter().filter(|f| !f.heading.is_empty()) {
         let Some((page_index, (words, similarity))) = layouts.iter().enumerate().find_map(|(i, l)| heading::find(spec, template, l).map(|h| (i, h))) else { continue };
@@ -282,7 +311,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         let guessed = guess_unread_label(fi, template, &layouts, &found_labels).and_then(|(pi, li, wi)| {
             let page = &layouts[pi];
             let words: Vec<&Word> = page.lines[li].words[wi + 1..].iter().copied().take_while(|w| !labels::ends_like_label(w)).collect();
-            (!words.is_empty()).then(|| value::read(spec, &locate::Candidate { page: pi, line: li, words, found: Found::GuessedLabel }, page, &own_labels[fi])).flatten()
+            (!words.is_empty()).then(|| value::read(spec, &locate::Candidate { page: pi, line: li, words, found: Found::GuessedLabel, label: String::new() }, page, &own_labels[fi])).flatten()
         });
         let field = match guessed {
             Some(r) => {
@@ -306,13 +335,17 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
     crate::validate::plausibility(template, &mut fields);
     for (name, f) in fields.iter_mut() {
         let kind = template.field(name).map_or(FieldType::Text, |s| s.kind);
+        f.evidence.words = f.raw.split_whitespace().count().min(u16::MAX as usize) as u16;
+        f.evidence.khmer = crate::khmer::is_mostly_khmer(&f.raw);
         if f.value.is_none() && f.raw.is_empty() && f.bbox.is_none() {
             f.confidence = 0.0;
         } else {
             f.confidence = crate::confidence::score(&f.evidence, kind);
         }
         let threshold = crate::confidence::threshold(template);
-        f.needs_review = f.value.is_none() || f.issue.is_some() || f.confidence < threshold;
+        // Tables are checked row by row by a reviewer: one wrong cell in a list is hard to see.
+        f.evidence.blocked = f.value.is_none() || f.issue.is_some() || kind == FieldType::Table;
+        f.needs_review = f.evidence.blocked || f.confidence < threshold;
         if f.needs_review && f.issue.is_none() {
             f.issue = Some(format!("low confidence {:.0}%", f.confidence * 100.0));
         }
@@ -361,6 +394,26 @@ fn assign_shared_labels(template: &Template, layout: &mut PageLayout<'_>) {
             }
         }
     }
+}
+
+/// An ICD-10 code that exists, written inside a text (in parentheses or at its end), and
+/// the text without it.
+fn code_in_text(text: &str) -> Option<(String, String)> {
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    for (i, t) in tokens.iter().enumerate().rev() {
+        let bare = t.trim_matches(|c: char| matches!(c, '(' | ')' | '[' | ']' | ',' | ';'));
+        // Also a code the engine split at its point (`K29 7`).
+        let joined = tokens.get(i + 1).map(|n| format!("{bare}.{}", n.trim_matches(|c: char| !c.is_ascii_digit())));
+        for candidate in [Some(bare.to_string()), joined].into_iter().flatten() {
+            let starts_with_letter = candidate.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+            let Ok(code) = crate::FieldType::Icd10.canonicalize(&candidate) else { continue };
+            if starts_with_letter && crate::reference::icd10::exists(&code) && i > 0 {
+                let cleaned = tokens[..i].join(" ").trim_end_matches(|c: char| matches!(c, '(' | '-' | ',' | ' ' | '/')).to_string();
+                return Some((code, cleaned));
+            }
+        }
+    }
+    None
 }
 
 fn reading_of(spec: &crate::template::FieldSpec, words: &[&Word], raw: String, page: &PageLayout<'_>, page_index: usize, found: Found) -> Reading {
@@ -507,7 +560,8 @@ pub fn explain(template: &Template, others: &[Template], pages: &[PageWords]) ->
     let vocab = Vocabulary::new(template, others);
     let mut out = String::new();
     for page in pages {
-        let layout = PageLayout::new(page, &vocab, template);
+        let mut layout = PageLayout::new(page, &vocab, template);
+        assign_shared_labels(template, &mut layout);
         let _ = writeln!(out, "--- page {} ({}x{}, line height {})", page.page, page.width, page.height, layout.line_height);
         for (li, line) in layout.lines.iter().enumerate() {
             let mut text = String::new();

@@ -19,8 +19,7 @@ use crate::words::Word;
 /// A table read from a page.
 #[derive(Debug, Clone)]
 pub(crate) struct Table {
-    /// Page index and number.
-    pub page_index: usize,
+    /// Page number (from 1).
     pub page: u32,
     /// The rows, top to bottom.
     pub rows: Vec<Row>,
@@ -88,6 +87,12 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
         let mut band: Vec<(usize, usize)> = band_lines.iter().flat_map(|&li| on_line(li)).collect();
         band.sort_unstable();
         band.dedup();
+        // A table is known by its key column (a grid of measurements without visit numbers
+        // is a row of single fields, not a table of visits).
+        let key = spec.columns.iter().position(|c| c.key).unwrap_or(0);
+        if !band.iter().any(|&(_, c)| c == key) {
+            continue;
+        }
         let columns_found = distinct(&band);
         let header_box = band.iter().map(|&(i, _)| page.phrases[i].bbox).reduce(|a, b| a.union(&b)).expect("a band");
         let header_lines: Vec<usize> = band.iter().flat_map(|&(i, _)| page.phrases[i].parts.iter().map(|&(l, _, _)| l)).collect();
@@ -123,6 +128,7 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
             }
         }
         cells.sort_by_key(|c| c.x0);
+        infer_unread_columns(&mut cells, spec.columns.len());
         // Cell boundaries halfway between neighbouring header cells.
         let mut bounds: Vec<(u32, u32, Option<usize>)> = Vec::new();
         for (k, c) in cells.iter().enumerate() {
@@ -140,7 +146,9 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
             if line.bbox.y > last_bottom + 4 * h {
                 break;
             }
-            let labelled = page.phrases.iter().any(|p| p.parts.iter().any(|&(l, _, _)| l == li) && column_of(p, field).is_none());
+            // A label of this form's (not a word of another form's, which a row may hold:
+            // a test named `Haemoglobin`) ends the table.
+            let labelled = page.phrases.iter().any(|p| p.parts.iter().any(|&(l, _, _)| l == li) && column_of(p, field).is_none() && (p.owner.is_some() || p.colon));
             if labelled {
                 break;
             }
@@ -164,7 +172,9 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
         for lines in row_lines {
             let mut by_column: Vec<Vec<&Word>> = vec![Vec::new(); spec.columns.len()];
             for &li in &lines {
-                for w in page.lines[li].words.iter().copied().filter(|w| !is_bar(w) && !is_separator(w)) {
+                // Units are symbols too (`%`): only pure punctuation is left out.
+                let punctuation = |w: &Word| w.text.chars().all(|c| matches!(c, '.' | ',' | ':' | ';' | '\'' | '"' | '`' | '_' | '-' | '~' | '‘' | '’' | '“' | '”' | '|'));
+                for w in page.lines[li].words.iter().copied().filter(|w| !is_bar(w) && !punctuation(w)) {
                     let mid = w.bbox.x + w.bbox.w / 2;
                     if let Some(&(_, _, Some(c))) = bounds.iter().find(|(l, r, _)| mid >= *l && mid < *r) {
                         by_column[c].push(w);
@@ -194,7 +204,9 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
                 }
             }
             let has_key = row.get(&spec.columns[key].name).is_some_and(Option::is_some);
-            if !has_key && valid_cells < 2 {
+            // A row is its key and something more (a line of text under a table, such as a
+            // comments label, is one cell).
+            if valid_cells < 2 {
                 continue;
             }
             if !has_key {
@@ -214,7 +226,6 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
         let ocr_mean = all_words.iter().map(|w| w.confidence).sum::<f32>() / all_words.len().max(1) as f32;
         let ocr_min = all_words.iter().map(|w| w.confidence).fold(1.0, f32::min);
         return Some(Table {
-            page_index: pi,
             page: page.words.page,
             rows,
             bbox,
@@ -226,6 +237,36 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
         });
     }
     None
+}
+
+/// Header cells whose label could not be read (`EHR (opm)` for `FHR (bpm)`), between
+/// columns that were: when as many of the template's columns are missing between those two
+/// (in the template's order) as there are unread cells, they are those columns, in order.
+fn infer_unread_columns(cells: &mut [Column], count: usize) {
+    let found: Vec<usize> = cells.iter().filter_map(|c| c.spec).collect();
+    let mut k = 0;
+    while k < cells.len() {
+        if cells[k].spec.is_some() {
+            k += 1;
+            continue;
+        }
+        let run_start = k;
+        while k < cells.len() && cells[k].spec.is_none() {
+            k += 1;
+        }
+        let before = cells[..run_start].iter().rev().find_map(|c| c.spec);
+        let after = cells[k..].iter().find_map(|c| c.spec);
+        let (lo, hi) = (before.map_or(0, |b| b + 1), after.unwrap_or(count));
+        if lo > hi {
+            continue;
+        }
+        let missing: Vec<usize> = (lo..hi).filter(|c| !found.contains(c)).collect();
+        if !missing.is_empty() && missing.len() == k - run_start {
+            for (cell, column) in cells[run_start..k].iter_mut().zip(missing) {
+                cell.spec = Some(column);
+            }
+        }
+    }
 }
 
 /// How a table was found, for its evidence.

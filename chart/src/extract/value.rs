@@ -68,6 +68,48 @@ fn label_residue(words: &[&Word], labels: &[String]) -> usize {
     cut
 }
 
+/// How many words at the start of a value finish the field's label (`by.` of `Examined
+/// by` when only `Examined` was recognised): the label with them matches one of the field's
+/// labels clearly better than without.
+fn label_tail(words: &[&Word], label: &str, labels: &[String]) -> usize {
+    if label.is_empty() {
+        return 0;
+    }
+    let best = |key: &str| labels.iter().map(|l| similarity(key, l)).fold(0.0, f32::max);
+    let alone = best(label);
+    let mut key = label.to_string();
+    let mut cut = 0;
+    for (k, w) in words.iter().take(2).enumerate() {
+        key.push_str(&label_key(&w.text));
+        let with = best(&key);
+        if with >= 0.85 && with > alone + 0.05 {
+            cut = k + 1;
+        }
+    }
+    cut
+}
+
+/// A decimal the engine read without its point (`372` for 37.2, `36 2` for 36.2): the
+/// reading with a point before the last one or two digits that falls within the field's
+/// range, when exactly one does.
+fn restore_decimal_point(spec: &FieldSpec, raw: &str) -> Option<String> {
+    let ascii = crate::khmer::ascii_digits(raw);
+    let numbers: Vec<&str> = ascii.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
+    let digits: String = match numbers.as_slice() {
+        [one] => one.to_string(),
+        [whole, tenth] if tenth.len() == 1 && ascii.trim_start().starts_with(whole) => format!("{whole}{tenth}"),
+        _ => return None,
+    };
+    if digits.len() < 2 {
+        return None;
+    }
+    let options: Vec<String> = (1..=2.min(digits.len() - 1)).map(|k| format!("{}.{}", &digits[..digits.len() - k], &digits[digits.len() - k..])).filter(|v| spec.canonicalize(v).is_ok()).collect();
+    match options.as_slice() {
+        [one] => spec.canonicalize(one).ok(),
+        _ => None,
+    }
+}
+
 /// Splits words into columns at gaps wider than three line heights.
 fn columns<'a>(words: &[&'a Word]) -> Vec<Vec<&'a Word>> {
     let mut out: Vec<Vec<&Word>> = Vec::new();
@@ -126,26 +168,34 @@ pub(crate) fn read(spec: &FieldSpec, candidate: &Candidate<'_>, page: &PageLayou
     while words.len() > 1 && words.last().is_some_and(|w| (w.confidence < 0.5 && w.text.chars().count() <= 2) || is_separator(w)) {
         words.pop();
     }
-    let residue = label_residue(&words, own_labels);
+    let residue = label_residue(&words, own_labels).max(label_tail(&words, &candidate.label, own_labels));
     if residue > 0 && residue < words.len() {
         words.drain(..residue);
     }
     if words.is_empty() {
         return None;
     }
-    // A typed value is the longest run from the start that is valid (`3` of `3 ចំនួនដង`).
+    // A typed value is the longest run from the start that is valid (`3` of `3 ចំនួនដង`),
+    // past at most two words of an unread qualifier (`cemp) 37.3°C`).
     if !is_free_text(spec.kind) && !valid(&words) {
-        if let Some(n) = (1..words.len()).rev().find(|&n| valid(&words[..n])) {
-            words.truncate(n);
+        let found = (0..words.len().min(3)).find_map(|skip| (skip + 1..=words.len()).rev().find(|&n| valid(&words[skip..n])).map(|n| (skip, n)));
+        if let Some((skip, n)) = found {
+            words = words[skip..n].to_vec();
             trimmed = true;
         }
     }
     let raw = join_words(&words, is_name(spec));
     let (ocr_mean, ocr_min) = ocr_figures(&words);
-    let (value, error) = match spec.canonicalize(&raw) {
+    let (mut value, mut error) = match spec.canonicalize(&raw) {
         Ok(v) => (Some(FieldValue::Text(v)), None),
         Err(e) => (None, Some(e.0)),
     };
+    if value.is_none() && spec.kind == FieldType::Decimal {
+        if let Some(v) = restore_decimal_point(spec, &raw) {
+            error = Some(format!("read {raw:?}: a decimal point was put back ({v})"));
+            value = Some(FieldValue::Text(v));
+        }
+    }
     Some(Reading {
         value,
         raw,
