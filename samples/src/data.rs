@@ -15,13 +15,9 @@ const GIVEN: [(&str, &str, bool); 12] = [
     ("សុខា", "Sokha", true), ("ពិសី", "Pisey", false), ("រតនា", "Ratana", false), ("សំណាង", "Samnang", true),
     ("ស្រីមុំ", "Sreymom", false), ("បុប្ផា", "Bopha", false), ("វណ្ណា", "Vanna", true), ("ធីតា", "Thida", false),
 ];
-const VILLAGES: [&str; 6] = ["Phum Thmei", "Prek Leap", "Chamkar Doung", "Tuol Sangke", "Trapeang Thom", "Kouk Chambak"];
-const COMMUNES: [&str; 5] = ["Chbar Ampov", "Svay Dangkum", "Sla Kram", "Kouk Chak", "Prek Pnov"];
-const DISTRICTS: [&str; 6] = ["Chamkar Mon", "Siem Reap", "Sangkae", "Ang Snuol", "Kien Svay", "Mean Chey"];
-const PROVINCES: [(&str, &str); 6] = [
-    ("Phnom Penh", "ភ្នំពេញ"), ("Siem Reap", "សៀមរាប"), ("Battambang", "បាត់ដំបង"),
-    ("Kandal", "កណ្ដាល"), ("Kampot", "កំពត"), ("Takeo", "តាកែវ"),
-];
+/// Provinces the sample clinics' patients come from (gazetteer codes): Phnom Penh, Siem
+/// Reap, Battambang, Kandal, Kampot, Takeo, Kep.
+const PROVINCE_CODES: [&str; 7] = ["12", "17", "02", "08", "07", "21", "23"];
 const COMPLAINTS: [&str; 6] = ["Fever and cough for 3 days", "Headache", "Abdominal pain", "Diarrhoea since yesterday", "Sore throat", "Back pain"];
 const DIAGNOSES: [(&str, &str); 6] = [
     ("Acute upper respiratory infection", "J06.9"), ("Acute gastroenteritis", "A09"), ("Essential hypertension", "I10"),
@@ -37,6 +33,15 @@ pub const OUTCOMES: [(&str, &str, &str); 5] = [
     ("referred", "Referred", "បញ្ជូន"),
     ("died", "Died", "ស្លាប់"),
     ("left_against_advice", "Left against advice", "ចាកចេញ"),
+];
+/// Lab tests of the outpatient lab table: name, range of values, decimals (9: a word), unit.
+const LAB_TESTS: [(&str, f32, f32, usize, &str); 6] = [
+    ("WBC", 4.0, 14.0, 1, "x10^9/L"),
+    ("Haemoglobin", 8.0, 15.5, 1, "g/dL"),
+    ("Platelets", 120.0, 420.0, 0, "x10^9/L"),
+    ("Glucose", 70.0, 190.0, 0, "mg/dL"),
+    ("Creatinine", 0.5, 1.6, 2, "mg/dL"),
+    ("Malaria RDT", 0.0, 0.0, 9, ""),
 ];
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -80,6 +85,10 @@ pub enum Printed {
     Hand(String),
     /// A row of check boxes: (option text, ticked).
     Boxes(Vec<(String, bool)>),
+    /// A table: column labels, then rows of typed cells (empty: left blank).
+    Table(Vec<String>, Vec<Vec<String>>),
+    /// Not printed on its own (an address part printed inside the one-line address).
+    Nowhere,
 }
 
 impl Printed {
@@ -88,6 +97,8 @@ impl Printed {
         match self {
             Printed::Typed(t) | Printed::Hand(t) => t.clone(),
             Printed::Boxes(options) => options.iter().map(|(o, t)| format!("{} {o}", if *t { "[x]" } else { "[ ]" })).collect::<Vec<_>>().join(" "),
+            Printed::Table(columns, rows) => std::iter::once(columns.join(" ")).chain(rows.iter().map(|r| r.join(" "))).collect::<Vec<_>>().join("\n"),
+            Printed::Nowhere => String::new(),
         }
     }
 }
@@ -98,8 +109,49 @@ pub struct FieldValue {
     pub name: &'static str,
     /// How it is printed.
     pub printed: Printed,
-    /// The canonical value.
-    pub canonical: String,
+    /// The canonical value (a table's rows as JSON; null for what the truth leaves out).
+    pub canonical: serde_json::Value,
+}
+
+/// What a card carries beyond the fields every card has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extras {
+    /// Outpatient vital signs (temperature, blood pressure, pulse, weight) in a grid.
+    pub vitals: bool,
+    /// Antenatal visits in a table (how many; 0: the latest visit's measurements only).
+    pub visits: usize,
+    /// Outpatient lab results in a table.
+    pub labs: bool,
+    /// The address on one line under one label, not in four fields.
+    pub one_line_address: bool,
+    /// Place names in Khmer script rather than romanised.
+    pub khmer_places: bool,
+}
+
+/// A real place of the gazetteer: village, commune, district (Khmer, romanised) and the
+/// province (Khmer, CONTRACT.md's English name).
+struct Place {
+    village: (String, String),
+    commune: (String, String),
+    district: (String, String),
+    province: (String, String),
+}
+
+fn random_place(rng: &mut Rng) -> Place {
+    use chart::reference::gazetteer::{self, Level};
+    let province = *rng.pick(&PROVINCE_CODES);
+    let villages: Vec<&gazetteer::Place> = gazetteer::places(Level::Village).filter(|v| v.code.starts_with(province)).collect();
+    let village = *rng.pick(&villages);
+    let part = |len: usize| gazetteer::by_code(&village.code[..len]).expect("every village's commune, district and province are in the gazetteer");
+    let (commune, district, prov) = (part(6), part(4), part(2));
+    let canonical = chart::province::CANONICAL.iter().find(|(c, _)| *c == prov.code).expect("a province").1;
+    let bare_province = prov.khmer.trim_start_matches("រាជធានី").to_string();
+    Place {
+        village: (village.khmer.clone(), village.english.clone()),
+        commune: (commune.khmer.clone(), commune.english.clone()),
+        district: (district.khmer.clone(), district.english.clone()),
+        province: (bare_province, canonical.to_string()),
+    }
 }
 
 /// A synthetic patient's chart of one form.
@@ -148,7 +200,7 @@ impl Patient {
     /// A random synthetic patient; `index` keeps patient numbers distinct. Options of the
     /// chart's layout (`boxes`: sex as check boxes; `khmer_options`: option texts in Khmer)
     /// decide how some values are printed.
-    pub fn random(rng: &mut Rng, index: usize, form: Form, boxes: bool, khmer_options: bool) -> Patient {
+    pub fn random(rng: &mut Rng, index: usize, form: Form, boxes: bool, khmer_options: bool, extras: Extras) -> Patient {
         let (fk, fl) = *rng.pick(&FAMILY);
         let (gk, gl, male) = loop {
             let g = *rng.pick(&GIVEN);
@@ -170,7 +222,7 @@ impl Patient {
             2 => khmer_digits(&format!("{} {} {}", &phone_digits[..3], &phone_digits[3..6], &phone_digits[6..])),
             _ => format!("{}-{}-{}", &phone_digits[..3], &phone_digits[3..6], &phone_digits[6..]),
         };
-        let (province, province_khmer) = *rng.pick(&PROVINCES);
+        let place = random_place(rng);
         let sex = if boxes {
             let (m, f) = if khmer_options { ("ប្រុស", "ស្រី") } else { ("Male", "Female") };
             Printed::Boxes(vec![(m.to_string(), male), (f.to_string(), !male)])
@@ -191,9 +243,7 @@ impl Patient {
         let id_print = maybe_khmer(rng, id.clone());
         let age_print = maybe_khmer(rng, age.to_string());
         let dob_print = print_date(rng, born);
-        let province_print = if rng.chance(0.5) { province_khmer.to_string() } else { province.to_string() };
-        let (village, commune, district) = (*rng.pick(&VILLAGES), *rng.pick(&COMMUNES), *rng.pick(&DISTRICTS));
-        let f = |name: &'static str, printed: Printed, canonical: String| FieldValue { name, printed, canonical };
+        let f = |name: &'static str, printed: Printed, canonical: String| FieldValue { name, printed, canonical: canonical.into() };
         let mut fields = vec![
             f("patient_id", Printed::Typed(id_print), id),
             f("name_khmer", t(&format!("{fk} {gk}")), format!("{fk} {gk}")),
@@ -209,15 +259,46 @@ impl Patient {
             }
             Form::Ipd => {}
         }
-        fields.extend([
-            f("phone", Printed::Typed(phone_print), phone_digits),
-            f("village", t(village), village.to_string()),
-            f("commune", t(commune), commune.to_string()),
-            f("district", t(district), district.to_string()),
-            f("province", Printed::Typed(province_print), province.to_string()),
-        ]);
+        fields.push(f("phone", Printed::Typed(phone_print), phone_digits));
+        // Place names as printed, in one script; the province as CONTRACT.md names it.
+        let pick = |names: &(String, String)| if extras.khmer_places { names.0.clone() } else { names.1.clone() };
+        let (village, commune, district) = (pick(&place.village), pick(&place.commune), pick(&place.district));
+        let province_print = if extras.khmer_places { place.province.0.clone() } else { place.province.1.clone() };
+        if extras.one_line_address {
+            let capital = place.province.1 == "Phnom Penh";
+            let line = match (extras.khmer_places, capital) {
+                (true, false) => format!("ភូមិ{village} ឃុំ{commune} ស្រុក{district} ខេត្ត{province_print}"),
+                (true, true) => format!("ភូមិ{village} សង្កាត់{commune} ខណ្ឌ{district} រាជធានី{province_print}"),
+                (false, false) => format!("Phum {village}, Khum {commune}, Srok {district}, {province_print} Province"),
+                (false, true) => format!("Phum {village}, Sangkat {commune}, Khan {district}, Phnom Penh"),
+            };
+            fields.push(FieldValue { name: "address", printed: t(&line), canonical: serde_json::Value::Null });
+            for (name, value) in [("village", village), ("commune", commune), ("district", district)] {
+                fields.push(f(name, Printed::Nowhere, value));
+            }
+            fields.push(f("province", Printed::Nowhere, place.province.1.clone()));
+        } else {
+            fields.extend([
+                f("village", t(&village), village.clone()),
+                f("commune", t(&commune), commune.clone()),
+                f("district", t(&district), district.clone()),
+                f("province", Printed::Typed(province_print), place.province.1.clone()),
+            ]);
+        }
         match form {
             Form::Opd => {
+                if extras.vitals {
+                    let temperature = format!("{:.1}", rng.range(36.2, 39.4));
+                    let (sys, dia) = (100 + rng.below(50), 60 + rng.below(30));
+                    let pulse = (60 + rng.below(50)).to_string();
+                    let weight = format!("{:.1}", rng.range(38.0, 90.0));
+                    fields.extend([
+                        f("temperature_c", Printed::Typed(maybe_khmer(rng, temperature.clone())), temperature),
+                        f("blood_pressure", Printed::Typed(maybe_khmer(rng, format!("{sys}/{dia}"))), format!("{sys}/{dia}")),
+                        f("pulse_bpm", Printed::Typed(maybe_khmer(rng, pulse.clone())), pulse),
+                        f("weight_kg", Printed::Typed(maybe_khmer(rng, weight.clone())), weight),
+                    ]);
+                }
                 let (diagnosis, icd) = *rng.pick(&DIAGNOSES);
                 let (complaint, treatment, doctor) = (*rng.pick(&COMPLAINTS), *rng.pick(&TREATMENTS), *rng.pick(&DOCTORS));
                 fields.extend([
@@ -227,6 +308,19 @@ impl Patient {
                     f("treatment", t(treatment), treatment.to_string()),
                     f("doctor", t(doctor), doctor.to_string()),
                 ]);
+                if extras.labs {
+                    let mut tests: Vec<&(&str, f32, f32, usize, &str)> = LAB_TESTS.iter().collect();
+                    tests.truncate(3 + rng.below(LAB_TESTS.len() - 2));
+                    let mut rows = Vec::new();
+                    let mut truth = Vec::new();
+                    for (test, lo, hi, decimals, unit) in tests {
+                        let value = if *decimals == 9 { (if rng.chance(0.8) { "Negative" } else { "Positive" }).to_string() } else { format!("{:.*}", *decimals, rng.range(*lo, *hi)) };
+                        rows.push(vec![test.to_string(), value.clone(), unit.to_string()]);
+                        truth.push(serde_json::json!({"test": test, "value": value, "unit": if unit.is_empty() { serde_json::Value::Null } else { (*unit).into() }}));
+                    }
+                    let columns = ["test", "value", "unit"].iter().map(|c| c.to_string()).collect();
+                    fields.push(FieldValue { name: "lab_results", printed: Printed::Table(columns, rows), canonical: truth.into() });
+                }
             }
             Form::Ipd => {
                 let ward = *rng.pick(&WARDS);
@@ -261,11 +355,48 @@ impl Patient {
                     f("edd_date", Printed::Typed(e), iso(edd)),
                     f("gravida", Printed::Typed(maybe_khmer(rng, gravida.to_string())), gravida.to_string()),
                     f("para", Printed::Typed(maybe_khmer(rng, para.to_string())), para.to_string()),
-                    f("gestational_age_weeks", Printed::Typed(maybe_khmer(rng, ga.clone())), ga),
-                    f("blood_pressure", Printed::Typed(maybe_khmer(rng, format!("{sys}/{dia}"))), format!("{sys}/{dia}")),
-                    f("weight_kg", Printed::Typed(maybe_khmer(rng, weight.clone())), weight),
-                    f("hemoglobin_g_dl", Printed::Typed(maybe_khmer(rng, hb.clone())), hb),
                 ]);
+                if extras.visits == 0 {
+                    fields.extend([
+                        f("gestational_age_weeks", Printed::Typed(maybe_khmer(rng, ga.clone())), ga),
+                        f("blood_pressure", Printed::Typed(maybe_khmer(rng, format!("{sys}/{dia}"))), format!("{sys}/{dia}")),
+                        f("weight_kg", Printed::Typed(maybe_khmer(rng, weight.clone())), weight),
+                        f("hemoglobin_g_dl", Printed::Typed(maybe_khmer(rng, hb.clone())), hb),
+                    ]);
+                } else {
+                    // Earlier visits every four to eight weeks before this one, the latest last;
+                    // the chart's visit fields are the latest visit's (CONTRACT.md).
+                    let mut visits = vec![(visit, ga_days, weight.clone(), format!("{sys}/{dia}"), hb.clone())];
+                    for _ in 1..extras.visits {
+                        let (d, g, w, _, _) = visits[0].clone();
+                        let back = 28 + rng.below(29) as i64;
+                        if g - back < 42 {
+                            break;
+                        }
+                        let w = format!("{:.1}", w.parse::<f32>().unwrap_or(60.0) - rng.range(0.5, 3.0));
+                        let (s2, d2) = (95 + rng.below(40), 60 + rng.below(25));
+                        visits.insert(0, (date_of(d.days() - back), g - back, w, format!("{s2}/{d2}"), format!("{:.1}", rng.range(9.0, 13.5))));
+                    }
+                    let mut rows = Vec::new();
+                    let mut truth = Vec::new();
+                    for (n, (d, g, w, bp, h)) in visits.iter().enumerate() {
+                        let number = (n + 1).to_string();
+                        let weeks = (g / 7).to_string();
+                        let date = format!("{:02}/{:02}/{}", d.day, d.month, d.year);
+                        rows.push(vec![number.clone(), date, weeks.clone(), w.clone(), bp.clone(), h.clone()]);
+                        truth.push(serde_json::json!({"visit_number": number, "date": iso(*d), "gestational_age_weeks": weeks, "weight_kg": w, "blood_pressure": bp, "hemoglobin_g_dl": h}));
+                    }
+                    let (number, weeks) = (visits.len().to_string(), ga.clone());
+                    let columns = ["visit_number", "date", "gestational_age_weeks", "weight_kg", "blood_pressure", "hemoglobin_g_dl"].iter().map(|c| c.to_string()).collect();
+                    fields.push(FieldValue { name: "visits", printed: Printed::Table(columns, rows), canonical: truth.into() });
+                    for (name, value) in [("anc_visit_number", number), ("gestational_age_weeks", weeks), ("blood_pressure", format!("{sys}/{dia}")), ("weight_kg", weight), ("hemoglobin_g_dl", hb)] {
+                        fields.push(f(name, Printed::Nowhere, value));
+                    }
+                    // The visit date field is the latest visit's, printed in the table.
+                    if let Some(v) = fields.iter_mut().find(|v| v.name == "visit_date") {
+                        v.printed = Printed::Nowhere;
+                    }
+                }
             }
         }
         Patient { form, fields }
@@ -284,7 +415,7 @@ impl Patient {
 
     /// Canonical values by field name, for the truth file.
     pub fn truth(&self) -> serde_json::Value {
-        self.fields.iter().map(|f| (f.name.to_string(), serde_json::Value::from(f.canonical.clone()))).collect::<serde_json::Map<_, _>>().into()
+        self.fields.iter().filter(|f| !f.canonical.is_null()).map(|f| (f.name.to_string(), f.canonical.clone())).collect::<serde_json::Map<_, _>>().into()
     }
 
     /// How each field is printed (`typed`, `hand` or `boxes`), for the truth file.
@@ -293,7 +424,7 @@ impl Patient {
             .iter()
             .map(|f| {
                 let style = match f.printed {
-                    Printed::Typed(_) => "typed",
+                    Printed::Typed(_) | Printed::Table(..) | Printed::Nowhere => "typed",
                     Printed::Hand(_) => "hand",
                     Printed::Boxes(_) => "boxes",
                 };
@@ -317,19 +448,21 @@ pub enum Labels {
     Khmer,
     /// `Sex:`
     English,
+    /// The Khmer label with the English one printed under it.
+    Stacked,
+    /// `Sex (ភេទ):` or `ភេទ (Sex):`, by facility.
+    Paren,
 }
 
-/// The printed label of a field in the card's label language; English variants vary by
-/// facility. Fields without a Khmer label print their English one.
-fn label(template: &Template, field: &str, facility_index: usize, labels: Labels, colon: bool) -> String {
-    let spec = template.field(field).expect("field in template");
-    let khmer: Vec<&String> = spec.labels.iter().filter(|l| chart::khmer::is_mostly_khmer(l)).collect();
-    let english: Vec<&String> = spec.labels.iter().filter(|l| !chart::khmer::is_mostly_khmer(l)).collect();
-    let en = english[facility_index % english.len()];
-    let text = match (labels, khmer.first()) {
-        (Labels::Both, Some(kh)) => format!("{kh} / {en}"),
+/// A label in the card's label language from its Khmer and English wordings.
+fn compose(khmer: Option<&String>, english: &str, facility_index: usize, labels: Labels, colon: bool) -> String {
+    let text = match (labels, khmer) {
+        (Labels::Both, Some(kh)) => format!("{kh} / {english}"),
         (Labels::Khmer, Some(kh)) => kh.to_string(),
-        _ => en.to_string(),
+        (Labels::Stacked, Some(kh)) => format!("{kh}\n{english}"),
+        (Labels::Paren, Some(kh)) if facility_index % 2 == 0 => format!("{english} ({kh})"),
+        (Labels::Paren, Some(kh)) => format!("{kh} ({english})"),
+        _ => english.to_string(),
     };
     if colon {
         text + ":"
@@ -338,24 +471,66 @@ fn label(template: &Template, field: &str, facility_index: usize, labels: Labels
     }
 }
 
-/// The card's pages. `two_pages` moves the clinical part to a continuation page.
+/// The printed label of a field in the card's label language; English variants vary by
+/// facility. Fields without a Khmer label print their English one.
+fn label(template: &Template, field: &str, facility_index: usize, labels: Labels, colon: bool) -> String {
+    let spec = template.field(field).expect("field in template");
+    let khmer: Vec<&String> = spec.labels.iter().filter(|l| chart::khmer::is_mostly_khmer(l)).collect();
+    let english: Vec<&String> = spec.labels.iter().filter(|l| !chart::khmer::is_mostly_khmer(l)).collect();
+    compose(khmer.first().copied(), english[facility_index % english.len()], facility_index, labels, colon)
+}
+
+/// A short label for a grid's or a table's column header: the field's (or column's) Khmer
+/// label, its last English one, or both.
+fn short_label(spec: &chart::FieldSpec, labels: Labels) -> String {
+    let kh = spec.labels.iter().find(|l| chart::khmer::is_mostly_khmer(l)).cloned();
+    let en = spec.labels.iter().rfind(|l| !chart::khmer::is_mostly_khmer(l)).cloned().unwrap_or_default();
+    match (labels, kh) {
+        (Labels::Khmer, Some(kh)) => kh,
+        (Labels::Stacked | Labels::Both, Some(kh)) => format!("{kh}\n{en}"),
+        _ => en,
+    }
+}
+
+/// The card's pages. `two_pages` moves the clinical part (and any table) to a continuation
+/// page.
 pub fn layout(template: &Template, p: &Patient, facility_index: usize, style: Style, labels: Labels, two_pages: bool) -> Vec<PageRows> {
     let colon = style != Style::Table;
+    let printed = |name: &str| p.fields.iter().any(|f| f.name == name && f.printed != Printed::Nowhere);
     let cell = |name: &str| Cell { label: label(template, name, facility_index, labels, colon), value: p.printed(name) };
-    let row = |names: &[&str]| Some(Row { cells: names.iter().map(|n| cell(n)).collect(), header: false });
+    let row = |names: &[&str]| {
+        let cells: Vec<Cell> = names.iter().filter(|n| printed(n)).map(|n| cell(n)).collect();
+        (!cells.is_empty()).then_some(Row { cells, header: false, table: false })
+    };
     let pair = |a: &str, b: &str| if style == Style::Table { vec![row(&[a]), row(&[b])] } else { vec![row(&[a, b])] };
-    let mut first = vec![row(&["patient_id"]), row(&["name_khmer"]), row(&["name_latin"])];
-    first.extend(pair("sex", "age"));
-    first.push(row(&["date_of_birth"]));
+    let grid = |names: &[&str]| {
+        let cells: Vec<Cell> = names.iter().filter(|n| printed(n)).map(|n| Cell { label: short_label(template.field(n).expect("field"), labels), value: p.printed(n) }).collect();
+        (!cells.is_empty()).then_some(Row { cells, header: true, table: false })
+    };
+    let table = |name: &str| {
+        let Printed::Table(columns, rows) = p.printed(name) else { return None };
+        let spec = template.field(name).expect("table field");
+        let headers = columns.iter().map(|c| short_label(spec.columns.iter().find(|s| &s.name == c).expect("column"), labels)).collect();
+        Some(Row { cells: vec![Cell { label: String::new(), value: Printed::Table(headers, rows) }], header: false, table: true })
+    };
+    // Rows of fields not printed on this card drop out; `None` is a rule across the page.
+    let some = |rows: Vec<Option<Row>>| rows.into_iter().flatten().map(Some).collect::<Vec<Option<Row>>>();
+    let mut first = some(vec![row(&["patient_id"]), row(&["name_khmer"]), row(&["name_latin"])]);
+    first.extend(some(pair("sex", "age")));
+    first.extend(some(vec![row(&["date_of_birth"])]));
     if p.form != Form::Ipd {
-        first.push(row(&["visit_date"]));
+        first.extend(some(vec![row(&["visit_date"])]));
     }
-    first.push(row(&["phone"]));
-    first.extend(pair("village", "commune"));
-    first.extend(pair("district", "province"));
+    first.extend(some(vec![row(&["phone"]), row(&["address"])]));
+    first.extend(some(pair("village", "commune")));
+    first.extend(some(pair("district", "province")));
     first.push(None);
-    let second: Vec<Option<Row>> = match p.form {
-        Form::Opd => ["chief_complaint", "diagnosis", "diagnosis_icd10", "treatment", "doctor"].iter().map(|n| row(&[n])).collect(),
+    let mut second: Vec<Option<Row>> = match p.form {
+        Form::Opd => {
+            let mut rows = vec![grid(&["temperature_c", "blood_pressure", "pulse_bpm", "weight_kg"])];
+            rows.extend(["chief_complaint", "diagnosis", "diagnosis_icd10", "treatment", "doctor"].iter().map(|n| row(&[n])));
+            some(rows)
+        }
         Form::Ipd => {
             let mut rows = vec![row(&["ward"])];
             if style == Style::Below {
@@ -364,7 +539,7 @@ pub fn layout(template: &Template, p: &Patient, facility_index: usize, style: St
                 rows.extend([row(&["admission_date"]), row(&["discharge_date"])]);
             }
             rows.extend(["admission_diagnosis", "discharge_diagnosis", "outcome"].iter().map(|n| row(&[n])));
-            rows
+            some(rows)
         }
         Form::Anc => {
             let mut rows = pair("lmp_date", "edd_date");
@@ -374,25 +549,19 @@ pub fn layout(template: &Template, p: &Patient, facility_index: usize, style: St
                 rows.extend(measures.iter().map(|n| row(&[n])));
             } else {
                 // A measurement grid: short labels in a header row, values in the row below.
-                let short = |name: &str| {
-                    let spec = template.field(name).expect("field");
-                    let kh = spec.labels.iter().find(|l| chart::khmer::is_mostly_khmer(l)).cloned();
-                    let en = spec.labels.iter().rfind(|l| !chart::khmer::is_mostly_khmer(l)).cloned().unwrap_or_default();
-                    match (labels, kh) {
-                        (Labels::Khmer, Some(kh)) => kh,
-                        _ => en,
-                    }
-                };
-                rows.push(Some(Row { cells: measures.iter().map(|n| Cell { label: short(n), value: p.printed(n) }).collect(), header: true }));
+                rows.push(grid(&measures));
             }
-            rows
+            some(rows)
         }
     };
+    let tables: Vec<Option<Row>> = some(["visits", "lab_results"].iter().map(|t| table(t)).collect());
     let title = p.form.title().to_string();
     if two_pages {
+        second.extend(tables);
         vec![PageRows { title: title.clone(), rows: first }, PageRows { title: format!("{title} (2)"), rows: second }]
     } else {
         first.extend(second);
+        first.extend(tables);
         vec![PageRows { title, rows: first }]
     }
 }

@@ -25,7 +25,7 @@ mod render;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use data::{Form, Labels, Patient, Printed, Rng};
+use data::{Extras, Form, Labels, Patient, Printed, Rng};
 use render::{Canvas, Fonts, LoadedFont};
 use std::path::PathBuf;
 
@@ -37,7 +37,7 @@ struct Args {
     #[arg(long, default_value = "samples")]
     out: PathBuf,
     /// How many charts.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 60)]
     count: usize,
     /// Seed of the generator: the same seed gives the same files.
     #[arg(long, default_value_t = 2026)]
@@ -102,6 +102,8 @@ pub struct Row {
     pub cells: Vec<Cell>,
     /// A grid row: labels across the top, values under each.
     pub header: bool,
+    /// A table: one cell whose value is the table (column labels and rows).
+    pub table: bool,
 }
 
 /// One page of a card: a title and rows (`None` rows are rules).
@@ -146,18 +148,27 @@ fn main() -> Result<()> {
         // combination turns up across a few dozen charts.
         let form = [Form::Opd, Form::Ipd, Form::Anc][(i / 3 + i) % 3];
         let style = [Style::Lines, Style::Table, Style::Below, Style::Lines][(i / 2) % 4];
-        let labels = [Labels::Both, Labels::Both, Labels::Khmer, Labels::English][(i / 5 + i) % 4];
+        let labels = [Labels::Both, Labels::Stacked, Labels::Khmer, Labels::Paren, Labels::English, Labels::Both][(i / 5 + i) % 6];
         let template = templates.iter().find(|t| t.form == form.code()).context("bundled template")?;
         let boxes = form == Form::Ipd || rng.chance(0.35);
-        let mut patient = Patient::random(&mut rng, i, form, boxes, labels == Labels::Khmer);
+        let extras = Extras {
+            vitals: form == Form::Opd && i % 2 == 0,
+            labs: form == Form::Opd && i % 5 == 1,
+            visits: if form == Form::Anc && i % 3 != 0 { 1 + rng.below(3) } else { 0 },
+            one_line_address: i % 3 == 1,
+            khmer_places: rng.chance(0.4),
+        };
+        let mut patient = Patient::random(&mut rng, i, form, boxes, labels == Labels::Khmer, extras);
         // A quarter of the cards were filled in by hand (a few values each).
         let hand = i % 4 == 3;
         if hand {
             patient.handwrite(&mut rng, 0.25);
         }
-        let two_pages = args.format.is_none() && (i == 8 || i == 19);
+        // Tables go on a continuation page (an A5 card has no room for them).
+        let two_pages = args.format.is_none() && (i == 8 || i == 19 || extras.labs || extras.visits > 0);
         let format = match &args.format {
             Some(f) => f.clone(),
+            None if two_pages => ["pdf", "tif"][i % 2].to_string(),
             None => ["jpg", "png", "tif", "jpg", "pdf", "png", "jpg", "tif", "pdf", "jpg", "png", "jpg"][i % 12].to_string(),
         };
         let layout = data::layout(template, &patient, facility_index, style, labels, two_pages);
@@ -181,6 +192,8 @@ fn main() -> Result<()> {
         let file_name = format!("{stem}.{format}");
         let bytes = encode::encode(&pages, &format, &mut rng)?;
         std::fs::write(chart_dir.join(&file_name), &bytes)?;
+        let mut fields = patient.truth();
+        fields["hospital"] = clinic(facility).into();
         let truth = serde_json::json!({
             "file": file_name,
             "facility": facility,
@@ -189,7 +202,7 @@ fn main() -> Result<()> {
             "skew_degrees": skews,
             "layout": format!("{style:?}").to_lowercase(),
             "labels": format!("{labels:?}").to_lowercase(),
-            "fields": patient.truth(),
+            "fields": fields,
             "printed": patient.styles(),
         });
         std::fs::write(truth_dir.join(format!("{stem}.json")), serde_json::to_string_pretty(&truth)? + "\n")?;
@@ -201,11 +214,12 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+/// The facility's name, printed at the top of its cards (invented clinics).
 fn clinic(facility: &str) -> &'static str {
     match facility {
-        "PP01" => "Sunrise Medical Clinic, Phnom Penh",
-        "SR01" => "Angkor Family Hospital, Siem Reap",
-        _ => "Sangker River Clinic, Battambang",
+        "PP01" => "Sunrise Medical Clinic",
+        "SR01" => "Angkor Family Hospital",
+        _ => "Sangker River Clinic",
     }
 }
 
@@ -213,12 +227,16 @@ fn clinic(facility: &str) -> &'static str {
 /// (Grid rows print their labels on one line and the values on the next.)
 fn page_text(facility: &str, page: &PageRows) -> String {
     let mut lines = vec![clinic(facility).to_string(), page.title.clone()];
+    let one_line = |label: &str| label.replace('\n', " ");
     for row in page.rows.iter().flatten() {
         if row.header {
-            lines.push(row.cells.iter().map(|c| c.label.clone()).collect::<Vec<_>>().join(" "));
+            lines.push(row.cells.iter().map(|c| one_line(&c.label)).collect::<Vec<_>>().join(" "));
             lines.push(row.cells.iter().map(|c| c.value.text()).collect::<Vec<_>>().join(" "));
+        } else if let (true, Some(Printed::Table(columns, rows))) = (row.table, row.cells.first().map(|c| &c.value)) {
+            lines.push(columns.iter().map(|c| one_line(c)).collect::<Vec<_>>().join(" "));
+            lines.extend(rows.iter().map(|r| r.iter().filter(|c| !c.is_empty()).cloned().collect::<Vec<_>>().join(" ")));
         } else {
-            lines.push(row.cells.iter().map(|c| format!("{} {}", c.label, c.value.text())).collect::<Vec<_>>().join(" "));
+            lines.push(row.cells.iter().map(|c| format!("{} {}", one_line(&c.label), c.value.text())).collect::<Vec<_>>().join(" "));
         }
     }
     lines.join("\n") + "\n"
@@ -229,8 +247,9 @@ fn page_text(facility: &str, page: &PageRows) -> String {
 /// Returns the x after it.
 fn draw_value(canvas: &mut Canvas, fonts: &Fonts, x: f32, y: f32, value: &Printed) -> f32 {
     match value {
-        Printed::Typed(text) => canvas.text(&fonts.khmer, &fonts.mono, x, y, 42.0, text, 0.95),
-        Printed::Hand(text) => canvas.text(&fonts.hand_khmer, &fonts.hand_latin, x, y + 4.0, 50.0, text, 0.85),
+        Printed::Nowhere | Printed::Table(..) => x,
+        Printed::Typed(text) => wrapped(canvas, &fonts.khmer, &fonts.mono, x, y, 42.0, text, 0.95),
+        Printed::Hand(text) => wrapped(canvas, &fonts.hand_khmer, &fonts.hand_latin, x, y + 4.0, 50.0, text, 0.85),
         Printed::Boxes(options) => {
             let (mut pen, mut y) = (x, y);
             for (option, ticked) in options {
@@ -245,6 +264,71 @@ fn draw_value(canvas: &mut Canvas, fonts: &Fonts, x: f32, y: f32, value: &Printe
             pen
         }
     }
+}
+
+/// Draws text that wraps at spaces onto the next lines before the page's right margin, as
+/// a clerk writes a long value (an address) in a box. Returns the x after its last line.
+#[allow(clippy::too_many_arguments)]
+fn wrapped(canvas: &mut Canvas, khmer: &LoadedFont, latin: &LoadedFont, x: f32, y: f32, size: f32, text: &str, darkness: f32) -> f32 {
+    let limit = WIDTH as f32 - 100.0 - x;
+    let mut line = String::new();
+    let mut lines = Vec::new();
+    for word in text.split(' ') {
+        let candidate = if line.is_empty() { word.to_string() } else { format!("{line} {word}") };
+        if !line.is_empty() && Canvas::width_of(khmer, latin, size, &candidate) > limit {
+            lines.push(std::mem::replace(&mut line, word.to_string()));
+        } else {
+            line = candidate;
+        }
+    }
+    lines.push(line);
+    let mut after = x;
+    for (k, l) in lines.iter().enumerate() {
+        after = canvas.text(khmer, latin, x, y + k as f32 * size * 1.2, size, l, darkness);
+    }
+    after
+}
+
+/// Draws a label at (x, y baseline); a label of two lines (Khmer over English) has its
+/// second line under the first, smaller. Returns the x after the longer line.
+fn draw_label(canvas: &mut Canvas, fonts: &Fonts, x: f32, y: f32, size: f32, label: &str) -> f32 {
+    let mut lines = label.split('\n');
+    let mut after = canvas.text(&fonts.khmer, &fonts.latin, x, y, size, lines.next().unwrap_or(""), 1.0);
+    for (k, line) in lines.enumerate() {
+        after = after.max(canvas.text(&fonts.khmer, &fonts.latin, x, y + size * 1.15 * (k + 1) as f32, size * 0.8, line, 1.0));
+    }
+    after
+}
+
+/// Extra height a label of several lines needs.
+fn label_extra(label: &str, size: f32) -> f32 {
+    label.matches('\n').count() as f32 * size * 1.15
+}
+
+/// Draws a ruled table: column labels across the top, one row per line under them.
+/// Returns the y under it.
+fn draw_table(canvas: &mut Canvas, fonts: &Fonts, left: f32, right: f32, y: f32, columns: &[String], rows: &[Vec<String>]) -> f32 {
+    let width = (right - left) / columns.len() as f32;
+    let header = 60.0 + columns.iter().map(|c| label_extra(c, 32.0)).fold(0.0, f32::max);
+    let step = 78.0;
+    let top = y - 50.0;
+    let bottom = top + header + step * rows.len() as f32;
+    for k in 0..=columns.len() {
+        canvas.rect((left + k as f32 * width) as i32, top as i32, 3, (bottom - top) as i32 + 3, 1.0);
+    }
+    for line_y in std::iter::once(top).chain((0..=rows.len()).map(|r| top + header + step * r as f32)) {
+        canvas.rect(left as i32, line_y as i32, (right - left) as i32 + 3, 3, 1.0);
+    }
+    for (k, column) in columns.iter().enumerate() {
+        draw_label(canvas, fonts, left + k as f32 * width + 16.0, y, 32.0, column);
+    }
+    for (r, row) in rows.iter().enumerate() {
+        let baseline = top + header + step * r as f32 + 54.0;
+        for (k, cell) in row.iter().enumerate() {
+            canvas.text(&fonts.khmer, &fonts.mono, left + k as f32 * width + 16.0, baseline, 34.0, cell, 0.95);
+        }
+    }
+    bottom + 90.0
 }
 
 fn draw_page(canvas: &mut Canvas, fonts: &Fonts, facility: &str, style: Style, page: &PageRows) {
@@ -269,25 +353,30 @@ fn draw_page(canvas: &mut Canvas, fonts: &Fonts, facility: &str, style: Style, p
             }
             continue;
         };
+        if let (true, Some(Printed::Table(columns, rows))) = (row.table, row.cells.first().map(|c| &c.value)) {
+            y = draw_table(canvas, fonts, left - 20.0, right_edge + 20.0, y, columns, rows);
+            continue;
+        }
         if row.header {
             // A grid: labels across, values under each, ruled.
             let width = (right_edge - left) / row.cells.len() as f32;
+            let extra = row.cells.iter().map(|c| label_extra(&c.label, 36.0)).fold(0.0, f32::max);
             canvas.rect(left as i32 - 20, (y - 60.0) as i32, (right_edge - left) as i32 + 40, 3, 1.0);
             for (k, cell) in row.cells.iter().enumerate() {
                 let x = left + k as f32 * width;
-                canvas.text(&fonts.khmer, &fonts.latin, x, y, 36.0, &cell.label, 1.0);
-                draw_value(canvas, fonts, x, y + 100.0, &cell.value);
+                draw_label(canvas, fonts, x, y, 36.0, &cell.label);
+                draw_value(canvas, fonts, x, y + 100.0 + extra, &cell.value);
             }
-            canvas.rect(left as i32 - 20, (y + 130.0) as i32, (right_edge - left) as i32 + 40, 3, 1.0);
-            y += 220.0;
+            canvas.rect(left as i32 - 20, (y + 130.0 + extra) as i32, (right_edge - left) as i32 + 40, 3, 1.0);
+            y += 220.0 + extra;
             continue;
         }
         match style {
             Style::Lines => {
-                let mut step = 112.0;
+                let mut step = 112.0 + row.cells.iter().map(|c| label_extra(&c.label, 38.0)).fold(0.0, f32::max);
                 for (k, cell) in row.cells.iter().enumerate() {
                     let x = if k == 0 { left } else { 960.0 };
-                    let after = canvas.text(&fonts.khmer, &fonts.latin, x, y, 38.0, &cell.label, 1.0);
+                    let after = draw_label(canvas, fonts, x, y, 38.0, &cell.label);
                     if matches!(&cell.value, Printed::Boxes(options) if options.len() > 2) {
                         // A long row of boxes goes under its label.
                         draw_value(canvas, fonts, x + 30.0, y + 70.0, &cell.value);
@@ -299,24 +388,26 @@ fn draw_page(canvas: &mut Canvas, fonts: &Fonts, facility: &str, style: Style, p
                 y += step;
             }
             Style::Below => {
+                let extra = row.cells.iter().map(|c| label_extra(&c.label, 34.0)).fold(0.0, f32::max);
                 for (k, cell) in row.cells.iter().enumerate() {
                     let x = if k == 0 { left } else { 960.0 };
-                    canvas.text(&fonts.khmer, &fonts.latin, x, y, 34.0, &cell.label, 1.0);
-                    draw_value(canvas, fonts, x + 30.0, y + 64.0, &cell.value);
+                    draw_label(canvas, fonts, x, y, 34.0, &cell.label);
+                    draw_value(canvas, fonts, x + 30.0, y + 64.0 + extra, &cell.value);
                 }
-                y += below_step;
+                y += below_step + extra;
             }
             Style::Table => {
-                let step = if wraps(row) { table_step * 1.6 } else { table_step };
+                let cell = &row.cells[0];
+                let extra = label_extra(&cell.label, 34.0);
+                let step = if wraps(row) { table_step * 1.6 } else { table_step } + extra;
                 let (top, split) = (y - table_step * 0.62, 720.0);
                 canvas.rect(left as i32 - 30, top as i32, (right_edge - left) as i32 + 60, 3, 1.0);
                 canvas.rect(left as i32 - 30, (top + step) as i32, (right_edge - left) as i32 + 60, 3, 1.0);
                 for x in [left - 30.0, split, right_edge + 30.0] {
                     canvas.rect(x as i32, top as i32, 3, step as i32 + 3, 1.0);
                 }
-                let cell = &row.cells[0];
-                canvas.text(&fonts.khmer, &fonts.latin, left, y, 34.0, &cell.label, 1.0);
-                draw_value(canvas, fonts, split + 40.0, y, &cell.value);
+                draw_label(canvas, fonts, left, y, 34.0, &cell.label);
+                draw_value(canvas, fonts, split + 40.0, y + extra / 2.0, &cell.value);
                 y += step;
             }
         }

@@ -75,6 +75,21 @@ impl Canvas {
         pen
     }
 
+    /// How wide `text` is drawn at `size` (as [`Canvas::text`] would draw it).
+    pub fn width_of(khmer: &LoadedFont, latin: &LoadedFont, size: f32, text: &str) -> f32 {
+        script_runs(text)
+            .iter()
+            .map(|(is_khmer, run)| {
+                let font = if *is_khmer { khmer } else { latin };
+                let face = rustybuzz::Face::from_slice(font.data, 0).expect("font parses");
+                let scale = size / face.units_per_em() as f32;
+                let mut buffer = rustybuzz::UnicodeBuffer::new();
+                buffer.push_str(run);
+                rustybuzz::shape(&face, &[], buffer).glyph_positions().iter().map(|p| p.x_advance as f32 * scale).sum::<f32>()
+            })
+            .sum()
+    }
+
     fn shaped_run(&mut self, font: &LoadedFont, x: f32, y: f32, size: f32, run: &str, darkness: f32) -> f32 {
         let face = rustybuzz::Face::from_slice(font.data, 0).expect("font parses");
         let raster = FontRef::try_from_slice(font.data).expect("font parses");

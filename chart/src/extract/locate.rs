@@ -28,6 +28,8 @@ pub(crate) struct Candidate<'a> {
     /// The label's text as a key (`examined` of `Examined by`), to tell the rest of a
     /// misread label from the value.
     pub label: String,
+    /// The label's words (line, first word, end), which are not another row's label.
+    pub own: Vec<(usize, usize, usize)>,
 }
 
 /// Words after the label on each of its lines (see the module documentation).
@@ -67,7 +69,7 @@ pub(crate) fn right_of_label<'a>(page_index: usize, page: &PageLayout<'a>, phras
         runs.retain(|r| !r.is_empty());
         let take = if runs.first().is_some_and(|r| r.len() <= 2) { 2 } else { 1 };
         for run in runs.into_iter().take(take) {
-            out.push(Candidate { page: page_index, line, words: run, found: Found::RightOfLabel, label: phrase_key(page, phrase) });
+            out.push(Candidate { page: page_index, line, words: run, found: Found::RightOfLabel, label: phrase_key(page, phrase), own: phrase.parts.clone() });
         }
     }
     out
@@ -128,7 +130,7 @@ pub(crate) fn below_label<'a>(page_index: usize, page: &PageLayout<'a>, phrase: 
         if confidence < 0.5 && letters <= 6 {
             continue;
         }
-        return Some(Candidate { page: page_index, line: li, words, found: Found::BelowLabel, label: phrase_key(page, phrase) });
+        return Some(Candidate { page: page_index, line: li, words, found: Found::BelowLabel, label: phrase_key(page, phrase), own: phrase.parts.clone() });
     }
     None
 }
@@ -138,11 +140,12 @@ pub(crate) fn phrase_key(page: &PageLayout<'_>, phrase: &Phrase) -> String {
     phrase.parts.iter().flat_map(|&(l, s, e)| page.lines[l].words[s..e].iter()).map(|w| crate::text::label_key(&w.text)).collect()
 }
 
-/// The lines that continue a free-text value wrapped in its cell: right above or under
-/// it, closer than the spacing of a form's rows, at the value's place, with no label there
-/// (`Internal` / `Medicine` around the label `Ward:`). Words above come first.
-pub(crate) fn continuation<'a>(page: &PageLayout<'a>, candidate: &Candidate<'a>) -> (Vec<&'a Word>, Vec<&'a Word>) {
-    let Some(first) = candidate.words.first() else { return (Vec::new(), Vec::new()) };
+/// The lines that continue a free-text value wrapped in its cell: right under it, closer
+/// than the spacing of a form's rows, starting at the value's place, with no label where
+/// they start (`Acute gastroenteritis` / `with dehydration`). (Lines above are not read:
+/// on a form, the line above a value is more often the end of the row before.)
+pub(crate) fn continuation<'a>(page: &PageLayout<'a>, candidate: &Candidate<'a>) -> Vec<&'a Word> {
+    let Some(first) = candidate.words.first() else { return Vec::new() };
     let value = candidate.words.iter().skip(1).fold(first.bbox, |b, w| b.union(&w.bbox));
     let h = page.line_height;
     let x_stop = page
@@ -156,9 +159,12 @@ pub(crate) fn continuation<'a>(page: &PageLayout<'a>, candidate: &Candidate<'a>)
     let piece = |li: usize| -> Option<Vec<&'a Word>> {
         let line = &page.lines[li];
         let in_range = |w: &Word| w.bbox.x + w.bbox.w / 2 >= x_start && w.bbox.x + w.bbox.w / 2 < x_stop;
-        // A label on the line (in the value's column or left of it) makes it another row.
-        let labelled = line.words.iter().enumerate().any(|(k, w)| w.bbox.x < x_stop && page.phrase_at(li, k).is_some());
-        let words: Vec<&Word> = line.words.iter().copied().filter(|w| in_range(w) && !is_separator(w) && !is_bar(w)).collect();
+        let own = |k: usize| candidate.own.iter().any(|&(l, s, e)| l == li && s <= k && k < e);
+        let words: Vec<&Word> = line.words.iter().enumerate().filter(|&(k, w)| in_range(w) && !is_separator(w) && !is_bar(w) && !own(k)).map(|(_, w)| *w).collect();
+        // A label where the line starts (in the value's column or left of it) makes it
+        // another row; a label word further on is a word of the value (`Siem Reap Province`).
+        let start_x = words.first().map_or(x_stop, |w| w.bbox.x + h / 2);
+        let labelled = line.words.iter().enumerate().any(|(k, w)| w.bbox.x < start_x.min(x_stop) && page.phrase_at(li, k).is_some() && !own(k));
         let starts_in_value = words.first().is_some_and(|w| w.bbox.x >= x_start && w.bbox.x <= value.right());
         (!labelled && starts_in_value).then_some(words)
     };
@@ -177,20 +183,7 @@ pub(crate) fn continuation<'a>(page: &PageLayout<'a>, candidate: &Candidate<'a>)
         bottom = words.iter().map(|w| w.bbox.bottom()).max().unwrap_or(bottom);
         below.extend(words);
     }
-    let mut above = Vec::new();
-    for li in (0..candidate.line).rev() {
-        let line = &page.lines[li];
-        if line.bbox.center_y() >= value.y {
-            continue;
-        }
-        if line.bbox.bottom() + tight < value.y {
-            break;
-        }
-        let Some(words) = piece(li) else { break };
-        above.splice(0..0, words);
-        break;
-    }
-    (above, below)
+    below
 }
 
 /// Every place the value of a field labelled by `phrase` may be: right of it, then below.

@@ -184,25 +184,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         if matches!(spec.kind, FieldType::Table | FieldType::Address) || !spec.heading.is_empty() {
             continue;
         }
-        let mut readings: Vec<(Reading, f32, bool)> = Vec::new();
-        for (pi, page) in layouts.iter().enumerate() {
-            for (phi, phrase) in page.phrases.iter().enumerate() {
-                if phrase.owner != Some(Owner::Field(fi)) || table_phrases.contains(&(pi, phi)) {
-                    continue;
-                }
-                for mut candidate in locate::candidates(pi, page, phrase) {
-                    if is_free_text(spec.kind) {
-                        let (above, below) = locate::continuation(page, &candidate);
-                        candidate.words.splice(0..0, above);
-                        candidate.words.extend(below);
-                    }
-                    if let Some(r) = value::read(spec, &candidate, page, &own_labels[fi]) {
-                        let label_like = looks_like_label(&r.raw, &vocab_keys);
-                        readings.push((r, phrase.similarity, label_like));
-                    }
-                }
-            }
-        }
+        let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], &vocab_keys);
         readings.sort_by(|a, b| reading_rank(&b.0, b.1, b.2).cmp(&reading_rank(&a.0, a.1, a.2)));
         let Some((best, similarity, label_like)) = readings.first().cloned() else { continue };
         // Another copy of the label elsewhere (a second page) that reads the same value.
@@ -233,19 +215,9 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
 
     // A whole address under one label fills the parts that have no label of their own.
     for (fi, spec) in template.fields.iter().enumerate().filter(|(_, f)| f.kind == FieldType::Address) {
-        let mut best: Option<(Reading, f32)> = None;
-        for (pi, page) in layouts.iter().enumerate() {
-            for phrase in page.phrases.iter().filter(|p| p.owner == Some(Owner::Field(fi))) {
-                for candidate in locate::candidates(pi, page, phrase) {
-                    if let Some(r) = value::read(spec, &candidate, page, &own_labels[fi]) {
-                        if best.as_ref().is_none_or(|(b, s)| reading_rank(&r, phrase.similarity, false) > reading_rank(b, *s, false)) {
-                            best = Some((r, phrase.similarity));
-                        }
-                    }
-                }
-            }
-        }
-        let Some((r, similarity)) = best else { continue };
+        let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], &vocab_keys);
+        readings.sort_by(|a, b| reading_rank(&b.0, b.1, b.2).cmp(&reading_rank(&a.0, a.1, a.2)));
+        let Some((r, similarity, _)) = readings.into_iter().next() else { continue };
         let parts = address::split(&r.raw);
         for (part, target) in parts.iter().zip(&spec.parts) {
             let Some(text) = part else { continue };
@@ -311,7 +283,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         let guessed = guess_unread_label(fi, template, &layouts, &found_labels).and_then(|(pi, li, wi)| {
             let page = &layouts[pi];
             let words: Vec<&Word> = page.lines[li].words[wi + 1..].iter().copied().take_while(|w| !labels::ends_like_label(w)).collect();
-            (!words.is_empty()).then(|| value::read(spec, &locate::Candidate { page: pi, line: li, words, found: Found::GuessedLabel, label: String::new() }, page, &own_labels[fi])).flatten()
+            (!words.is_empty()).then(|| value::read(spec, &locate::Candidate { page: pi, line: li, words, found: Found::GuessedLabel, label: String::new(), own: Vec::new() }, page, &own_labels[fi])).flatten()
         });
         let field = match guessed {
             Some(r) => {
@@ -351,6 +323,31 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         }
     }
     Extraction { form: template.form.clone(), fields }
+}
+
+/// Every reading of field `fi` from the places its labels point to, with the label's
+/// similarity and whether the text looks like a label; free text wrapped in its cell is
+/// read whole.
+fn readings_of(fi: usize, spec: &crate::template::FieldSpec, layouts: &[PageLayout<'_>], table_phrases: &HashSet<(usize, usize)>, own_labels: &[String], vocab_keys: &[String]) -> Vec<(Reading, f32, bool)> {
+    let mut readings = Vec::new();
+    for (pi, page) in layouts.iter().enumerate() {
+        for (phi, phrase) in page.phrases.iter().enumerate() {
+            if phrase.owner != Some(Owner::Field(fi)) || table_phrases.contains(&(pi, phi)) {
+                continue;
+            }
+            for mut candidate in locate::candidates(pi, page, phrase) {
+                if is_free_text(spec.kind) {
+                    let below = locate::continuation(page, &candidate);
+                    candidate.words.extend(below);
+                }
+                if let Some(r) = value::read(spec, &candidate, page, own_labels) {
+                    let label_like = looks_like_label(&r.raw, vocab_keys);
+                    readings.push((r, phrase.similarity, label_like));
+                }
+            }
+        }
+    }
+    readings
 }
 
 /// Fields that share a label (`ICD-10` beside each diagnosis): each phrase of it goes to the

@@ -210,7 +210,15 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
                 continue;
             }
             if !has_key {
-                row_problems.push(format!("a row without its {}", spec.columns[key].name));
+                // Visits are numbered in order: a number the engine could not read is the
+                // row's place, for a reviewer to confirm.
+                let numbered = spec.columns[key].kind == crate::normalize::FieldType::Integer;
+                if numbered {
+                    row.insert(spec.columns[key].name.clone(), Some((rows.len() + 1).to_string()));
+                    row_problems.push(format!("its {} was not read; taken from its place", spec.columns[key].name));
+                } else {
+                    row_problems.push(format!("a row without its {}", spec.columns[key].name));
+                }
             }
             for w in by_column.iter().flatten() {
                 bbox = bbox.union(&w.bbox);
