@@ -207,6 +207,8 @@ pub struct FieldOutcome {
     pub confidence: f32,
     /// Whether extraction auto-accepted it.
     pub auto_accepted: bool,
+    /// Whether it could skip review at all (valid, no issue): what a threshold acts on.
+    pub eligible: bool,
     /// Whether it is right.
     pub correct: bool,
     /// The chart's layout style.
@@ -329,6 +331,7 @@ impl Report {
                 raw: got_field.map(|f| f.raw.clone()).unwrap_or_default(),
                 confidence: got_field.map_or(0.0, |f| f.confidence),
                 auto_accepted: got_field.is_some_and(|f| !f.needs_review && f.value.is_some()),
+                eligible: got_field.is_some_and(|f| !f.evidence.blocked && f.value.is_some()),
                 correct,
                 style: truth.style.clone(),
             });
@@ -356,6 +359,7 @@ impl Report {
                         raw: String::new(),
                         confidence: got_field.map_or(0.0, |f| f.confidence),
                         auto_accepted: got_field.is_some_and(|f| !f.needs_review),
+                        eligible: got_field.is_some_and(|f| !f.evidence.blocked),
                         style: truth.style.clone(),
                     });
                 }
@@ -373,11 +377,11 @@ impl Report {
     }
 
     /// Figures over the fields (not cells) of `half` if the auto-accept threshold were
-    /// `threshold` (a value is accepted when it is valid and at least that confident).
+    /// `threshold` (a value is accepted when it may skip review and is that confident).
     pub fn at_threshold(&self, threshold: f32, half: Half) -> Figures {
         let mut f = Figures::default();
         for o in self.outcomes.iter().filter(|o| o.group != Group::Cell && half.holds(o.number)) {
-            f.add(o, o.got.is_some() && o.confidence >= threshold);
+            f.add(o, o.eligible && o.confidence >= threshold);
         }
         f
     }
@@ -507,7 +511,7 @@ mod tests {
     use crate::field::ExtractedField;
 
     fn field(value: Option<&str>, confidence: f32, needs_review: bool) -> ExtractedField {
-        ExtractedField { value: value.map(Into::into), raw: String::new(), confidence, needs_review, page: 1, bbox: None, issue: None, evidence: Default::default() }
+        ExtractedField { value: value.map(Into::into), raw: String::new(), confidence, needs_review, page: 1, bbox: None, issue: None, evidence: crate::Evidence { blocked: value.is_none(), ..Default::default() } }
     }
 
     #[test]

@@ -53,10 +53,6 @@ impl<'a> PageLayout<'a> {
         self.phrases.iter().find(|p| p.parts.iter().any(|&(l, s, e)| l == line && s <= word && word < e))
     }
 
-    /// Where the next phrase on `line` starts at or after word `from`.
-    pub fn next_phrase_start(&self, line: usize, from: usize) -> Option<usize> {
-        self.phrases.iter().flat_map(|p| p.parts.iter()).filter(|&&(l, s, _)| l == line && s >= from).map(|&(_, s, _)| s).min()
-    }
 }
 
 /// Whether a character is a Khmer sign written on a consonant (a vowel sign, a diacritic,

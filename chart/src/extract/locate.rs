@@ -32,23 +32,49 @@ pub(crate) struct Candidate<'a> {
     pub own: Vec<(usize, usize, usize)>,
 }
 
-/// Words after the label on each of its lines (see the module documentation).
+/// Words after the label at its height (see the module documentation): on the label's
+/// line, or on a line the engine made of a value set a little higher or lower (a value
+/// centred beside a label printed on two lines).
 pub(crate) fn right_of_label<'a>(page_index: usize, page: &PageLayout<'a>, phrase: &Phrase) -> Vec<Candidate<'a>> {
-    let mut out = Vec::new();
-    for &(line, _, end) in &phrase.parts {
+    let mut out: Vec<Candidate<'a>> = Vec::new();
+    let h = page.line_height.max(1);
+    for &(line, start, end) in &phrase.parts {
         let words = &page.lines[line].words;
-        let stop = page.next_phrase_start(line, end).unwrap_or(words.len());
-        let height = page.lines[line].bbox.h.max(page.line_height).max(1);
+        let part = words[start..end].iter().skip(1).fold(words[start].bbox, |b, w| b.union(&w.bbox));
+        let (top, bottom) = (part.y.saturating_sub(h / 4), part.bottom() + h / 4);
+        let at_height = |b: &crate::BBox| b.center_y() >= top && b.center_y() <= bottom;
+        // The next label to the right at this height ends the value.
+        let x_stop = page
+            .phrases
+            .iter()
+            .filter(|p| !std::ptr::eq(*p, phrase) && p.bbox.x >= part.right() && p.parts.iter().any(|&(l, s, e)| l == line || page.lines[l].words[s..e].iter().any(|w| at_height(&w.bbox))))
+            .map(|p| p.bbox.x)
+            .min()
+            .unwrap_or(u32::MAX);
+        let mut beside: Vec<(usize, &'a Word)> = Vec::new();
+        for (li, l) in page.lines.iter().enumerate() {
+            for (k, &w) in l.words.iter().enumerate() {
+                let after = if li == line { k >= end } else { w.bbox.x >= part.right() };
+                // From another line, only real words (not specks the engine made a line of).
+                let real = li == line || w.text.chars().filter(|c| c.is_alphanumeric()).count() >= 2 || w.confidence >= 0.6;
+                if after && real && w.bbox.x < x_stop && at_height(&w.bbox) && page.phrase_at(li, k).is_none() {
+                    beside.push((li, w));
+                }
+            }
+        }
+        // Line by line (a value wrapped in its cell reads top line first), left to right.
+        beside.sort_by_key(|(li, w)| (*li, w.bbox.x));
+        let height = page.lines[line].bbox.h.max(h);
         // Runs of words between cell borders and column gaps: the first, and the second
         // when the first is a word or two (a misread piece of a table's label cell).
-        let mut runs: Vec<Vec<&Word>> = vec![Vec::new()];
-        for &w in &words[end..stop] {
+        let mut runs: Vec<Vec<(usize, &Word)>> = vec![Vec::new()];
+        for (li, w) in beside {
             let bar = is_bar(w) || w.text.starts_with('|');
             let run = runs.last_mut().expect("a run");
             if run.is_empty() && (is_separator(w) || bar) && !w.text.trim_start_matches('|').chars().any(char::is_alphanumeric) {
                 continue;
             }
-            let gap = run.last().is_some_and(|prev| w.bbox.x.saturating_sub(prev.bbox.right()) > 3 * height);
+            let gap = run.last().is_some_and(|(_, prev)| w.bbox.x.saturating_sub(prev.bbox.right()) > 3 * height);
             if !run.is_empty() && (bar || gap) {
                 if runs.len() == 2 {
                     break;
@@ -58,7 +84,7 @@ pub(crate) fn right_of_label<'a>(page_index: usize, page: &PageLayout<'a>, phras
                     continue;
                 }
             }
-            runs.last_mut().expect("a run").push(w);
+            runs.last_mut().expect("a run").push((li, w));
             if w.text.ends_with('|') {
                 if runs.len() == 2 {
                     break;
@@ -69,7 +95,12 @@ pub(crate) fn right_of_label<'a>(page_index: usize, page: &PageLayout<'a>, phras
         runs.retain(|r| !r.is_empty());
         let take = if runs.first().is_some_and(|r| r.len() <= 2) { 2 } else { 1 };
         for run in runs.into_iter().take(take) {
-            out.push(Candidate { page: page_index, line, words: run, found: Found::RightOfLabel, label: phrase_key(page, phrase), own: phrase.parts.clone() });
+            let first_line = run[0].0;
+            let words: Vec<&Word> = run.into_iter().map(|(_, w)| w).collect();
+            if out.iter().any(|c| c.words.len() == words.len() && c.words.iter().zip(&words).all(|(a, b)| std::ptr::eq(*a, *b))) {
+                continue;
+            }
+            out.push(Candidate { page: page_index, line: first_line, words, found: Found::RightOfLabel, label: phrase_key(page, phrase), own: phrase.parts.clone() });
         }
     }
     out
@@ -160,7 +191,9 @@ pub(crate) fn continuation<'a>(page: &PageLayout<'a>, candidate: &Candidate<'a>)
         let line = &page.lines[li];
         let in_range = |w: &Word| w.bbox.x + w.bbox.w / 2 >= x_start && w.bbox.x + w.bbox.w / 2 < x_stop;
         let own = |k: usize| candidate.own.iter().any(|&(l, s, e)| l == li && s <= k && k < e);
-        let words: Vec<&Word> = line.words.iter().enumerate().filter(|&(k, w)| in_range(w) && !is_separator(w) && !is_bar(w) && !own(k)).map(|(_, w)| *w).collect();
+        // Up to a label on the line (another field's, printed after the wrapped value).
+        let stop = line.words.iter().enumerate().filter(|&(k, w)| in_range(w) && !own(k) && page.phrase_at(li, k).is_some()).map(|(_, w)| w.bbox.x).min().unwrap_or(u32::MAX);
+        let words: Vec<&Word> = line.words.iter().enumerate().filter(|&(k, w)| in_range(w) && w.bbox.x < stop && !is_separator(w) && !is_bar(w) && !own(k)).map(|(_, w)| *w).collect();
         // A label where the line starts (in the value's column or left of it) makes it
         // another row; a label word further on is a word of the value (`Siem Reap Province`).
         let start_x = words.first().map_or(x_stop, |w| w.bbox.x + h / 2);
@@ -171,7 +204,9 @@ pub(crate) fn continuation<'a>(page: &PageLayout<'a>, candidate: &Candidate<'a>)
     let tight = h * 2 / 5;
     let mut below = Vec::new();
     let mut bottom = value.bottom();
-    for li in candidate.line + 1..page.lines.len() {
+    // After the value's last line.
+    let last_line = page.lines.iter().rposition(|l| l.words.iter().any(|w| candidate.words.iter().any(|c| std::ptr::eq(*c, *w)))).unwrap_or(candidate.line);
+    for li in last_line + 1..page.lines.len() {
         let line = &page.lines[li];
         if line.bbox.center_y() <= value.bottom() {
             continue;
@@ -181,7 +216,7 @@ pub(crate) fn continuation<'a>(page: &PageLayout<'a>, candidate: &Candidate<'a>)
         }
         let Some(words) = piece(li) else { break };
         bottom = words.iter().map(|w| w.bbox.bottom()).max().unwrap_or(bottom);
-        below.extend(words);
+        below.extend(words.into_iter().filter(|w| !candidate.words.iter().any(|c| std::ptr::eq(*c, *w))));
     }
     below
 }
