@@ -238,6 +238,15 @@ fn encounter_resource(c: &CommittedChart, patient: &str, org: &str) -> Value {
         }
         r["hospitalization"] = json!({"dischargeDisposition": d});
     }
+    if let Some(to) = &e.referred_to {
+        if r.get("hospitalization").is_none() {
+            r["hospitalization"] = json!({});
+        }
+        r["hospitalization"]["destination"] = json!({"display": to});
+    }
+    if let Some(days) = e.length_days.as_deref().and_then(|d| d.parse::<u32>().ok()) {
+        r["length"] = json!({"value": days, "unit": "days", "system": "http://unitsofmeasure.org", "code": "d"});
+    }
     r
 }
 
@@ -255,12 +264,31 @@ fn quantity(value: &str, unit: &str) -> Value {
     json!({"value": v, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit})
 }
 
+/// A lab result's quantity: coded in UCUM where its printed unit is a UCUM unit, else the
+/// unit as printed only.
+fn lab_quantity(value: &str, printed: Option<&str>) -> Value {
+    match printed.and_then(crate::record::ucum_unit) {
+        Some(code) => quantity(value, &code),
+        None => {
+            let mut q = quantity(value, "1");
+            q.as_object_mut().expect("an object").retain(|k, _| k == "value");
+            if let Some(p) = printed {
+                q["unit"] = json!(p);
+            }
+            q
+        }
+    }
+}
+
 fn fact_resource(c: &CommittedChart, f: &Fact, patient: &str, encounter: &str, scan: Option<&str>) -> Value {
     let mut code = json!({"text": f.display});
     if let (Some(system), Some(value)) = (&f.system, &f.code) {
         let mut coding = json!({"system": system, "code": value});
         if f.kind == FactKind::Observation {
             coding["display"] = json!(f.display);
+        } else if let Some(title) = crate::reference::icd10::title(value).filter(|_| system == crate::record::ICD10) {
+            // The WHO title of the code; the chart's own words stay in `text`.
+            coding["display"] = json!(title);
         }
         code["coding"] = json!([coding]);
     }
@@ -287,9 +315,11 @@ fn fact_resource(c: &CommittedChart, f: &Fact, patient: &str, encounter: &str, s
             r
         }
         FactKind::Observation => {
-            let category = match f.field.as_str() {
+            let measured = f.field.rsplit('.').next().unwrap_or(&f.field);
+            let category = match measured {
+                _ if f.field.starts_with("lab_results.") => "laboratory",
                 "hemoglobin_g_dl" => "laboratory",
-                "gravida" | "para" | "lmp_date" | "edd_date" | "gestational_age_weeks" => "exam",
+                "gravida" | "para" | "lmp_date" | "edd_date" | "gestational_age_weeks" | "fundal_height_cm" | "fetal_heart_rate_bpm" => "exam",
                 _ => "vital-signs",
             };
             let mut r = json!({
@@ -301,11 +331,12 @@ fn fact_resource(c: &CommittedChart, f: &Fact, patient: &str, encounter: &str, s
                 "subject": reference(patient),
                 "encounter": reference(encounter),
             });
-            if let Some(d) = &c.record.encounter.start {
+            if let Some(d) = f.effective.as_ref().or(c.record.encounter.start.as_ref()) {
                 r["effectiveDateTime"] = json!(d);
             }
             let unit = f.unit.as_deref().unwrap_or("1");
             match f.value_kind {
+                ValueKind::Quantity if f.code.is_none() => r["valueQuantity"] = lab_quantity(&f.value, f.unit.as_deref()),
                 ValueKind::Quantity | ValueKind::Count => r["valueQuantity"] = quantity(&f.value, unit),
                 ValueKind::Date => r["valueDateTime"] = json!(f.value),
                 ValueKind::BloodPressure => {
@@ -355,6 +386,11 @@ pub fn chart_entries(c: &CommittedChart) -> Vec<Value> {
     let patient = full_url("Patient", PATIENT_SYSTEM, &c.patient.public_id);
     let encounter = full_url("Encounter", CHART_SYSTEM, &c.chart);
     let mut entries = patient_entries(&c.patient, &c.facility);
+    if let Some(name) = &c.record.encounter.facility_name {
+        // The facility as its cards name it, its code as an alias.
+        entries[0]["resource"]["name"] = json!(name);
+        entries[0]["resource"]["alias"] = json!([c.facility]);
+    }
     entries.push(conditional("Encounter", CHART_SYSTEM, &c.chart, encounter_resource(c, &patient, &org)));
     let mut scan_urls = Vec::new();
     for s in &c.scans {

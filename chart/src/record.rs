@@ -101,8 +101,17 @@ pub struct EncounterFacts {
     pub outcome: Option<String>,
     /// The reason for the visit (chief complaint).
     pub reason: Option<String>,
-    /// The doctor, as written.
+    /// The doctor (or the antenatal card's provider), as written.
     pub doctor: Option<String>,
+    /// Length of an inpatient stay in days, as written.
+    #[serde(default)]
+    pub length_days: Option<String>,
+    /// Where the patient was referred to, as written.
+    #[serde(default)]
+    pub referred_to: Option<String>,
+    /// The facility's name as its cards print it.
+    #[serde(default)]
+    pub facility_name: Option<String>,
 }
 
 /// Whether a fact is a diagnosis or a measurement.
@@ -191,6 +200,9 @@ pub struct Fact {
     pub page: u32,
     /// Where on the page image.
     pub bbox: Option<BBox>,
+    /// When it was measured, when not at the encounter's start (a table row's date).
+    #[serde(default)]
+    pub effective: Option<String>,
 }
 
 /// A chart as a structured clinical record.
@@ -239,7 +251,27 @@ const MEASURES: &[Measure] = &[
 ];
 
 /// Diagnosis fields: (field, optional field holding its ICD-10 code).
-const DIAGNOSES: &[(&str, Option<&str>)] = &[("diagnosis", Some("diagnosis_icd10")), ("admission_diagnosis", None), ("discharge_diagnosis", None)];
+const DIAGNOSES: &[(&str, Option<&str>)] = &[
+    ("diagnosis", Some("diagnosis_icd10")),
+    ("admission_diagnosis", Some("admission_diagnosis_icd10")),
+    ("discharge_diagnosis", Some("discharge_diagnosis_icd10")),
+];
+
+/// A printed lab unit in UCUM, when it is one UCUM knows (`x10^9/L` is `10*9/L`).
+pub fn ucum_unit(printed: &str) -> Option<String> {
+    let u: String = printed.chars().filter(|c| !c.is_whitespace()).collect();
+    let lower = u.to_lowercase();
+    if let Some(rest) = lower.strip_prefix("x10").or_else(|| lower.strip_prefix("10")) {
+        let rest = rest.trim_start_matches(['^', '*']);
+        if let Some(exp) = rest.strip_suffix("/l") {
+            if !exp.is_empty() && exp.len() <= 2 && exp.chars().all(|c| c.is_ascii_digit()) {
+                return Some(format!("10*{exp}/L"));
+            }
+        }
+    }
+    const UCUM: [&str; 14] = ["g/dL", "g/L", "mg/dL", "mg/L", "mmol/L", "umol/L", "%", "U/L", "[IU]/L", "mm[Hg]", "/min", "kg", "cm", "fL"];
+    UCUM.iter().find(|k| k.eq_ignore_ascii_case(&u)).map(|k| k.to_string())
+}
 
 /// An ICD-10 code written inside a diagnosis text (`Dengue fever (A90)`), if any.
 pub fn icd10_in_text(text: &str) -> Option<String> {
@@ -254,6 +286,65 @@ pub fn icd10_in_text(text: &str) -> Option<String> {
                 && (b.len() == 3 || (b.len() >= 5 && b[3] == b'.' && b[4..].iter().all(u8::is_ascii_digit)))
         })
         .map(str::to_string)
+}
+
+/// Facts from tables: each antenatal visit's measurements, dated by the visit (the latest
+/// visit's are the chart's own fields, already facts), and each lab result, named as
+/// printed, with its unit where UCUM knows it.
+fn table_facts(fields: &BTreeMap<String, SourceField>, scalars: &[Fact]) -> Vec<Fact> {
+    let mut out = Vec::new();
+    let rows = |name: &str| -> (Vec<crate::field::Row>, SourceField) {
+        match fields.get(name) {
+            Some(f) => (f.value.as_ref().and_then(crate::field::FieldValue::rows).map(<[_]>::to_vec).unwrap_or_default(), f.clone()),
+            None => (Vec::new(), SourceField::default()),
+        }
+    };
+    let (visits, source) = rows("visits");
+    for (n, row) in visits.iter().enumerate() {
+        let date = row.get("date").cloned().flatten();
+        for m in MEASURES {
+            let Some(Some(value)) = row.get(m.field) else { continue };
+            // The latest visit's measurement is the chart's own field.
+            let last = n + 1 == visits.len();
+            if last && scalars.iter().any(|f| f.field == m.field && &f.value == value) {
+                continue;
+            }
+            let number = row.get("visit_number").cloned().flatten().unwrap_or_else(|| (n + 1).to_string());
+            out.push(Fact {
+                field: format!("visits.{number}.{}", m.field),
+                kind: FactKind::Observation,
+                system: Some(LOINC.to_string()),
+                code: Some(m.code.to_string()),
+                display: m.display.to_string(),
+                value: value.clone(),
+                value_kind: m.kind,
+                unit: m.unit.map(str::to_string),
+                page: source.page,
+                bbox: source.bbox,
+                effective: date.clone(),
+            });
+        }
+    }
+    let (labs, source) = rows("lab_results");
+    for (n, row) in labs.iter().enumerate() {
+        let (Some(Some(test)), Some(Some(value))) = (row.get("test"), row.get("value")) else { continue };
+        let numeric = value.parse::<f64>().is_ok_and(f64::is_finite);
+        let unit = row.get("unit").cloned().flatten();
+        out.push(Fact {
+            field: format!("lab_results.{}", n + 1),
+            kind: FactKind::Observation,
+            system: None,
+            code: None,
+            display: test.clone(),
+            value: value.clone(),
+            value_kind: if numeric { ValueKind::Quantity } else { ValueKind::Text },
+            unit: if numeric { unit } else { None },
+            page: source.page,
+            bbox: source.bbox,
+            effective: None,
+        });
+    }
+    out
 }
 
 impl ClinicalRecord {
@@ -291,7 +382,10 @@ impl ClinicalRecord {
             ward: get("ward"),
             outcome: get("outcome"),
             reason: get("chief_complaint"),
-            doctor: get("doctor"),
+            doctor: get("doctor").or_else(|| get("provider")),
+            length_days: get("length_of_stay_days"),
+            referred_to: get("referred_to"),
+            facility_name: get("hospital"),
         };
         let mut facts = Vec::new();
         for (name, code_field) in DIAGNOSES {
@@ -301,17 +395,20 @@ impl ClinicalRecord {
                 continue;
             }
             let source = fields.get(*name).filter(|f| f.value.is_some()).or_else(|| code_field.and_then(|c| fields.get(c))).cloned().unwrap_or_default();
+            // Without text, the code's WHO title names the diagnosis.
+            let title = code.as_deref().and_then(crate::reference::icd10::title).map(str::to_string);
             facts.push(Fact {
                 field: name.to_string(),
                 kind: FactKind::Condition,
                 system: code.as_ref().map(|_| ICD10.to_string()),
-                display: text.clone().or_else(|| code.clone()).unwrap_or_default(),
+                display: text.clone().or(title).or_else(|| code.clone()).unwrap_or_default(),
                 value: text.unwrap_or_default(),
                 code,
                 value_kind: ValueKind::Text,
                 unit: None,
                 page: source.page,
                 bbox: source.bbox,
+                effective: None,
             });
         }
         for m in MEASURES {
@@ -337,8 +434,10 @@ impl ClinicalRecord {
                 unit: m.unit.map(str::to_string),
                 page: source.page,
                 bbox: source.bbox,
+                effective: None,
             });
         }
+        facts.extend(table_facts(fields, &facts));
         Some(ClinicalRecord { patient, encounter, facts })
     }
 }

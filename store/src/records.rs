@@ -306,8 +306,8 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
     let e = &record.encounter;
     let person_json = serde_json::to_string(&person).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let enc: i64 = sqlx::query(
-        "INSERT INTO encounters (chart_id, patient_id, kind, start_date, end_date, ward, outcome, reason, doctor, patient_json, match_how, match_score, reviewer, committed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CAST($12 AS DOUBLE PRECISION), $13, $14) RETURNING id",
+        "INSERT INTO encounters (chart_id, patient_id, kind, start_date, end_date, ward, outcome, reason, doctor, patient_json, match_how, match_score, reviewer, committed_at, length_days, referred_to, facility_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CAST($12 AS DOUBLE PRECISION), $13, $14, $15, $16, $17) RETURNING id",
     )
     .bind(chart_id)
     .bind(patient_id)
@@ -325,12 +325,15 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
     .bind(score.map(|s| s.to_string()))
     .bind(reviewer)
     .bind(now_ms())
+    .bind(&e.length_days)
+    .bind(&e.referred_to)
+    .bind(&e.facility_name)
     .fetch_one(&mut *conn)
     .await?
     .try_get(0)?;
     for f in &record.facts {
         sqlx::query(
-            "INSERT INTO facts (encounter_id, field, kind, system, code, display, value, value_kind, unit, page, bbox, reviewer) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO facts (encounter_id, field, kind, system, code, display, value, value_kind, unit, page, bbox, reviewer, effective) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(enc)
         .bind(&f.field)
@@ -344,6 +347,7 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
         .bind(f.page as i64)
         .bind(f.bbox.map(|b| serde_json::to_string(&b).unwrap_or_default()))
         .bind(reviewer)
+        .bind(&f.effective)
         .execute(&mut *conn)
         .await?;
     }
@@ -449,7 +453,7 @@ impl Store {
         let bad = |e: serde_json::Error| StoreError::Invalid(format!("stored record: {e}"));
         let mut facts: BTreeMap<i64, Vec<Fact>> = BTreeMap::new();
         let sql = format!(
-            "SELECT f.encounter_id, f.field, f.kind, f.system, f.code, f.display, f.value, f.value_kind, f.unit, f.page, f.bbox
+            "SELECT f.encounter_id, f.field, f.kind, f.system, f.code, f.display, f.value, f.value_kind, f.unit, f.page, f.bbox, f.effective
              FROM facts f JOIN encounters e ON e.id = f.encounter_id JOIN charts c ON c.id = e.chart_id WHERE {filter} ORDER BY f.id"
         );
         for f in sqlx::query(&sql).bind(param).fetch_all(&self.pool).await? {
@@ -465,6 +469,7 @@ impl Store {
                 unit: f.try_get(8)?,
                 page: f.try_get::<i64, _>(9)? as u32,
                 bbox: bbox.and_then(|b| serde_json::from_str(&b).ok()),
+                effective: f.try_get(11)?,
             });
         }
         let mut pages: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
@@ -474,7 +479,8 @@ impl Store {
         }
         let sql = format!(
             "SELECT e.id, c.public_id, c.facility, e.kind, e.start_date, e.end_date, e.ward, e.outcome, e.reason, e.doctor, e.reviewer, e.committed_at,
-                    p.public_id, p.person_json, p.address_json, f.original_name, f.sha256, f.media_type, f.size_bytes, c.id, e.patient_json
+                    p.public_id, p.person_json, p.address_json, f.original_name, f.sha256, f.media_type, f.size_bytes, c.id, e.patient_json,
+                    e.length_days, e.referred_to, e.facility_name
              FROM encounters e JOIN charts c ON c.id = e.chart_id JOIN patients p ON p.id = e.patient_id JOIN files f ON f.id = c.file_id
              WHERE {filter} ORDER BY e.id"
         );
@@ -494,6 +500,9 @@ impl Store {
                 outcome: r.try_get(7)?,
                 reason: r.try_get(8)?,
                 doctor: r.try_get(9)?,
+                length_days: r.try_get(21)?,
+                referred_to: r.try_get(22)?,
+                facility_name: r.try_get(23)?,
             };
             let patient_facts = chart::record::PatientFacts {
                 patient_no: chart_person.identifiers.first().map(|(_, n)| n.clone()),
