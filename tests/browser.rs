@@ -207,7 +207,10 @@ fn reviewer_corrects_and_approves_with_the_keyboard() {
     let status = b.wait_for("#status");
     let deadline = Instant::now() + Duration::from_secs(10);
     while !b.text(&status).contains("in_review") {
-        assert!(Instant::now() < deadline, "the edit was not saved: {}", b.text(&status));
+        if Instant::now() > deadline {
+            b.screenshot("edit-not-saved");
+            panic!("the edit was not saved: {} (see target/screenshots/edit-not-saved.png)", b.text(&status));
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
     let value = b.script("return document.querySelector('#f-phone').value");
@@ -376,4 +379,69 @@ fn the_reviewer_says_who_an_uncertain_patient_is_with_the_keyboard() {
         store.committed_chart(&id).await.unwrap().map(|c| c.patient.public_id)
     });
     assert_eq!(filed, Some(patient));
+}
+
+#[test]
+fn the_reviewer_edits_a_visit_table_and_picks_a_place_from_the_gazetteer() {
+    let ws = Workspace::new();
+    let dir = ws.samples(&["SR01/anc-0005.pdf"]);
+    let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    ws.add_user("dara", "reviewer", "browser-pass-1");
+    let (_server, app) = ws.serve();
+    let b = Browser::signed_in(&app);
+    let row = b.wait_for("#queue tbody tr");
+    b.keys(&row, "\u{E007}");
+    b.wait_for("table.rows input");
+    std::thread::sleep(Duration::from_millis(500));
+    let id = b.url().rsplit('/').next().unwrap().to_string();
+    // The visits are a grid: one row per visit read, one empty row to add a visit.
+    let grid = b.script("const t = document.querySelector('table.rows'); return [t.querySelectorAll('thead th').length, t.querySelectorAll('tbody tr').length]");
+    let (columns, rows) = (grid[0].as_u64().unwrap(), grid[1].as_u64().unwrap());
+    assert_eq!(columns, 8, "the template's eight visit columns");
+    assert!(rows >= 2, "at least one visit read and the empty row: {rows}");
+    // Type a new visit into the empty row: Tab moves cell by cell without leaving the table.
+    let cells = b.find_all("table.rows tbody tr:last-child input");
+    let new_row = rows - 1;
+    b.script("const i = document.querySelector('table.rows tbody tr:last-child input'); i.scrollIntoView({block: 'center'}); i.focus(); return 0");
+    b.keys(&cells[0], &format!("{}\u{E004}2025-12-01\u{E004}", new_row + 1));
+    let focused = b.script("return [document.activeElement.dataset.row, document.activeElement.dataset.col]");
+    assert_eq!(focused, json!([new_row.to_string(), "gestational_age_weeks"]), "Tab went to the next cell");
+    b.screenshot("review-table");
+    // Enter on the row's last cell leaves the table and saves it whole.
+    let hb = b.wait_for("table.rows tbody tr:last-child input[data-col=hemoglobin_g_dl]");
+    b.keys(&hb, "11.2");
+    let last = b.find_all("table.rows tbody tr:last-child input").pop().unwrap();
+    b.keys(&last, "\u{E007}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let saved = loop {
+        let v = b.script(&format!("return fetch('/api/charts/{id}').then(r => r.json()).then(c => c.fields.visits.value)"));
+        if v.as_array().is_some_and(|r| r.len() as u64 == rows) {
+            break v;
+        }
+        if Instant::now() > deadline {
+            b.screenshot("table-not-saved");
+            panic!("the new visit was not saved: {v}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let added = &saved[new_row as usize];
+    assert_eq!((added["visit_number"].as_str(), added["date"].as_str(), added["hemoglobin_g_dl"].as_str()), (Some(&*(new_row + 1).to_string()), Some("2025-12-01"), Some("11.2")), "{saved}");
+    // Places come from the gazetteer as the reviewer types, narrowed to the chart's province.
+    let district = b.wait_for("#f-district");
+    b.script("const d = document.querySelector('details.certain'); if (d) d.open = true; return 0");
+    b.cmd("POST", &format!("/element/{district}/clear"), json!({}));
+    b.keys(&district, "Tre");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let offered = loop {
+        let v = b.script("return [...document.querySelectorAll('#dl-district option')].map(o => o.value)");
+        if v.as_array().is_some_and(|o| !o.is_empty()) {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "no place was suggested");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let offered: Vec<&str> = offered.as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
+    assert!(offered.contains(&"Treang"), "Treang (Takeo) is offered: {offered:?}");
+    assert!(offered.iter().all(|p| p.starts_with("Tr")), "only places that begin as typed: {offered:?}");
 }

@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/charts/{id}/fields/{name}/snippet", get(snippet))
         .route("/api/users", get(users).post(add_user))
         .route("/api/templates", get(templates))
+        .route("/api/reference/{kind}", get(reference))
         .route("/api/templates/check", post(check_template))
         .route("/api/users/{name}/disabled", put(disable_user))
         .route("/api/charts/{id}/approve", post(approve))
@@ -142,10 +143,57 @@ fn chart_json(state: &AppState, record: &store::ChartRecord) -> Result<Value, Ap
         .unwrap_or_default()
         .into();
     v["labels"] = template
-        .map(|t| t.fields.iter().map(|f| (f.name.clone(), Value::from(f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l)).cloned().unwrap_or_else(|| f.name.clone())))).collect::<serde_json::Map<_, _>>())
+        .map(|t| t.fields.iter().map(|f| (f.name.clone(), Value::from(f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l)).cloned().unwrap_or_else(|| humane(&f.name))))).collect::<serde_json::Map<_, _>>())
+        .unwrap_or_default()
+        .into();
+    v["suggest"] = template.map(|t| t.fields.iter().filter_map(|f| suggestion_kind(t, f).map(|k| (f.name.clone(), Value::from(k)))).collect::<serde_json::Map<_, _>>()).unwrap_or_default().into();
+    // A table's columns, in order, with their header labels (English, Khmer).
+    v["columns"] = template
+        .map(|t| {
+            t.fields
+                .iter()
+                .filter(|f| f.kind == chart::FieldType::Table)
+                .map(|f| {
+                    let columns: Vec<Value> = f
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            let en = c.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l)).cloned().unwrap_or_else(|| c.name.clone());
+                            let km = c.labels.iter().find(|l| chart::khmer::is_mostly_khmer(l)).cloned();
+                            json!({"name": c.name, "label": en, "label_km": km})
+                        })
+                        .collect();
+                    (f.name.clone(), Value::from(columns))
+                })
+                .collect::<serde_json::Map<_, _>>()
+        })
         .unwrap_or_default()
         .into();
     Ok(v)
+}
+
+/// A field without a printed label (a heading such as the hospital's name) is shown by
+/// its name: `next_visit` as "Next visit".
+fn humane(name: &str) -> String {
+    let words = name.replace('_', " ");
+    let mut chars = words.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// What the review page may suggest for a field as the reviewer types: a level of the
+/// gazetteer for address fields (by the template's address parts, or by name), ICD-10
+/// codes for code fields.
+fn suggestion_kind(template: &chart::Template, spec: &chart::FieldSpec) -> Option<&'static str> {
+    const LEVELS: [&str; 4] = ["village", "commune", "district", "province"];
+    if spec.kind == chart::FieldType::Icd10 {
+        return Some("icd10");
+    }
+    if spec.kind == chart::FieldType::Province {
+        return Some("province");
+    }
+    let by_parts = template.fields.iter().find(|f| f.kind == chart::FieldType::Address).and_then(|a| a.parts.iter().position(|p| p == &spec.name));
+    let level = by_parts.or_else(|| LEVELS.iter().position(|l| *l == spec.name))?;
+    LEVELS.get(level).copied()
 }
 
 /// The double-keyed fields of a chart's form that the chart has.
@@ -278,6 +326,62 @@ async fn users(State(state): State<AppState>, user: ApiUser) -> Result<Json<Valu
     admin(&user)?;
     let list = state.store.users().await?;
     Ok(Json(list.into_iter().map(|(u, disabled)| json!({ "name": u.name, "role": u.role, "disabled": disabled })).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+struct ReferenceQuery {
+    /// What the reviewer typed so far.
+    #[serde(default)]
+    q: String,
+    /// The chart's other address fields, which narrow the places suggested.
+    #[serde(default)]
+    province: Option<String>,
+    #[serde(default)]
+    district: Option<String>,
+    #[serde(default)]
+    commune: Option<String>,
+}
+
+/// Suggestions from the reference data as a reviewer types a place or a code:
+/// `[{"value", "label"}]`, at most 12. Places are narrowed to the province, district and
+/// commune the chart gives (as far as the gazetteer knows them); a place is offered in the
+/// script typed. Reviewers only; the lists hold no patient data.
+async fn reference(Path(kind): Path<String>, user: ApiUser, Query(q): Query<ReferenceQuery>) -> Result<Json<Value>, AppError> {
+    use chart::reference::gazetteer::{self, Level};
+    user.reviewer()?;
+    let typed = q.q.trim();
+    if typed.is_empty() || typed.chars().count() > 80 {
+        return Ok(Json(json!([])));
+    }
+    let khmer = chart::khmer::is_mostly_khmer(typed);
+    let level = match kind.as_str() {
+        "icd10" => {
+            let out: Vec<Value> = chart::reference::icd10::suggest(typed, 12).into_iter().map(|(code, title)| json!({"value": code, "label": format!("{code} — {title}")})).collect();
+            return Ok(Json(Value::from(out)));
+        }
+        "province" => Level::Province,
+        "district" => Level::District,
+        "commune" => Level::Commune,
+        "village" => Level::Village,
+        _ => return Err(AppError::NotFound(format!("no reference list {kind:?}"))),
+    };
+    let known = gazetteer::check_address(q.province.as_deref(), q.district.as_deref(), q.commune.as_deref(), None);
+    let parent = [Level::Commune, Level::District, Level::Province].into_iter().filter(|l| (*l as usize) < level as usize).find_map(|l| known.at(l)).map(|p| p.code.clone());
+    let places = gazetteer::suggest(level, typed, parent.as_deref(), 12);
+    let out: Vec<Value> = places
+        .into_iter()
+        .map(|p| {
+            let value = if level == Level::Province {
+                chart::province::canonical_province(&p.english).unwrap_or(&p.english).to_string()
+            } else if khmer {
+                p.khmer.clone()
+            } else {
+                p.english.clone()
+            };
+            json!({"value": value, "label": format!("{} — {} ({})", p.khmer, p.english, p.code)})
+        })
+        .collect();
+    Ok(Json(Value::from(out)))
 }
 
 /// The form templates in use, with their fields (admins).

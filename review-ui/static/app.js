@@ -220,20 +220,31 @@ function drawFields(c, focusName) {
   for (const name of names) {
     const f = c.fields[name];
     const label = (session.lang === "km" && c.labels_km && c.labels_km[name]) || c.labels[name] || name;
-    const input = el("input", { name, "aria-label": label, spellcheck: "false" });
-    input.value = f.value ?? "";
-    input.dataset.original = input.value;
     const meta = el("span", { class: "meta " + (f.needs_review ? "low" : "ok"), text: f.corrected ? t("corrected") : pct(f.confidence) });
+    let input;
+    let body;
+    if (c.columns && c.columns[name]) {
+      body = tableInputs(c, name, f, label);
+      input = body.querySelector("input");
+    } else {
+      input = el("input", { name, "aria-label": label, spellcheck: "false" });
+      input.value = f.value ?? "";
+      input.dataset.original = input.value;
+      body = input;
+      if (c.suggest && c.suggest[name]) suggestions(input, c.suggest[name]);
+    }
     const row = el("div", { class: "field" + (f.needs_review ? " needs" : "") },
-      el("label", { for: "f-" + name, text: label }), meta, snippet(c, name, f), input,
+      el("label", { for: "f-" + name, text: label }), meta, snippet(c, name, f), body,
       el("div", { class: "raw", text: f.raw ? t("read: ") + f.raw : "" }),
       el("div", { class: "issue", text: f.issue || "" }));
     input.id = "f-" + name;
-    input.addEventListener("focus", () => highlight(name));
-    input.addEventListener("keydown", (ev) => onFieldKey(ev, name, input));
     (f.needs_review ? form : certain).append(row);
   }
   if (sure) form.append(certain);
+  for (const input of inputs()) {
+    input.addEventListener("focus", () => highlight(input.name));
+    input.addEventListener("keydown", (ev) => onFieldKey(ev, input.name, input));
+  }
   if (blind()) {
     // Only the double-keyed fields, typed from the image; everything else stays as it is.
     for (const input of inputs()) if (!c.blind.includes(input.name)) input.disabled = true;
@@ -251,6 +262,63 @@ function drawFields(c, focusName) {
   (focus || form.querySelector("input"))?.focus();
   $("#status").textContent = `${c.status} · version ${c.version} · ${c.form || "unknown form"} · ${c.facility}/${c.batch}`;
   $("#chart-title").textContent = "Chart " + c.chart;
+}
+
+/** A table field (visits, lab results): a grid of inputs, one row per row read and an
+ * empty row to add one; Enter and Tab move cell by cell and save the whole table. */
+function tableInputs(c, name, f, label) {
+  const columns = c.columns[name];
+  const rows = Array.isArray(f.value) ? f.value : [];
+  const table = el("table", { class: "rows", "aria-label": label });
+  table.append(el("thead", {}, el("tr", {}, ...columns.map((col) => el("th", { text: (session.lang === "km" && col.label_km) || col.label })))));
+  const tbody = el("tbody");
+  rows.concat([{}]).forEach((r, i) => {
+    const tr = el("tr");
+    for (const col of columns) {
+      const input = el("input", { name, "data-row": String(i), "data-col": col.name, "aria-label": `${label} ${i + 1} ${col.label}`, spellcheck: "false" });
+      input.value = r[col.name] ?? "";
+      input.dataset.original = input.value;
+      tr.append(el("td", {}, input));
+    }
+    tbody.append(tr);
+  });
+  table.append(tbody);
+  return table;
+}
+
+/** The rows a table's inputs hold now (rows left empty are dropped). */
+function tableValue(name) {
+  const rows = [];
+  for (const input of inputs().filter((i) => i.name === name && i.dataset.col)) {
+    const r = Number(input.dataset.row);
+    rows[r] = rows[r] || {};
+    rows[r][input.dataset.col] = input.value.trim() === "" ? null : input.value.trim();
+  }
+  return rows.filter((r) => r && Object.values(r).some((v) => v !== null));
+}
+
+/** Suggestions from the gazetteer or the ICD-10 list as the reviewer types (a datalist:
+ * arrow keys pick one); places narrowed to the chart's province, district and commune. */
+function suggestions(input, kind) {
+  const list = el("datalist", { id: "dl-" + input.name });
+  input.setAttribute("list", list.id);
+  let timer;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const q = new URLSearchParams({ q: input.value });
+      for (const k of ["province", "district", "commune"]) {
+        const other = document.querySelector(`#fields input[name="${k}"]`);
+        if (other && other !== input && other.value) q.set(k, other.value);
+      }
+      try {
+        const found = await api("GET", `/api/reference/${encodeURIComponent(kind)}?${q}`);
+        list.replaceChildren(...found.map((s) => el("option", { value: s.value, label: s.label })));
+      } catch (_) { /* suggestions are a help, never in the way */ }
+    }, 150);
+  });
+  // Mount the list beside the input once the row is built.
+  queueMicrotask(() => { if (!list.isConnected) input.after(list); });
 }
 
 /** F2: the next field that needs review after the focused one (wrapping round). */
@@ -324,9 +392,11 @@ async function secondKey(patient) {
 
 async function saveField(name, input) {
   if (blind()) return true;
-  if (input.value === input.dataset.original) return true;
+  const cells = input.dataset.col ? inputs().filter((i) => i.name === name && i.dataset.col) : [input];
+  if (cells.every((i) => i.value === i.dataset.original)) return true;
+  const value = input.dataset.col ? tableValue(name) : (input.value.trim() === "" ? null : input.value);
   try {
-    chart = await api("PUT", `/api/charts/${encodeURIComponent(chart.chart)}/fields/${encodeURIComponent(name)}`, { value: input.value.trim() === "" ? null : input.value, version: chart.version });
+    chart = await api("PUT", `/api/charts/${encodeURIComponent(chart.chart)}/fields/${encodeURIComponent(name)}`, { value, version: chart.version });
     showMessage("");
     return true;
   } catch (e) {
@@ -343,9 +413,11 @@ async function onFieldKey(ev, name, input) {
     // Enter and Tab save and move on; Shift+Tab saves and goes back.
     if (ev.key === "Tab" && input.value === input.dataset.original) return;
     ev.preventDefault();
-    const list = inputs().filter((x) => x.offsetParent !== null); const i = list.findIndex((x) => x.name === name);
-    const nextName = list[i + (ev.shiftKey ? -1 : 1)]?.name;
-    if (await saveField(name, input)) { drawFields(chart, nextName || name); drawPages(chart); }
+    const list = inputs().filter((x) => x.offsetParent !== null); const i = list.indexOf(input);
+    const next = list[i + (ev.shiftKey ? -1 : 1)];
+    // Within a table, the next cell; the table is saved when the reviewer leaves it.
+    if (input.dataset.col && next && next.name === name) { next.focus(); next.select(); return; }
+    if (await saveField(name, input)) { drawFields(chart, next?.name || name); drawPages(chart); }
   }
 }
 

@@ -139,6 +139,7 @@ async fn anonymous_requests_are_refused_on_every_route() {
         (Method::POST, "/logout".into()),
         (Method::GET, format!("/api/charts/{c}/patient-match")),
         (Method::POST, format!("/api/charts/{c}/unapprove")),
+        (Method::GET, "/api/reference/icd10?q=J0".into()),
     ];
     for (m, uri) in api {
         let r = send(&e.state, m.clone(), &uri, None, None, Some(json!({"version": 1, "value": "x", "reason": "x"}))).await;
@@ -216,6 +217,57 @@ async fn reviewer_edits_with_csrf_and_versions_then_approves_and_manager_exports
     }
     let all: Vec<String> = e.store.audit_entries(None).await.unwrap().into_iter().map(|a| a.2).collect();
     assert!(all.contains(&"export".to_string()) && all.contains(&"login".to_string()));
+}
+
+#[tokio::test]
+async fn reviewers_get_places_and_codes_from_the_reference_lists() {
+    let e = env().await;
+    let (rev, _) = login(&e.state, "rev", "password-123").await.unwrap();
+    let get = |uri: String| {
+        let state = e.state.clone();
+        let rev = rev.clone();
+        async move { send(&state, Method::GET, &uri, Some(&rev), None, None).await }
+    };
+    let codes = get("/api/reference/icd10?q=j06".into()).await.json();
+    let values: Vec<&str> = codes.as_array().unwrap().iter().map(|c| c["value"].as_str().unwrap()).collect();
+    assert!(values.contains(&"J06.9") && values.iter().all(|v| v.starts_with("J06")), "{values:?}");
+    assert!(codes[0]["label"].as_str().unwrap().contains("Acute upper respiratory"), "{codes}");
+    // Districts are narrowed to the province the chart gives; Khmer typed, Khmer offered.
+    let in_takeo = get("/api/reference/district?q=Tr&province=Takeo".into()).await.json();
+    let names: Vec<&str> = in_takeo.as_array().unwrap().iter().map(|p| p["value"].as_str().unwrap()).collect();
+    assert!(names.contains(&"Treang"), "{names:?}");
+    let anywhere = get("/api/reference/district?q=Tr".into()).await.json();
+    assert!(anywhere.as_array().unwrap().len() > in_takeo.as_array().unwrap().len(), "the province narrows: {anywhere}");
+    let khmer = get(format!("/api/reference/province?q={}", "%E1%9E%9F%E1%9F%80%E1%9E%98")).await.json();
+    assert!(khmer.as_array().unwrap().iter().any(|p| p["value"] == "Siem Reap"), "provinces are offered by their canonical name: {khmer}");
+    assert_eq!(get("/api/reference/icd10?q=".into()).await.json(), json!([]));
+    assert_eq!(get("/api/reference/patients?q=a".into()).await.status, StatusCode::NOT_FOUND);
+    let (clerk, _) = login(&e.state, "clerk", "password-123").await.unwrap();
+    assert_eq!(send(&e.state, Method::GET, "/api/reference/icd10?q=J0", Some(&clerk), None, None).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_table_is_saved_whole_with_each_cell_made_canonical_and_checked() {
+    let e = env().await;
+    let c = e.chart.clone();
+    let (cookie, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let chart = send(&e.state, Method::GET, &format!("/api/charts/{c}"), Some(&cookie), None, None).await.json();
+    let columns: Vec<&str> = chart["columns"]["lab_results"].as_array().expect("the lab table's columns").iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(columns, ["test", "value", "unit"]);
+    let v = chart["version"].as_i64().unwrap();
+    let url = format!("/api/charts/{c}/fields/lab_results");
+    let rows = json!([{"test": "Haemoglobin", "value": "9,8", "unit": "g/dL"}, {"test": "Malaria RDT", "value": "negative", "unit": null}]);
+    let ok = send(&e.state, Method::PUT, &url, Some(&cookie), Some(&csrf), Some(json!({"value": rows, "version": v}))).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    let saved = &ok.json()["fields"]["lab_results"];
+    assert_eq!(saved["value"][0]["value"], "9.8", "a decimal comma is a point: {saved}");
+    assert_eq!(saved["corrected"], true);
+    let not_rows = send(&e.state, Method::PUT, &url, Some(&cookie), Some(&csrf), Some(json!({"value": [{"colour": "red"}], "version": v + 1}))).await;
+    assert_eq!(not_rows.status, StatusCode::UNPROCESSABLE_ENTITY, "a column the table does not have: {}", not_rows.text());
+    let text_in_table = send(&e.state, Method::PUT, &url, Some(&cookie), Some(&csrf), Some(json!({"value": "Hb 9.8", "version": v + 1}))).await;
+    assert_eq!(text_in_table.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text_in_table.text());
+    let rows_in_text = send(&e.state, Method::PUT, &format!("/api/charts/{c}/fields/phone"), Some(&cookie), Some(&csrf), Some(json!({"value": [{"a": "1"}], "version": v + 1}))).await;
+    assert_eq!(rows_in_text.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", rows_in_text.text());
 }
 
 #[tokio::test]
