@@ -45,7 +45,7 @@ const CHARTS: &[(&str, &str, Fields)] = &[
 
 /// Resources the four committed charts make.
 fn expected_counts() -> Value {
-    serde_json::json!({"Condition": 4, "DocumentReference": 4, "Encounter": 4, "Observation": 8, "Organization": 2, "Patient": 3, "Provenance": 4})
+    serde_json::json!({"Condition": 4, "DocumentReference": 4, "Encounter": 4, "Observation": 10, "Organization": 2, "Patient": 3, "Provenance": 4})
 }
 
 fn db_url(ws: &Workspace) -> String {
@@ -90,6 +90,12 @@ fn approved_charts(ws: &Workspace, rt: &tokio::runtime::Runtime) -> Vec<(String,
             for (name, value) in fields.iter() {
                 v = store.update_field(&job.chart, name, Some(&(*value).into()), v, "sokha").await.unwrap().version;
             }
+            if i == 0 {
+                // Her outpatient card's lab table: a measured result and a read one.
+                let row = |cells: [(&str, &str); 3]| cells.iter().map(|(k, v)| (k.to_string(), Some(v.to_string()))).collect::<chart::field::Row>();
+                let labs = chart::FieldValue::Rows(vec![row([("test", "Platelets"), ("value", "85"), ("unit", "x10^9/L")]), row([("test", "Dengue NS1"), ("value", "Positive"), ("unit", "-")])]);
+                v = store.update_field(&job.chart, "lab_results", Some(&labs), v, "sokha").await.unwrap().version;
+            }
             match store.approve(&job.chart, v, "sokha").await {
                 Ok(_) => {}
                 Err(StoreError::NeedsPatientChoice { .. }) => panic!("chart {i} should not need a choice"),
@@ -132,6 +138,15 @@ fn the_fhir_export_is_valid_r4_and_says_where_every_fact_came_from() {
     assert!(codes.contains(&"A90") && codes.contains(&"J06.9"), "{codes:?}");
     let hb = of("Observation").into_iter().find(|o| o["code"]["coding"][0]["code"] == "718-7").unwrap();
     assert_eq!(hb["valueQuantity"], serde_json::json!({"value": 11.2, "unit": "g/dL", "system": "http://unitsofmeasure.org", "code": "g/dL"}));
+    // Lab results keep the test's printed name; a count per litre is coded in UCUM, a
+    // positive test is a string.
+    let platelets = of("Observation").into_iter().find(|o| o["code"]["text"] == "Platelets").expect("the platelet count");
+    assert_eq!(platelets["valueQuantity"], serde_json::json!({"value": 85, "unit": "10*9/L", "system": "http://unitsofmeasure.org", "code": "10*9/L"}));
+    let ns1 = of("Observation").into_iter().find(|o| o["code"]["text"] == "Dengue NS1").expect("the NS1 test");
+    assert_eq!(ns1["valueString"], "Positive");
+    // A Condition's code carries the WHO title; the chart's own words stay its text.
+    let uri = of("Condition").into_iter().find(|c| c["code"]["coding"][0]["code"] == "J06.9").unwrap();
+    assert_eq!((uri["code"]["coding"][0]["display"].as_str(), uri["code"]["text"].as_str()), (Some("Acute upper respiratory infection, unspecified"), Some("Acute upper respiratory infection")));
 
     // Scans: content type and FHIR's SHA-1 hash of the original; the Provenance names the
     // reviewer and points at the scan.
@@ -270,7 +285,7 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("2 retraction(s)") && err.contains("2 attempt(s) retried"), "{err}");
     let c = counts(&url);
-    assert_eq!((c["Patient"].as_i64(), c["Encounter"].as_i64(), c["Condition"].as_i64(), c["Observation"].as_i64(), c["Provenance"].as_i64()), (Some(2), Some(2), Some(3), Some(0), Some(2)), "{c}");
+    assert_eq!((c["Patient"].as_i64(), c["Encounter"].as_i64(), c["Condition"].as_i64(), c["Observation"].as_i64(), c["Provenance"].as_i64()), (Some(2), Some(2), Some(3), Some(2), Some(2)), "the outpatient card's two lab results stay: {c}");
     assert_eq!(latin_names(&url, "SOK Sopheap"), vec!["SOK Sopheap"], "the kept patient is sent again as she is now");
 
     // 4. A server that refuses the bundle: a clear error, and the changes stay queued.

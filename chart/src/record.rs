@@ -504,6 +504,47 @@ mod tests {
         assert!(ClinicalRecord::build("letter", &f).is_none());
     }
 
+    fn row(cells: &[(&str, &str)]) -> crate::field::Row {
+        cells.iter().map(|(k, v)| (k.to_string(), if v.is_empty() { None } else { Some(v.to_string()) })).collect()
+    }
+
+    #[test]
+    fn each_visit_is_dated_and_lab_results_keep_their_printed_name_and_ucum_unit() {
+        let mut f = fields(&[("visit_date", "2025-03-01"), ("weight_kg", "61.0"), ("hospital", "A Clinic")]);
+        let visits = vec![
+            row(&[("visit_number", "1"), ("date", "2025-01-04"), ("weight_kg", "58.5"), ("blood_pressure", "")]),
+            row(&[("visit_number", "2"), ("date", "2025-03-01"), ("weight_kg", "61.0"), ("hemoglobin_g_dl", "10.9")]),
+        ];
+        f.insert("visits".into(), SourceField { value: Some(crate::field::FieldValue::Rows(visits)), page: 2, bbox: Some(BBox::new(10, 500, 900, 200)) });
+        let r = ClinicalRecord::build("anc", &f).unwrap();
+        assert_eq!(r.encounter.facility_name.as_deref(), Some("A Clinic"));
+        let first = r.facts.iter().find(|x| x.field == "visits.1.weight_kg").expect("the first visit's weight");
+        assert_eq!((first.value.as_str(), first.effective.as_deref(), first.code.as_deref(), first.page), ("58.5", Some("2025-01-04"), Some("29463-7"), 2));
+        assert!(!r.facts.iter().any(|x| x.field == "visits.1.blood_pressure"), "an empty cell is no fact");
+        assert!(!r.facts.iter().any(|x| x.field == "visits.2.weight_kg"), "the latest visit's weight is the chart's own weight, not a second fact");
+        assert!(r.facts.iter().any(|x| x.field == "visits.2.hemoglobin_g_dl"), "a latest-visit value the chart lacks is kept");
+
+        let mut f = fields(&[("visit_date", "2025-03-01")]);
+        let labs = vec![row(&[("test", "Haemoglobin"), ("value", "9.8"), ("unit", "g/dl")]), row(&[("test", "Malaria RDT"), ("value", "Negative"), ("unit", "")]), row(&[("test", "WBC"), ("value", "7.2"), ("unit", "x10^9/L")])];
+        f.insert("lab_results".into(), SourceField { value: Some(crate::field::FieldValue::Rows(labs)), page: 1, bbox: None });
+        let r = ClinicalRecord::build("opd", &f).unwrap();
+        let lab = |n: usize| r.facts.iter().find(|x| x.field == format!("lab_results.{n}")).unwrap();
+        assert_eq!((lab(1).display.as_str(), lab(1).value_kind, lab(1).unit.as_deref()), ("Haemoglobin", ValueKind::Quantity, Some("g/dl")), "the unit as printed");
+        assert_eq!(lab(1).unit.as_deref().and_then(ucum_unit).as_deref(), Some("g/dL"), "and in UCUM for FHIR");
+        assert_eq!((lab(2).value.as_str(), lab(2).value_kind, lab(2).unit.as_deref()), ("Negative", ValueKind::Text, None));
+        assert_eq!(lab(3).unit.as_deref().and_then(ucum_unit).as_deref(), Some("10*9/L"));
+        assert!(lab(1).code.is_none(), "a printed test name is not guessed into a code");
+    }
+
+    #[test]
+    fn printed_units_become_ucum_only_when_ucum_knows_them() {
+        assert_eq!(ucum_unit("g / dL").as_deref(), Some("g/dL"));
+        assert_eq!(ucum_unit("MMOL/L").as_deref(), Some("mmol/L"));
+        assert_eq!(ucum_unit("10^12/L").as_deref(), Some("10*12/L"));
+        assert_eq!(ucum_unit("cells"), None);
+        assert_eq!(ucum_unit("x10^/L"), None);
+    }
+
     #[test]
     fn icd10_codes_are_found_in_text() {
         assert_eq!(icd10_in_text("Acute URI (J06.9)").as_deref(), Some("J06.9"));

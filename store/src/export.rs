@@ -29,7 +29,13 @@ pub fn safe_cell(s: &str) -> String {
 /// Writes a CSV with one row per chart: ids, then one column per field (in `field_order`
 /// first, then any other field names, sorted), canonical values.
 pub fn write_csv(records: &[ChartRecord], field_order: &[String], out: &mut dyn Write) -> std::io::Result<()> {
-    let mut names: Vec<String> = field_order.to_vec();
+    // Each field once, in the forms' order (forms share most of their fields).
+    let mut names: Vec<String> = Vec::new();
+    for n in field_order {
+        if !names.contains(n) {
+            names.push(n.clone());
+        }
+    }
     let extra: BTreeSet<&String> = records.iter().flat_map(|r| r.fields.keys()).filter(|n| !field_order.contains(n)).collect();
     names.extend(extra.into_iter().cloned());
     let mut w = csv::Writer::from_writer(out);
@@ -100,6 +106,37 @@ mod tests {
     #[test]
     fn sha1_is_base64_as_fhir_wants() {
         assert_eq!(sha1_base64(b"abc"), "qZk+NkcGgWq6PiVxeFDCbJzQ2J0=");
+    }
+
+    #[test]
+    fn each_field_is_one_column_and_a_table_is_json_in_its_cell() {
+        let field = |value: chart::FieldValue| crate::FieldRecord { value: Some(value), raw: String::new(), confidence: 1.0, needs_review: false, page: 1, bbox: None, corrected: false, issue: None };
+        let rows = chart::FieldValue::Rows(vec![[("test".to_string(), Some("Hb".to_string())), ("value".to_string(), Some("=9".to_string()))].into_iter().collect()]);
+        let record = ChartRecord {
+            chart: "c1".into(),
+            facility: "PP01".into(),
+            batch: "b".into(),
+            status: chart::ChartStatus::Approved,
+            form: Some("opd".into()),
+            sources: vec![],
+            fields: [("phone".to_string(), field("012345678".into())), ("lab_results".to_string(), field(rows))].into_iter().collect(),
+            version: 1,
+            pages: vec![],
+            confidence: None,
+            reviewer: None,
+            next_chart: None,
+        };
+        // Two forms' orders, both with `phone`: one column.
+        let order: Vec<String> = ["phone", "lab_results", "phone"].map(String::from).to_vec();
+        let mut out = Vec::new();
+        write_csv(&[record], &order, &mut out).unwrap();
+        let mut reader = csv::Reader::from_reader(out.as_slice());
+        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+        assert_eq!(header[8..], ["phone", "lab_results"]);
+        let row = reader.records().next().unwrap().unwrap();
+        assert_eq!(&row[8], "012345678");
+        let cell: serde_json::Value = serde_json::from_str(&row[9]).expect("a table's cell is JSON");
+        assert_eq!(cell, serde_json::json!([{"test": "Hb", "value": "=9"}]), "JSON starts with [, so no formula guard is needed");
     }
 
     #[test]

@@ -55,6 +55,7 @@ both_backends!(
     the_outbox_survives_until_sent,
     concurrent_approvals_of_one_new_patient_make_one_patient,
     one_pusher_at_a_time,
+    tables_are_stored_as_rows_and_committed_as_facts,
 );
 
 fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
@@ -508,4 +509,22 @@ async fn one_pusher_at_a_time(s: Store) {
     s.take_lock("push", "host-b:7", 1).await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     s.take_lock("push", "host-c:3", 60_000).await.expect("an expired lease (a killed pusher) is taken over");
+}
+
+async fn tables_are_stored_as_rows_and_committed_as_facts(s: Store) {
+    let id = extracted_chart(&s, "7a").await;
+    let v = s.chart(&id).await.unwrap().version;
+    let row = |cells: &[(&str, Option<&str>)]| cells.iter().map(|(k, v)| (k.to_string(), v.map(str::to_string))).collect::<chart::Row>();
+    let labs = chart::FieldValue::Rows(vec![row(&[("test", Some("Glucose")), ("value", Some("5.4")), ("unit", Some("mmol/L"))]), row(&[("test", Some("Urine protein")), ("value", Some("trace")), ("unit", None)])]);
+    let c = s.update_field(&id, "lab_results", Some(&labs), v, "rev").await.unwrap();
+    assert_eq!(c.fields["lab_results"].value, Some(labs.clone()), "the rows come back as they were saved");
+    assert_eq!(c.fields["lab_results"].text(), None, "a table is not text");
+    // Read back afresh from the store, not from the reply to the edit.
+    let again = s.chart(&id).await.unwrap();
+    assert_eq!(again.fields["lab_results"].value, Some(labs));
+    let c = s.update_field(&id, "visit_date", Some(&"2025-05-06".into()), c.version, "rev").await.unwrap();
+    s.approve(&id, c.version, "rev").await.unwrap();
+    let committed = s.committed_chart(&id).await.unwrap().expect("committed");
+    let labs: Vec<(&str, &str, Option<&str>)> = committed.record.facts.iter().filter(|f| f.field.starts_with("lab_results.")).map(|f| (f.display.as_str(), f.value.as_str(), f.unit.as_deref())).collect();
+    assert_eq!(labs, [("Glucose", "5.4", Some("mmol/L")), ("Urine protein", "trace", None)]);
 }
