@@ -6,17 +6,20 @@
 
 mod common;
 
-use common::{root, same_value, Workspace};
+use common::{root, Workspace};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::Stdio;
 
-/// Field accuracy (all 719 fields of the 40 charts, handwritten ones included) below this
-/// fails the test. Measured 95.7%; the floor leaves room for Tesseract version drift, not
-/// for regressions in extraction (`chart/tests/recorded_samples.rs` holds those tighter).
-const ACCURACY_FLOOR: f64 = 0.93;
+/// Field accuracy (the 1,194 fields of the 60 charts, handwritten ones included) below this
+/// fails the test. Measured 90.3%; the floor leaves room for Tesseract version drift, not
+/// for regressions in extraction (`chart/tests/recorded_samples.rs` holds those, chart by
+/// chart).
+const ACCURACY_FLOOR: f64 = 0.87;
+/// Table cells (visits, lab results). Measured 94.6%.
+const CELLS_FLOOR: f64 = 0.90;
 /// Auto-accepted fields (nobody looks at them) must be right at least this often.
-/// Measured 99.7%.
+/// Measured 99.8%.
 const AUTO_ACCEPT_PRECISION_FLOOR: f64 = 0.99;
 
 fn truth() -> BTreeMap<String, Value> {
@@ -65,47 +68,31 @@ fn samples_ingest_review_and_export() {
     }
     assert_eq!(charts as usize, truth.len());
 
-    // 2. Every chart's fields against the ground truth.
+    // 2. Every chart's fields against the ground truth, scored as `chartscan evaluate` does.
     let exported: Vec<Value> = export(&ws, "jsonl", "any").lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(exported.len(), truth.len());
-    let (mut right, mut total, mut auto, mut auto_right) = (0, 0, 0, 0);
-    let mut wrong = Vec::new();
+    let mut report = chart::eval::Report::default();
     for chart in &exported {
         let file = chart["sources"][0]["file"].as_str().unwrap();
         let t = &truth[file];
         assert_eq!(chart["form"], t["form"], "{file}");
         assert_eq!(chart["facility"], t["facility"], "{file}");
         assert_eq!(chart["sources"].as_array().unwrap().len() as u64, t["pages"].as_u64().unwrap(), "{file}");
-        for (name, expected) in t["fields"].as_object().unwrap() {
-            total += 1;
-            let field = &chart["fields"][name];
-            let ok = field["value"].as_str().is_some_and(|v| same_value(v, expected.as_str().unwrap()));
-            if field["needs_review"] == false {
-                auto += 1;
-                auto_right += usize::from(ok);
-            }
-            if ok {
-                right += 1;
-            } else {
-                wrong.push(format!("{file} {name}: expected {expected}, got {} (raw {})", field["value"], field["raw"]));
-            }
-        }
+        let fields = serde_json::from_value(chart["fields"].clone()).unwrap();
+        report.add(&chart::eval::Truth::from_json(t).unwrap(), &chart::Extraction { form: chart["form"].as_str().unwrap().to_string(), fields });
     }
-    let accuracy = right as f64 / total as f64;
-    let precision = auto_right as f64 / auto.max(1) as f64;
-    println!("field accuracy on samples: {right}/{total} = {:.1}%", accuracy * 100.0);
-    println!("auto-accepted: {auto} fields ({:.1}% of all), {auto_right} correct = {:.1}% precision", auto as f64 * 100.0 / total as f64, precision * 100.0);
-    for w in &wrong {
-        println!("  wrong: {w}");
-    }
-    assert!(accuracy >= ACCURACY_FLOOR, "field accuracy {accuracy:.3} is below the floor {ACCURACY_FLOOR}");
-    assert!(precision >= AUTO_ACCEPT_PRECISION_FLOOR, "auto-accept precision {precision:.3} is below {AUTO_ACCEPT_PRECISION_FLOOR}");
+    println!("{}", report.render());
+    let fields = report.figures(|o| o.group != chart::eval::Group::Cell);
+    let cells = report.figures(|o| o.group == chart::eval::Group::Cell);
+    assert!(fields.accuracy() >= ACCURACY_FLOOR, "field accuracy {:.3} is below the floor {ACCURACY_FLOOR}", fields.accuracy());
+    assert!(cells.accuracy() >= CELLS_FLOOR, "table cells {:.3} are below the floor {CELLS_FLOOR}", cells.accuracy());
+    assert!(fields.precision() >= AUTO_ACCEPT_PRECISION_FLOOR, "auto-accept precision {:.3} is below {AUTO_ACCEPT_PRECISION_FLOOR}", fields.precision());
 
     // One spreadsheet per form: its charts, its fields as columns.
     let out = ws.run(&["export", "--format", "csv", "--status", "any", "--form", "ipd"]);
     let ipd = String::from_utf8(out.stdout).unwrap();
     let header = ipd.lines().next().unwrap();
-    assert!(header.ends_with("ward,admission_date,discharge_date,admission_diagnosis,discharge_diagnosis,outcome"), "{header}");
+    assert!(header.contains(",ward,bed,admission_date,discharge_date,length_of_stay_days,admission_diagnosis,admission_diagnosis_icd10,discharge_diagnosis,discharge_diagnosis_icd10,treatment,outcome,referred_to,doctor"), "{header}");
     assert!(!header.contains("lmp_date"));
     assert_eq!(ipd.lines().count() - 1, truth.values().filter(|t| t["form"] == "ipd").count());
 
@@ -159,7 +146,7 @@ fn samples_ingest_review_and_export() {
     assert_eq!(lines[0]["fields"]["phone"]["corrected"], true);
     let csv = export(&ws, "csv", "approved");
     assert_eq!(csv.lines().count(), 2, "{csv}");
-    assert!(csv.lines().next().unwrap().starts_with("chart,facility,batch,status,form,file,sha256,pages,patient_id"));
+    assert!(csv.lines().next().unwrap().starts_with("chart,facility,batch,status,form,file,sha256,pages,hospital,patient_id"));
     assert!(csv.contains("012999888"));
     let stats = ws.json(&["stats", "--json"]).1;
     assert_eq!(stats["charts"]["approved"], 1);

@@ -47,11 +47,11 @@ fn two_workers_share_one_postgresql_store() {
         c.env("CHARTSCAN_DB", &db).args(args);
         c
     };
-    let batch = ws.samples(&["SR01/ipd-0002.png", "SR01/opd-0008.tif", "SR01/anc-0005.pdf", "BB01/ipd-0009.pdf", "BB01/opd-0006.png", "BB01/anc-0003.tif", "PP01/opd-0001.jpg", "PP01/anc-0007.jpg"]);
+    let batch = ws.samples(&["SR01/ipd-0002.png", "SR01/opd-0008.tif", "SR01/anc-0005.pdf", "BB01/ipd-0009.pdf", "BB01/opd-0006.png", "BB01/opd-0015.tif", "PP01/opd-0001.jpg", "PP01/anc-0007.jpg"]);
     let out = with_pg(&["ingest", batch.to_str().unwrap(), "--no-process", "--json"]).output().unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let pages = report["pages"].as_u64().unwrap();
-    assert_eq!(pages, 9);
+    assert_eq!(pages, 10, "six one-page scans and two two-page PDFs");
     let workers: Vec<Killed> = (0..2).map(|_| Killed(with_pg(&["worker", "--once", "--jobs", "1"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap())).collect();
     for mut w in workers {
         assert!(w.0.wait().unwrap().success());

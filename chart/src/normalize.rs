@@ -63,7 +63,7 @@ impl FieldType {
     /// Turns raw text into the canonical value of this type, or says why it cannot.
     pub fn canonicalize(&self, raw: &str) -> Result<String, ValueError> {
         let cleaned = khmer::clean(raw);
-        let cleaned = cleaned.trim_matches(|c: char| matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.' | '‘' | '’' | '“' | '”' | '\'' | '"' | '`' | '°' | '«' | '»' | '=' | '~' | '*') || c.is_whitespace());
+        let cleaned = cleaned.trim_matches(|c: char| matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.' | '‘' | '’' | '“' | '”' | '\'' | '"' | '`' | '°' | '«' | '»') || c.is_whitespace());
         // A parenthesis left open or closed at an end is a speck or a rule's stub, not text.
         let cleaned = if cleaned.starts_with('(') && !cleaned.contains(')') { cleaned[1..].trim_start() } else { cleaned };
         let cleaned = if cleaned.ends_with(')') && !cleaned.contains('(') { cleaned[..cleaned.len() - 1].trim_end() } else { cleaned };
@@ -318,7 +318,7 @@ pub fn date(s: &str) -> Result<CalendarDate, ValueError> {
 }
 
 fn integer(s: &str) -> Result<i64, ValueError> {
-    let ascii = khmer::ascii_digits(s);
+    let ascii = khmer::ascii_digits(s.trim_start_matches(['=', '~', '*']));
     let digits: String = ascii.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
     let rest = ascii.trim()[digits.len()..].trim_matches(|c: char| !c.is_alphanumeric() && !khmer::is_khmer(c)).to_lowercase();
     const UNITS: [&str; 22] = ["y", "yr", "yrs", "years", "year", "ឆ្នាំ", "w", "wk", "wks", "weeks", "សប្តាហ៍", "សប្ដាហ៍", "min", "bpm", "cm", "d", "day", "days", "ថ្ងៃ", "ដង", "times", "x"];
@@ -330,8 +330,9 @@ fn integer(s: &str) -> Result<i64, ValueError> {
 }
 
 fn decimal(s: &str) -> Result<String, ValueError> {
-    // "៧៦ . ៩" and "83,5": spaces around the point go, a comma is a point.
-    let ascii = khmer::ascii_digits(s).replace(',', ".");
+    // "៧៦ . ៩" and "83,5": spaces around the point go, a comma is a point; a rule's stub
+    // read as = or ~ before the number goes.
+    let ascii = khmer::ascii_digits(s.trim_start_matches(['=', '~', '*'])).replace(',', ".");
     let ascii = ascii.split('.').map(str::trim).collect::<Vec<_>>().join(".");
     let num: String = ascii.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
     match num.parse::<f64>() {

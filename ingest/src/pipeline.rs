@@ -536,7 +536,7 @@ mod tests {
         let blobs = BlobStore::new(dir.path().join("data")).unwrap();
         let samples = dir.path().join("box");
         std::fs::create_dir(&samples).unwrap();
-        for f in ["ipd-0002.png", "opd-0008.tif", "anc-0014.png", "opd-0026.png"] {
+        for f in ["ipd-0002.png", "opd-0008.tif", "ipd-0011.png", "opd-0026.png"] {
             std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/SR01").join(f), samples.join(f)).unwrap();
         }
         let junk = dir.path().join("notes.txt");

@@ -313,7 +313,9 @@ mod tests {
         assert_eq!(inspect(&two, &Limits::default()).unwrap(), (MediaType::Pdf, 2));
         let page2 = decode_page(&two, MediaType::Pdf, 1, &Limits::default()).unwrap();
         assert_eq!((page2.width(), page2.height()), (1748, 2480));
-        let tif = std::fs::read(root.join("BB01/anc-0003.tif")).unwrap();
-        assert_eq!(inspect(&tif, &Limits::default()).unwrap(), (MediaType::Tiff, 1));
+        let tif = std::fs::read(root.join("BB01/anc-0012.tif")).unwrap();
+        assert_eq!(inspect(&tif, &Limits::default()).unwrap(), (MediaType::Tiff, 2));
+        let one = std::fs::read(root.join("BB01/opd-0015.tif")).unwrap();
+        assert_eq!(inspect(&one, &Limits::default()).unwrap(), (MediaType::Tiff, 1));
     }
 }
