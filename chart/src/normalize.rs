@@ -387,8 +387,13 @@ fn phone(s: &str) -> Result<String, ValueError> {
 }
 
 fn icd10(s: &str) -> Result<String, ValueError> {
-    let compact: String = s.chars().filter(|c| !c.is_whitespace()).map(|c| if matches!(c, '£' | '€') { 'E' } else { c }).flat_map(char::to_uppercase).collect();
-    let mut chars: Vec<char> = compact.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '.').collect();
+    let compact: String = khmer::ascii_digits(s).chars().filter(|c| !c.is_whitespace()).map(|c| if matches!(c, '£' | '€') { 'E' } else { c }).flat_map(char::to_uppercase).collect();
+    // Anything but letters, digits and the point is not part of a code: a code with a dash
+    // or a stray mark inside is left for a person rather than repaired.
+    if compact.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '.')) {
+        return err(format!("{s:?} is not an ICD-10 code (like J06.9)"));
+    }
+    let mut chars: Vec<char> = compact.chars().collect();
     if chars.is_empty() {
         return err("empty ICD-10 code");
     }
@@ -528,6 +533,10 @@ mod tests {
         assert_eq!(c(Icd10, "A09"), "A09");
         assert_eq!(c(Icd10, "110"), "I10");
         assert_eq!(c(Icd10, "£11.9"), "E11.9");
+        assert_eq!(c(Icd10, "K29.7)"), "K29.7");
+        for bad in ["0០-10", "I6-4", "J0/6"] {
+            assert!(Icd10.canonicalize(bad).is_err(), "{bad} is left for a person, not repaired into a code");
+        }
         assert_eq!(c(Integer, "20°"), "20");
         assert_eq!(c(Text, "‘Trapeang Thom"), "Trapeang Thom");
         assert_eq!(c(BloodPressure, "110 / 70"), "110/70");

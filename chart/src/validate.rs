@@ -278,6 +278,10 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
             FieldType::Integer if v.len() > 1 && crate::khmer::ascii_digits(&raw).trim_start().starts_with('0') => {
                 problem = Some(format!("{raw:?} starts with a 0: a digit was probably misread"));
             }
+            FieldType::PatientId if raw.trim().contains(char::is_whitespace) => {
+                // `BB OPD 2022 013964`: the engine reads a thin dash as a gap.
+                problem = Some(format!("{raw:?} has a gap inside: a - or / there may be lost"));
+            }
             FieldType::Phone => {
                 let ok = phonenumber::parse(Some(phonenumber::country::Id::KH), &v).is_ok_and(|n| phonenumber::is_valid(&n));
                 if !ok {
@@ -285,6 +289,13 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
                 } else {
                     f.evidence.known = true;
                 }
+            }
+            FieldType::Icd10 if mixed_digit_scripts(&raw) => {
+                problem = Some(format!("{raw:?} mixes Khmer and Latin digits: some were misread"));
+            }
+            FieldType::Icd10 if raw.trim_start_matches(|c: char| !c.is_alphanumeric()).starts_with(|c: char| c.is_ascii_digit() || crate::khmer::KHMER_DIGITS.contains(&c)) => {
+                // `110` is I10, or a misread of something else: the letter was guessed.
+                problem = Some(format!("{raw:?} starts with a digit where a code has its letter: read as {v}"));
             }
             FieldType::Icd10 => {
                 if icd10::exists(&v) {
@@ -333,7 +344,7 @@ mod tests {
     fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, ExtractedField> {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), ExtractedField { value: Some(v.to_string().into()), raw: v.to_string(), confidence: 0.9, needs_review: false, page: 1, bbox: None, issue: None, evidence: Default::default() }))
+            .map(|(k, v)| (k.to_string(), ExtractedField { value: Some(v.to_string().into()), raw: v.to_string(), confidence: 0.9, needs_review: false, page: 1, bbox: None, issue: None, evidence: crate::Evidence { plausible: true, ..Default::default() } }))
             .collect()
     }
 
@@ -355,6 +366,28 @@ mod tests {
         let mut f = fields(&[("age", "50"), ("date_of_birth", "1990-03-12"), ("visit_date", "2024-11-25")]);
         cross_check(&mut f);
         assert!(f["age"].issue.as_deref().unwrap().contains("would be 34"));
+    }
+
+    #[test]
+    fn implausible_readings_go_to_a_reviewer_with_the_reason() {
+        let templates = crate::standard_templates();
+        let opd = templates.iter().find(|t| t.form == "opd").unwrap();
+        let mut f = fields(&[("patient_id", "BBOPD2022013964"), ("diagnosis_icd10", "I10"), ("phone", "0175499945"), ("age", "61")]);
+        f.get_mut("patient_id").unwrap().raw = "BB OPD 2022 013964".into();
+        f.get_mut("diagnosis_icd10").unwrap().raw = "110".into();
+        plausibility(opd, &mut f);
+        assert!(!f["patient_id"].evidence.plausible && f["patient_id"].issue.as_deref().unwrap().contains("gap inside"), "{:?}", f["patient_id"].issue);
+        assert!(!f["diagnosis_icd10"].evidence.plausible && f["diagnosis_icd10"].issue.as_deref().unwrap().contains("read as I10"), "{:?}", f["diagnosis_icd10"].issue);
+        assert!(f["phone"].evidence.plausible && f["phone"].evidence.known, "a number an operator uses: {:?}", f["phone"]);
+        assert!(f["age"].evidence.plausible && f["age"].issue.is_none());
+
+        let mut f = fields(&[("patient_id", "PP-0042"), ("diagnosis_icd10", "J06.9"), ("phone", "012 34"), ("age", "01")]);
+        f.get_mut("age").unwrap().raw = "01".into();
+        plausibility(opd, &mut f);
+        assert!(f["patient_id"].evidence.plausible);
+        assert!(f["diagnosis_icd10"].evidence.plausible && f["diagnosis_icd10"].evidence.known, "J06.9 is in the WHO list");
+        assert!(!f["phone"].evidence.plausible, "no operator's number");
+        assert!(!f["age"].evidence.plausible, "a leading zero: 61 read as 01?");
     }
 
     #[test]

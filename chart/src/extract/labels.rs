@@ -237,7 +237,13 @@ pub(crate) fn hits_on_line(vocab: &Vocabulary, words: &[&Word]) -> Vec<Hit> {
                 continue;
             }
             let span_len = span.chars().count();
+            // A number at either end of the span is a value beside the label, not a part
+            // of it (a label OCR misread may hold a digit, not a run of them).
+            let number_at_edge = numberish(words[start]) || numberish(words[end - 1]);
             for e in &vocab.entries {
+                if number_at_edge && !e.key.chars().any(|c| c.is_ascii_digit()) {
+                    continue;
+                }
                 let mut sim = 0.0;
                 if span_len <= e.len * 3 / 2 + 2 && span_len * 2 + 2 >= e.len {
                     sim = similarity(&span, &e.key);
@@ -324,6 +330,15 @@ pub(crate) fn is_bar(w: &Word) -> bool {
 pub(crate) fn ends_like_label(w: &Word) -> bool {
     let t = w.text.trim_end_matches(|c: char| c == '|' || c == '.' || c.is_whitespace());
     t.ends_with(':') || t.ends_with('：') || t.ends_with('៖')
+}
+
+/// Mostly digits: two or more, and at least half of its letters and digits (`1D` is a
+/// misread `ID`, a long Khmer label misread with a few digits in it is a label; `013964`
+/// and `12` are numbers).
+fn numberish(w: &Word) -> bool {
+    let digits = w.text.chars().filter(|c| c.is_ascii_digit() || khmer::KHMER_DIGITS.contains(c)).count();
+    let alnum = w.text.chars().filter(|c| c.is_alphanumeric()).count();
+    digits >= 2 && digits * 2 >= alnum
 }
 
 fn has_digit(w: &Word) -> bool {
