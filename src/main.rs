@@ -169,7 +169,7 @@ enum Command {
     /// Fit the confidence model on charts with ground truth: extraction runs on each chart's
     /// saved OCR words, every value it finds is compared with the truth, a logistic model
     /// learns from the evidence which values are right, and the auto-accept threshold is
-    /// chosen on out-of-fold predictions for 99.8% precision. Writes the model (the bundled
+    /// chosen on out-of-fold predictions for the precision asked (99.8% by default). Writes the model (the bundled
     /// one is chart/src/calibration.json; rebuild to use it).
     Calibrate {
         /// A set of charts: TRUTH=WORDS, truth files and the folder of their saved words
@@ -179,6 +179,10 @@ enum Command {
         /// Where to write the model.
         #[arg(long, default_value = "chart/src/calibration.json")]
         out: PathBuf,
+        /// The share of auto-accepted values that must be right (out of fold): the
+        /// threshold is the lowest that keeps it.
+        #[arg(long, default_value_t = chart::confidence::TARGET_PRECISION, value_parser = precision_arg)]
+        precision: f64,
     },
     /// Measure extraction against ground truth: re-runs extraction, with the current
     /// templates, on the OCR words stored for every chart (or saved with --save-words), and
@@ -739,8 +743,8 @@ async fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Calibrate { sets, out } => {
-            calibrate(&templates, sets, out)?;
+        Command::Calibrate { sets, out, precision } => {
+            calibrate(&templates, sets, out, *precision)?;
             Ok(0)
         }
         Command::Templates { command: TemplateCommand::List } => {
@@ -752,8 +756,16 @@ async fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// A precision between 0.5 and 1 (`--precision 0.995`).
+fn precision_arg(s: &str) -> std::result::Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.5..1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s:?}: a share of right values between 0.5 and 1, like 0.995")),
+    }
+}
+
 /// Fits the confidence model on the charts of `sets` (see `Command::Calibrate`).
-fn calibrate(templates: &[chart::Template], sets: &[String], out: &Path) -> Result<()> {
+fn calibrate(templates: &[chart::Template], sets: &[String], out: &Path, precision: f64) -> Result<()> {
     use chart::confidence::{self, Example};
     use chart::eval::{Half, TruthValue};
     let mut examples = Vec::new();
@@ -788,10 +800,10 @@ fn calibrate(templates: &[chart::Template], sets: &[String], out: &Path) -> Resu
         described.push(format!("{truth_dir} ({used} charts{})", match half { Half::Odd => ", odd-numbered", Half::Even => ", even-numbered", Half::All => "" }));
     }
     anyhow::ensure!(!examples.is_empty(), "no values to fit on: are the words saved (evaluate --save-words)?");
-    let (model, out_of_fold) = confidence::fit(&examples, &described.join(" + "));
+    let (model, out_of_fold) = confidence::fit(&examples, &described.join(" + "), precision);
     println!("fitted on {} values ({} right) from {}", model.fit.values, model.fit.right, model.fitted_on);
     println!("threshold {:.3}: out of fold, {:.1}% of values auto-accepted, {:.2}% of them right", model.threshold, 100.0 * model.fit.share, 100.0 * model.fit.precision);
-    for target in [0.99, 0.995, 0.998] {
+    for target in [0.99, 0.995, 0.997, 0.998, 0.999] {
         let (t, p, share) = confidence::choose_threshold(&out_of_fold, target);
         println!("  for {:.1}% precision: threshold {t:.3}, {:.1}% auto-accepted, {:.2}% right", 100.0 * target, 100.0 * share, 100.0 * p);
     }

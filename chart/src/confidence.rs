@@ -241,7 +241,7 @@ pub fn choose_threshold(scored: &[(f64, bool, bool)], target: f64) -> (f64, f64,
 /// Fits a model: weights on every example, the threshold on out-of-fold predictions (five
 /// folds by chart) so that it holds on charts the weights have not seen. The out-of-fold
 /// predictions come back in the examples' order.
-pub fn fit(examples: &[Example], fitted_on: &str) -> (Model, Vec<(f64, bool, bool)>) {
+pub fn fit(examples: &[Example], fitted_on: &str, target_precision: f64) -> (Model, Vec<(f64, bool, bool)>) {
     // Values with an issue never skip review: the model learns to tell right from wrong
     // among the others (their confidence still orders the queue).
     let train_on = |set: &[Example]| -> Vec<f64> {
@@ -261,7 +261,7 @@ pub fn fit(examples: &[Example], fitted_on: &str) -> (Model, Vec<(f64, bool, boo
             out_of_fold[i] = (m.predict(&e.x), e.right, e.eligible);
         }
     }
-    let (threshold, precision, share) = choose_threshold(&out_of_fold, TARGET_PRECISION);
+    let (threshold, precision, share) = choose_threshold(&out_of_fold, target_precision);
     let model = Model {
         fitted_on: fitted_on.to_string(),
         features: FEATURES.iter().map(|f| f.to_string()).collect(),
@@ -297,7 +297,7 @@ mod tests {
             let e = Evidence { ocr_mean: if sure { 0.95 } else { 0.4 }, ocr_min: if sure { 0.9 } else { 0.2 }, valid: true, label_similarity: 1.0, ..Default::default() };
             examples.push(Example { x: features(&e, FieldType::Date), right: sure || i % 8 == 0, eligible: true, chart: format!("c{}", i % 20), field: "d".into() });
         }
-        let (m, oof) = fit(&examples, "synthetic");
+        let (m, oof) = fit(&examples, "synthetic", TARGET_PRECISION);
         assert_eq!(oof.len(), 400);
         assert!(m.predict(&examples[1].x) > 0.9 && m.predict(&examples[0].x) < 0.7, "{:?}", m.weights);
         assert!(m.fit.precision >= TARGET_PRECISION && m.fit.share > 0.7, "{:?}", m.fit);
