@@ -320,17 +320,32 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
     }
     let check = gazetteer::check_address(province.as_deref(), district.as_deref(), commune.as_deref(), village.as_deref());
     let levels = [(Level::District, "district", &district), (Level::Commune, "commune", &commune), (Level::Village, "village", &village)];
-    for (i, (level, name, value)) in levels.iter().enumerate() {
+    // The places found so far, down the hierarchy; a reading one slip away from a place of
+    // its parent is mended to it (and reviewed), and is the parent of the levels below.
+    let mut above: Option<(&str, &'static gazetteer::Place)> = check.at(Level::Province).map(|p| ("province", p));
+    for (level, name, value) in levels.iter() {
         let Some(value) = value else { continue };
         let Some(f) = fields.get_mut(*name) else { continue };
-        if check.at(*level).is_some() {
+        if let Some(p) = check.at(*level).filter(|p| above.is_none_or(|(_, a)| p.within(a))) {
             f.evidence.known = true;
+            above = Some((name, p));
             continue;
         }
-        let above = levels[..i].iter().rev().find_map(|(l, n, _)| check.at(*l).map(|p| (n, p))).or_else(|| check.at(Level::Province).map(|p| (&"province", p)));
-        let why = match above {
-            Some((parent_name, p)) => format!("{value:?} is not a {name} of the {parent_name} {} in the gazetteer", p.english),
-            None => format!("{value:?} is not a known {name} in the gazetteer"),
+        let why = match (above, gazetteer::nearest(*level, value, above.map(|(_, p)| p))) {
+            (Some((parent_name, parent)), Some((place, _))) => {
+                let mended = gazetteer::mend(value, place);
+                f.value = Some(mended.clone().into());
+                above = Some((name, place));
+                format!("read as {value:?}, which is not a {name} of the {parent_name} {}: the nearest in the gazetteer is {mended}", parent.english)
+            }
+            (Some((parent_name, parent)), None) => format!("{value:?} is not a {name} of the {parent_name} {} in the gazetteer", parent.english),
+            (None, Some((place, _))) => {
+                let mended = gazetteer::mend(value, place);
+                f.value = Some(mended.clone().into());
+                above = Some((name, place));
+                format!("read as {value:?}, which is not a known {name}: the nearest in the gazetteer is {mended}")
+            }
+            (None, None) => format!("{value:?} is not a known {name} in the gazetteer"),
         };
         f.evidence.plausible = false;
         add_issue(f, &why);
@@ -388,6 +403,23 @@ mod tests {
         assert!(f["diagnosis_icd10"].evidence.plausible && f["diagnosis_icd10"].evidence.known, "J06.9 is in the WHO list");
         assert!(!f["phone"].evidence.plausible, "no operator's number");
         assert!(!f["age"].evidence.plausible, "a leading zero: 61 read as 01?");
+    }
+
+    #[test]
+    fn an_address_slip_is_mended_to_the_gazetteer_and_reviewed() {
+        let templates = crate::standard_templates();
+        let opd = templates.iter().find(|t| t.form == "opd").unwrap();
+        let mut f = fields(&[("province", "Battambang"), ("district", "Thma Kou1"), ("commune", "Knum Ta Pung"), ("village", "Nowhere Special")]);
+        plausibility(opd, &mut f);
+        assert_eq!(f["district"].text(), Some("Thma Koul"));
+        assert_eq!(f["commune"].text(), Some("Ta Pung"), "checked against the mended district");
+        for name in ["district", "commune"] {
+            assert!(!f[name].evidence.plausible, "{name}: a mended value is always reviewed");
+            assert!(f[name].issue.as_deref().unwrap().contains("the nearest in the gazetteer"), "{:?}", f[name].issue);
+        }
+        assert_eq!(f["district"].raw, "Thma Kou1", "what was read stays beside it");
+        assert_eq!(f["village"].text(), Some("Nowhere Special"), "nothing near: kept as read");
+        assert!(f["village"].issue.as_deref().unwrap().contains("not a village of the commune Ta Pung"), "{:?}", f["village"].issue);
     }
 
     #[test]

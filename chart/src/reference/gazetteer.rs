@@ -153,6 +153,64 @@ pub fn lookup(level: Level, name: &str) -> Vec<&'static Place> {
     idx.by_name.get(&(level, key)).map(|ids| ids.iter().map(|&i| &idx.places[i]).collect()).unwrap_or_default()
 }
 
+/// The place of `level` within `parent` whose name is nearest to a reading the gazetteer
+/// does not hold (an OCR slip: `Phnom Penh Thmer`, `ព្រែឈរ`), with the similarity of the
+/// two lookup keys (0..1). Only a clear winner counts: a near name, at least 0.75 alike,
+/// better by a margin than the next one. Without a parent only districts are looked for
+/// (communes and villages repeat their names across the country). A Latin reading whose
+/// first word is a misread prefix (`Knum Chheu Teal`) is also tried without it.
+pub fn nearest(level: Level, reading: &str, parent: Option<&Place>) -> Option<(&'static Place, f32)> {
+    if parent.is_none() && level > Level::District {
+        return None;
+    }
+    let khmer_reading = khmer::is_mostly_khmer(reading);
+    let key_of = |p: &Place| if khmer_reading { khmer_key(&p.khmer) } else { latin_key(&p.english) };
+    let mut readings = vec![reading.trim().to_string()];
+    if !khmer_reading {
+        if let Some((_, rest)) = reading.trim().split_once(' ') {
+            readings.push(rest.to_string());
+        }
+    }
+    let mut scored: Vec<(f32, &'static Place)> = Vec::new();
+    for r in &readings {
+        let key = if khmer_reading { khmer_key(r) } else { latin_key(r) };
+        if key.chars().count() < 2 {
+            continue;
+        }
+        for p in places(level).filter(|p| parent.is_none_or(|a| p.within(a))) {
+            let k = key_of(p);
+            let longest = key.chars().count().max(k.chars().count()) as f32;
+            let sim = 1.0 - crate::text::levenshtein(&key, &k) as f32 / longest;
+            match scored.iter_mut().find(|(_, q)| q.code == p.code) {
+                Some(entry) => entry.0 = entry.0.max(sim),
+                None => scored.push((sim, p)),
+            }
+        }
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let (best, place) = *scored.first()?;
+    let second = scored.get(1).map_or(0.0, |s| s.0);
+    (best >= 0.75 && best - second >= 0.15).then_some((place, best))
+}
+
+/// A reading mended to `place`'s name: in Khmer, the gazetteer's spelling; in Latin, word
+/// by word, the printed word where it is the gazetteer's word in another romanisation
+/// (`Phnom` for `Phnum`) and the gazetteer's word where the reading slipped (`Thmer`), so
+/// that the printed spelling is kept wherever it was read.
+pub fn mend(reading: &str, place: &Place) -> String {
+    if khmer::is_mostly_khmer(reading) {
+        return place.khmer.clone();
+    }
+    let read: Vec<&str> = reading.split_whitespace().collect();
+    let official: Vec<&str> = place.english.split_whitespace().collect();
+    // A misread prefix before the name (`Knum Chheu Teal`) is dropped.
+    let read = if read.len() == official.len() + 1 { &read[1..] } else { &read[..] };
+    if read.len() != official.len() {
+        return place.english.clone();
+    }
+    read.iter().zip(&official).map(|(r, o)| if latin_key(r) == latin_key(o) { *r } else { *o }).collect::<Vec<_>>().join(" ")
+}
+
 /// What the gazetteer says of an address read from a chart.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddressCheck {
@@ -244,6 +302,20 @@ mod tests {
         // A real district of another province is not a district of this one.
         let wrong = check_address(Some("Kampot"), Some("Thma Koul"), None, None);
         assert!(wrong.at(Level::Province).is_some() && wrong.at(Level::District).is_none());
+        // Readings one slip away from a place of the parent are pointed to it.
+        let district = check_address(Some("Phnom Penh"), Some("Sen Sok"), None, None).at(Level::District).unwrap();
+        let (place, _) = nearest(Level::Commune, "Phnom Penh Thmer", Some(district)).unwrap();
+        assert_eq!(place.english, "Phnum Penh Thmei");
+        assert_eq!(mend("Phnom Penh Thmer", place), "Phnom Penh Thmei", "the printed romanisation kept, the slip mended");
+        let kampong_thom = check_address(Some("Kampong Thom"), None, None, None).at(Level::Province).unwrap();
+        assert_eq!(nearest(Level::District, "ព្រែឈរ", Some(kampong_thom)), None, "Prey Chhor is Kampong Cham's, not Kampong Thom's");
+        let kampong_cham = check_address(Some("Kampong Cham"), None, None, None).at(Level::Province).unwrap();
+        assert_eq!(nearest(Level::District, "ព្រែឈរ", Some(kampong_cham)).map(|(p, _)| p.english.as_str()), Some("Prey Chhor"));
+        let thma_koul = check_address(Some("Battambang"), Some("Thma Koul"), None, None).at(Level::District).unwrap();
+        let (ta_pung, _) = nearest(Level::Commune, "Knum Ta Pung", Some(thma_koul)).unwrap();
+        assert_eq!(mend("Knum Ta Pung", ta_pung), "Ta Pung", "a misread prefix dropped");
+        assert_eq!(nearest(Level::Commune, "Xylophone", Some(thma_koul)), None, "nothing near");
+        assert_eq!(nearest(Level::Village, "Prey Kder", None), None, "villages only within their commune");
         let suggestions = suggest(Level::District, "Thma", Some("02"), 5);
         assert_eq!(suggestions.iter().map(|p| p.english.as_str()).collect::<Vec<_>>(), ["Thma Koul"]);
     }
