@@ -5,7 +5,7 @@
 //! ink: a cross, a tick or a filled square. The boxes are handed to extraction as words
 //! `☒`/`☐` ([`chart::PageWords::add_check_boxes`]), which keeps extraction pure.
 
-use crate::preprocess::{flood, otsu_threshold};
+use crate::preprocess::{ink_components, otsu_threshold};
 use chart::BBox;
 use image::GrayImage;
 
@@ -38,7 +38,7 @@ impl CheckBox {
 /// `max_side` pixels: at 300 dpi a box beside 10–14 pt text is 25–60 pixels.
 pub fn find_check_boxes(page: &GrayImage, min_side: u32, max_side: u32) -> Vec<CheckBox> {
     let threshold = otsu_threshold(page);
-    // 0 = ink, 255 = paper, as `flood` expects.
+    // 0 = ink, 255 = paper, as `ink_components` expects.
     let bw = GrayImage::from_raw(page.width(), page.height(), page.as_raw().iter().map(|&v| if v <= threshold { 0 } else { 255 }).collect()).expect("same size");
     find_check_boxes_bw(&bw, min_side, max_side)
 }
@@ -46,25 +46,10 @@ pub fn find_check_boxes(page: &GrayImage, min_side: u32, max_side: u32) -> Vec<C
 /// [`find_check_boxes`] on a page already thresholded (0 ink, 255 paper), such as the
 /// page prepared for the engine.
 pub fn find_check_boxes_bw(bw: &GrayImage, min_side: u32, max_side: u32) -> Vec<CheckBox> {
-    let (w, h) = (bw.width() as usize, bw.height() as usize);
-    let px: &[u8] = bw.as_raw();
-    let mut seen = vec![false; w * h];
+    let (w, px) = (bw.width() as usize, bw.as_raw());
     let mut found = Vec::new();
-    for start in 0..w * h {
-        if px[start] != 0 || seen[start] {
-            continue;
-        }
-        let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-        let mut count = 0usize;
-        flood(px, w, h, start, &mut seen, |i| {
-            let (x, y) = (i % w, i / w);
-            x0 = x0.min(x);
-            y0 = y0.min(y);
-            x1 = x1.max(x);
-            y1 = y1.max(y);
-            count += 1;
-        });
-        let (bw, bh) = ((x1 - x0 + 1) as u32, (y1 - y0 + 1) as u32);
+    for c in ink_components(bw) {
+        let (bw, bh) = (c.width, c.height);
         if bw < min_side || bh < min_side || bw > max_side || bh > max_side {
             continue;
         }
@@ -74,11 +59,11 @@ pub fn find_check_boxes_bw(bw: &GrayImage, min_side: u32, max_side: u32) -> Vec<
         }
         // An outline, not a blob: about four sides' worth of stroke.
         let perimeter = 2 * (bw + bh) as usize;
-        if count > perimeter * 8 || count < perimeter / 2 {
+        if c.pixels > perimeter * 8 || c.pixels < perimeter / 2 {
             continue;
         }
-        if let Some(fill) = outline_fill(px, w, (x0, y0, bw as usize, bh as usize)) {
-            found.push(CheckBox { bbox: BBox::new(x0 as u32, y0 as u32, bw, bh), fill });
+        if let Some(fill) = outline_fill(px, w, (c.x as usize, c.y as usize, bw as usize, bh as usize)) {
+            found.push(CheckBox { bbox: BBox::new(c.x, c.y, bw, bh), fill });
         }
     }
     found

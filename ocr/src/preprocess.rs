@@ -162,10 +162,36 @@ pub fn letter_height(bw: &GrayImage) -> Option<f32> {
 }
 
 fn letter_height_of(bw: &GrayImage) -> Option<f32> {
+    let mut heights: Vec<u32> = ink_components(bw)
+        .into_iter()
+        // Letters: a few pixels and more, neither a line nor a blot.
+        .filter(|c| c.pixels >= 6 && (3..=100).contains(&c.height) && c.width <= 3 * c.height && c.height <= 4 * c.width.max(1))
+        .map(|c| c.height)
+        .collect();
+    if heights.len() < 50 {
+        return None;
+    }
+    heights.sort_unstable();
+    Some(heights[heights.len() / 2] as f32)
+}
+
+/// A connected piece of ink (8-connected black pixels) of a black-and-white page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Component {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    /// How many pixels of ink.
+    pub pixels: usize,
+}
+
+/// The connected pieces of ink of a page thresholded to 0 (ink) and 255 (paper).
+pub(crate) fn ink_components(bw: &GrayImage) -> Vec<Component> {
     let (w, h) = (bw.width() as usize, bw.height() as usize);
     let px = bw.as_raw();
     let mut seen = vec![false; w * h];
-    let mut heights = Vec::new();
+    let mut out = Vec::new();
     for start in 0..w * h {
         if px[start] != 0 || seen[start] {
             continue;
@@ -179,17 +205,9 @@ fn letter_height_of(bw: &GrayImage) -> Option<f32> {
             y1 = y1.max(y);
             n += 1;
         });
-        let (cw, ch) = (x1 - x0 + 1, y1 - y0 + 1);
-        // Letters: a few pixels and more, neither a line nor a blot.
-        if n >= 6 && ch >= 3 && ch <= 100 && cw <= 3 * ch && ch <= 4 * cw.max(1) {
-            heights.push(ch as u32);
-        }
+        out.push(Component { x: x0 as u32, y: y0 as u32, width: (x1 - x0 + 1) as u32, height: (y1 - y0 + 1) as u32, pixels: n });
     }
-    if heights.len() < 50 {
-        return None;
-    }
-    heights.sort_unstable();
-    Some(heights[heights.len() / 2] as f32)
+    out
 }
 
 /// Otsu's threshold: the grey level that best separates ink from paper.

@@ -460,7 +460,7 @@ fn compose(khmer: Option<&String>, english: &str, facility_index: usize, labels:
         (Labels::Both, Some(kh)) => format!("{kh} / {english}"),
         (Labels::Khmer, Some(kh)) => kh.to_string(),
         (Labels::Stacked, Some(kh)) => format!("{kh}\n{english}"),
-        (Labels::Paren, Some(kh)) if facility_index % 2 == 0 => format!("{english} ({kh})"),
+        (Labels::Paren, Some(kh)) if facility_index.is_multiple_of(2) => format!("{english} ({kh})"),
         (Labels::Paren, Some(kh)) => format!("{kh} ({english})"),
         _ => english.to_string(),
     };

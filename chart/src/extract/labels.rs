@@ -451,7 +451,7 @@ fn phrases_on_line(line_index: usize, line: &Line<'_>, hits: &[Hit]) -> Vec<Phra
             continue;
         }
         let mut s = k;
-        while s > 0 && k - s < 5 && !has_digit(words[s - 1]) && !is_bar(words[s - 1]) && !out.iter().any(|p| p.0 <= s - 1 && s - 1 < p.1) && gap(s - 1, s) < 2 * height && !ends_like_label(words[s - 1]) {
+        while s > 0 && k - s < 5 && !has_digit(words[s - 1]) && !is_bar(words[s - 1]) && !out.iter().any(|p| p.0 < s && s - 1 < p.1) && gap(s - 1, s) < 2 * height && !ends_like_label(words[s - 1]) {
             s -= 1;
         }
         let at_boundary = s == 0 || is_bar(words[s - 1]) || out.iter().any(|p| p.1 == s) || gap(s - 1, s) >= 2 * height;

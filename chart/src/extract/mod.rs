@@ -185,7 +185,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
             continue;
         }
         let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], &vocab_keys);
-        readings.sort_by(|a, b| reading_rank(&b.0, b.1, b.2).cmp(&reading_rank(&a.0, a.1, a.2)));
+        readings.sort_by_key(|r| std::cmp::Reverse(reading_rank(&r.0, r.1, r.2)));
         let Some((best, similarity, label_like)) = readings.first().cloned() else { continue };
         // Another copy of the label elsewhere (a second page) that reads the same value.
         let copies_agree = readings.iter().skip(1).any(|(r, _, _)| r.page_index != best.page_index && r.value.is_some() && r.value == best.value);
@@ -216,7 +216,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
     // A whole address under one label fills the parts that have no label of their own.
     for (fi, spec) in template.fields.iter().enumerate().filter(|(_, f)| f.kind == FieldType::Address) {
         let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], &vocab_keys);
-        readings.sort_by(|a, b| reading_rank(&b.0, b.1, b.2).cmp(&reading_rank(&a.0, a.1, a.2)));
+        readings.sort_by_key(|r| std::cmp::Reverse(reading_rank(&r.0, r.1, r.2)));
         let Some((r, similarity, _)) = readings.into_iter().next() else { continue };
         let parts = address::split(&r.raw);
         for (part, target) in parts.iter().zip(&spec.parts) {
@@ -405,7 +405,7 @@ fn code_in_text(text: &str) -> Option<(String, String)> {
             let starts_with_letter = candidate.chars().next().is_some_and(|c| c.is_ascii_uppercase());
             let Ok(code) = crate::FieldType::Icd10.canonicalize(&candidate) else { continue };
             if starts_with_letter && crate::reference::icd10::exists(&code) && i > 0 {
-                let cleaned = tokens[..i].join(" ").trim_end_matches(|c: char| matches!(c, '(' | '-' | ',' | ' ' | '/')).to_string();
+                let cleaned = tokens[..i].join(" ").trim_end_matches(['(', '-', ',', ' ', '/']).to_string();
                 return Some((code, cleaned));
             }
         }

@@ -57,7 +57,7 @@ fn column_of(p: &Phrase, field: usize) -> Option<usize> {
 
 /// Reads table `field` (spec `spec`) from the pages: the first page whose header is found.
 pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>]) -> Option<Table> {
-    let needed = spec.columns.len().min(3).max(2);
+    let needed = spec.columns.len().clamp(2, 3);
     for (pi, page) in pages.iter().enumerate() {
         // The header: the line with the most of the table's column labels, and the lines
         // right above and below it with several too (Khmer over English).
