@@ -320,8 +320,10 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
     }
     let check = gazetteer::check_address(province.as_deref(), district.as_deref(), commune.as_deref(), village.as_deref());
     let levels = [(Level::District, "district", &district), (Level::Commune, "commune", &commune), (Level::Village, "village", &village)];
-    // The places found so far, down the hierarchy; a reading one slip away from a place of
-    // its parent is mended to it (and reviewed), and is the parent of the levels below.
+    // The places found so far, down the hierarchy. A reading the gazetteer does not hold is
+    // kept as read and reviewed; when it is one slip away from a place of its parent, the
+    // reviewer is told which (the value is never overwritten), and that place is the parent
+    // the levels below are checked against.
     let mut above: Option<(&str, &'static gazetteer::Place)> = check.at(Level::Province).map(|p| ("province", p));
     for (level, name, value) in levels.iter() {
         let Some(value) = value else { continue };
@@ -331,22 +333,15 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
             above = Some((name, p));
             continue;
         }
-        let why = match (above, gazetteer::nearest(*level, value, above.map(|(_, p)| p))) {
-            (Some((parent_name, parent)), Some((place, _))) => {
-                let mended = gazetteer::mend(value, place);
-                f.value = Some(mended.clone().into());
-                above = Some((name, place));
-                format!("read as {value:?}, which is not a {name} of the {parent_name} {}: the nearest in the gazetteer is {mended}", parent.english)
-            }
-            (Some((parent_name, parent)), None) => format!("{value:?} is not a {name} of the {parent_name} {} in the gazetteer", parent.english),
-            (None, Some((place, _))) => {
-                let mended = gazetteer::mend(value, place);
-                f.value = Some(mended.clone().into());
-                above = Some((name, place));
-                format!("read as {value:?}, which is not a known {name}: the nearest in the gazetteer is {mended}")
-            }
-            (None, None) => format!("{value:?} is not a known {name} in the gazetteer"),
+        let nearest = gazetteer::nearest(*level, value, above.map(|(_, p)| p));
+        let mut why = match above {
+            Some((parent_name, parent)) => format!("{value:?} is not a {name} of the {parent_name} {} in the gazetteer", parent.english),
+            None => format!("{value:?} is not a known {name} in the gazetteer"),
         };
+        if let Some((place, _)) = nearest {
+            why.push_str(&format!(": did you mean {}?", gazetteer::mend(value, place)));
+            above = Some((name, place));
+        }
         f.evidence.plausible = false;
         add_issue(f, &why);
     }
@@ -406,20 +401,19 @@ mod tests {
     }
 
     #[test]
-    fn an_address_slip_is_mended_to_the_gazetteer_and_reviewed() {
+    fn an_unknown_place_is_kept_as_read_and_the_reviewer_told_the_nearest() {
         let templates = crate::standard_templates();
         let opd = templates.iter().find(|t| t.form == "opd").unwrap();
         let mut f = fields(&[("province", "Battambang"), ("district", "Thma Kou1"), ("commune", "Knum Ta Pung"), ("village", "Nowhere Special")]);
         plausibility(opd, &mut f);
-        assert_eq!(f["district"].text(), Some("Thma Koul"));
-        assert_eq!(f["commune"].text(), Some("Ta Pung"), "checked against the mended district");
-        for name in ["district", "commune"] {
-            assert!(!f[name].evidence.plausible, "{name}: a mended value is always reviewed");
-            assert!(f[name].issue.as_deref().unwrap().contains("the nearest in the gazetteer"), "{:?}", f[name].issue);
+        assert_eq!(f["district"].text(), Some("Thma Kou1"), "never overwritten with the official name");
+        assert!(f["district"].issue.as_deref().unwrap().contains("did you mean Thma Koul?"), "{:?}", f["district"].issue);
+        assert_eq!(f["commune"].text(), Some("Knum Ta Pung"));
+        assert!(f["commune"].issue.as_deref().unwrap().contains("not a commune of the district Thma Koul in the gazetteer: did you mean Ta Pung?"), "checked against the likely district: {:?}", f["commune"].issue);
+        for name in ["district", "commune", "village"] {
+            assert!(!f[name].evidence.plausible && !f[name].evidence.known, "{name} is reviewed");
         }
-        assert_eq!(f["district"].raw, "Thma Kou1", "what was read stays beside it");
-        assert_eq!(f["village"].text(), Some("Nowhere Special"), "nothing near: kept as read");
-        assert!(f["village"].issue.as_deref().unwrap().contains("not a village of the commune Ta Pung"), "{:?}", f["village"].issue);
+        assert!(f["village"].issue.as_deref().unwrap().ends_with("not a village of the commune Ta Pung in the gazetteer"), "nothing near: {:?}", f["village"].issue);
     }
 
     #[test]

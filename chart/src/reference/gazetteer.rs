@@ -193,10 +193,11 @@ pub fn nearest(level: Level, reading: &str, parent: Option<&Place>) -> Option<(&
     (best >= 0.75 && best - second >= 0.15).then_some((place, best))
 }
 
-/// A reading mended to `place`'s name: in Khmer, the gazetteer's spelling; in Latin, word
-/// by word, the printed word where it is the gazetteer's word in another romanisation
-/// (`Phnom` for `Phnum`) and the gazetteer's word where the reading slipped (`Thmer`), so
-/// that the printed spelling is kept wherever it was read.
+/// A reading mended to `place`'s name, as a suggestion to a reviewer: in Khmer, the
+/// gazetteer's spelling; in Latin, word by word, the printed word where it is the
+/// gazetteer's word in another romanisation (`Phnom` for `Phnum`) and the gazetteer's word
+/// where the reading slipped (`Thmer`), so that what the reviewer is offered keeps the
+/// printed spelling wherever it was read.
 pub fn mend(reading: &str, place: &Place) -> String {
     if khmer::is_mostly_khmer(reading) {
         return place.khmer.clone();
