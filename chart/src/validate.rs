@@ -279,7 +279,7 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
                 problem = Some(format!("{raw:?} starts with a 0: a digit was probably misread"));
             }
             FieldType::PatientId if raw.trim().contains(char::is_whitespace) => {
-                // `BB OPD 2022 013964`: the engine reads a thin dash as a gap.
+                // `PP OPD 2023 004417`: the engine reads a thin dash as a gap.
                 problem = Some(format!("{raw:?} has a gap inside: a - or / there may be lost"));
             }
             FieldType::Phone => {
@@ -382,8 +382,8 @@ mod tests {
     fn implausible_readings_go_to_a_reviewer_with_the_reason() {
         let templates = crate::standard_templates();
         let opd = templates.iter().find(|t| t.form == "opd").unwrap();
-        let mut f = fields(&[("patient_id", "BBOPD2022013964"), ("diagnosis_icd10", "I10"), ("phone", "0175499945"), ("age", "61")]);
-        f.get_mut("patient_id").unwrap().raw = "BB OPD 2022 013964".into();
+        let mut f = fields(&[("patient_id", "PPOPD2023004417"), ("diagnosis_icd10", "I10"), ("phone", "0175499945"), ("age", "61")]);
+        f.get_mut("patient_id").unwrap().raw = "PP OPD 2023 004417".into();
         f.get_mut("diagnosis_icd10").unwrap().raw = "110".into();
         plausibility(opd, &mut f);
         assert!(!f["patient_id"].evidence.plausible && f["patient_id"].issue.as_deref().unwrap().contains("gap inside"), "{:?}", f["patient_id"].issue);
@@ -404,16 +404,16 @@ mod tests {
     fn an_unknown_place_is_kept_as_read_and_the_reviewer_told_the_nearest() {
         let templates = crate::standard_templates();
         let opd = templates.iter().find(|t| t.form == "opd").unwrap();
-        let mut f = fields(&[("province", "Battambang"), ("district", "Thma Kou1"), ("commune", "Knum Ta Pung"), ("village", "Nowhere Special")]);
+        let mut f = fields(&[("province", "Banteay Meanchey"), ("district", "Serei Saophoa1"), ("commune", "Knum Kampong Svay"), ("village", "Nowhere Special")]);
         plausibility(opd, &mut f);
-        assert_eq!(f["district"].text(), Some("Thma Kou1"), "never overwritten with the official name");
-        assert!(f["district"].issue.as_deref().unwrap().contains("did you mean Thma Koul?"), "{:?}", f["district"].issue);
-        assert_eq!(f["commune"].text(), Some("Knum Ta Pung"));
-        assert!(f["commune"].issue.as_deref().unwrap().contains("not a commune of the district Thma Koul in the gazetteer: did you mean Ta Pung?"), "checked against the likely district: {:?}", f["commune"].issue);
+        assert_eq!(f["district"].text(), Some("Serei Saophoa1"), "never overwritten with the official name");
+        assert!(f["district"].issue.as_deref().unwrap().contains("did you mean Serei Saophoan?"), "{:?}", f["district"].issue);
+        assert_eq!(f["commune"].text(), Some("Knum Kampong Svay"));
+        assert!(f["commune"].issue.as_deref().unwrap().contains("not a commune of the district Serei Saophoan in the gazetteer: did you mean Kampong Svay?"), "checked against the likely district: {:?}", f["commune"].issue);
         for name in ["district", "commune", "village"] {
             assert!(!f[name].evidence.plausible && !f[name].evidence.known, "{name} is reviewed");
         }
-        assert!(f["village"].issue.as_deref().unwrap().ends_with("not a village of the commune Ta Pung in the gazetteer"), "nothing near: {:?}", f["village"].issue);
+        assert!(f["village"].issue.as_deref().unwrap().ends_with("not a village of the commune Kampong Svay in the gazetteer"), "nothing near: {:?}", f["village"].issue);
     }
 
     #[test]

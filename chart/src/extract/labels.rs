@@ -333,7 +333,7 @@ pub(crate) fn ends_like_label(w: &Word) -> bool {
 }
 
 /// Mostly digits: two or more, and at least half of its letters and digits (`1D` is a
-/// misread `ID`, a long Khmer label misread with a few digits in it is a label; `013964`
+/// misread `ID`, a long Khmer label misread with a few digits in it is a label; `004417`
 /// and `12` are numbers).
 fn numberish(w: &Word) -> bool {
     let digits = w.text.chars().filter(|c| c.is_ascii_digit() || khmer::KHMER_DIGITS.contains(c)).count();

@@ -242,7 +242,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         }
     }
 
-    // A code printed inside its neighbour's text (`Gastritis (K29.7)`) when it has no label
+    // A code printed inside its neighbour's text (`Gastric ulcer (K25.9)`) when it has no label
     // of its own.
     for spec in template.fields.iter().filter(|f| f.kind == FieldType::Icd10) {
         if fields.get(&spec.name).is_some_and(|f| f.value.is_some()) {
@@ -399,7 +399,7 @@ fn code_in_text(text: &str) -> Option<(String, String)> {
     let tokens: Vec<&str> = text.split_whitespace().collect();
     for (i, t) in tokens.iter().enumerate().rev() {
         let bare = t.trim_matches(|c: char| matches!(c, '(' | ')' | '[' | ']' | ',' | ';'));
-        // Also a code the engine split at its point (`K29 7`).
+        // Also a code the engine split at its point (`K25 9`).
         let joined = tokens.get(i + 1).map(|n| format!("{bare}.{}", n.trim_matches(|c: char| !c.is_ascii_digit())));
         for candidate in [Some(bare.to_string()), joined].into_iter().flatten() {
             let starts_with_letter = candidate.chars().next().is_some_and(|c| c.is_ascii_uppercase());

@@ -176,7 +176,7 @@ pub(crate) fn read(spec: &FieldSpec, candidate: &Candidate<'_>, page: &PageLayou
         return None;
     }
     // A typed value is the longest run from the start that is valid (`3` of `3 ចំនួនដង`),
-    // past at most two words of an unread qualifier (`cemp) 37.3°C`).
+    // past at most two words of an unread qualifier (`temp) 38.1°C`).
     if !is_free_text(spec.kind) && !valid(&words) {
         let found = (0..words.len().min(3)).find_map(|skip| (skip + 1..=words.len()).rev().find(|&n| valid(&words[skip..n])).map(|n| (skip, n)));
         if let Some((skip, n)) = found {

@@ -154,11 +154,11 @@ pub fn lookup(level: Level, name: &str) -> Vec<&'static Place> {
 }
 
 /// The place of `level` within `parent` whose name is nearest to a reading the gazetteer
-/// does not hold (an OCR slip: `Phnom Penh Thmer`, `ព្រែឈរ`), with the similarity of the
+/// does not hold (an OCR slip: `Kompong Svsy`, `អង្គធំ`), with the similarity of the
 /// two lookup keys (0..1). Only a clear winner counts: a near name, at least 0.75 alike,
 /// better by a margin than the next one. Without a parent only districts are looked for
 /// (communes and villages repeat their names across the country). A Latin reading whose
-/// first word is a misread prefix (`Knum Chheu Teal`) is also tried without it.
+/// first word is a misread prefix (`Knum Leang Dai`) is also tried without it.
 pub fn nearest(level: Level, reading: &str, parent: Option<&Place>) -> Option<(&'static Place, f32)> {
     if parent.is_none() && level > Level::District {
         return None;
@@ -195,8 +195,8 @@ pub fn nearest(level: Level, reading: &str, parent: Option<&Place>) -> Option<(&
 
 /// A reading mended to `place`'s name, as a suggestion to a reviewer: in Khmer, the
 /// gazetteer's spelling; in Latin, word by word, the printed word where it is the
-/// gazetteer's word in another romanisation (`Phnom` for `Phnum`) and the gazetteer's word
-/// where the reading slipped (`Thmer`), so that what the reviewer is offered keeps the
+/// gazetteer's word in another romanisation (`Kompong` for `Kampong`) and the gazetteer's word
+/// where the reading slipped (`Svsy`), so that what the reviewer is offered keeps the
 /// printed spelling wherever it was read.
 pub fn mend(reading: &str, place: &Place) -> String {
     if khmer::is_mostly_khmer(reading) {
@@ -204,7 +204,7 @@ pub fn mend(reading: &str, place: &Place) -> String {
     }
     let read: Vec<&str> = reading.split_whitespace().collect();
     let official: Vec<&str> = place.english.split_whitespace().collect();
-    // A misread prefix before the name (`Knum Chheu Teal`) is dropped.
+    // A misread prefix before the name (`Knum Leang Dai`) is dropped.
     let read = if read.len() == official.len() + 1 { &read[1..] } else { &read[..] };
     if read.len() != official.len() {
         return place.english.clone();
@@ -298,26 +298,26 @@ mod tests {
 
     #[test]
     fn an_address_is_checked_down_the_hierarchy() {
-        let ok = check_address(Some("Battambang"), Some("Thma Koul"), Some("Ta Pung"), None);
-        assert_eq!(ok.at(Level::Commune).map(|p| p.code.as_str()), Some("020201"));
+        let ok = check_address(Some("Banteay Meanchey"), Some("Serei Saophoan"), Some("Kampong Svay"), None);
+        assert_eq!(ok.at(Level::Commune).map(|p| p.code.as_str()), Some("010602"));
         // A real district of another province is not a district of this one.
-        let wrong = check_address(Some("Kampot"), Some("Thma Koul"), None, None);
+        let wrong = check_address(Some("Kampot"), Some("Serei Saophoan"), None, None);
         assert!(wrong.at(Level::Province).is_some() && wrong.at(Level::District).is_none());
         // Readings one slip away from a place of the parent are pointed to it.
-        let district = check_address(Some("Phnom Penh"), Some("Sen Sok"), None, None).at(Level::District).unwrap();
-        let (place, _) = nearest(Level::Commune, "Phnom Penh Thmer", Some(district)).unwrap();
-        assert_eq!(place.english, "Phnum Penh Thmei");
-        assert_eq!(mend("Phnom Penh Thmer", place), "Phnom Penh Thmei", "the printed romanisation kept, the slip mended");
-        let kampong_thom = check_address(Some("Kampong Thom"), None, None, None).at(Level::Province).unwrap();
-        assert_eq!(nearest(Level::District, "ព្រែឈរ", Some(kampong_thom)), None, "Prey Chhor is Kampong Cham's, not Kampong Thom's");
-        let kampong_cham = check_address(Some("Kampong Cham"), None, None, None).at(Level::Province).unwrap();
-        assert_eq!(nearest(Level::District, "ព្រែឈរ", Some(kampong_cham)).map(|(p, _)| p.english.as_str()), Some("Prey Chhor"));
-        let thma_koul = check_address(Some("Battambang"), Some("Thma Koul"), None, None).at(Level::District).unwrap();
-        let (ta_pung, _) = nearest(Level::Commune, "Knum Ta Pung", Some(thma_koul)).unwrap();
-        assert_eq!(mend("Knum Ta Pung", ta_pung), "Ta Pung", "a misread prefix dropped");
-        assert_eq!(nearest(Level::Commune, "Xylophone", Some(thma_koul)), None, "nothing near");
-        assert_eq!(nearest(Level::Village, "Prey Kder", None), None, "villages only within their commune");
-        let suggestions = suggest(Level::District, "Thma", Some("02"), 5);
-        assert_eq!(suggestions.iter().map(|p| p.english.as_str()).collect::<Vec<_>>(), ["Thma Koul"]);
+        let serei_saophoan = ok.at(Level::District).unwrap();
+        let (place, _) = nearest(Level::Commune, "Kompong Svsy", Some(serei_saophoan)).unwrap();
+        assert_eq!(place.english, "Kampong Svay");
+        assert_eq!(mend("Kompong Svsy", place), "Kompong Svay", "the printed romanisation kept, the slip mended");
+        let banteay_meanchey = ok.at(Level::Province).unwrap();
+        assert_eq!(nearest(Level::District, "អង្គធំ", Some(banteay_meanchey)), None, "Angkor Thum is Siem Reap's, not Banteay Meanchey's");
+        let siem_reap = check_address(Some("Siem Reap"), None, None, None).at(Level::Province).unwrap();
+        let (angkor_thum, _) = nearest(Level::District, "អង្គធំ", Some(siem_reap)).unwrap();
+        assert_eq!((angkor_thum.english.as_str(), mend("អង្គធំ", angkor_thum).as_str()), ("Angkor Thum", "អង្គរធំ"));
+        let (leang_dai, _) = nearest(Level::Commune, "Knum Leang Dai", Some(angkor_thum)).unwrap();
+        assert_eq!(mend("Knum Leang Dai", leang_dai), "Leang Dai", "a misread prefix dropped");
+        assert_eq!(nearest(Level::Commune, "Xylophone", Some(angkor_thum)), None, "nothing near");
+        assert_eq!(nearest(Level::Village, "Daun Ox", None), None, "villages only within their commune");
+        let suggestions = suggest(Level::District, "Sere", Some("01"), 5);
+        assert_eq!(suggestions.iter().map(|p| p.english.as_str()).collect::<Vec<_>>(), ["Serei Saophoan"]);
     }
 }
