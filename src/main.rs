@@ -767,7 +767,7 @@ fn precision_arg(s: &str) -> std::result::Result<f64, String> {
 /// Fits the confidence model on the charts of `sets` (see `Command::Calibrate`).
 fn calibrate(templates: &[chart::Template], sets: &[String], out: &Path, precision: f64) -> Result<()> {
     use chart::confidence::{self, Example};
-    use chart::eval::{Half, TruthValue};
+    use chart::eval::Half;
     let mut examples = Vec::new();
     let mut described = Vec::new();
     for set in sets {
@@ -787,13 +787,7 @@ fn calibrate(templates: &[chart::Template], sets: &[String], out: &Path, precisi
             for (name, f) in &extraction.fields {
                 let Some(spec) = template.field(name) else { continue };
                 let Some(got) = f.text() else { continue };
-                // A value for a field the chart does not print is wrong too.
-                let right = match truth.fields.get(name) {
-                    Some(TruthValue::Text(want)) => {
-                        chart::eval::same(name, got, want) || truth.accept.get(name).is_some_and(|a| a.iter().any(|a| chart::eval::same(name, got, a)))
-                    }
-                    _ => false,
-                };
+                let right = truth.is_right(name, got);
                 examples.push(Example { x: confidence::features(&f.evidence, spec.kind), right, eligible: !f.evidence.blocked, chart: truth.file.clone(), field: format!("{name} = {got:?}") });
             }
         }

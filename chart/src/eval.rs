@@ -168,6 +168,14 @@ impl Truth {
         let digits: String = self.file.chars().skip_while(|c| !c.is_ascii_digit()).take_while(char::is_ascii_digit).collect();
         digits.parse().ok()
     }
+
+    /// Whether `got` is a right value of the field `name`: the truth's value or one of its
+    /// accepted spellings, by `score.py`'s rules. A value for a field the chart does not
+    /// give is wrong.
+    pub fn is_right(&self, name: &str, got: &str) -> bool {
+        let Some(TruthValue::Text(want)) = self.fields.get(name) else { return false };
+        same(name, got, want) || self.accept.get(name).is_some_and(|a| a.iter().any(|a| same(name, got, a)))
+    }
 }
 
 /// Which of CONTRACT.md's tables a compared value is from.
@@ -317,8 +325,7 @@ impl Report {
             let Some(TruthValue::Text(want)) = truth.fields.get(&name) else { continue };
             let got_field = extraction.fields.get(&name);
             let got = got_field.and_then(|f| f.text()).map(str::to_string);
-            let accept = truth.accept.get(&name).map(Vec::as_slice).unwrap_or(&[]);
-            let correct = got.as_deref().is_some_and(|g| same(&name, g, want) || accept.iter().any(|a| same(&name, g, a)));
+            let correct = got.as_deref().is_some_and(|g| truth.is_right(&name, g));
             self.outcomes.push(FieldOutcome {
                 file: truth.file.clone(),
                 number,

@@ -62,6 +62,8 @@ impl Place {
 
 struct Index {
     places: Vec<Place>,
+    /// Each place's lookup keys, Khmer and Latin, in the order of `places`.
+    keys: Vec<(String, String)>,
     by_name: HashMap<(Level, String), Vec<usize>>,
 }
 
@@ -117,9 +119,10 @@ fn index() -> &'static Index {
                 places.push(Place { level, code, khmer: r.get(n - 2).unwrap_or_default().to_string(), english: r.get(n - 1).unwrap_or_default().to_string() });
             }
         }
+        let keys: Vec<(String, String)> = places.iter().map(|p| (khmer_key(&p.khmer), latin_key(&p.english))).collect();
         let mut by_name: HashMap<(Level, String), Vec<usize>> = HashMap::new();
         for (i, p) in places.iter().enumerate() {
-            for key in [khmer_key(&p.khmer), latin_key(&p.english)] {
+            for key in [keys[i].0.clone(), keys[i].1.clone()] {
                 if !key.is_empty() {
                     let list = by_name.entry((p.level, key)).or_default();
                     if !list.contains(&i) {
@@ -128,13 +131,19 @@ fn index() -> &'static Index {
                 }
             }
         }
-        Index { places, by_name }
+        Index { places, keys, by_name }
     })
 }
 
 /// Every place of a level.
 pub fn places(level: Level) -> impl Iterator<Item = &'static Place> {
-    index().places.iter().filter(move |p| p.level == level)
+    keyed(level).map(|(p, _)| p)
+}
+
+/// Every place of a level with its lookup keys (Khmer, Latin), computed once.
+fn keyed(level: Level) -> impl Iterator<Item = (&'static Place, &'static (String, String))> {
+    let idx = index();
+    idx.places.iter().zip(&idx.keys).filter(move |(p, _)| p.level == level)
 }
 
 /// The place with this code.
@@ -164,7 +173,6 @@ pub fn nearest(level: Level, reading: &str, parent: Option<&Place>) -> Option<(&
         return None;
     }
     let khmer_reading = khmer::is_mostly_khmer(reading);
-    let key_of = |p: &Place| if khmer_reading { khmer_key(&p.khmer) } else { latin_key(&p.english) };
     let mut readings = vec![reading.trim().to_string()];
     if !khmer_reading {
         if let Some((_, rest)) = reading.trim().split_once(' ') {
@@ -177,10 +185,10 @@ pub fn nearest(level: Level, reading: &str, parent: Option<&Place>) -> Option<(&
         if key.chars().count() < 2 {
             continue;
         }
-        for p in places(level).filter(|p| parent.is_none_or(|a| p.within(a))) {
-            let k = key_of(p);
+        for (p, keys) in keyed(level).filter(|(p, _)| parent.is_none_or(|a| p.within(a))) {
+            let k = if khmer_reading { &keys.0 } else { &keys.1 };
             let longest = key.chars().count().max(k.chars().count()) as f32;
-            let sim = 1.0 - crate::text::levenshtein(&key, &k) as f32 / longest;
+            let sim = 1.0 - crate::text::levenshtein(&key, k) as f32 / longest;
             match scored.iter_mut().find(|(_, q)| q.code == p.code) {
                 Some(entry) => entry.0 = entry.0.max(sim),
                 None => scored.push((sim, p)),
@@ -261,9 +269,10 @@ pub fn suggest(level: Level, prefix: &str, parent: Option<&str>, limit: usize) -
         return Vec::new();
     }
     let kh = khmer_key(prefix);
-    let mut out: Vec<&'static Place> = places(level)
-        .filter(|p| parent.is_none_or(|code| p.code.starts_with(code)))
-        .filter(|p| if kh.is_empty() { p.english.to_lowercase().starts_with(&lower) } else { khmer_key(&p.khmer).starts_with(&kh) })
+    let mut out: Vec<&'static Place> = keyed(level)
+        .filter(|(p, _)| parent.is_none_or(|code| p.code.starts_with(code)))
+        .filter(|(p, keys)| if kh.is_empty() { p.english.to_lowercase().starts_with(&lower) } else { keys.0.starts_with(&kh) })
+        .map(|(p, _)| p)
         .collect();
     out.sort_by(|a, b| a.english.cmp(&b.english));
     out.truncate(limit);
