@@ -342,7 +342,10 @@ impl OcrArgs {
     fn options(&self) -> ProcessOptions {
         let mut o = ProcessOptions {
             ocr: OcrConfig { languages: self.lang.clone(), page_segmentation_mode: self.psm, ..Default::default() },
-            preprocess: Preprocessor { deskew: !self.no_deskew, binarize: !self.no_binarize, despeckle: !self.no_despeckle,
+            preprocess: Preprocessor {
+                deskew: !self.no_deskew,
+                binarize: !self.no_binarize,
+                despeckle: !self.no_despeckle,
                 ocr_downscale: self.ocr_downscale.clamp(1, 4),
                 enlarge_small_text: !self.no_enlarge,
                 method: if self.sauvola { ocr::preprocess::Binarization::Sauvola } else { ocr::preprocess::Binarization::Otsu },
@@ -384,7 +387,8 @@ fn ensure_single_threaded_openmp(cli: &Cli) {
 fn main() {
     let cli = Cli::parse();
     ensure_single_threaded_openmp(&cli);
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CHARTSCAN_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,chartscan=info,review_ui=info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHARTSCAN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,chartscan=info,review_ui=info"));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
     match runtime.block_on(run(cli)) {
@@ -399,7 +403,8 @@ fn main() {
 fn load_templates(dir: Option<&Path>) -> Result<Vec<chart::Template>> {
     let Some(dir) = dir else { return Ok(chart::standard_templates()) };
     let mut templates = Vec::new();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).with_context(|| format!("reading templates folder {}", dir.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir).with_context(|| format!("reading templates folder {}", dir.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     entries.sort();
     for path in entries.into_iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
@@ -418,7 +423,11 @@ async fn open(cli: &Cli) -> Result<(Store, BlobStore)> {
 }
 
 fn default_batch(paths: &[PathBuf]) -> String {
-    let name = paths.first().and_then(|p| std::fs::canonicalize(p).ok()).and_then(|p| p.file_stem().map(|n| n.to_string_lossy().to_string())).unwrap_or_else(|| "batch".into());
+    let name = paths
+        .first()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .and_then(|p| p.file_stem().map(|n| n.to_string_lossy().to_string()))
+        .unwrap_or_else(|| "batch".into());
     format!("{}-{name}", today())
 }
 
@@ -581,7 +590,11 @@ async fn run(cli: Cli) -> Result<i32> {
         Command::Export { format, status, out, form } => {
             let (store, blobs) = open(&cli).await?;
             if let Some(form) = form {
-                anyhow::ensure!(form == "unknown" || templates.iter().any(|t| t.form == *form), "no template for form {form:?} (forms: {})", templates.iter().map(|t| t.form.as_str()).collect::<Vec<_>>().join(", "));
+                anyhow::ensure!(
+                    form == "unknown" || templates.iter().any(|t| t.form == *form),
+                    "no template for form {form:?} (forms: {})",
+                    templates.iter().map(|t| t.form.as_str()).collect::<Vec<_>>().join(", ")
+                );
             }
             // FHIR holds the committed records, which exist for approved charts only.
             if let ExportFormat::Fhir = format {
@@ -600,11 +613,12 @@ async fn run(cli: Cli) -> Result<i32> {
                 }
                 return Ok(0);
             }
-            let mut records = store.charts(match status {
-                ExportStatus::Any => None,
-                ExportStatus::Approved => Some(chart::ChartStatus::Approved),
-            })
-            .await?;
+            let mut records = store
+                .charts(match status {
+                    ExportStatus::Any => None,
+                    ExportStatus::Approved => Some(chart::ChartStatus::Approved),
+                })
+                .await?;
             if let Some(form) = form {
                 records.retain(|r| r.form.as_deref() == Some(form.as_str()));
             }
@@ -613,12 +627,16 @@ async fn run(cli: Cli) -> Result<i32> {
                 ExportFormat::Jsonl => store::export::write_jsonl(&records, &mut sink)?,
                 ExportFormat::Fhir => unreachable!("handled above"),
                 ExportFormat::Csv => {
-                    let order: Vec<String> = templates.iter().filter(|t| form.as_ref().is_none_or(|f| *f == t.form)).flat_map(|t| t.fields.iter().map(|f| f.name.clone())).fold(Vec::new(), |mut v, n| {
-                        if !v.contains(&n) {
-                            v.push(n);
-                        }
-                        v
-                    });
+                    let order: Vec<String> = templates
+                        .iter()
+                        .filter(|t| form.as_ref().is_none_or(|f| *f == t.form))
+                        .flat_map(|t| t.fields.iter().map(|f| f.name.clone()))
+                        .fold(Vec::new(), |mut v, n| {
+                            if !v.contains(&n) {
+                                v.push(n);
+                            }
+                            v
+                        });
                     store::export::write_csv(&records, &order, &mut sink)?
                 }
             }
@@ -643,7 +661,10 @@ async fn run(cli: Cli) -> Result<i32> {
             let total = store.outbox_pending_count().await?;
             let bar = (std::io::stderr().is_terminal() && total > 0).then(|| {
                 let b = indicatif::ProgressBar::new(total as u64);
-                b.set_style(indicatif::ProgressStyle::with_template("pushing {bar:40} {pos}/{len} changes {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+                b.set_style(
+                    indicatif::ProgressStyle::with_template("pushing {bar:40} {pos}/{len} changes {msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
                 b
             });
             let result = push::push(&store, &blobs, &opts, |r, pending| {
@@ -657,7 +678,10 @@ async fn run(cli: Cli) -> Result<i32> {
                 b.finish_and_clear();
             }
             let r = result?;
-            eprintln!("pushed {} chart(s) and {} retraction(s) to {fhir_url} in {} transaction(s), {} entries; {} attempt(s) retried", r.charts, r.retracted, r.transactions, r.entries, r.retries);
+            eprintln!(
+                "pushed {} chart(s) and {} retraction(s) to {fhir_url} in {} transaction(s), {} entries; {} attempt(s) retried",
+                r.charts, r.retracted, r.transactions, r.entries, r.retries
+            );
             Ok(0)
         }
         Command::Commit => {
@@ -706,7 +730,8 @@ async fn run(cli: Cli) -> Result<i32> {
                 let extraction = chart::extract(&templates, pages);
                 report.add(t, &extraction);
                 if export.is_some() {
-                    let fields: serde_json::Map<String, serde_json::Value> = extraction.fields.iter().map(|(k, f)| (k.clone(), serde_json::to_value(f).expect("a field serialises"))).collect();
+                    let fields: serde_json::Map<String, serde_json::Value> =
+                        extraction.fields.iter().map(|(k, f)| (k.clone(), serde_json::to_value(f).expect("a field serialises"))).collect();
                     let line = serde_json::json!({"chart": t.file, "status": "extracted", "form": extraction.form, "sources": [{"file": t.file, "page": 1}], "fields": fields});
                     lines.push_str(&line.to_string());
                     lines.push('\n');
@@ -721,13 +746,15 @@ async fn run(cli: Cli) -> Result<i32> {
                     let f = report.figures(|o| o.group == g && h.holds(o.number));
                     serde_json::json!({"fields": f.fields, "accuracy": f.accuracy(), "coverage": f.coverage(), "precision": f.precision()})
                 };
-                let halves: Vec<(&str, Half)> = if report.numbered() { vec![("all", Half::All), ("odd", Half::Odd), ("even", Half::Even)] } else { vec![("all", Half::All)] };
+                let halves: Vec<(&str, Half)> =
+                    if report.numbered() { vec![("all", Half::All), ("odd", Half::Odd), ("even", Half::Even)] } else { vec![("all", Half::All)] };
                 let summary: serde_json::Map<String, serde_json::Value> = halves
                     .iter()
                     .map(|(name, h)| (name.to_string(), serde_json::json!({"contract": group(Group::Contract, *h), "extended": group(Group::Extended, *h), "cells": group(Group::Cell, *h)})))
                     .collect();
                 let held = if report.numbered() { Half::Even } else { Half::All };
-                let calibrated = report.calibrate(0.995, held).map(|(t, f)| serde_json::json!({"threshold": t, "coverage": f.coverage(), "precision": f.precision()}));
+                let calibrated =
+                    report.calibrate(0.995, held).map(|(t, f)| serde_json::json!({"threshold": t, "coverage": f.coverage(), "precision": f.precision()}));
                 let printed = report.figures(|o| o.printed != "hand" && o.group != Group::Cell);
                 let out = serde_json::json!({
                     "charts": report.forms.1, "forms_correct": report.forms.0,
@@ -788,15 +815,33 @@ fn calibrate(templates: &[chart::Template], sets: &[String], out: &Path, precisi
                 let Some(spec) = template.field(name) else { continue };
                 let Some(got) = f.text() else { continue };
                 let right = truth.is_right(name, got);
-                examples.push(Example { x: confidence::features(&f.evidence, spec.kind), right, eligible: !f.evidence.blocked, chart: truth.file.clone(), field: format!("{name} = {got:?}") });
+                examples.push(Example {
+                    x: confidence::features(&f.evidence, spec.kind),
+                    right,
+                    eligible: !f.evidence.blocked,
+                    chart: truth.file.clone(),
+                    field: format!("{name} = {got:?}"),
+                });
             }
         }
-        described.push(format!("{truth_dir} ({used} charts{})", match half { Half::Odd => ", odd-numbered", Half::Even => ", even-numbered", Half::All => "" }));
+        described.push(format!(
+            "{truth_dir} ({used} charts{})",
+            match half {
+                Half::Odd => ", odd-numbered",
+                Half::Even => ", even-numbered",
+                Half::All => "",
+            }
+        ));
     }
     anyhow::ensure!(!examples.is_empty(), "no values to fit on: are the words saved (evaluate --save-words)?");
     let (model, out_of_fold) = confidence::fit(&examples, &described.join(" + "), precision);
     println!("fitted on {} values ({} right) from {}", model.fit.values, model.fit.right, model.fitted_on);
-    println!("threshold {:.3}: out of fold, {:.1}% of values auto-accepted, {:.2}% of them right", model.threshold, 100.0 * model.fit.share, 100.0 * model.fit.precision);
+    println!(
+        "threshold {:.3}: out of fold, {:.1}% of values auto-accepted, {:.2}% of them right",
+        model.threshold,
+        100.0 * model.fit.share,
+        100.0 * model.fit.precision
+    );
     for target in [0.99, 0.995, 0.997, 0.998, 0.999] {
         let (t, p, share) = confidence::choose_threshold(&out_of_fold, target);
         println!("  for {:.1}% precision: threshold {t:.3}, {:.1}% auto-accepted, {:.2}% right", 100.0 * target, 100.0 * share, 100.0 * p);
@@ -805,10 +850,17 @@ fn calibrate(templates: &[chart::Template], sets: &[String], out: &Path, precisi
     for w in [0.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 1.01].windows(2) {
         let inside: Vec<&(f64, bool, bool)> = out_of_fold.iter().filter(|(p, _, _)| *p >= w[0] && *p < w[1]).collect();
         if !inside.is_empty() {
-            println!("  {:.2}-{:.2} {:>6} {:>6.1}%", w[0], w[1].min(1.0), inside.len(), 100.0 * inside.iter().filter(|s| s.1).count() as f64 / inside.len() as f64);
+            println!(
+                "  {:.2}-{:.2} {:>6} {:>6.1}%",
+                w[0],
+                w[1].min(1.0),
+                inside.len(),
+                100.0 * inside.iter().filter(|s| s.1).count() as f64 / inside.len() as f64
+            );
         }
     }
-    let mut wrong: Vec<(f64, &Example)> = out_of_fold.iter().zip(&examples).filter(|((p, right, eligible), _)| !right && *eligible && *p >= 0.9).map(|((p, _, _), e)| (*p, e)).collect();
+    let mut wrong: Vec<(f64, &Example)> =
+        out_of_fold.iter().zip(&examples).filter(|((p, right, eligible), _)| !right && *eligible && *p >= 0.9).map(|((p, _, _), e)| (*p, e)).collect();
     wrong.sort_by(|a, b| b.0.total_cmp(&a.0));
     if !wrong.is_empty() {
         println!("\nconfident and wrong (out of fold, eligible, 0.90 and up)");
@@ -844,7 +896,11 @@ fn read_truths(dir: &Path) -> Result<std::collections::BTreeMap<String, chart::e
 }
 
 /// The stored OCR words of every chart that has a truth file (written to `save_words` too).
-async fn stored_words(store: &Store, truths: &std::collections::BTreeMap<String, chart::eval::Truth>, save_words: Option<&Path>) -> Result<Vec<(chart::eval::Truth, Vec<chart::PageWords>)>> {
+async fn stored_words(
+    store: &Store,
+    truths: &std::collections::BTreeMap<String, chart::eval::Truth>,
+    save_words: Option<&Path>,
+) -> Result<Vec<(chart::eval::Truth, Vec<chart::PageWords>)>> {
     let mut out = Vec::new();
     let mut records = store.charts(None).await?;
     records.sort_by(|a, b| a.chart.cmp(&b.chart));
@@ -935,7 +991,8 @@ fn print_ingest(report: &IngestReport, processed: &ProcessReport, json: bool) ->
         v["processed_pages"] = processed.processed_pages.into();
         v["failed_pages"] = processed.failed_pages.into();
         v["peak_rss_mib"] = peak_rss_mib().map(|m| (m * 10.0).round() / 10.0).into();
-        v["stage_seconds"] = processed.stages.iter().map(|(n, s)| (n.clone(), serde_json::Value::from((s * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>().into();
+        v["stage_seconds"] =
+            processed.stages.iter().map(|(n, s)| (n.clone(), serde_json::Value::from((s * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>().into();
         println!("{v}");
         return Ok(());
     }
@@ -960,7 +1017,8 @@ fn print_ingest(report: &IngestReport, processed: &ProcessReport, json: bool) ->
             processed.processed_pages as f64 / processed.seconds.max(1e-9),
             processed.stage_seconds("ocr") / (processed.processed_pages.max(1)) as f64
         );
-        let per_page: Vec<String> = processed.stages.iter().map(|(n, s)| format!("{n} {:.0} ms", s * 1000.0 / processed.processed_pages.max(1) as f64)).collect();
+        let per_page: Vec<String> =
+            processed.stages.iter().map(|(n, s)| format!("{n} {:.0} ms", s * 1000.0 / processed.processed_pages.max(1) as f64)).collect();
         println!("per page: {}", per_page.join(", "));
     }
     Ok(())
@@ -975,7 +1033,8 @@ fn output(out: Option<&Path>) -> Result<Box<dyn Write>> {
 }
 
 fn print_stats(s: &store::Stats) {
-    let row = |name: &str, c: &store::ChartCounts| println!("{name:<10} {:>7} {:>9} {:>9} {:>8} {:>8}", c.total, c.extracted, c.in_review, c.approved, c.rejected);
+    let row =
+        |name: &str, c: &store::ChartCounts| println!("{name:<10} {:>7} {:>9} {:>9} {:>8} {:>8}", c.total, c.extracted, c.in_review, c.approved, c.rejected);
     println!("{:<10} {:>7} {:>9} {:>9} {:>8} {:>8}", "charts", "total", "extracted", "in_review", "approved", "rejected");
     for (facility, c) in &s.by_facility {
         row(facility, c);
@@ -984,7 +1043,10 @@ fn print_stats(s: &store::Stats) {
     println!();
     println!("pages: {} total, {} queued, {} done, {} failed", s.pages.total, s.pages.queued, s.pages.done, s.pages.failed);
     let r = &s.records;
-    println!("records: {} patients, {} encounters, {} clinical facts; {} change(s) waiting for `chartscan push`", r.patients, r.encounters, r.facts, r.outbox_pending);
+    println!(
+        "records: {} patients, {} encounters, {} clinical facts; {} change(s) waiting for `chartscan push`",
+        r.patients, r.encounters, r.facts, r.outbox_pending
+    );
     if !s.by_day.is_empty() {
         println!();
         println!("{:<10} {:>9} {:>9} {:>9}", "day", "ingested", "approved", "rejected");

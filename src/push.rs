@@ -65,7 +65,11 @@ fn post(agent: &ureq::Agent, url: &str, bundle: &Value) -> Result<Value, Failure
             let text = res.into_string().unwrap_or_default();
             let why = serde_json::from_str::<Value>(&text)
                 .ok()
-                .and_then(|v| v["issue"].as_array().map(|i| i.iter().filter_map(|x| x["diagnostics"].as_str().or(x["details"]["text"].as_str())).collect::<Vec<_>>().join("; ")))
+                .and_then(|v| {
+                    v["issue"]
+                        .as_array()
+                        .map(|i| i.iter().filter_map(|x| x["diagnostics"].as_str().or(x["details"]["text"].as_str())).collect::<Vec<_>>().join("; "))
+                })
                 .filter(|s| !s.is_empty())
                 .unwrap_or_else(|| text.chars().take(300).collect());
             let msg = format!("HTTP {code}: {why}");
@@ -105,7 +109,9 @@ pub async fn push(store: &Store, blobs: &BlobStore, opts: &PushOptions, progress
 fn holder_is_dead_here(holder: &str, me: &str) -> bool {
     let host_of = |o: &str| o.rsplit_once(':').map(|(h, p)| (h.to_string(), p.to_string()));
     match (host_of(holder), host_of(me)) {
-        (Some((host, pid)), Some((my_host, _))) => host == my_host && pid.chars().all(|c| c.is_ascii_digit()) && !std::path::Path::new("/proc").join(&pid).exists(),
+        (Some((host, pid)), Some((my_host, _))) => {
+            host == my_host && pid.chars().all(|c| c.is_ascii_digit()) && !std::path::Path::new("/proc").join(&pid).exists()
+        }
         _ => false,
     }
 }
@@ -188,7 +194,11 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
                     }
                     Err(Failure::Refused(msg)) => {
                         store.outbox_failed(&ids, &msg).await?;
-                        bail!("the FHIR server at {url} refused the batch of {} change(s) (charts {}): {msg}; they stay queued", ids.len(), items.iter().map(|i| i.chart.as_str()).collect::<Vec<_>>().join(", "));
+                        bail!(
+                            "the FHIR server at {url} refused the batch of {} change(s) (charts {}): {msg}; they stay queued",
+                            ids.len(),
+                            items.iter().map(|i| i.chart.as_str()).collect::<Vec<_>>().join(", ")
+                        );
                     }
                 }
             }

@@ -38,8 +38,16 @@ impl Browser {
         }
         let profile = tempfile::tempdir().unwrap();
         let args = [
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1366,768",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--window-size=1366,768",
         ];
         let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         args.push(format!("--user-data-dir={}", profile.path().display()));
@@ -136,11 +144,14 @@ fn decode_base64(s: &str) -> Vec<u8> {
         _ => 63,
     };
     let bytes: Vec<u8> = s.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()).map(table).collect();
-    bytes.chunks(4).flat_map(|c| {
-        let n = c.iter().enumerate().fold(0u32, |acc, (i, v)| acc | (*v as u32) << (18 - 6 * i));
-        let out = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.into_iter().take(c.len() - 1)
-    }).collect()
+    bytes
+        .chunks(4)
+        .flat_map(|c| {
+            let n = c.iter().enumerate().fold(0u32, |acc, (i, v)| acc | (*v as u32) << (18 - 6 * i));
+            let out = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+            out.into_iter().take(c.len() - 1)
+        })
+        .collect()
 }
 
 #[test]
@@ -246,19 +257,47 @@ fn chart_with_markup_in_its_text(ws: &Workspace, payload: &str) -> String {
         let sha = store::blobs::sha256_hex(&page);
         blobs.put("pages", &sha, &page).unwrap();
         store
-            .record_file(&store::NewFile { sha256: "cd".repeat(32), original_name: "evil.jpg".into(), source_path: "/scans/evil.jpg".into(), media_type: "image/jpeg".into(), size_bytes: page.len() as i64, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None, segments: vec![] })
+            .record_file(&store::NewFile {
+                sha256: "cd".repeat(32),
+                original_name: "evil.jpg".into(),
+                source_path: "/scans/evil.jpg".into(),
+                media_type: "image/jpeg".into(),
+                size_bytes: page.len() as i64,
+                page_count: 1,
+                facility: "PP01".into(),
+                batch: "b".into(),
+                box_label: None,
+                operator: None,
+                segments: vec![],
+            })
             .await
             .unwrap();
         let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
         let mut words = Vec::new();
-        for (li, line) in ["OUTPATIENT CONSULTATION CARD".to_string(), "Patient ID: 004512".into(), format!("Diagnosis: {payload}"), "Doctor: <b>bold</b>".into()].iter().enumerate() {
+        for (li, line) in
+            ["OUTPATIENT CONSULTATION CARD".to_string(), "Patient ID: 004512".into(), format!("Diagnosis: {payload}"), "Doctor: <b>bold</b>".into()]
+                .iter()
+                .enumerate()
+        {
             let mut x = 100;
             for t in line.split(' ') {
-                words.push(chart::Word { text: t.into(), bbox: chart::BBox::new(x, 300 + 110 * li as u32, 24 * t.chars().count() as u32, 40), confidence: 0.95, line: li as u32, block: 0 });
+                words.push(chart::Word {
+                    text: t.into(),
+                    bbox: chart::BBox::new(x, 300 + 110 * li as u32, 24 * t.chars().count() as u32, 40),
+                    confidence: 0.95,
+                    line: li as u32,
+                    block: 0,
+                });
                 x += 24 * t.chars().count() as u32 + 24;
             }
         }
-        let result = store::PageResult { image_sha256: sha, width: 1748, height: 2480, skew: 0.0, words: chart::PageWords { page: 1, width: 1748, height: 2480, words, rereads: Vec::new() } };
+        let result = store::PageResult {
+            image_sha256: sha,
+            width: 1748,
+            height: 2480,
+            skew: 0.0,
+            words: chart::PageWords { page: 1, width: 1748, height: 2480, words, rereads: Vec::new() },
+        };
         store.complete_page(job.page_id, &result, &templates).await.unwrap();
         job.chart
     })
@@ -319,11 +358,39 @@ fn a_patient_to_choose(ws: &Workspace) -> (String, String) {
         .iter()
         .enumerate()
         {
-            let file = store::NewFile { sha256: format!("{n}").repeat(64), original_name: format!("card{n}.jpg"), source_path: format!("/scans/card{n}.jpg"), media_type: "image/jpeg".into(), size_bytes: page.len() as i64, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None, segments: vec![] };
+            let file = store::NewFile {
+                sha256: format!("{n}").repeat(64),
+                original_name: format!("card{n}.jpg"),
+                source_path: format!("/scans/card{n}.jpg"),
+                media_type: "image/jpeg".into(),
+                size_bytes: page.len() as i64,
+                page_count: 1,
+                facility: "PP01".into(),
+                batch: "b".into(),
+                box_label: None,
+                operator: None,
+                segments: vec![],
+            };
             store.record_file(&file).await.unwrap();
             let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
-            let words = ["OUTPATIENT", "CONSULTATION", "CARD"].iter().enumerate().map(|(k, t)| chart::Word { text: t.to_string(), bbox: chart::BBox::new(100 + 300 * k as u32, 100, 280, 40), confidence: 0.95, line: 0, block: 0 }).collect();
-            let result = store::PageResult { image_sha256: sha.clone(), width: 1748, height: 2480, skew: 0.0, words: chart::PageWords { page: 1, width: 1748, height: 2480, words, rereads: Vec::new() } };
+            let words = ["OUTPATIENT", "CONSULTATION", "CARD"]
+                .iter()
+                .enumerate()
+                .map(|(k, t)| chart::Word {
+                    text: t.to_string(),
+                    bbox: chart::BBox::new(100 + 300 * k as u32, 100, 280, 40),
+                    confidence: 0.95,
+                    line: 0,
+                    block: 0,
+                })
+                .collect();
+            let result = store::PageResult {
+                image_sha256: sha.clone(),
+                width: 1748,
+                height: 2480,
+                skew: 0.0,
+                words: chart::PageWords { page: 1, width: 1748, height: 2480, words, rereads: Vec::new() },
+            };
             store.complete_page(job.page_id, &result, &templates).await.unwrap();
             let mut v = store.chart(&job.chart).await.unwrap().version;
             for (name, value) in fields.iter() {
@@ -396,7 +463,8 @@ fn the_reviewer_edits_a_visit_table_and_picks_a_place_from_the_gazetteer() {
     std::thread::sleep(Duration::from_millis(500));
     let id = b.url().rsplit('/').next().unwrap().to_string();
     // The visits are a grid: one row per visit read, one empty row to add a visit.
-    let grid = b.script("const t = document.querySelector('table.rows'); return [t.querySelectorAll('thead th').length, t.querySelectorAll('tbody tr').length]");
+    let grid =
+        b.script("const t = document.querySelector('table.rows'); return [t.querySelectorAll('thead th').length, t.querySelectorAll('tbody tr').length]");
     let (columns, rows) = (grid[0].as_u64().unwrap(), grid[1].as_u64().unwrap());
     assert_eq!(columns, 8, "the template's eight visit columns");
     assert!(rows >= 2, "at least one visit read and the empty row: {rows}");
@@ -426,7 +494,11 @@ fn the_reviewer_edits_a_visit_table_and_picks_a_place_from_the_gazetteer() {
         std::thread::sleep(Duration::from_millis(200));
     };
     let added = &saved[new_row as usize];
-    assert_eq!((added["visit_number"].as_str(), added["date"].as_str(), added["hemoglobin_g_dl"].as_str()), (Some(&*(new_row + 1).to_string()), Some("2025-12-01"), Some("11.2")), "{saved}");
+    assert_eq!(
+        (added["visit_number"].as_str(), added["date"].as_str(), added["hemoglobin_g_dl"].as_str()),
+        (Some(&*(new_row + 1).to_string()), Some("2025-12-01"), Some("11.2")),
+        "{saved}"
+    );
     // Places come from the gazetteer as the reviewer types, narrowed to the chart's province.
     let district = b.wait_for("#f-district");
     b.script("const d = document.querySelector('details.certain'); if (d) d.open = true; return 0");

@@ -201,7 +201,19 @@ fn corrupt_and_unsupported_files_are_rejected_and_the_batch_completes() {
     std::fs::write(batch.join("notes.docx"), b"PK\x03\x04 this is a word document").unwrap();
     let report_csv = ws.path().join("rejected.csv");
     let report_json = ws.path().join("rejected.json");
-    let (code, report) = ws.json(&["ingest", batch.to_str().unwrap(), "--facility", "KP01", "--box", "KP-2019-box-4", "--operator", "srey", "--report", report_csv.to_str().unwrap(), "--json"]);
+    let (code, report) = ws.json(&[
+        "ingest",
+        batch.to_str().unwrap(),
+        "--facility",
+        "KP01",
+        "--box",
+        "KP-2019-box-4",
+        "--operator",
+        "srey",
+        "--report",
+        report_csv.to_str().unwrap(),
+        "--json",
+    ]);
     assert_eq!(code, 3, "some files rejected: exit code 3 ({report})");
     let csv = std::fs::read_to_string(&report_csv).unwrap();
     assert_eq!(csv.lines().count(), 3, "{csv}");
@@ -209,11 +221,13 @@ fn corrupt_and_unsupported_files_are_rejected_and_the_batch_completes() {
     assert_eq!((report["files"].as_u64(), report["accepted"].as_u64(), report["processed_pages"].as_u64()), (Some(3), Some(1), Some(1)));
     let rejected = report["rejected"].as_array().unwrap();
     assert_eq!(rejected.len(), 2);
-    let reason_of = |name: &str| rejected.iter().find(|r| r["path"].as_str().unwrap().ends_with(name)).map(|r| r["reason"].as_str().unwrap().to_string()).unwrap();
+    let reason_of =
+        |name: &str| rejected.iter().find(|r| r["path"].as_str().unwrap().ends_with(name)).map(|r| r["reason"].as_str().unwrap().to_string()).unwrap();
     assert!(reason_of("broken.jpg").starts_with("corrupt or truncated JPEG"), "{}", reason_of("broken.jpg"));
     assert!(reason_of("notes.docx").starts_with("unsupported file type"), "{}", reason_of("notes.docx"));
     // The human-readable summary names them too, and a JSON report carries the batch.
-    let out = ws.run(&["ingest", batch.to_str().unwrap(), "--no-process", "--batch", "kp-4", "--box", "KP-2019-box-4", "--report", report_json.to_str().unwrap()]);
+    let out =
+        ws.run(&["ingest", batch.to_str().unwrap(), "--no-process", "--batch", "kp-4", "--box", "KP-2019-box-4", "--report", report_json.to_str().unwrap()]);
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&report_json).unwrap()).unwrap();
     assert_eq!((json["batch"].as_str(), json["box"].as_str(), json["duplicates"].as_u64()), (Some("kp-4"), Some("KP-2019-box-4"), Some(1)));
     assert_eq!(json["rejected"].as_array().unwrap().len(), 2);
@@ -245,7 +259,8 @@ fn malformed_corpus_is_rejected_cleanly() {
     }
     let out = cmd.output().unwrap();
     let seconds = started.elapsed().as_secs_f64();
-    let code = out.status.code().unwrap_or_else(|| panic!("killed by a signal (memory bound hit?): {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr)));
+    let code =
+        out.status.code().unwrap_or_else(|| panic!("killed by a signal (memory bound hit?): {:?}\n{}", out.status, String::from_utf8_lossy(&out.stderr)));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
     assert!(code == 0 || code == 3, "exit code {code}: the batch must complete");
     let files = report["files"].as_u64().unwrap();
@@ -254,7 +269,12 @@ fn malformed_corpus_is_rejected_cleanly() {
     assert_eq!(report["accepted"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap() + rejected.len() as u64, files, "every file is accounted for");
     assert!(rejected.iter().all(|r| !r["reason"].as_str().unwrap().is_empty() && !r["path"].as_str().unwrap().is_empty()));
     let rss = report["peak_rss_mib"].as_f64().unwrap();
-    println!("malformed corpus: {files} files, {} accepted, {} duplicates, {} rejected, {seconds:.1} s, peak RSS {rss:.0} MiB", report["accepted"], report["duplicates"], rejected.len());
+    println!(
+        "malformed corpus: {files} files, {} accepted, {} duplicates, {} rejected, {seconds:.1} s, peak RSS {rss:.0} MiB",
+        report["accepted"],
+        report["duplicates"],
+        rejected.len()
+    );
     assert!(seconds < 120.0, "the corpus took {seconds:.0} s");
     assert!(rss < 1024.0, "peak RSS {rss:.0} MiB");
 }
@@ -271,7 +291,13 @@ fn killing_ingest_loses_nothing_and_rerunning_duplicates_nothing() {
     for kill_after_ms in points {
         let ws = Workspace::new();
         let dir = ws.samples(&KILL_BATCH);
-        let mut child = ws.cmd().args(["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--jobs", "1", "--json"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = ws
+            .cmd()
+            .args(["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--jobs", "1", "--json"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(kill_after_ms));
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
@@ -286,7 +312,10 @@ fn killing_ingest_loses_nothing_and_rerunning_duplicates_nothing() {
         assert_eq!(stats["charts"]["total"], files, "kill at {kill_after_ms} ms: every file is one chart, none lost, none twice");
         assert_eq!(stats["pages"]["done"], stats["pages"]["total"], "kill at {kill_after_ms} ms: every page processed after the re-run: {stats}");
         assert_eq!(stats["charts"]["extracted"], files);
-        println!("killed at {kill_after_ms} ms: re-run accepted {}, found {} duplicate(s); {} charts, {} pages done", report["accepted"], report["duplicates"], stats["charts"]["total"], stats["pages"]["done"]);
+        println!(
+            "killed at {kill_after_ms} ms: re-run accepted {}, found {} duplicate(s); {} charts, {} pages done",
+            report["accepted"], report["duplicates"], stats["charts"]["total"], stats["pages"]["done"]
+        );
     }
     println!("kill test: {runs} runs, {lost} charts lost, {duplicated} duplicated");
 }

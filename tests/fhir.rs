@@ -23,24 +23,72 @@ type Fields = &'static [(&'static str, &'static str)];
 /// Four charts, three people: Sopheap twice (two spellings, two forms), Dara in hospital,
 /// Samnang at another facility.
 const CHARTS: &[(&str, &str, Fields)] = &[
-    ("PP01", "OUTPATIENT CONSULTATION CARD", &[
-        ("patient_id", "000777"), ("name_khmer", "សុខ សុភាព"), ("name_latin", "SOK Sopheap"), ("sex", "F"), ("date_of_birth", "1990-03-04"),
-        ("visit_date", "2024-11-25"), ("phone", "012345678"), ("village", "Phum Thmei"), ("province", "Kandal"),
-        ("chief_complaint", "Fever for 3 days"), ("diagnosis", "Dengue fever"), ("diagnosis_icd10", "A90"), ("doctor", "Dr. Keo Malis"),
-    ]),
-    ("PP01", "ANTENATAL CARE CARD", &[
-        ("name_latin", "Sophea SOKH"), ("sex", "F"), ("date_of_birth", "1990-03-04"), ("phone", "012345678"), ("visit_date", "2025-02-01"),
-        ("lmp_date", "2024-08-17"), ("edd_date", "2025-05-24"), ("gravida", "2"), ("para", "1"), ("gestational_age_weeks", "24"),
-        ("blood_pressure", "110/70"), ("weight_kg", "55.5"), ("hemoglobin_g_dl", "11.2"),
-    ]),
-    ("SR01", "INPATIENT ADMISSION AND DISCHARGE SHEET", &[
-        ("name_khmer", "ចាន់ ដារ៉ា"), ("name_latin", "CHAN Dara"), ("sex", "M"), ("date_of_birth", "1975-05-01"), ("ward", "Medicine"),
-        ("admission_date", "2024-01-02"), ("discharge_date", "2024-01-09"), ("admission_diagnosis", "Dengue fever A90"),
-        ("discharge_diagnosis", "Dengue fever, recovered"), ("outcome", "recovered"),
-    ]),
-    ("SR01", "OUTPATIENT CONSULTATION CARD", &[
-        ("name_latin", "HENG Samnang"), ("sex", "M"), ("age", "42"), ("visit_date", "2024-07-07"), ("diagnosis", "Acute upper respiratory infection"), ("diagnosis_icd10", "J06.9"),
-    ]),
+    (
+        "PP01",
+        "OUTPATIENT CONSULTATION CARD",
+        &[
+            ("patient_id", "000777"),
+            ("name_khmer", "សុខ សុភាព"),
+            ("name_latin", "SOK Sopheap"),
+            ("sex", "F"),
+            ("date_of_birth", "1990-03-04"),
+            ("visit_date", "2024-11-25"),
+            ("phone", "012345678"),
+            ("village", "Phum Thmei"),
+            ("province", "Kandal"),
+            ("chief_complaint", "Fever for 3 days"),
+            ("diagnosis", "Dengue fever"),
+            ("diagnosis_icd10", "A90"),
+            ("doctor", "Dr. Keo Malis"),
+        ],
+    ),
+    (
+        "PP01",
+        "ANTENATAL CARE CARD",
+        &[
+            ("name_latin", "Sophea SOKH"),
+            ("sex", "F"),
+            ("date_of_birth", "1990-03-04"),
+            ("phone", "012345678"),
+            ("visit_date", "2025-02-01"),
+            ("lmp_date", "2024-08-17"),
+            ("edd_date", "2025-05-24"),
+            ("gravida", "2"),
+            ("para", "1"),
+            ("gestational_age_weeks", "24"),
+            ("blood_pressure", "110/70"),
+            ("weight_kg", "55.5"),
+            ("hemoglobin_g_dl", "11.2"),
+        ],
+    ),
+    (
+        "SR01",
+        "INPATIENT ADMISSION AND DISCHARGE SHEET",
+        &[
+            ("name_khmer", "ចាន់ ដារ៉ា"),
+            ("name_latin", "CHAN Dara"),
+            ("sex", "M"),
+            ("date_of_birth", "1975-05-01"),
+            ("ward", "Medicine"),
+            ("admission_date", "2024-01-02"),
+            ("discharge_date", "2024-01-09"),
+            ("admission_diagnosis", "Dengue fever A90"),
+            ("discharge_diagnosis", "Dengue fever, recovered"),
+            ("outcome", "recovered"),
+        ],
+    ),
+    (
+        "SR01",
+        "OUTPATIENT CONSULTATION CARD",
+        &[
+            ("name_latin", "HENG Samnang"),
+            ("sex", "M"),
+            ("age", "42"),
+            ("visit_date", "2024-07-07"),
+            ("diagnosis", "Acute upper respiratory infection"),
+            ("diagnosis_icd10", "J06.9"),
+        ],
+    ),
 ];
 
 /// Resources the four committed charts make.
@@ -85,7 +133,10 @@ fn approved_charts(ws: &Workspace, rt: &tokio::runtime::Runtime) -> Vec<(String,
                 .map(|(k, t)| chart::Word { text: t.into(), bbox: chart::BBox::new(10 + 200 * k as u32, 10, 190, 30), confidence: 0.95, line: 0, block: 0 })
                 .collect();
             let page = chart::PageWords { page: 1, width: 1000, height: 1400, words, rereads: vec![] };
-            store.complete_page(job.page_id, &PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.0, words: page }, &templates).await.unwrap();
+            store
+                .complete_page(job.page_id, &PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.0, words: page }, &templates)
+                .await
+                .unwrap();
             let mut v = store.chart(&job.chart).await.unwrap().version;
             for (name, value) in fields.iter() {
                 v = store.update_field(&job.chart, name, Some(&(*value).into()), v, "sokha").await.unwrap().version;
@@ -93,7 +144,10 @@ fn approved_charts(ws: &Workspace, rt: &tokio::runtime::Runtime) -> Vec<(String,
             if i == 0 {
                 // Her outpatient card's lab table: a measured result and a read one.
                 let row = |cells: [(&str, &str); 3]| cells.iter().map(|(k, v)| (k.to_string(), Some(v.to_string()))).collect::<chart::field::Row>();
-                let labs = chart::FieldValue::Rows(vec![row([("test", "Platelets"), ("value", "85"), ("unit", "x10^9/L")]), row([("test", "Dengue NS1"), ("value", "Positive"), ("unit", "-")])]);
+                let labs = chart::FieldValue::Rows(vec![
+                    row([("test", "Platelets"), ("value", "85"), ("unit", "x10^9/L")]),
+                    row([("test", "Dengue NS1"), ("value", "Positive"), ("unit", "-")]),
+                ]);
                 v = store.update_field(&job.chart, "lab_results", Some(&labs), v, "sokha").await.unwrap().version;
             }
             match store.approve(&job.chart, v, "sokha").await {
@@ -146,7 +200,10 @@ fn the_fhir_export_is_valid_r4_and_says_where_every_fact_came_from() {
     assert_eq!(ns1["valueString"], "Positive");
     // A Condition's code carries the WHO title; the chart's own words stay its text.
     let uri = of("Condition").into_iter().find(|c| c["code"]["coding"][0]["code"] == "J06.9").unwrap();
-    assert_eq!((uri["code"]["coding"][0]["display"].as_str(), uri["code"]["text"].as_str()), (Some("Acute upper respiratory infection, unspecified"), Some("Acute upper respiratory infection")));
+    assert_eq!(
+        (uri["code"]["coding"][0]["display"].as_str(), uri["code"]["text"].as_str()),
+        (Some("Acute upper respiratory infection, unspecified"), Some("Acute upper respiratory infection"))
+    );
 
     // Scans: content type and FHIR's SHA-1 hash of the original; the Provenance names the
     // reviewer and points at the scan.
@@ -162,7 +219,13 @@ fn the_fhir_export_is_valid_r4_and_says_where_every_fact_came_from() {
     // The validator is not a rubber stamp: an Observation without its code, an impossible
     // birth date and a POST that could create a duplicate are each refused.
     for (n, break_it) in [
-        |b: &mut Value| b["entry"].as_array_mut().unwrap().iter_mut().find(|e| e["resource"]["resourceType"] == "Observation").unwrap()["resource"].as_object_mut().unwrap().remove("code").map(|_| ()),
+        |b: &mut Value| {
+            b["entry"].as_array_mut().unwrap().iter_mut().find(|e| e["resource"]["resourceType"] == "Observation").unwrap()["resource"]
+                .as_object_mut()
+                .unwrap()
+                .remove("code")
+                .map(|_| ())
+        },
         |b: &mut Value| {
             let patient = b["entry"].as_array_mut().unwrap().iter_mut().find(|e| e["resource"]["resourceType"] == "Patient").unwrap();
             patient["resource"]["birthDate"] = "1990-13-45".into();
@@ -216,7 +279,9 @@ fn counts(url: &str) -> Value {
 /// The Latin names of the server's Patient who has `name` among them.
 fn latin_names(url: &str, name: &str) -> Vec<String> {
     let all: Value = ureq::get(&format!("{url}/Patient")).call().unwrap().into_json().unwrap();
-    let names = |p: &Value| p["name"].as_array().unwrap().iter().filter(|n| n.get("extension").is_none()).map(|n| n["text"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    let names = |p: &Value| {
+        p["name"].as_array().unwrap().iter().filter(|n| n.get("extension").is_none()).map(|n| n["text"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
     let found: Vec<Vec<String>> = all["entry"].as_array().unwrap().iter().map(|e| names(&e["resource"])).filter(|n| n.iter().any(|x| x == name)).collect();
     assert_eq!(found.len(), 1, "one Patient named {name} on the server: {found:?}");
     found.into_iter().next().unwrap()
@@ -251,7 +316,11 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
     }
     // Meanwhile a second pusher is refused: it could deliver changes out of order.
     let second = ws.run(&["push", "--fhir-url", &url]);
-    assert!(!second.status.success() && String::from_utf8_lossy(&second.stderr).contains("another push is running"), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(
+        !second.status.success() && String::from_utf8_lossy(&second.stderr).contains("another push is running"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     killed.kill().unwrap();
     killed.wait().unwrap();
     assert_eq!(pending(&ws, &rt), 4, "a killed push marks nothing sent");
@@ -285,7 +354,11 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("2 retraction(s)") && err.contains("2 attempt(s) retried"), "{err}");
     let c = counts(&url);
-    assert_eq!((c["Patient"].as_i64(), c["Encounter"].as_i64(), c["Condition"].as_i64(), c["Observation"].as_i64(), c["Provenance"].as_i64()), (Some(2), Some(2), Some(3), Some(2), Some(2)), "the outpatient card's two lab results stay: {c}");
+    assert_eq!(
+        (c["Patient"].as_i64(), c["Encounter"].as_i64(), c["Condition"].as_i64(), c["Observation"].as_i64(), c["Provenance"].as_i64()),
+        (Some(2), Some(2), Some(3), Some(2), Some(2)),
+        "the outpatient card's two lab results stay: {c}"
+    );
     assert_eq!(latin_names(&url, "SOK Sopheap"), vec!["SOK Sopheap"], "the kept patient is sent again as she is now");
 
     // 4. A server that refuses the bundle: a clear error, and the changes stay queued.

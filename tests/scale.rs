@@ -9,7 +9,11 @@ use serde_json::Value;
 use std::process::Stdio;
 
 fn truth(file: &str) -> Value {
-    let path = std::fs::read_dir(root().join("samples/truth")).unwrap().map(|d| d.unwrap().path().join(file.replace(".png", ".json").replace(".jpg", ".json"))).find(|p| p.exists()).unwrap();
+    let path = std::fs::read_dir(root().join("samples/truth"))
+        .unwrap()
+        .map(|d| d.unwrap().path().join(file.replace(".png", ".json").replace(".jpg", ".json")))
+        .find(|p| p.exists())
+        .unwrap();
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -38,7 +42,10 @@ fn turned_scans_are_read_upright() {
 fn two_workers_share_one_postgresql_store() {
     let admin = std::env::var("CHARTSCAN_TEST_PG_URL").expect("CHARTSCAN_TEST_PG_URL is not set: ./dev test starts PostgreSQL on loopback");
     let name = format!("chartscan_workers_{}", std::process::id());
-    let created = std::process::Command::new("psql").args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {name}"), "-c", &format!("CREATE DATABASE {name}")]).output().expect("psql runs");
+    let created = std::process::Command::new("psql")
+        .args([admin.as_str(), "-q", "-c", &format!("DROP DATABASE IF EXISTS {name}"), "-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .expect("psql runs");
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let db = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
     let ws = Workspace::new();
@@ -47,12 +54,22 @@ fn two_workers_share_one_postgresql_store() {
         c.env("CHARTSCAN_DB", &db).args(args);
         c
     };
-    let batch = ws.samples(&["SR01/ipd-0002.png", "SR01/opd-0008.tif", "SR01/anc-0005.pdf", "BB01/ipd-0009.pdf", "BB01/opd-0006.png", "BB01/opd-0015.tif", "PP01/opd-0001.jpg", "PP01/anc-0007.jpg"]);
+    let batch = ws.samples(&[
+        "SR01/ipd-0002.png",
+        "SR01/opd-0008.tif",
+        "SR01/anc-0005.pdf",
+        "BB01/ipd-0009.pdf",
+        "BB01/opd-0006.png",
+        "BB01/opd-0015.tif",
+        "PP01/opd-0001.jpg",
+        "PP01/anc-0007.jpg",
+    ]);
     let out = with_pg(&["ingest", batch.to_str().unwrap(), "--no-process", "--json"]).output().unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     let pages = report["pages"].as_u64().unwrap();
     assert_eq!(pages, 10, "six one-page scans and two two-page PDFs");
-    let workers: Vec<Killed> = (0..2).map(|_| Killed(with_pg(&["worker", "--once", "--jobs", "1"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap())).collect();
+    let workers: Vec<Killed> =
+        (0..2).map(|_| Killed(with_pg(&["worker", "--once", "--jobs", "1"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap())).collect();
     for mut w in workers {
         assert!(w.0.wait().unwrap().success());
     }

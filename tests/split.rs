@@ -33,7 +33,8 @@ fn multipage_tiff(pages: &[GrayImage]) -> Vec<u8> {
 }
 
 fn truth(file: &str) -> Value {
-    let path = std::fs::read_dir(root().join("samples/truth")).unwrap().map(|d| d.unwrap().path().join(file.replace(".png", ".json"))).find(|p| p.exists()).unwrap();
+    let path =
+        std::fs::read_dir(root().join("samples/truth")).unwrap().map(|d| d.unwrap().path().join(file.replace(".png", ".json"))).find(|p| p.exists()).unwrap();
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -41,12 +42,22 @@ fn truth(file: &str) -> Value {
 fn batch_scan_is_split_at_separator_sheets_and_the_split_can_be_undone() {
     let ws = Workspace::new();
     let batch = ws.path().join("box-7.tif");
-    std::fs::write(&batch, multipage_tiff(&[page("samples/charts/SR01/ipd-0002.png"), blank_page(), page("samples/separator.png"), page("samples/charts/BB01/opd-0006.png")])).unwrap();
+    std::fs::write(
+        &batch,
+        multipage_tiff(&[page("samples/charts/SR01/ipd-0002.png"), blank_page(), page("samples/separator.png"), page("samples/charts/BB01/opd-0006.png")]),
+    )
+    .unwrap();
 
     let (code, report) = ws.json(&["ingest", batch.to_str().unwrap(), "--split-on", "separator", "--facility", "SR01", "--json"]);
     assert_eq!(code, 0, "{report}");
-    assert_eq!((report["files"].as_u64(), report["charts"].as_u64(), report["pages"].as_u64(), report["processed_pages"].as_u64()), (Some(1), Some(2), Some(4), Some(4)));
-    let charts: Vec<Value> = String::from_utf8_lossy(&ws.run(&["export", "--format", "jsonl", "--status", "any"]).stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(
+        (report["files"].as_u64(), report["charts"].as_u64(), report["pages"].as_u64(), report["processed_pages"].as_u64()),
+        (Some(1), Some(2), Some(4), Some(4))
+    );
+    let charts: Vec<Value> = String::from_utf8_lossy(&ws.run(&["export", "--format", "jsonl", "--status", "any"]).stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(charts.len(), 2);
     for (chart, card) in charts.iter().zip(["ipd-0002.png", "opd-0006.png"]) {
         assert_eq!(chart["fields"]["patient_id"]["value"], truth(card)["fields"]["patient_id"], "{card}");

@@ -67,7 +67,10 @@ fn watch_folder_takes_complete_files_once_and_survives_a_restart() {
     let s = stats(&ws);
     assert_eq!(s["charts"]["total"], 2, "the half-written file was not taken: {s}");
     let exported = ws.run(&["export", "--format", "jsonl", "--status", "any"]);
-    let shas: Vec<String> = String::from_utf8_lossy(&exported.stdout).lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["sources"][0]["sha256"].as_str().unwrap().to_string()).collect();
+    let shas: Vec<String> = String::from_utf8_lossy(&exported.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["sources"][0]["sha256"].as_str().unwrap().to_string())
+        .collect();
     assert!(shas.contains(&store::blobs::sha256_hex(&png)), "the recorded content is the complete file");
 
     // Kill the watcher (no clean shutdown), drop the same scan again and a new one, restart.

@@ -281,7 +281,19 @@ mod tests {
         let m = model();
         assert_eq!(m.weights.len(), FEATURES.len());
         assert!((0.5..1.0).contains(&m.threshold), "{}", m.threshold);
-        let good = Evidence { found: Found::RightOfLabel, label_similarity: 1.0, ocr_mean: 0.95, ocr_min: 0.93, valid: true, typed: true, plausible: true, cross: Verdict::Agrees, layout: 0.9, words: 1, ..Default::default() };
+        let good = Evidence {
+            found: Found::RightOfLabel,
+            label_similarity: 1.0,
+            ocr_mean: 0.95,
+            ocr_min: 0.93,
+            valid: true,
+            typed: true,
+            plausible: true,
+            cross: Verdict::Agrees,
+            layout: 0.9,
+            words: 1,
+            ..Default::default()
+        };
         let doubtful = Evidence { ocr_mean: 0.55, ocr_min: 0.3, ..good };
         assert!(score(&good, FieldType::Date) > score(&doubtful, FieldType::Date));
         let failed = Evidence { cross: Verdict::Fails, ..good };
@@ -294,8 +306,20 @@ mod tests {
         let mut examples = Vec::new();
         for i in 0..400 {
             let sure = i % 4 != 0;
-            let e = Evidence { ocr_mean: if sure { 0.95 } else { 0.4 }, ocr_min: if sure { 0.9 } else { 0.2 }, valid: true, label_similarity: 1.0, ..Default::default() };
-            examples.push(Example { x: features(&e, FieldType::Date), right: sure || i % 8 == 0, eligible: true, chart: format!("c{}", i % 20), field: "d".into() });
+            let e = Evidence {
+                ocr_mean: if sure { 0.95 } else { 0.4 },
+                ocr_min: if sure { 0.9 } else { 0.2 },
+                valid: true,
+                label_similarity: 1.0,
+                ..Default::default()
+            };
+            examples.push(Example {
+                x: features(&e, FieldType::Date),
+                right: sure || i % 8 == 0,
+                eligible: true,
+                chart: format!("c{}", i % 20),
+                field: "d".into(),
+            });
         }
         let (m, oof) = fit(&examples, "synthetic", TARGET_PRECISION);
         assert_eq!(oof.len(), 400);

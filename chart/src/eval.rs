@@ -19,7 +19,8 @@ use std::fmt::Write as _;
 use unicode_normalization::UnicodeNormalization;
 
 /// The fields of CONTRACT.md's first table: every form's, then each form's own.
-pub const CONTRACT_COMMON: [&str; 11] = ["patient_id", "name_khmer", "name_latin", "sex", "date_of_birth", "age", "village", "commune", "district", "province", "phone"];
+pub const CONTRACT_COMMON: [&str; 11] =
+    ["patient_id", "name_khmer", "name_latin", "sex", "date_of_birth", "age", "village", "commune", "district", "province", "phone"];
 
 /// Each form's own fields of CONTRACT.md's first table.
 pub fn contract_fields(form: &str) -> Vec<&'static str> {
@@ -48,13 +49,41 @@ pub fn extended_fields(form: &str) -> Vec<&'static str> {
 /// Repeated rows: the table field, its key column and its other columns.
 pub const TABLES: [(&str, &str, &[&str]); 2] = [
     ("lab_results", "test", &["value", "unit"]),
-    ("visits", "visit_number", &["date", "gestational_age_weeks", "weight_kg", "blood_pressure", "hemoglobin_g_dl", "fundal_height_cm", "fetal_heart_rate_bpm"]),
+    (
+        "visits",
+        "visit_number",
+        &["date", "gestational_age_weeks", "weight_kg", "blood_pressure", "hemoglobin_g_dl", "fundal_height_cm", "fetal_heart_rate_bpm"],
+    ),
 ];
 
 const EXACT: [&str; 27] = [
-    "admission_diagnosis_icd10", "discharge_diagnosis_icd10", "next_visit_date", "date", "pulse_bpm", "bed", "length_of_stay_days", "anc_visit_number", "fundal_height_cm",
-    "fetal_heart_rate_bpm", "visit_number", "sex", "date_of_birth", "visit_date", "admission_date", "discharge_date", "lmp_date", "edd_date", "age", "gravida", "para",
-    "gestational_age_weeks", "phone", "diagnosis_icd10", "blood_pressure", "outcome", "province",
+    "admission_diagnosis_icd10",
+    "discharge_diagnosis_icd10",
+    "next_visit_date",
+    "date",
+    "pulse_bpm",
+    "bed",
+    "length_of_stay_days",
+    "anc_visit_number",
+    "fundal_height_cm",
+    "fetal_heart_rate_bpm",
+    "visit_number",
+    "sex",
+    "date_of_birth",
+    "visit_date",
+    "admission_date",
+    "discharge_date",
+    "lmp_date",
+    "edd_date",
+    "age",
+    "gravida",
+    "para",
+    "gestational_age_weeks",
+    "phone",
+    "diagnosis_icd10",
+    "blood_pressure",
+    "outcome",
+    "province",
 ];
 const NUMERIC: [&str; 5] = ["weight_kg", "hemoglobin_g_dl", "temperature_c", "height_cm", "value"];
 
@@ -69,7 +98,8 @@ pub fn norm_text(s: &str) -> String {
         words.remove(0);
     }
     let joined = words.join(" ");
-    let spaced: String = joined.chars().map(|c| if c.is_alphanumeric() || c == '_' || ('\u{1780}'..='\u{17ff}').contains(&c) || c == '/' { c } else { ' ' }).collect();
+    let spaced: String =
+        joined.chars().map(|c| if c.is_alphanumeric() || c == '_' || ('\u{1780}'..='\u{17ff}').contains(&c) || c == '/' { c } else { ' ' }).collect();
     spaced.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -146,7 +176,8 @@ impl Truth {
                 }
             }
         }
-        let accept = v["accept"].as_object().into_iter().flatten().map(|(k, a)| (k.clone(), a.as_array().into_iter().flatten().filter_map(scalar).collect())).collect();
+        let accept =
+            v["accept"].as_object().into_iter().flatten().map(|(k, a)| (k.clone(), a.as_array().into_iter().flatten().filter_map(scalar).collect())).collect();
         let mut style: BTreeMap<String, String> = v["style"].as_object().into_iter().flatten().filter_map(|(k, s)| scalar(s).map(|s| (k.clone(), s))).collect();
         // The samples' truth names its layout and label language at the top level.
         for key in ["layout", "labels"] {
@@ -409,8 +440,11 @@ impl Report {
         edges
             .windows(2)
             .map(|w| {
-                let inside: Vec<&FieldOutcome> =
-                    self.outcomes.iter().filter(|o| o.group != Group::Cell && half.holds(o.number) && o.got.is_some() && o.confidence >= w[0] && o.confidence < w[1]).collect();
+                let inside: Vec<&FieldOutcome> = self
+                    .outcomes
+                    .iter()
+                    .filter(|o| o.group != Group::Cell && half.holds(o.number) && o.got.is_some() && o.confidence >= w[0] && o.confidence < w[1])
+                    .collect();
                 (w[0], w[1].min(1.0), inside.len(), inside.iter().filter(|o| o.correct).count())
             })
             .collect()
@@ -425,7 +459,8 @@ impl Report {
         let header = |out: &mut String, title: &str| {
             let _ = writeln!(out, "{title:<36} {:>5} {:>8} {:>10} {:>10}", "n", "exact", "auto", "precision");
         };
-        let halves: Vec<(&str, Half)> = if self.numbered() { vec![("all", Half::All), ("odd (tuning)", Half::Odd), ("even (held aside)", Half::Even)] } else { vec![("all", Half::All)] };
+        let halves: Vec<(&str, Half)> =
+            if self.numbered() { vec![("all", Half::All), ("odd (tuning)", Half::Odd), ("even (held aside)", Half::Even)] } else { vec![("all", Half::All)] };
 
         let _ = writeln!(out, "== summary");
         header(&mut out, "charts / group");
@@ -466,7 +501,11 @@ impl Report {
                 values.sort_unstable();
                 values.dedup();
                 for value in values {
-                    line(&mut out, &format!("{key} = {value}"), self.figures(|o| o.group != Group::Cell && o.style.get(key).map(String::as_str) == Some(value)));
+                    line(
+                        &mut out,
+                        &format!("{key} = {value}"),
+                        self.figures(|o| o.group != Group::Cell && o.style.get(key).map(String::as_str) == Some(value)),
+                    );
                 }
             }
         }
@@ -505,7 +544,15 @@ impl Report {
         if !wrong.is_empty() {
             let _ = writeln!(out, "\nauto-accepted but wrong:");
             for o in wrong {
-                let _ = writeln!(out, "  {} {}: got {:?}, expected {:?} (confidence {:.2})", o.file, o.field, o.got.as_deref().unwrap_or(""), o.expected, o.confidence);
+                let _ = writeln!(
+                    out,
+                    "  {} {}: got {:?}, expected {:?} (confidence {:.2})",
+                    o.file,
+                    o.field,
+                    o.got.as_deref().unwrap_or(""),
+                    o.expected,
+                    o.confidence
+                );
             }
         }
         out
@@ -518,7 +565,16 @@ mod tests {
     use crate::field::ExtractedField;
 
     fn field(value: Option<&str>, confidence: f32, needs_review: bool) -> ExtractedField {
-        ExtractedField { value: value.map(Into::into), raw: String::new(), confidence, needs_review, page: 1, bbox: None, issue: None, evidence: crate::Evidence { blocked: value.is_none(), ..Default::default() } }
+        ExtractedField {
+            value: value.map(Into::into),
+            raw: String::new(),
+            confidence,
+            needs_review,
+            page: 1,
+            bbox: None,
+            issue: None,
+            evidence: crate::Evidence { blocked: value.is_none(), ..Default::default() },
+        }
     }
 
     #[test]
@@ -563,7 +619,13 @@ mod tests {
         assert_eq!((cells.fields, cells.correct), (2, 1), "date right, weight wrong, the empty cell not counted");
         assert!(r.figures(|o| Half::Odd.holds(o.number)).fields == 0 && r.figures(|o| Half::Even.holds(o.number)).fields == 5);
         let text = r.render();
-        for needle in ["even (held aside): CONTRACT fields", "label_format = stack", "visits.weight_kg (cell)", "auto-accepted but wrong:\n  scan_0002.png hospital", "== reliability"] {
+        for needle in [
+            "even (held aside): CONTRACT fields",
+            "label_format = stack",
+            "visits.weight_kg (cell)",
+            "auto-accepted but wrong:\n  scan_0002.png hospital",
+            "== reliability",
+        ] {
             assert!(text.contains(needle), "{needle} not in\n{text}");
         }
 
@@ -574,7 +636,12 @@ mod tests {
 
     #[test]
     fn calibration_finds_the_lowest_threshold_that_is_precise_enough() {
-        let t = Truth { file: "a.png".into(), form: "opd".into(), fields: [("age", "1"), ("sex", "F"), ("phone", "012345678")].iter().map(|(k, v)| (k.to_string(), TruthValue::Text(v.to_string()))).collect(), ..Default::default() };
+        let t = Truth {
+            file: "a.png".into(),
+            form: "opd".into(),
+            fields: [("age", "1"), ("sex", "F"), ("phone", "012345678")].iter().map(|(k, v)| (k.to_string(), TruthValue::Text(v.to_string()))).collect(),
+            ..Default::default()
+        };
         let mut e = Extraction { form: "opd".into(), fields: BTreeMap::new() };
         e.fields.insert("age".into(), field(Some("1"), 0.99, false));
         e.fields.insert("sex".into(), field(Some("M"), 0.95, false));

@@ -370,7 +370,12 @@ pub fn provenance_id(chart: &str) -> String {
 pub fn patient_entries(p: &PatientEntry, facility: &str) -> Vec<Value> {
     let org = full_url("Organization", FACILITY_SYSTEM, facility);
     vec![
-        conditional("Organization", FACILITY_SYSTEM, facility, json!({"resourceType": "Organization", "identifier": [identifier(FACILITY_SYSTEM, facility)], "name": facility})),
+        conditional(
+            "Organization",
+            FACILITY_SYSTEM,
+            facility,
+            json!({"resourceType": "Organization", "identifier": [identifier(FACILITY_SYSTEM, facility)], "name": facility}),
+        ),
         json!({
             "fullUrl": full_url("Patient", PATIENT_SYSTEM, &p.public_id),
             "resource": patient_resource(p, &org),
@@ -488,7 +493,10 @@ pub fn delete_entries(urls: &[String]) -> Vec<Value> {
 pub fn resource_counts(bundle: &Value) -> std::collections::BTreeMap<String, usize> {
     let mut counts = std::collections::BTreeMap::new();
     for e in bundle["entry"].as_array().into_iter().flatten() {
-        let t = e["resource"]["resourceType"].as_str().map(str::to_string).unwrap_or_else(|| format!("{} (delete)", e["request"]["url"].as_str().unwrap_or("").split(['?', '/']).next().unwrap_or("")));
+        let t = e["resource"]["resourceType"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("{} (delete)", e["request"]["url"].as_str().unwrap_or("").split(['?', '/']).next().unwrap_or("")));
         *counts.entry(t).or_insert(0) += 1;
     }
     counts
@@ -503,8 +511,16 @@ mod tests {
 
     fn committed(chart: &str, patient: &str) -> CommittedChart {
         let fields: BTreeMap<String, SourceField> = [
-            ("name_khmer", "សុខ សុភាព"), ("name_latin", "SOK Sopheap"), ("sex", "F"), ("date_of_birth", "1990-03-04"), ("visit_date", "2025-02-01"),
-            ("blood_pressure", "110/70"), ("weight_kg", "55.5"), ("gravida", "2"), ("para", "1"), ("lmp_date", "2024-08-17"),
+            ("name_khmer", "សុខ សុភាព"),
+            ("name_latin", "SOK Sopheap"),
+            ("sex", "F"),
+            ("date_of_birth", "1990-03-04"),
+            ("visit_date", "2025-02-01"),
+            ("blood_pressure", "110/70"),
+            ("weight_kg", "55.5"),
+            ("gravida", "2"),
+            ("para", "1"),
+            ("lmp_date", "2024-08-17"),
         ]
         .iter()
         .map(|(k, v)| (k.to_string(), SourceField { value: Some(v.to_string().into()), page: 1, bbox: Some(BBox::new(1, 2, 3, 4)) }))
@@ -516,7 +532,14 @@ mod tests {
             facility: "PP01".into(),
             patient: PatientEntry { public_id: patient.into(), person, address: [Some("Phum Thmei".into()), None, None, Some("Kandal".into())] },
             record,
-            scans: vec![ScanEntry { file: "scan.tiff".into(), sha256: "ab".repeat(32), sha1_base64: Some("AAAA".into()), media_type: "image/tiff".into(), size: 10, pages: vec![1] }],
+            scans: vec![ScanEntry {
+                file: "scan.tiff".into(),
+                sha256: "ab".repeat(32),
+                sha1_base64: Some("AAAA".into()),
+                media_type: "image/tiff".into(),
+                size: 10,
+                pages: vec![1],
+            }],
             reviewer: "demo".into(),
             approved_at: "2026-11-26T02:00:00Z".into(),
         }
@@ -578,7 +601,15 @@ mod tests {
     #[test]
     fn retraction_deletes_what_was_created() {
         let urls = retraction_urls("C1", &[(FactKind::Observation, "weight_kg".into())], &["ab".into()]);
-        assert_eq!(urls, vec!["Provenance/chartscan-C1", "Observation?identifier=urn:chartscan:fact|C1/weight_kg", "DocumentReference?identifier=urn:chartscan:scan|C1/ab", "Encounter?identifier=urn:chartscan:chart|C1"]);
+        assert_eq!(
+            urls,
+            vec![
+                "Provenance/chartscan-C1",
+                "Observation?identifier=urn:chartscan:fact|C1/weight_kg",
+                "DocumentReference?identifier=urn:chartscan:scan|C1/ab",
+                "Encounter?identifier=urn:chartscan:chart|C1"
+            ]
+        );
         assert_eq!(resource_counts(&transaction(delete_entries(&urls)))["Observation (delete)"], 1);
     }
 }

@@ -102,7 +102,16 @@ pub struct ExtractedField {
 impl ExtractedField {
     /// A field that was not found on any page.
     pub fn missing(issue: impl Into<String>) -> Self {
-        Self { value: None, raw: String::new(), confidence: 0.0, needs_review: true, page: 0, bbox: None, issue: Some(issue.into()), evidence: Evidence::default() }
+        Self {
+            value: None,
+            raw: String::new(),
+            confidence: 0.0,
+            needs_review: true,
+            page: 0,
+            bbox: None,
+            issue: Some(issue.into()),
+            evidence: Evidence::default(),
+        }
     }
 
     /// The value's text, when it has one and is not a table.

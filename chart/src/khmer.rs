@@ -28,18 +28,13 @@ pub fn ascii_digits(s: &str) -> String {
 
 /// Renders ASCII digits as Khmer digits (used by the sample generator and tests).
 pub fn khmer_digits(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_ascii_digit() { KHMER_DIGITS[(c as u8 - b'0') as usize] } else { c })
-        .collect()
+    s.chars().map(|c| if c.is_ascii_digit() { KHMER_DIGITS[(c as u8 - b'0') as usize] } else { c }).collect()
 }
 
 /// Cleans Khmer (or any) text as OCR returns it: Unicode NFC, zero-width characters
 /// removed, runs of whitespace collapsed to one space, trimmed.
 pub fn clean(s: &str) -> String {
-    let no_zw: String = s
-        .chars()
-        .filter(|c| !matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}'))
-        .collect();
+    let no_zw: String = s.chars().filter(|c| !matches!(c, '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{FEFF}' | '\u{00AD}')).collect();
     let nfc: String = no_zw.nfc().collect();
     // Split vowels OCR engines emit as two signs: េ + ា is ោ, េ + ី is ើ, េ + ឿ/ៀ as one.
     let joined = nfc.replace("\u{17C1}\u{17B6}", "\u{17C4}").replace("\u{17C1}\u{17B8}", "\u{17BE}");

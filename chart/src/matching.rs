@@ -94,7 +94,15 @@ pub struct Score {
 /// and `ee` read as `i`, `ou` as `o`.
 pub fn fold_latin_word(word: &str) -> String {
     let w: String = word.to_lowercase().chars().filter(char::is_ascii_alphabetic).collect();
-    let w = w.replace("chh", "c").replace("ch", "c").replace("kh", "k").replace("ph", "p").replace("th", "t").replace("sh", "s").replace("ee", "i").replace("ou", "o");
+    let w = w
+        .replace("chh", "c")
+        .replace("ch", "c")
+        .replace("kh", "k")
+        .replace("ph", "p")
+        .replace("th", "t")
+        .replace("sh", "s")
+        .replace("ee", "i")
+        .replace("ou", "o");
     let chars: Vec<char> = w.chars().collect();
     let mut out = String::new();
     for (i, &c) in chars.iter().enumerate() {
@@ -156,7 +164,11 @@ pub fn names_similarity(a: &Person, b: &Person) -> Option<f32> {
     if !same.is_empty() {
         return best(same);
     }
-    let cross = a.names_khmer.iter().flat_map(|k| b.names_latin.iter().map(move |l| (k, l))).chain(b.names_khmer.iter().flat_map(|k| a.names_latin.iter().map(move |l| (k, l))));
+    let cross = a
+        .names_khmer
+        .iter()
+        .flat_map(|k| b.names_latin.iter().map(move |l| (k, l)))
+        .chain(b.names_khmer.iter().flat_map(|k| a.names_latin.iter().map(move |l| (k, l))));
     best(cross.map(|(k, l)| 0.9 * name_similarity(k, l)).collect())
 }
 

@@ -63,7 +63,9 @@ impl FieldType {
     /// Turns raw text into the canonical value of this type, or says why it cannot.
     pub fn canonicalize(&self, raw: &str) -> Result<String, ValueError> {
         let cleaned = khmer::clean(raw);
-        let cleaned = cleaned.trim_matches(|c: char| matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.' | '‘' | '’' | '“' | '”' | '\'' | '"' | '`' | '°' | '«' | '»') || c.is_whitespace());
+        let cleaned = cleaned.trim_matches(|c: char| {
+            matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.' | '‘' | '’' | '“' | '”' | '\'' | '"' | '`' | '°' | '«' | '»') || c.is_whitespace()
+        });
         // A parenthesis left open or closed at an end is a speck or a rule's stub, not text.
         let cleaned = if cleaned.starts_with('(') && !cleaned.contains(')') { cleaned[1..].trim_start() } else { cleaned };
         let cleaned = if cleaned.ends_with(')') && !cleaned.contains('(') { cleaned[..cleaned.len() - 1].trim_end() } else { cleaned };
@@ -92,9 +94,9 @@ impl FieldType {
             FieldType::Integer => integer(cleaned).map(|n| n.to_string()),
             FieldType::Decimal => decimal(cleaned),
             FieldType::Phone => phone(cleaned),
-            FieldType::Province => province::canonical_province(cleaned)
-                .map(str::to_string)
-                .ok_or_else(|| ValueError(format!("{cleaned:?} is not a province of Cambodia"))),
+            FieldType::Province => {
+                province::canonical_province(cleaned).map(str::to_string).ok_or_else(|| ValueError(format!("{cleaned:?} is not a province of Cambodia")))
+            }
             FieldType::Icd10 => icd10(cleaned),
             FieldType::BloodPressure => blood_pressure(cleaned),
             FieldType::Outcome => outcome(cleaned),
@@ -269,7 +271,8 @@ fn expand_year(y: i32, digits: usize) -> i32 {
 /// Khmer digits and month names, and Buddhist-Era years (marked ព.ស. or BE, 543 ahead).
 pub fn date(s: &str) -> Result<CalendarDate, ValueError> {
     let ascii = khmer::ascii_digits(s);
-    let buddhist = ascii.contains("ព.ស") || ascii.contains("ពស") || ascii.to_uppercase().contains("B.E") || ascii.split_whitespace().any(|w| w.eq_ignore_ascii_case("be"));
+    let buddhist =
+        ascii.contains("ព.ស") || ascii.contains("ពស") || ascii.to_uppercase().contains("B.E") || ascii.split_whitespace().any(|w| w.eq_ignore_ascii_case("be"));
     let cleaned = ascii.replace("ព.ស.", " ").replace("ព.ស", " ").replace("ថ្ងៃទី", " ").replace("ខែ", " ").replace("ឆ្នាំ", " ");
     // Tokens: runs of digits, runs of letters.
     let mut numbers: Vec<(i32, usize)> = Vec::new();
@@ -321,7 +324,8 @@ fn integer(s: &str) -> Result<i64, ValueError> {
     let ascii = khmer::ascii_digits(s.trim_start_matches(['=', '~', '*']));
     let digits: String = ascii.trim().chars().take_while(|c| c.is_ascii_digit()).collect();
     let rest = ascii.trim()[digits.len()..].trim_matches(|c: char| !c.is_alphanumeric() && !khmer::is_khmer(c)).to_lowercase();
-    const UNITS: [&str; 22] = ["y", "yr", "yrs", "years", "year", "ឆ្នាំ", "w", "wk", "wks", "weeks", "សប្តាហ៍", "សប្ដាហ៍", "min", "bpm", "cm", "d", "day", "days", "ថ្ងៃ", "ដង", "times", "x"];
+    const UNITS: [&str; 22] =
+        ["y", "yr", "yrs", "years", "year", "ឆ្នាំ", "w", "wk", "wks", "weeks", "សប្តាហ៍", "សប្ដាហ៍", "min", "bpm", "cm", "d", "day", "days", "ថ្ងៃ", "ដង", "times", "x"];
     let units_ok = rest.is_empty() || UNITS.contains(&rest.as_str());
     if digits.is_empty() || !units_ok {
         return err(format!("{s:?} is not a whole number"));
@@ -387,7 +391,12 @@ fn phone(s: &str) -> Result<String, ValueError> {
 }
 
 fn icd10(s: &str) -> Result<String, ValueError> {
-    let compact: String = khmer::ascii_digits(s).chars().filter(|c| !c.is_whitespace()).map(|c| if matches!(c, '£' | '€') { 'E' } else { c }).flat_map(char::to_uppercase).collect();
+    let compact: String = khmer::ascii_digits(s)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if matches!(c, '£' | '€') { 'E' } else { c })
+        .flat_map(char::to_uppercase)
+        .collect();
     // Anything but letters, digits and the point is not part of a code: a code with a dash
     // or a stray mark inside is left for a person rather than repaired.
     if compact.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '.')) {

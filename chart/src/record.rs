@@ -236,8 +236,20 @@ const MEASURES: &[Measure] = &[
     Measure { field: "temperature_c", code: "8310-5", display: "Body temperature", unit: Some("Cel"), kind: ValueKind::Quantity },
     Measure { field: "pulse_bpm", code: "8867-4", display: "Heart rate", unit: Some("/min"), kind: ValueKind::Quantity },
     Measure { field: "respiratory_rate", code: "9279-1", display: "Respiratory rate", unit: Some("/min"), kind: ValueKind::Quantity },
-    Measure { field: "spo2_pct", code: "59408-5", display: "Oxygen saturation in Arterial blood by Pulse oximetry", unit: Some("%"), kind: ValueKind::Quantity },
-    Measure { field: "blood_pressure", code: "85354-9", display: "Blood pressure panel with all children optional", unit: Some("mm[Hg]"), kind: ValueKind::BloodPressure },
+    Measure {
+        field: "spo2_pct",
+        code: "59408-5",
+        display: "Oxygen saturation in Arterial blood by Pulse oximetry",
+        unit: Some("%"),
+        kind: ValueKind::Quantity,
+    },
+    Measure {
+        field: "blood_pressure",
+        code: "85354-9",
+        display: "Blood pressure panel with all children optional",
+        unit: Some("mm[Hg]"),
+        kind: ValueKind::BloodPressure,
+    },
     Measure { field: "weight_kg", code: "29463-7", display: "Body weight", unit: Some("kg"), kind: ValueKind::Quantity },
     Measure { field: "height_cm", code: "8302-2", display: "Body height", unit: Some("cm"), kind: ValueKind::Quantity },
     Measure { field: "hemoglobin_g_dl", code: "718-7", display: "Hemoglobin [Mass/volume] in Blood", unit: Some("g/dL"), kind: ValueKind::Quantity },
@@ -453,15 +465,27 @@ mod tests {
     use super::*;
 
     fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, SourceField> {
-        pairs.iter().enumerate().map(|(i, (k, v))| (k.to_string(), SourceField { value: Some(v.to_string().into()), page: 1, bbox: Some(BBox::new(10, 20 * i as u32, 100, 18)) })).collect()
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, (k, v))| (k.to_string(), SourceField { value: Some(v.to_string().into()), page: 1, bbox: Some(BBox::new(10, 20 * i as u32, 100, 18)) }))
+            .collect()
     }
 
     #[test]
     fn an_outpatient_card_becomes_patient_encounter_and_coded_facts() {
         let f = fields(&[
-            ("patient_id", "PP-0042"), ("name_khmer", "សុខ សុភាព"), ("name_latin", "SOK Sopheap"), ("sex", "F"),
-            ("date_of_birth", "1990-03-04"), ("visit_date", "2024-11-25"), ("diagnosis", "Dengue fever"),
-            ("diagnosis_icd10", "A90"), ("temperature_c", "38.5"), ("pulse_bpm", "96"), ("chief_complaint", "Fever"),
+            ("patient_id", "PP-0042"),
+            ("name_khmer", "សុខ សុភាព"),
+            ("name_latin", "SOK Sopheap"),
+            ("sex", "F"),
+            ("date_of_birth", "1990-03-04"),
+            ("visit_date", "2024-11-25"),
+            ("diagnosis", "Dengue fever"),
+            ("diagnosis_icd10", "A90"),
+            ("temperature_c", "38.5"),
+            ("pulse_bpm", "96"),
+            ("chief_complaint", "Fever"),
         ]);
         let r = ClinicalRecord::build("opd", &f).unwrap();
         assert_eq!(r.encounter.kind, EncounterKind::Outpatient);
@@ -479,9 +503,16 @@ mod tests {
     #[test]
     fn antenatal_measures_are_coded_with_loinc_and_ucum() {
         let f = fields(&[
-            ("visit_date", "2025-02-01"), ("age", "27"), ("blood_pressure", "110/70"), ("weight_kg", "55.5"),
-            ("hemoglobin_g_dl", "11.2"), ("gravida", "2"), ("para", "1"), ("gestational_age_weeks", "24"),
-            ("lmp_date", "2024-08-17"), ("edd_date", "2025-05-24"),
+            ("visit_date", "2025-02-01"),
+            ("age", "27"),
+            ("blood_pressure", "110/70"),
+            ("weight_kg", "55.5"),
+            ("hemoglobin_g_dl", "11.2"),
+            ("gravida", "2"),
+            ("para", "1"),
+            ("gestational_age_weeks", "24"),
+            ("lmp_date", "2024-08-17"),
+            ("edd_date", "2025-05-24"),
         ]);
         let r = ClinicalRecord::build("anc", &f).unwrap();
         assert_eq!(r.encounter.kind, EncounterKind::Antenatal);
@@ -496,7 +527,13 @@ mod tests {
 
     #[test]
     fn inpatient_stays_take_codes_from_diagnosis_text_and_skip_unusable_values() {
-        let f = fields(&[("admission_date", "2024-01-02"), ("discharge_date", "2024-01-09"), ("admission_diagnosis", "Dengue fever A90"), ("discharge_diagnosis", "Recovered dengue"), ("weight_kg", "heavy")]);
+        let f = fields(&[
+            ("admission_date", "2024-01-02"),
+            ("discharge_date", "2024-01-09"),
+            ("admission_diagnosis", "Dengue fever A90"),
+            ("discharge_diagnosis", "Recovered dengue"),
+            ("weight_kg", "heavy"),
+        ]);
         let r = ClinicalRecord::build("ipd", &f).unwrap();
         assert_eq!((r.encounter.start.as_deref(), r.encounter.end.as_deref()), (Some("2024-01-02"), Some("2024-01-09")));
         let codes: Vec<Option<String>> = r.facts.iter().map(|f| f.code.clone()).collect();
@@ -525,11 +562,19 @@ mod tests {
         assert!(r.facts.iter().any(|x| x.field == "visits.2.hemoglobin_g_dl"), "a latest-visit value the chart lacks is kept");
 
         let mut f = fields(&[("visit_date", "2025-03-01")]);
-        let labs = vec![row(&[("test", "Haemoglobin"), ("value", "9.8"), ("unit", "g/dl")]), row(&[("test", "Malaria RDT"), ("value", "Negative"), ("unit", "")]), row(&[("test", "WBC"), ("value", "7.2"), ("unit", "x10^9/L")])];
+        let labs = vec![
+            row(&[("test", "Haemoglobin"), ("value", "9.8"), ("unit", "g/dl")]),
+            row(&[("test", "Malaria RDT"), ("value", "Negative"), ("unit", "")]),
+            row(&[("test", "WBC"), ("value", "7.2"), ("unit", "x10^9/L")]),
+        ];
         f.insert("lab_results".into(), SourceField { value: Some(crate::field::FieldValue::Rows(labs)), page: 1, bbox: None });
         let r = ClinicalRecord::build("opd", &f).unwrap();
         let lab = |n: usize| r.facts.iter().find(|x| x.field == format!("lab_results.{n}")).unwrap();
-        assert_eq!((lab(1).display.as_str(), lab(1).value_kind, lab(1).unit.as_deref()), ("Haemoglobin", ValueKind::Quantity, Some("g/dl")), "the unit as printed");
+        assert_eq!(
+            (lab(1).display.as_str(), lab(1).value_kind, lab(1).unit.as_deref()),
+            ("Haemoglobin", ValueKind::Quantity, Some("g/dl")),
+            "the unit as printed"
+        );
         assert_eq!(lab(1).unit.as_deref().and_then(ucum_unit).as_deref(), Some("g/dL"), "and in UCUM for FHIR");
         assert_eq!((lab(2).value.as_str(), lab(2).value_kind, lab(2).unit.as_deref()), ("Negative", ValueKind::Text, None));
         assert_eq!(lab(3).unit.as_deref().and_then(ucum_unit).as_deref(), Some("10*9/L"));

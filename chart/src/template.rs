@@ -197,7 +197,10 @@ impl Template {
             }
             if let Some([x, y, w, h]) = f.zone {
                 if !(0.0..1.0).contains(&x) || !(0.0..1.0).contains(&y) || w <= 0.0 || h <= 0.0 || x + w > 1.0001 || y + h > 1.0001 {
-                    problems.push(format!("field {:?}: zone [{x}, {y}, {w}, {h}] must lie within the page, as fractions [left, top, width, height] in 0..1", f.name));
+                    problems.push(format!(
+                        "field {:?}: zone [{x}, {y}, {w}, {h}] must lie within the page, as fractions [left, top, width, height] in 0..1",
+                        f.name
+                    ));
                 }
             }
             if let (Some(lo), Some(hi)) = (f.min, f.max) {
@@ -256,7 +259,8 @@ impl FieldSpec {
                             return Err(crate::ValueError(format!("row {}: {name:?} is not a column of {}", n + 1, self.name)));
                         };
                         let cell = cell.as_deref().map(str::trim).filter(|c| !c.is_empty());
-                        let value = cell.map(|c| column.canonicalize(c)).transpose().map_err(|e| crate::ValueError(format!("row {}, {name}: {}", n + 1, e.0)))?;
+                        let value =
+                            cell.map(|c| column.canonicalize(c)).transpose().map_err(|e| crate::ValueError(format!("row {}, {name}: {}", n + 1, e.0)))?;
                         canonical.insert(name.clone(), value);
                     }
                     for column in &self.columns {
@@ -275,11 +279,7 @@ impl FieldSpec {
 
 /// The standard templates bundled with chartscan (compiled in; no file is read).
 pub fn standard_templates() -> Vec<Template> {
-    [
-        include_str!("../../samples/templates/opd.toml"),
-        include_str!("../../samples/templates/ipd.toml"),
-        include_str!("../../samples/templates/anc.toml"),
-    ]
+    [include_str!("../../samples/templates/opd.toml"), include_str!("../../samples/templates/ipd.toml"), include_str!("../../samples/templates/anc.toml")]
         .iter()
         .map(|text| Template::parse(text).expect("bundled templates are valid (checked by tests)"))
         .collect()
@@ -334,7 +334,16 @@ options = ["1", "x"]
         )
         .unwrap_err()
         .0;
-        for needle in ["form \"Bad Form\"", "auto_accept", "defined twice", "needs at least one label", "min 5 is above max 1", "one letter", "must lie within the page", "option \"x\" is not a canonical"] {
+        for needle in [
+            "form \"Bad Form\"",
+            "auto_accept",
+            "defined twice",
+            "needs at least one label",
+            "min 5 is above max 1",
+            "one letter",
+            "must lie within the page",
+            "option \"x\" is not a canonical",
+        ] {
             assert!(err.contains(needle), "{needle} not in {err}");
         }
         let unknown_type = Template::parse("form='x'\nname='x'\n[[fields]]\nname='a'\ntype='colour'\nlabels=['A']").unwrap_err().0;

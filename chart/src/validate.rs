@@ -118,12 +118,18 @@ pub fn cross_check(fields: &mut BTreeMap<String, ExtractedField>) {
     // Blood pressure: a pulse pressure (systolic - diastolic) of 10 to 100 mmHg.
     if let Some(bp) = fields.get("blood_pressure").and_then(|f| f.text().map(str::to_string)) {
         if let Some((s, d)) = bp.split_once('/').and_then(|(s, d)| Some((s.parse::<i32>().ok()?, d.parse::<i32>().ok()?))) {
-            let check = if (10..=100).contains(&(s - d)) { Check::NotApplicable } else { Check::Fails(format!("blood pressure {bp} is implausible (pulse pressure {})", s - d)) };
+            let check = if (10..=100).contains(&(s - d)) {
+                Check::NotApplicable
+            } else {
+                Check::Fails(format!("blood pressure {bp} is implausible (pulse pressure {})", s - d))
+            };
             apply(fields, &["blood_pressure"], check);
         }
     }
     // The Khmer name and its Latin spelling.
-    if let (Some(kh), Some(la)) = (fields.get("name_khmer").and_then(|f| f.text().map(str::to_string)), fields.get("name_latin").and_then(|f| f.text().map(str::to_string))) {
+    if let (Some(kh), Some(la)) =
+        (fields.get("name_khmer").and_then(|f| f.text().map(str::to_string)), fields.get("name_latin").and_then(|f| f.text().map(str::to_string)))
+    {
         let similarity = name_similarity(&kh, &la);
         let check = if similarity >= 0.75 {
             Check::Agrees
@@ -269,7 +275,9 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
             problem = Some(format!("{raw:?} ends in a point: a digit after it may be lost"));
         }
         match spec.kind {
-            FieldType::Integer | FieldType::Decimal | FieldType::Date | FieldType::Phone | FieldType::BloodPressure | FieldType::PatientId if mixed_digit_scripts(&raw) => {
+            FieldType::Integer | FieldType::Decimal | FieldType::Date | FieldType::Phone | FieldType::BloodPressure | FieldType::PatientId
+                if mixed_digit_scripts(&raw) =>
+            {
                 problem = Some(format!("{raw:?} mixes Khmer and Latin digits: some were misread"));
             }
             _ => {}
@@ -293,7 +301,11 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
             FieldType::Icd10 if mixed_digit_scripts(&raw) => {
                 problem = Some(format!("{raw:?} mixes Khmer and Latin digits: some were misread"));
             }
-            FieldType::Icd10 if raw.trim_start_matches(|c: char| !c.is_alphanumeric()).starts_with(|c: char| c.is_ascii_digit() || crate::khmer::KHMER_DIGITS.contains(&c)) => {
+            FieldType::Icd10
+                if raw
+                    .trim_start_matches(|c: char| !c.is_alphanumeric())
+                    .starts_with(|c: char| c.is_ascii_digit() || crate::khmer::KHMER_DIGITS.contains(&c)) =>
+            {
                 // `110` is I10, or a misread of something else: the letter was guessed.
                 problem = Some(format!("{raw:?} starts with a digit where a code has its letter: read as {v}"));
             }
@@ -354,21 +366,48 @@ mod tests {
     fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, ExtractedField> {
         pairs
             .iter()
-            .map(|(k, v)| (k.to_string(), ExtractedField { value: Some(v.to_string().into()), raw: v.to_string(), confidence: 0.9, needs_review: false, page: 1, bbox: None, issue: None, evidence: crate::Evidence { plausible: true, ..Default::default() } }))
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    ExtractedField {
+                        value: Some(v.to_string().into()),
+                        raw: v.to_string(),
+                        confidence: 0.9,
+                        needs_review: false,
+                        page: 1,
+                        bbox: None,
+                        issue: None,
+                        evidence: crate::Evidence { plausible: true, ..Default::default() },
+                    },
+                )
+            })
             .collect()
     }
 
     #[test]
     fn agreeing_fields_gain_and_failing_ones_lose_with_a_reason() {
-        let mut f = fields(&[("date_of_birth", "1990-03-12"), ("visit_date", "2024-11-25"), ("age", "34"), ("lmp_date", "2024-01-10"), ("edd_date", "2024-10-20")]);
+        let mut f =
+            fields(&[("date_of_birth", "1990-03-12"), ("visit_date", "2024-11-25"), ("age", "34"), ("lmp_date", "2024-01-10"), ("edd_date", "2024-10-20")]);
         cross_check(&mut f);
         assert_eq!((f["age"].evidence.cross, f["date_of_birth"].evidence.cross), (Verdict::Agrees, Verdict::Agrees));
         assert_eq!(f["edd_date"].evidence.cross, Verdict::Fails);
         assert!(f["edd_date"].issue.as_deref().unwrap().contains("LMP + 280 days (2024-10-16)"), "{:?}", f["edd_date"].issue);
 
-        let mut f = fields(&[("date_of_birth", "2025-01-01"), ("admission_date", "2024-11-25"), ("discharge_date", "2024-11-20"), ("gravida", "1"), ("para", "3"), ("blood_pressure", "150/145")]);
+        let mut f = fields(&[
+            ("date_of_birth", "2025-01-01"),
+            ("admission_date", "2024-11-25"),
+            ("discharge_date", "2024-11-20"),
+            ("gravida", "1"),
+            ("para", "3"),
+            ("blood_pressure", "150/145"),
+        ]);
         cross_check(&mut f);
-        for (name, needle) in [("date_of_birth", "not before the admission date"), ("discharge_date", "before admission"), ("para", "more than gravida"), ("blood_pressure", "implausible")] {
+        for (name, needle) in [
+            ("date_of_birth", "not before the admission date"),
+            ("discharge_date", "before admission"),
+            ("para", "more than gravida"),
+            ("blood_pressure", "implausible"),
+        ] {
             assert!(f[name].issue.as_deref().unwrap_or("").contains(needle), "{name}: {:?}", f[name].issue);
             assert_eq!(f[name].evidence.cross, Verdict::Fails);
         }
@@ -387,7 +426,11 @@ mod tests {
         f.get_mut("diagnosis_icd10").unwrap().raw = "110".into();
         plausibility(opd, &mut f);
         assert!(!f["patient_id"].evidence.plausible && f["patient_id"].issue.as_deref().unwrap().contains("gap inside"), "{:?}", f["patient_id"].issue);
-        assert!(!f["diagnosis_icd10"].evidence.plausible && f["diagnosis_icd10"].issue.as_deref().unwrap().contains("read as I10"), "{:?}", f["diagnosis_icd10"].issue);
+        assert!(
+            !f["diagnosis_icd10"].evidence.plausible && f["diagnosis_icd10"].issue.as_deref().unwrap().contains("read as I10"),
+            "{:?}",
+            f["diagnosis_icd10"].issue
+        );
         assert!(f["phone"].evidence.plausible && f["phone"].evidence.known, "a number an operator uses: {:?}", f["phone"]);
         assert!(f["age"].evidence.plausible && f["age"].issue.is_none());
 
@@ -404,21 +447,37 @@ mod tests {
     fn an_unknown_place_is_kept_as_read_and_the_reviewer_told_the_nearest() {
         let templates = crate::standard_templates();
         let opd = templates.iter().find(|t| t.form == "opd").unwrap();
-        let mut f = fields(&[("province", "Banteay Meanchey"), ("district", "Serei Saophoa1"), ("commune", "Knum Kampong Svay"), ("village", "Nowhere Special")]);
+        let mut f =
+            fields(&[("province", "Banteay Meanchey"), ("district", "Serei Saophoa1"), ("commune", "Knum Kampong Svay"), ("village", "Nowhere Special")]);
         plausibility(opd, &mut f);
         assert_eq!(f["district"].text(), Some("Serei Saophoa1"), "never overwritten with the official name");
         assert!(f["district"].issue.as_deref().unwrap().contains("did you mean Serei Saophoan?"), "{:?}", f["district"].issue);
         assert_eq!(f["commune"].text(), Some("Knum Kampong Svay"));
-        assert!(f["commune"].issue.as_deref().unwrap().contains("not a commune of the district Serei Saophoan in the gazetteer: did you mean Kampong Svay?"), "checked against the likely district: {:?}", f["commune"].issue);
+        assert!(
+            f["commune"].issue.as_deref().unwrap().contains("not a commune of the district Serei Saophoan in the gazetteer: did you mean Kampong Svay?"),
+            "checked against the likely district: {:?}",
+            f["commune"].issue
+        );
         for name in ["district", "commune", "village"] {
             assert!(!f[name].evidence.plausible && !f[name].evidence.known, "{name} is reviewed");
         }
-        assert!(f["village"].issue.as_deref().unwrap().ends_with("not a village of the commune Kampong Svay in the gazetteer"), "nothing near: {:?}", f["village"].issue);
+        assert!(
+            f["village"].issue.as_deref().unwrap().ends_with("not a village of the commune Kampong Svay in the gazetteer"),
+            "nothing near: {:?}",
+            f["village"].issue
+        );
     }
 
     #[test]
     fn khmer_and_latin_names_are_compared_by_their_consonants() {
-        for (kh, la) in [("ចាន់ បុប្ផា", "CHAN Bopha"), ("ម៉ៅ ស្រីមុំ", "MAO Sreymom"), ("សុខ សុភាព", "SOK Sopheap"), ("ឈឹម ធីតា", "CHHIM Thida"), ("ហេង សំណាង", "HENG Samnang"), ("នួន វិចិត្រ", "NUON Vichet")] {
+        for (kh, la) in [
+            ("ចាន់ បុប្ផា", "CHAN Bopha"),
+            ("ម៉ៅ ស្រីមុំ", "MAO Sreymom"),
+            ("សុខ សុភាព", "SOK Sopheap"),
+            ("ឈឹម ធីតា", "CHHIM Thida"),
+            ("ហេង សំណាង", "HENG Samnang"),
+            ("នួន វិចិត្រ", "NUON Vichet"),
+        ] {
             let s = name_similarity(kh, la);
             assert!(s >= 0.75, "{kh} / {la}: {} vs {} = {s}", khmer_skeleton(kh), latin_skeleton(la));
         }

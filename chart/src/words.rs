@@ -127,11 +127,13 @@ impl PageWords {
             });
             // The line of the nearest word whose band overlaps the box's middle.
             let mid = b.y + b.h / 2;
-            let neighbour = self
-                .words
-                .iter()
-                .filter(|w| w.bbox.y <= mid && mid <= w.bbox.bottom())
-                .min_by_key(|w| if w.bbox.x >= b.right() { w.bbox.x - b.right() } else { b.x.saturating_sub(w.bbox.right()) });
+            let neighbour = self.words.iter().filter(|w| w.bbox.y <= mid && mid <= w.bbox.bottom()).min_by_key(|w| {
+                if w.bbox.x >= b.right() {
+                    w.bbox.x - b.right()
+                } else {
+                    b.x.saturating_sub(w.bbox.right())
+                }
+            });
             let (line, block) = match neighbour {
                 Some(n) => (n.line, n.block),
                 None => {
@@ -170,9 +172,16 @@ mod tests {
 
     #[test]
     fn check_boxes_replace_what_the_engine_read_there() {
-        let w = |t: &str, x: u32, line: u32| Word { text: t.into(), bbox: BBox::new(x, 100, 20 * t.chars().count() as u32, 40), confidence: 0.9, line, block: 1 };
+        let w =
+            |t: &str, x: u32, line: u32| Word { text: t.into(), bbox: BBox::new(x, 100, 20 * t.chars().count() as u32, 40), confidence: 0.9, line, block: 1 };
         // "Sex: [&] Male [X]Female": the engine saw the first box as "&", glued the second to "Female".
-        let mut page = PageWords { page: 1, width: 1000, height: 500, words: vec![w("Sex:", 10, 3), w("&", 100, 3), w("Male", 150, 3), w("XFemale", 260, 3)], rereads: Vec::new() };
+        let mut page = PageWords {
+            page: 1,
+            width: 1000,
+            height: 500,
+            words: vec![w("Sex:", 10, 3), w("&", 100, 3), w("Male", 150, 3), w("XFemale", 260, 3)],
+            rereads: Vec::new(),
+        };
         page.add_check_boxes(&[(BBox::new(98, 100, 24, 40), false, 0.95), (BBox::new(258, 100, 24, 40), true, 0.9)]);
         let line: Vec<String> = page.lines()[0].words.iter().map(|w| w.text.clone()).collect();
         assert_eq!(line, ["Sex:", "☐", "Male", "☒", "Female"]);
@@ -184,7 +193,13 @@ mod tests {
     #[test]
     fn lines_and_blocks_with_boxes_and_confidences() {
         let w = |t: &str, x: u32, y: u32, line: u32, block: u32, c: f32| Word { text: t.into(), bbox: BBox::new(x, y, 50, 20), confidence: c, line, block };
-        let page = PageWords { page: 1, width: 500, height: 500, words: vec![w("b", 200, 10, 1, 1, 0.8), w("a", 10, 12, 1, 1, 0.6), w("c", 10, 300, 7, 2, 0.9)], rereads: Vec::new() };
+        let page = PageWords {
+            page: 1,
+            width: 500,
+            height: 500,
+            words: vec![w("b", 200, 10, 1, 1, 0.8), w("a", 10, 12, 1, 1, 0.6), w("c", 10, 300, 7, 2, 0.9)],
+            rereads: Vec::new(),
+        };
         let lines = page.lines();
         assert_eq!(lines.len(), 2);
         assert_eq!(lines[0].words.iter().map(|w| w.text.as_str()).collect::<Vec<_>>(), ["a", "b"]);

@@ -4,8 +4,28 @@
 use std::process::Command;
 
 const FORBIDDEN_CRATES: &[&str] = &[
-    "tokio", "async-std", "smol", "futures", "futures-util", "mio", "socket2", "sqlx", "rusqlite", "postgres",
-    "axum", "hyper", "reqwest", "tower", "leptess", "image", "lopdf", "tiff", "libc", "cc", "bindgen", "rayon",
+    "tokio",
+    "async-std",
+    "smol",
+    "futures",
+    "futures-util",
+    "mio",
+    "socket2",
+    "sqlx",
+    "rusqlite",
+    "postgres",
+    "axum",
+    "hyper",
+    "reqwest",
+    "tower",
+    "leptess",
+    "image",
+    "lopdf",
+    "tiff",
+    "libc",
+    "cc",
+    "bindgen",
+    "rayon",
 ];
 
 #[test]

@@ -30,7 +30,8 @@ fn cases() -> Vec<(Truth, Vec<chart::PageWords>)> {
             let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
             let truth = Truth::from_json(&json).unwrap();
             let recorded = root().join("samples/ocr").join(format!("{}.json", truth.file));
-            let text = std::fs::read_to_string(&recorded).unwrap_or_else(|e| panic!("{}: {e} (re-record with chartscan evaluate --save-words samples/ocr)", recorded.display()));
+            let text = std::fs::read_to_string(&recorded)
+                .unwrap_or_else(|e| panic!("{}: {e} (re-record with chartscan evaluate --save-words samples/ocr)", recorded.display()));
             out.push((truth, serde_json::from_str(&text).unwrap()));
         }
     }
@@ -41,11 +42,8 @@ fn cases() -> Vec<(Truth, Vec<chart::PageWords>)> {
 /// What a case's expected file holds: the form, and per field its value, whether it skips
 /// review and how it was found (confidences are left out: they move with each calibration).
 fn snapshot(e: &chart::Extraction) -> serde_json::Value {
-    let fields: serde_json::Map<String, serde_json::Value> = e
-        .fields
-        .iter()
-        .map(|(name, f)| (name.clone(), serde_json::json!({"value": f.value, "auto": !f.needs_review, "found": f.evidence.found})))
-        .collect();
+    let fields: serde_json::Map<String, serde_json::Value> =
+        e.fields.iter().map(|(name, f)| (name.clone(), serde_json::json!({"value": f.value, "auto": !f.needs_review, "found": f.evidence.found}))).collect();
     serde_json::json!({"form": e.form, "fields": fields})
 }
 
@@ -83,7 +81,13 @@ fn every_sample_extracts_as_recorded() {
     let cases = cases();
     assert_eq!(cases.len(), 60, "the 60 sample charts");
     let failures: Vec<String> = cases.iter().filter_map(|(t, pages)| check(t, pages, update)).collect();
-    assert!(failures.is_empty(), "{} of {} charts extract differently from samples/expected (UPDATE_EXPECT=1 after a deliberate change):\n  {}", failures.len(), cases.len(), failures.join("\n  "));
+    assert!(
+        failures.is_empty(),
+        "{} of {} charts extract differently from samples/expected (UPDATE_EXPECT=1 after a deliberate change):\n  {}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n  ")
+    );
 }
 
 #[test]

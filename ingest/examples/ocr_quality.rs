@@ -105,7 +105,11 @@ fn main() {
         ("without line removal", Preprocessor { remove_lines: false, ..all }, true),
         ("Sauvola instead of Otsu", Preprocessor { method: Binarization::Sauvola, ..all }, true),
         ("grey page (no threshold)", Preprocessor { binarize: false, despeckle: false, remove_borders: false, remove_lines: false, ..all }, true),
-        ("nothing (grey, as scanned)", Preprocessor { deskew: false, binarize: false, despeckle: false, remove_borders: false, remove_lines: false, ..all }, false),
+        (
+            "nothing (grey, as scanned)",
+            Preprocessor { deskew: false, binarize: false, despeckle: false, remove_borders: false, remove_lines: false, ..all },
+            false,
+        ),
     ];
     rayon::ThreadPoolBuilder::new().start_handler(|_| ocr::configure_worker_thread()).build_global().unwrap();
     println!("character error rate (edit distance / truth length; whitespace runs count as one space)\n");
@@ -116,7 +120,9 @@ fn main() {
             .map_init(
                 || std::collections::HashMap::<(&str, u32), TesseractRecognizer>::new(),
                 |engines, case| {
-                    let engine = engines.entry((case.langs, case.psm)).or_insert_with(|| TesseractRecognizer::new(&OcrConfig { languages: case.langs.into(), page_segmentation_mode: case.psm, ..Default::default() }).unwrap());
+                    let engine = engines.entry((case.langs, case.psm)).or_insert_with(|| {
+                        TesseractRecognizer::new(&OcrConfig { languages: case.langs.into(), page_segmentation_mode: case.psm, ..Default::default() }).unwrap()
+                    });
                     let reading = ocr::orient::read_upright(engine as &mut dyn Recognizer, pre, &case.page, *orient).unwrap();
                     let (e, n) = cer(&text_of(&reading.words), &case.truth);
                     (case.name.starts_with("samples"), e, n)
@@ -156,22 +162,40 @@ fn main() {
         let est = estimate_skew(&rotate(&straight, angle, 235), 15.0);
         generated.push((est - angle).abs());
     }
-    println!("\ndeskew: mean error {mean_scanned:.3}° on {scanned} sample pages (skew within ±3°), {:.3}° (max {:.3}°) on 12 generated skews from -15° to 15°",
-        generated.iter().sum::<f32>() / generated.len() as f32, generated.iter().cloned().fold(0.0, f32::max));
+    println!(
+        "\ndeskew: mean error {mean_scanned:.3}° on {scanned} sample pages (skew within ±3°), {:.3}° (max {:.3}°) on 12 generated skews from -15° to 15°",
+        generated.iter().sum::<f32>() / generated.len() as f32,
+        generated.iter().cloned().fold(0.0, f32::max)
+    );
 
     // Orientation: sample pages turned by each quarter, and the corpus's rotated variants.
     let mut engine = TesseractRecognizer::new(&OcrConfig::default()).unwrap();
     let (mut right, mut total) = (0, 0);
-    let picks = ["samples/charts/SR01/ipd-0002.png", "samples/charts/PP01/ipd-0004.jpg", "samples/charts/BB01/opd-0006.png", "samples/charts/SR01/opd-0008.tif", "samples/charts/PP01/opd-0010.jpg"];
+    let picks = [
+        "samples/charts/SR01/ipd-0002.png",
+        "samples/charts/PP01/ipd-0004.jpg",
+        "samples/charts/BB01/opd-0006.png",
+        "samples/charts/SR01/opd-0008.tif",
+        "samples/charts/PP01/opd-0010.jpg",
+    ];
     for file in picks {
         let page = pages_of(&root.join(file)).remove(0);
         for (turn, expected) in [(0u32, 0u32), (90, 270), (180, 180), (270, 90)] {
-            let turned = match turn { 90 => page.rotate90(), 180 => page.rotate180(), 270 => page.rotate270(), _ => page.clone() };
+            let turned = match turn {
+                90 => page.rotate90(),
+                180 => page.rotate180(),
+                270 => page.rotate270(),
+                _ => page.clone(),
+            };
             let r = ocr::orient::read_upright(&mut engine, &Preprocessor::default(), &turned, true).unwrap();
             total += 1;
             right += usize::from(r.rotation == expected);
             if r.rotation != expected {
-                println!("orientation: {file} turned {turn}° was turned {}°, expected {expected}° (confidence {:.2})", r.rotation, ocr::orient::reading_confidence(&r.words));
+                println!(
+                    "orientation: {file} turned {turn}° was turned {}°, expected {expected}° (confidence {:.2})",
+                    r.rotation,
+                    ocr::orient::reading_confidence(&r.words)
+                );
             }
         }
     }

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 /// Whether a file name looks like one a scanner or copy tool is still writing.
 pub fn is_temporary(name: &str) -> bool {
-    name.starts_with('.') || name.starts_with('~') || [".tmp", ".part", ".crdownload", ".partial", ".swp"].iter().any(|s| name.to_ascii_lowercase().ends_with(s))
+    name.starts_with('.')
+        || name.starts_with('~')
+        || [".tmp", ".part", ".crdownload", ".partial", ".swp"].iter().any(|s| name.to_ascii_lowercase().ends_with(s))
 }
 
 /// Every regular file under `paths` (files as given, folders recursively), sorted by path

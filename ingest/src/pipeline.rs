@@ -6,12 +6,12 @@
 
 use crate::decode::{inspect_pages, Limits, MediaType, Source};
 use chart::{PageWords, Template};
+use futures::StreamExt;
 use ocr::{OcrConfig, OcrError, Preprocessor, Recognizer, TesseractRecognizer};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use futures::StreamExt;
 use std::time::{Duration, Instant};
 use store::blobs::{sha256_hex, BlobStore};
 use store::{FileOutcome, NewFile, PageJob, PageResult, Store};
@@ -116,7 +116,13 @@ pub enum PipelineError {
 
 /// Imports files: each is hashed, checked against the ledger, decoded within the limits,
 /// stored durably and recorded with its pages queued.
-pub async fn ingest_files(store: &Store, blobs: &BlobStore, paths: &[PathBuf], options: &IngestOptions, progress: &dyn Progress) -> Result<IngestReport, PipelineError> {
+pub async fn ingest_files(
+    store: &Store,
+    blobs: &BlobStore,
+    paths: &[PathBuf],
+    options: &IngestOptions,
+    progress: &dyn Progress,
+) -> Result<IngestReport, PipelineError> {
     let (files, missing) = crate::discover(paths);
     let mut report = IngestReport::default();
     progress.files_found(files.len() + missing.len());
@@ -217,7 +223,10 @@ async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &Ingest
         media_type: kind.mime().to_string(),
         size_bytes,
         page_count: kinds.len() as u32,
-        segments: chart::segments(&kinds, options.split).into_iter().map(|pages| pages.into_iter().map(|p| (p as u32, kinds[p].flag().map(str::to_string))).collect()).collect(),
+        segments: chart::segments(&kinds, options.split)
+            .into_iter()
+            .map(|pages| pages.into_iter().map(|p| (p as u32, kinds[p].flag().map(str::to_string))).collect())
+            .collect(),
         facility: options.facility.clone(),
         batch: options.batch.clone(),
         box_label: options.box_label.clone(),
@@ -289,7 +298,13 @@ impl ProcessReport {
 }
 
 /// Processes queued pages until none is left, with real Tesseract engines.
-pub async fn process_queue(store: &Store, blobs: &BlobStore, templates: Arc<Vec<Template>>, options: &ProcessOptions, progress: Arc<dyn Progress>) -> Result<ProcessReport, PipelineError> {
+pub async fn process_queue(
+    store: &Store,
+    blobs: &BlobStore,
+    templates: Arc<Vec<Template>>,
+    options: &ProcessOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<ProcessReport, PipelineError> {
     let ocr = options.ocr.clone();
     // Fail once, clearly, at start-up when the language data is missing.
     let probe = ocr.clone();
@@ -309,7 +324,14 @@ struct Shared {
 }
 
 /// Processes queued pages with engines from `make_recognizer` (one per thread).
-pub async fn process_queue_with<F>(store: &Store, blobs: &BlobStore, templates: Arc<Vec<Template>>, options: &ProcessOptions, progress: Arc<dyn Progress>, make_recognizer: F) -> Result<ProcessReport, PipelineError>
+pub async fn process_queue_with<F>(
+    store: &Store,
+    blobs: &BlobStore,
+    templates: Arc<Vec<Template>>,
+    options: &ProcessOptions,
+    progress: Arc<dyn Progress>,
+    make_recognizer: F,
+) -> Result<ProcessReport, PipelineError>
 where
     F: Fn() -> Result<Box<dyn Recognizer>, OcrError> + Send + Sync + 'static,
 {
@@ -331,7 +353,8 @@ where
         fatal: Mutex::new(None),
     });
     let handle = tokio::runtime::Handle::current();
-    let ctx = Arc::new(WorkerContext { store: store.clone(), blobs: blobs.clone(), templates, options: options.clone(), progress, shared: shared.clone(), handle });
+    let ctx =
+        Arc::new(WorkerContext { store: store.clone(), blobs: blobs.clone(), templates, options: options.clone(), progress, shared: shared.clone(), handle });
     let make = Arc::new(make_recognizer);
     tokio::task::spawn_blocking(move || {
         pool.scope(|s| {
@@ -440,7 +463,13 @@ fn encode_page_image(page: &image::GrayImage) -> Result<Vec<u8>, String> {
 /// At most this many second readings per page (each is a few milliseconds per engine).
 const MAX_REREADS: usize = 8;
 
-fn process_page(ctx: &WorkerContext, job: &PageJob, engine: &mut dyn Recognizer, second: &mut [(String, TesseractRecognizer)], original: &mut Option<(String, Source)>) -> Result<PageResult, String> {
+fn process_page(
+    ctx: &WorkerContext,
+    job: &PageJob,
+    engine: &mut dyn Recognizer,
+    second: &mut [(String, TesseractRecognizer)],
+    original: &mut Option<(String, Source)>,
+) -> Result<PageResult, String> {
     let t0 = Instant::now();
     if original.as_ref().is_none_or(|(sha, _)| *sha != job.file_sha256) {
         *original = None;
@@ -541,10 +570,21 @@ mod tests {
         }
         let junk = dir.path().join("notes.txt");
         std::fs::write(&junk, "not a scan").unwrap();
-        let options = IngestOptions { facility: "SR01".into(), batch: "t".into(), box_label: None, operator: None, limits: Limits::default(), jobs: 2, split: chart::SplitOn::None };
+        let options = IngestOptions {
+            facility: "SR01".into(),
+            batch: "t".into(),
+            box_label: None,
+            operator: None,
+            limits: Limits::default(),
+            jobs: 2,
+            split: chart::SplitOn::None,
+        };
         let report = ingest_files(&store, &blobs, &[samples.clone(), junk.clone()], &options, &NoProgress).await.unwrap();
         assert_eq!((report.files, report.accepted, report.duplicates, report.pages), (5, 4, 0, 4));
-        assert_eq!(report.rejected, vec![Rejected { path: junk.display().to_string(), reason: "unsupported file type: not a PNG, JPEG, TIFF, BMP, WebP or PDF file".into() }]);
+        assert_eq!(
+            report.rejected,
+            vec![Rejected { path: junk.display().to_string(), reason: "unsupported file type: not a PNG, JPEG, TIFF, BMP, WebP or PDF file".into() }]
+        );
         let again = ingest_files(&store, &blobs, &[samples], &options, &NoProgress).await.unwrap();
         assert_eq!((again.accepted, again.duplicates, again.pages), (0, 4, 0));
 
@@ -552,7 +592,11 @@ mod tests {
         words.extend(line("Patient ID: 004512", 1));
         let replay = ReplayRecognizer { words };
         let opts = ProcessOptions { jobs: 2, ..Default::default() };
-        let done = process_queue_with(&store, &blobs, Arc::new(chart::standard_templates()), &opts, Arc::new(NoProgress), move || Ok(Box::new(replay.clone()) as Box<dyn Recognizer>)).await.unwrap();
+        let done = process_queue_with(&store, &blobs, Arc::new(chart::standard_templates()), &opts, Arc::new(NoProgress), move || {
+            Ok(Box::new(replay.clone()) as Box<dyn Recognizer>)
+        })
+        .await
+        .unwrap();
         assert_eq!((done.processed_pages, done.failed_pages), (4, 0));
         let charts = store.charts(Some(chart::ChartStatus::Extracted)).await.unwrap();
         assert_eq!(charts.len(), 4);

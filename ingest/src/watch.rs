@@ -112,7 +112,8 @@ impl Watcher {
                     report.rejected += 1;
                     tracing::warn!(path = %path.display(), %reason, "rejected");
                     if let Some(dir) = &options.rejected_to {
-                        let note = relocate_path(&path, &options.dir, dir).with_extension(format!("{}.reason.txt", path.extension().map(|e| e.to_string_lossy().to_string()).unwrap_or_default()));
+                        let note = relocate_path(&path, &options.dir, dir)
+                            .with_extension(format!("{}.reason.txt", path.extension().map(|e| e.to_string_lossy().to_string()).unwrap_or_default()));
                         if let Some(parent) = note.parent() {
                             let _ = std::fs::create_dir_all(parent);
                         }

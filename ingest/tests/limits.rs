@@ -29,7 +29,8 @@ fn png_claiming(w: u32, h: u32) -> Vec<u8> {
 fn tiff_claiming(w: u32, h: u32) -> Vec<u8> {
     let mut out = b"II*\0".to_vec();
     out.extend_from_slice(&8u32.to_le_bytes());
-    let entries: [(u16, u16, u32); 8] = [(256, 4, w), (257, 4, h), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 200), (278, 4, h), (279, 4, w.saturating_mul(h))];
+    let entries: [(u16, u16, u32); 8] =
+        [(256, 4, w), (257, 4, h), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 200), (278, 4, h), (279, 4, w.saturating_mul(h))];
     out.extend_from_slice(&(entries.len() as u16).to_le_bytes());
     for (tag, kind, value) in entries {
         out.extend_from_slice(&tag.to_le_bytes());

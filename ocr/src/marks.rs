@@ -39,7 +39,8 @@ impl CheckBox {
 pub fn find_check_boxes(page: &GrayImage, min_side: u32, max_side: u32) -> Vec<CheckBox> {
     let threshold = otsu_threshold(page);
     // 0 = ink, 255 = paper, as `ink_components` expects.
-    let bw = GrayImage::from_raw(page.width(), page.height(), page.as_raw().iter().map(|&v| if v <= threshold { 0 } else { 255 }).collect()).expect("same size");
+    let bw =
+        GrayImage::from_raw(page.width(), page.height(), page.as_raw().iter().map(|&v| if v <= threshold { 0 } else { 255 }).collect()).expect("same size");
     find_check_boxes_bw(&bw, min_side, max_side)
 }
 

@@ -699,7 +699,12 @@ mod line_tests {
         assert_eq!(img.get_pixel(50, 160).0[0], 0);
         assert_eq!(img.get_pixel(45, 150).0[0], 0);
         // Only the letter is left, and a speck where the lines cross (despeckle's job).
-        let left: Vec<(u32, u32)> = img.enumerate_pixels().filter(|p| p.2 .0[0] == 0).map(|p| (p.0, p.1)).filter(|&(x, y)| !(199..203).contains(&x) || !(99..104).contains(&y)).collect();
+        let left: Vec<(u32, u32)> = img
+            .enumerate_pixels()
+            .filter(|p| p.2 .0[0] == 0)
+            .map(|p| (p.0, p.1))
+            .filter(|&(x, y)| !(199..203).contains(&x) || !(99..104).contains(&y))
+            .collect();
         assert_eq!(left.len(), 30 + 19, "{left:?}");
     }
 }
@@ -784,7 +789,8 @@ mod tests {
             let paper = 240.0 - 130.0 * x as f32 / 1200.0;
             p.0[0] = if p.0[0] < 100 { (paper - 70.0) as u8 } else { paper as u8 };
         }
-        let ink = |img: &GrayImage, x0: u32, x1: u32| (0..1600).flat_map(|y| (x0..x1).map(move |x| (x, y))).filter(|&(x, y)| img.get_pixel(x, y)[0] == 0).count();
+        let ink =
+            |img: &GrayImage, x0: u32, x1: u32| (0..1600).flat_map(|y| (x0..x1).map(move |x| (x, y))).filter(|&(x, y)| img.get_pixel(x, y)[0] == 0).count();
         let truth = binarize(&strokes, 128);
         let (left, right) = (ink(&truth, 0, 300), ink(&truth, 900, 1200));
         let otsu = binarize(&page, otsu_threshold(&page));

@@ -55,7 +55,11 @@ pub trait Recognizer {
     /// Recognises only the words inside `zone` (in `page.display` pixels), for templates that
     /// give a field's rectangle. The default reads the page and keeps the words in the zone.
     fn recognize_zone(&mut self, page: &PreparedPage, zone: BBox) -> Result<Vec<Word>, OcrError> {
-        Ok(self.recognize(page)?.into_iter().filter(|w| w.bbox.x >= zone.x && w.bbox.y >= zone.y && w.bbox.right() <= zone.right() && w.bbox.bottom() <= zone.bottom()).collect())
+        Ok(self
+            .recognize(page)?
+            .into_iter()
+            .filter(|w| w.bbox.x >= zone.x && w.bbox.y >= zone.y && w.bbox.right() <= zone.right() && w.bbox.bottom() <= zone.bottom())
+            .collect())
     }
 }
 
@@ -103,10 +107,7 @@ impl TesseractRecognizer {
     fn read(&mut self, page: &PreparedPage, zone: Option<BBox>) -> Result<Vec<Word>, OcrError> {
         let img = &page.for_ocr;
         let (w, h) = img.dimensions();
-        self.api
-            .raw
-            .set_image(img.as_raw(), w as i32, h as i32, 1, w as i32)
-            .map_err(|e| OcrError::Recognition(format!("image refused: {e:?}")))?;
+        self.api.raw.set_image(img.as_raw(), w as i32, h as i32, 1, w as i32).map_err(|e| OcrError::Recognition(format!("image refused: {e:?}")))?;
         let f = page.ocr_scale;
         let to_ocr = |v: u32| (v as f32 * f) as u32;
         if let Some(z) = zone {

@@ -24,7 +24,23 @@ use store::Store;
 use tower::ServiceExt;
 
 const FIELDS: [&str; 17] = [
-    "patient_id", "name_khmer", "name_latin", "sex", "age", "date_of_birth", "visit_date", "phone", "village", "commune", "district", "province", "chief_complaint", "diagnosis", "diagnosis_icd10", "treatment", "doctor",
+    "patient_id",
+    "name_khmer",
+    "name_latin",
+    "sex",
+    "age",
+    "date_of_birth",
+    "visit_date",
+    "phone",
+    "village",
+    "commune",
+    "district",
+    "province",
+    "chief_complaint",
+    "diagnosis",
+    "diagnosis_icd10",
+    "treatment",
+    "doctor",
 ];
 
 async fn seed(url: &str, charts: i64, page_sha: &str) {
@@ -135,7 +151,8 @@ async fn main() {
             let mut n = 0usize;
             while Instant::now() < deadline {
                 n += 1;
-                let (status, body, ms) = call(&state, Method::GET, &format!("/api/queue{}", filters[(n + r) % filters.len()]), &cookie, &session.csrf, None).await;
+                let (status, body, ms) =
+                    call(&state, Method::GET, &format!("/api/queue{}", filters[(n + r) % filters.len()]), &cookie, &session.csrf, None).await;
                 assert_eq!(status, StatusCode::OK);
                 times.lock().unwrap().queue.push(ms);
                 let queue: serde_json::Value = serde_json::from_slice(&body).unwrap();

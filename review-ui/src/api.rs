@@ -63,7 +63,12 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Re
     let name: String = form.username.chars().take(64).collect();
     if state.login_locked(&name) {
         state.store.audit(&name, "login_throttled", None, "").await?;
-        return Ok((StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, (crate::THROTTLE_WINDOW_MS / 1000).to_string())], "Too many failed sign-ins for this name: wait 15 minutes or ask an admin.").into_response());
+        return Ok((
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, (crate::THROTTLE_WINDOW_MS / 1000).to_string())],
+            "Too many failed sign-ins for this name: wait 15 minutes or ask an admin.",
+        )
+            .into_response());
     }
     let Some(user) = state.store.verify_login(&form.username, &form.password).await? else {
         state.login_result(&name, false);
@@ -131,22 +136,37 @@ fn chart_json(state: &AppState, record: &store::ChartRecord) -> Result<Value, Ap
     v["pages"] = record
         .pages
         .iter()
-        .map(|p| json!({ "page": p.page, "status": p.status, "width": p.width, "height": p.height, "error": p.error, "flag": p.flag,
-                          "image": p.image_sha256.as_ref().map(|_| format!("/charts/{}/pages/{}/image", record.chart, p.page)) }))
+        .map(|p| {
+            json!({ "page": p.page, "status": p.status, "width": p.width, "height": p.height, "error": p.error, "flag": p.flag,
+                          "image": p.image_sha256.as_ref().map(|_| format!("/charts/{}/pages/{}/image", record.chart, p.page)) })
+        })
         .collect();
     let template = state.template(record.form.as_deref());
     let mut order: Vec<String> = template.map(|t| t.fields.iter().map(|f| f.name.clone()).collect()).unwrap_or_default();
     order.extend(record.fields.keys().filter(|k| !order.contains(k)).cloned().collect::<Vec<_>>());
     v["field_order"] = order.into();
     v["labels_km"] = template
-        .map(|t| t.fields.iter().filter_map(|f| f.labels.iter().find(|l| chart::khmer::is_mostly_khmer(l)).map(|l| (f.name.clone(), Value::from(l.clone())))).collect::<serde_json::Map<_, _>>())
+        .map(|t| {
+            t.fields
+                .iter()
+                .filter_map(|f| f.labels.iter().find(|l| chart::khmer::is_mostly_khmer(l)).map(|l| (f.name.clone(), Value::from(l.clone()))))
+                .collect::<serde_json::Map<_, _>>()
+        })
         .unwrap_or_default()
         .into();
     v["labels"] = template
-        .map(|t| t.fields.iter().map(|f| (f.name.clone(), Value::from(f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l)).cloned().unwrap_or_else(|| humane(&f.name))))).collect::<serde_json::Map<_, _>>())
+        .map(|t| {
+            t.fields
+                .iter()
+                .map(|f| (f.name.clone(), Value::from(f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l)).cloned().unwrap_or_else(|| humane(&f.name)))))
+                .collect::<serde_json::Map<_, _>>()
+        })
         .unwrap_or_default()
         .into();
-    v["suggest"] = template.map(|t| t.fields.iter().filter_map(|f| suggestion_kind(t, f).map(|k| (f.name.clone(), Value::from(k)))).collect::<serde_json::Map<_, _>>()).unwrap_or_default().into();
+    v["suggest"] = template
+        .map(|t| t.fields.iter().filter_map(|f| suggestion_kind(t, f).map(|k| (f.name.clone(), Value::from(k)))).collect::<serde_json::Map<_, _>>())
+        .unwrap_or_default()
+        .into();
     // A table's columns, in order, with their header labels (English, Khmer).
     v["columns"] = template
         .map(|t| {
@@ -198,7 +218,10 @@ fn suggestion_kind(template: &chart::Template, spec: &chart::FieldSpec) -> Optio
 
 /// The double-keyed fields of a chart's form that the chart has.
 fn double_keyed(state: &AppState, record: &store::ChartRecord) -> Vec<String> {
-    state.template(record.form.as_deref()).map(|t| t.fields.iter().filter(|f| f.double_key && record.fields.contains_key(&f.name)).map(|f| f.name.clone()).collect()).unwrap_or_default()
+    state
+        .template(record.form.as_deref())
+        .map(|t| t.fields.iter().filter(|f| f.double_key && record.fields.contains_key(&f.name)).map(|f| f.name.clone()).collect())
+        .unwrap_or_default()
 }
 
 async fn chart(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser) -> Result<Json<Value>, AppError> {
@@ -275,7 +298,12 @@ struct FieldUpdate {
     version: i64,
 }
 
-async fn update_field(State(state): State<AppState>, Path((id, name)): Path<(String, String)>, user: ApiUser, Json(body): Json<FieldUpdate>) -> Result<Json<Value>, AppError> {
+async fn update_field(
+    State(state): State<AppState>,
+    Path((id, name)): Path<(String, String)>,
+    user: ApiUser,
+    Json(body): Json<FieldUpdate>,
+) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
     if name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(AppError::BadRequest("bad field name".into()));
@@ -290,7 +318,9 @@ async fn update_field(State(state): State<AppState>, Path((id, name)): Path<(Str
             match (spec, &value) {
                 (Some(spec), _) => Some(spec.canonicalize_value(&value).map_err(|e| AppError::Unprocessable(format!("{name}: {e}")))?),
                 (None, chart::FieldValue::Text(raw)) if current.fields.contains_key(&name) => Some(chart::FieldValue::Text(chart::khmer::clean(raw))),
-                (None, chart::FieldValue::Rows(_)) if current.fields.contains_key(&name) => return Err(AppError::Unprocessable(format!("{name} is not a table"))),
+                (None, chart::FieldValue::Rows(_)) if current.fields.contains_key(&name) => {
+                    return Err(AppError::Unprocessable(format!("{name} is not a table")))
+                }
                 (None, _) => return Err(AppError::NotFound(format!("field {name} is not on a {} form", current.form.as_deref().unwrap_or("unknown")))),
             }
         }
@@ -356,7 +386,10 @@ async fn reference(Path(kind): Path<String>, user: ApiUser, Query(q): Query<Refe
     let khmer = chart::khmer::is_mostly_khmer(typed);
     let level = match kind.as_str() {
         "icd10" => {
-            let out: Vec<Value> = chart::reference::icd10::suggest(typed, 12).into_iter().map(|(code, title)| json!({"value": code, "label": format!("{code} — {title}")})).collect();
+            let out: Vec<Value> = chart::reference::icd10::suggest(typed, 12)
+                .into_iter()
+                .map(|(code, title)| json!({"value": code, "label": format!("{code} — {title}")}))
+                .collect();
             return Ok(Json(Value::from(out)));
         }
         "province" => Level::Province,
@@ -366,7 +399,11 @@ async fn reference(Path(kind): Path<String>, user: ApiUser, Query(q): Query<Refe
         _ => return Err(AppError::NotFound(format!("no reference list {kind:?}"))),
     };
     let known = gazetteer::check_address(q.province.as_deref(), q.district.as_deref(), q.commune.as_deref(), None);
-    let parent = [Level::Commune, Level::District, Level::Province].into_iter().filter(|l| (*l as usize) < level as usize).find_map(|l| known.at(l)).map(|p| p.code.clone());
+    let parent = [Level::Commune, Level::District, Level::Province]
+        .into_iter()
+        .filter(|l| (*l as usize) < level as usize)
+        .find_map(|l| known.at(l))
+        .map(|p| p.code.clone());
     let places = gazetteer::suggest(level, typed, parent.as_deref(), 12);
     let out: Vec<Value> = places
         .into_iter()
@@ -488,7 +525,12 @@ struct Flag {
     version: i64,
 }
 
-async fn flag_page(State(state): State<AppState>, Path((id, page)): Path<(String, u32)>, user: ApiUser, Json(body): Json<Flag>) -> Result<Json<Value>, AppError> {
+async fn flag_page(
+    State(state): State<AppState>,
+    Path((id, page)): Path<(String, u32)>,
+    user: ApiUser,
+    Json(body): Json<Flag>,
+) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
     let record = state.store.set_page_flag(&id, page, body.flag.as_deref(), body.version, &s.user.name, &state.templates).await?;
     Ok(Json(chart_json(&state, &record)?))
@@ -607,7 +649,12 @@ fn jpeg(img: &image::GrayImage, quality: u8) -> Result<Vec<u8>, AppError> {
 
 /// A page image; `?width=N` sends it shrunk (and more compressed) for slow links: at 1000
 /// pixels wide an A5 page is readable and about 150 KB.
-async fn page_image(State(state): State<AppState>, Path((id, page)): Path<(String, u32)>, user: ApiUser, Query(q): Query<ImageQuery>) -> Result<Response, AppError> {
+async fn page_image(
+    State(state): State<AppState>,
+    Path((id, page)): Path<(String, u32)>,
+    user: ApiUser,
+    Query(q): Query<ImageQuery>,
+) -> Result<Response, AppError> {
     let s = user.reviewer()?;
     let sha = page_sha(&state, &id, page).await?;
     state.store.audit(&s.user.name, "view_image", Some(&id), &format!("page {page}")).await?;

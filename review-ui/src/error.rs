@@ -54,7 +54,9 @@ impl From<StoreError> for AppError {
                 current_version: Some(current),
             },
             StoreError::InvalidState(m) => AppError::Conflict { message: m, current_version: None },
-            StoreError::Claimed { chart, by } => AppError::Conflict { message: format!("chart {chart} is being reviewed by {by}; take another one"), current_version: None },
+            StoreError::Claimed { chart, by } => {
+                AppError::Conflict { message: format!("chart {chart} is being reviewed by {by}; take another one"), current_version: None }
+            }
             StoreError::Invalid(m) => AppError::Unprocessable(m),
             StoreError::NeedsPatientChoice { chart, candidates } => AppError::NeedsPatientChoice {
                 message: format!("chart {chart}: choose whether the patient is one of these stored patients or a new one"),

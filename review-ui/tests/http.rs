@@ -34,7 +34,19 @@ async fn env_with_page(jpeg: Vec<u8>) -> Env {
     let blobs = BlobStore::new(dir.path().join("data")).unwrap();
     let templates = Arc::new(chart::standard_templates());
     store
-        .record_file(&NewFile { sha256: "ab".repeat(32), original_name: "card.jpg".into(), source_path: "/s/card.jpg".into(), media_type: "image/jpeg".into(), size_bytes: 10, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None, segments: vec![] })
+        .record_file(&NewFile {
+            sha256: "ab".repeat(32),
+            original_name: "card.jpg".into(),
+            source_path: "/s/card.jpg".into(),
+            media_type: "image/jpeg".into(),
+            size_bytes: 10,
+            page_count: 1,
+            facility: "PP01".into(),
+            batch: "b".into(),
+            box_label: None,
+            operator: None,
+            segments: vec![],
+        })
         .await
         .unwrap();
     let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
@@ -49,7 +61,20 @@ async fn env_with_page(jpeg: Vec<u8>) -> Env {
     }
     let sha = store::blobs::sha256_hex(&jpeg);
     blobs.put("pages", &sha, &jpeg).unwrap();
-    store.complete_page(job.page_id, &PageResult { image_sha256: sha, width: 800, height: 600, skew: 0.0, words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() } }, &templates).await.unwrap();
+    store
+        .complete_page(
+            job.page_id,
+            &PageResult {
+                image_sha256: sha,
+                width: 800,
+                height: 600,
+                skew: 0.0,
+                words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() },
+            },
+            &templates,
+        )
+        .await
+        .unwrap();
     for (name, role) in [("rev", Role::Reviewer), ("rev2", Role::Reviewer), ("boss", Role::Manager), ("clerk", Role::Clerk), ("root", Role::Admin)] {
         store.add_user(name, role, "password-123").await.unwrap();
     }
@@ -266,7 +291,15 @@ async fn a_table_is_saved_whole_with_each_cell_made_canonical_and_checked() {
     assert_eq!(not_rows.status, StatusCode::UNPROCESSABLE_ENTITY, "a column the table does not have: {}", not_rows.text());
     let text_in_table = send(&e.state, Method::PUT, &url, Some(&cookie), Some(&csrf), Some(json!({"value": "Hb 9.8", "version": v + 1}))).await;
     assert_eq!(text_in_table.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", text_in_table.text());
-    let rows_in_text = send(&e.state, Method::PUT, &format!("/api/charts/{c}/fields/phone"), Some(&cookie), Some(&csrf), Some(json!({"value": [{"a": "1"}], "version": v + 1}))).await;
+    let rows_in_text = send(
+        &e.state,
+        Method::PUT,
+        &format!("/api/charts/{c}/fields/phone"),
+        Some(&cookie),
+        Some(&csrf),
+        Some(json!({"value": [{"a": "1"}], "version": v + 1})),
+    )
+    .await;
     assert_eq!(rows_in_text.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", rows_in_text.text());
 }
 
@@ -316,11 +349,27 @@ async fn ocr_text_never_becomes_markup() {
     }
     // A reviewer's value with markup is stored as text and returned as JSON text.
     let v = send(&e.state, Method::GET, &format!("/api/charts/{}", e.chart), Some(&cookie), None, None).await.json()["version"].as_i64().unwrap();
-    let r = send(&e.state, Method::PUT, &format!("/api/charts/{}/fields/diagnosis", e.chart), Some(&cookie), Some(&csrf), Some(json!({"value": EVIL, "version": v}))).await;
+    let r = send(
+        &e.state,
+        Method::PUT,
+        &format!("/api/charts/{}/fields/diagnosis", e.chart),
+        Some(&cookie),
+        Some(&csrf),
+        Some(json!({"value": EVIL, "version": v})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK);
     // CSV export neutralises formulas.
     let (boss, _) = login(&e.state, "boss", "password-123").await.unwrap();
-    let r = send(&e.state, Method::PUT, &format!("/api/charts/{}/fields/doctor", e.chart), Some(&cookie), Some(&csrf), Some(json!({"value": "=HYPERLINK(\"http://x\")", "version": v + 1}))).await;
+    let r = send(
+        &e.state,
+        Method::PUT,
+        &format!("/api/charts/{}/fields/doctor", e.chart),
+        Some(&cookie),
+        Some(&csrf),
+        Some(json!({"value": "=HYPERLINK(\"http://x\")", "version": v + 1})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let csv = send(&e.state, Method::GET, "/api/export?format=csv&status=any", Some(&boss), None, None).await.text();
     assert!(csv.contains("'=HYPERLINK"), "{csv}");
@@ -386,9 +435,18 @@ async fn admins_add_and_disable_users_and_nobody_else_can() {
     let (root, csrf) = login(&e.state, "root", "password-123").await.unwrap();
     let (rev, rev_csrf) = login(&e.state, "rev", "password-123").await.unwrap();
     assert_eq!(send(&e.state, Method::GET, "/api/users", Some(&rev), None, None).await.status, StatusCode::FORBIDDEN);
-    let r = send(&e.state, Method::POST, "/api/users", Some(&rev), Some(&rev_csrf), Some(json!({"name": "x", "role": "admin", "password": "password-123"}))).await;
+    let r =
+        send(&e.state, Method::POST, "/api/users", Some(&rev), Some(&rev_csrf), Some(json!({"name": "x", "role": "admin", "password": "password-123"}))).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    let added = send(&e.state, Method::POST, "/api/users", Some(&root), Some(&csrf), Some(json!({"name": "srey", "role": "reviewer", "password": "a long passphrase"}))).await;
+    let added = send(
+        &e.state,
+        Method::POST,
+        "/api/users",
+        Some(&root),
+        Some(&csrf),
+        Some(json!({"name": "srey", "role": "reviewer", "password": "a long passphrase"})),
+    )
+    .await;
     assert_eq!(added.status, StatusCode::OK, "{}", added.text());
     assert!(login(&e.state, "srey", "a long passphrase").await.is_some());
     let r = send(&e.state, Method::PUT, "/api/users/srey/disabled", Some(&root), Some(&csrf), Some(json!({"disabled": true}))).await;
@@ -399,10 +457,23 @@ async fn admins_add_and_disable_users_and_nobody_else_can() {
     let selfie = send(&e.state, Method::PUT, "/api/users/root/disabled", Some(&root), Some(&csrf), Some(json!({"disabled": true}))).await;
     assert_eq!(selfie.status, StatusCode::UNPROCESSABLE_ENTITY);
     // Templates: the ones in use, and a check of a new one.
-    let forms: Vec<String> = send(&e.state, Method::GET, "/api/templates", Some(&root), None, None).await.json().as_array().unwrap().iter().map(|t| t["form"].as_str().unwrap().to_string()).collect();
+    let forms: Vec<String> = send(&e.state, Method::GET, "/api/templates", Some(&root), None, None)
+        .await
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["form"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(forms, ["opd", "ipd", "anc"]);
     assert_eq!(send(&e.state, Method::GET, "/api/templates", Some(&rev), None, None).await.status, StatusCode::FORBIDDEN);
-    let req = Request::builder().method(Method::POST).uri("/api/templates/check").header(header::COOKIE, &root).header("x-csrf-token", &csrf).body(Body::from("form = 'Bad'\nname = 'x'\n[[fields]]\nname = 'a'\ntype = 'date'\nlabels = ['P']")).unwrap();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/templates/check")
+        .header(header::COOKIE, &root)
+        .header("x-csrf-token", &csrf)
+        .body(Body::from("form = 'Bad'\nname = 'x'\n[[fields]]\nname = 'a'\ntype = 'date'\nlabels = ['P']"))
+        .unwrap();
     let res = app(e.state.clone()).oneshot(req).await.unwrap();
     let checked: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
     assert_eq!(checked["ok"], false);
@@ -471,11 +542,35 @@ async fn double_keyed_fields_are_typed_blind_by_a_second_reviewer() {
     let seen = send(&state, Method::GET, &format!("/api/charts/{c}"), Some(&a), None, None).await.json();
     assert_eq!(seen["fields"]["patient_id"]["value"], "004512", "the first reviewer still sees their value");
     let v = blind["version"].as_i64().unwrap();
-    let mine = send(&state, Method::POST, &format!("/api/charts/{c}/second-key"), Some(&a), Some(&a_csrf), Some(json!({"version": v, "values": {"patient_id": "004512"}}))).await;
+    let mine = send(
+        &state,
+        Method::POST,
+        &format!("/api/charts/{c}/second-key"),
+        Some(&a),
+        Some(&a_csrf),
+        Some(json!({"version": v, "values": {"patient_id": "004512"}})),
+    )
+    .await;
     assert_eq!(mine.status, StatusCode::CONFLICT);
-    let bad = send(&state, Method::POST, &format!("/api/charts/{c}/second-key"), Some(&b), Some(&b_csrf), Some(json!({"version": v, "values": {"patient_id": "no digits"}}))).await;
+    let bad = send(
+        &state,
+        Method::POST,
+        &format!("/api/charts/{c}/second-key"),
+        Some(&b),
+        Some(&b_csrf),
+        Some(json!({"version": v, "values": {"patient_id": "no digits"}})),
+    )
+    .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let done = send(&state, Method::POST, &format!("/api/charts/{c}/second-key"), Some(&b), Some(&b_csrf), Some(json!({"version": v, "values": {"patient_id": "០០៤៥១២"}}))).await;
+    let done = send(
+        &state,
+        Method::POST,
+        &format!("/api/charts/{c}/second-key"),
+        Some(&b),
+        Some(&b_csrf),
+        Some(json!({"version": v, "values": {"patient_id": "០០៤៥១២"}})),
+    )
+    .await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.text());
     assert_eq!((done.json()["agreed"].clone(), done.json()["status"].clone()), (json!(true), json!("approved")), "Khmer digits key the same number");
 }
@@ -484,12 +579,41 @@ async fn double_keyed_fields_are_typed_blind_by_a_second_reviewer() {
 async fn add_chart(e: &Env, sha: &str) -> String {
     let templates = chart::standard_templates();
     e.store
-        .record_file(&NewFile { sha256: sha.repeat(64 / sha.len()), original_name: format!("{sha}.jpg"), source_path: format!("/s/{sha}.jpg"), media_type: "image/jpeg".into(), size_bytes: 10, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None, segments: vec![] })
+        .record_file(&NewFile {
+            sha256: sha.repeat(64 / sha.len()),
+            original_name: format!("{sha}.jpg"),
+            source_path: format!("/s/{sha}.jpg"),
+            media_type: "image/jpeg".into(),
+            size_bytes: 10,
+            page_count: 1,
+            facility: "PP01".into(),
+            batch: "b".into(),
+            box_label: None,
+            operator: None,
+            segments: vec![],
+        })
         .await
         .unwrap();
     let job = e.store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
-    let words = ["OUTPATIENT", "CONSULTATION", "CARD"].iter().enumerate().map(|(i, t)| Word { text: t.to_string(), bbox: BBox::new(10 + 160 * i as u32, 10, 150, 30), confidence: 0.95, line: 0, block: 0 }).collect();
-    e.store.complete_page(job.page_id, &PageResult { image_sha256: "cd".repeat(32), width: 800, height: 600, skew: 0.0, words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() } }, &templates).await.unwrap();
+    let words = ["OUTPATIENT", "CONSULTATION", "CARD"]
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Word { text: t.to_string(), bbox: BBox::new(10 + 160 * i as u32, 10, 150, 30), confidence: 0.95, line: 0, block: 0 })
+        .collect();
+    e.store
+        .complete_page(
+            job.page_id,
+            &PageResult {
+                image_sha256: "cd".repeat(32),
+                width: 800,
+                height: 600,
+                skew: 0.0,
+                words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() },
+            },
+            &templates,
+        )
+        .await
+        .unwrap();
     job.chart
 }
 
@@ -497,7 +621,9 @@ async fn add_chart(e: &Env, sha: &str) -> String {
 async fn key_fields(e: &Env, chart: &str, cookie: &str, csrf: &str, values: &[(&str, &str)]) -> i64 {
     let mut v = send(&e.state, Method::GET, &format!("/api/charts/{chart}"), Some(cookie), None, None).await.json()["version"].as_i64().unwrap();
     for (name, value) in values {
-        let r = send(&e.state, Method::PUT, &format!("/api/charts/{chart}/fields/{name}"), Some(cookie), Some(csrf), Some(json!({"value": value, "version": v}))).await;
+        let r =
+            send(&e.state, Method::PUT, &format!("/api/charts/{chart}/fields/{name}"), Some(cookie), Some(csrf), Some(json!({"value": value, "version": v})))
+                .await;
         assert_eq!(r.status, StatusCode::OK, "{name}: {}", r.text());
         v = r.json()["version"].as_i64().unwrap();
     }
@@ -509,12 +635,24 @@ async fn an_uncertain_patient_is_the_reviewers_choice_and_a_manager_can_take_an_
     let e = env().await;
     let (rev, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
     let first = e.chart.clone();
-    let v = key_fields(&e, &first, &rev, &csrf, &[("name_latin", "SOK Sopheap"), ("sex", "F"), ("date_of_birth", "04/03/1990"), ("visit_date", "25/11/2024"), ("diagnosis_icd10", "A90")]).await;
+    let v = key_fields(
+        &e,
+        &first,
+        &rev,
+        &csrf,
+        &[("name_latin", "SOK Sopheap"), ("sex", "F"), ("date_of_birth", "04/03/1990"), ("visit_date", "25/11/2024"), ("diagnosis_icd10", "A90")],
+    )
+    .await;
     let r = send(&e.state, Method::POST, &format!("/api/charts/{first}/approve"), Some(&rev), Some(&csrf), Some(json!({"version": v}))).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let patient = e.store.committed_chart(&first).await.unwrap().unwrap().patient.public_id;
     let shown = send(&e.state, Method::GET, &format!("/api/charts/{first}"), Some(&rev), None, None).await.json();
-    assert_eq!((shown["record"]["patient"].as_str(), shown["record"]["how"].as_str(), shown["record"]["facts"].as_u64()), (Some(patient.as_str()), Some("new"), Some(1)), "{}", shown["record"]);
+    assert_eq!(
+        (shown["record"]["patient"].as_str(), shown["record"]["how"].as_str(), shown["record"]["facts"].as_u64()),
+        (Some(patient.as_str()), Some("new"), Some(1)),
+        "{}",
+        shown["record"]
+    );
 
     let second = add_chart(&e, "ef").await;
     let v = key_fields(&e, &second, &rev, &csrf, &[("name_latin", "Sopheap SOK"), ("sex", "F"), ("age", "34"), ("visit_date", "25/11/2024")]).await;
@@ -524,7 +662,8 @@ async fn an_uncertain_patient_is_the_reviewers_choice_and_a_manager_can_take_an_
     let asked = send(&e.state, Method::POST, &format!("/api/charts/{second}/approve"), Some(&rev), Some(&csrf), Some(json!({"version": v}))).await;
     assert_eq!(asked.status, StatusCode::CONFLICT);
     assert_eq!(asked.json()["candidates"][0]["patient"], patient.as_str(), "{}", asked.text());
-    let chosen = send(&e.state, Method::POST, &format!("/api/charts/{second}/approve"), Some(&rev), Some(&csrf), Some(json!({"version": v, "patient": patient}))).await;
+    let chosen =
+        send(&e.state, Method::POST, &format!("/api/charts/{second}/approve"), Some(&rev), Some(&csrf), Some(json!({"version": v, "patient": patient}))).await;
     assert_eq!(chosen.status, StatusCode::OK, "{}", chosen.text());
     assert_eq!(e.store.committed_chart(&second).await.unwrap().unwrap().patient.public_id, patient);
 
@@ -533,7 +672,10 @@ async fn an_uncertain_patient_is_the_reviewers_choice_and_a_manager_can_take_an_
     let url = format!("/api/charts/{second}/unapprove");
     assert_eq!(send(&e.state, Method::POST, &url, Some(&rev), Some(&csrf), Some(json!({"version": v, "reason": "oops"}))).await.status, StatusCode::FORBIDDEN);
     let (boss, boss_csrf) = login(&e.state, "boss", "password-123").await.unwrap();
-    assert_eq!(send(&e.state, Method::POST, &url, Some(&boss), Some(&boss_csrf), Some(json!({"version": v, "reason": ""}))).await.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        send(&e.state, Method::POST, &url, Some(&boss), Some(&boss_csrf), Some(json!({"version": v, "reason": ""}))).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
     let back = send(&e.state, Method::POST, &url, Some(&boss), Some(&boss_csrf), Some(json!({"version": v, "reason": "linked to the wrong patient"}))).await;
     assert_eq!(back.status, StatusCode::OK, "{}", back.text());
     assert_eq!(back.json()["status"], "in_review");

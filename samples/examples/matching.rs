@@ -4,7 +4,7 @@
 //!
 //!     cargo run --release -p samples --example matching [-- PEOPLE [SEED]]
 
-use chart::matching::{AUTO_LINK, ASK};
+use chart::matching::{ASK, AUTO_LINK};
 use samples::people::{evaluate, generate};
 use std::time::Instant;
 

@@ -7,23 +7,45 @@ use chart::Template;
 pub use samples::rng::Rng;
 
 const FAMILY: [(&str, &str); 10] = [
-    ("សុខ", "SOK"), ("ចាន់", "CHAN"), ("ហេង", "HENG"), ("លី", "LY"), ("គឹម", "KIM"),
-    ("ម៉ៅ", "MAO"), ("ពៅ", "POV"), ("សេង", "SENG"), ("ឈឹម", "CHHIM"), ("នួន", "NUON"),
+    ("សុខ", "SOK"),
+    ("ចាន់", "CHAN"),
+    ("ហេង", "HENG"),
+    ("លី", "LY"),
+    ("គឹម", "KIM"),
+    ("ម៉ៅ", "MAO"),
+    ("ពៅ", "POV"),
+    ("សេង", "SENG"),
+    ("ឈឹម", "CHHIM"),
+    ("នួន", "NUON"),
 ];
 const GIVEN: [(&str, &str, bool); 12] = [
-    ("សុភាព", "Sopheap", false), ("ដារ៉ា", "Dara", true), ("ចាន់ធី", "Chanthy", false), ("វិចិត្រ", "Vichet", true),
-    ("សុខា", "Sokha", true), ("ពិសី", "Pisey", false), ("រតនា", "Ratana", false), ("សំណាង", "Samnang", true),
-    ("ស្រីមុំ", "Sreymom", false), ("បុប្ផា", "Bopha", false), ("វណ្ណា", "Vanna", true), ("ធីតា", "Thida", false),
+    ("សុភាព", "Sopheap", false),
+    ("ដារ៉ា", "Dara", true),
+    ("ចាន់ធី", "Chanthy", false),
+    ("វិចិត្រ", "Vichet", true),
+    ("សុខា", "Sokha", true),
+    ("ពិសី", "Pisey", false),
+    ("រតនា", "Ratana", false),
+    ("សំណាង", "Samnang", true),
+    ("ស្រីមុំ", "Sreymom", false),
+    ("បុប្ផា", "Bopha", false),
+    ("វណ្ណា", "Vanna", true),
+    ("ធីតា", "Thida", false),
 ];
 /// Provinces the sample clinics' patients come from (gazetteer codes): Phnom Penh, Siem
 /// Reap, Battambang, Kandal, Kampot, Takeo, Kep.
 const PROVINCE_CODES: [&str; 7] = ["12", "17", "02", "08", "07", "21", "23"];
 const COMPLAINTS: [&str; 6] = ["Fever and cough for 3 days", "Headache", "Abdominal pain", "Diarrhoea since yesterday", "Sore throat", "Back pain"];
 const DIAGNOSES: [(&str, &str); 6] = [
-    ("Acute upper respiratory infection", "J06.9"), ("Acute gastroenteritis", "A09"), ("Essential hypertension", "I10"),
-    ("Type 2 diabetes mellitus", "E11.9"), ("Dengue fever", "A90"), ("Urinary tract infection", "N39.0"),
+    ("Acute upper respiratory infection", "J06.9"),
+    ("Acute gastroenteritis", "A09"),
+    ("Essential hypertension", "I10"),
+    ("Type 2 diabetes mellitus", "E11.9"),
+    ("Dengue fever", "A90"),
+    ("Urinary tract infection", "N39.0"),
 ];
-const TREATMENTS: [&str; 5] = ["Paracetamol 500mg three times a day", "ORS and Zinc 20mg", "Amlodipine 5mg daily", "Metformin 500mg twice a day", "Amoxicillin 500mg for 5 days"];
+const TREATMENTS: [&str; 5] =
+    ["Paracetamol 500mg three times a day", "ORS and Zinc 20mg", "Amlodipine 5mg daily", "Metformin 500mg twice a day", "Amoxicillin 500mg for 5 days"];
 const DOCTORS: [&str; 4] = ["Dr. Sok Vannak", "Dr. Chea Sreyneang", "Dr. Lim Bunthoeun", "Dr. Keo Malis"];
 const WARDS: [&str; 5] = ["Medicine", "Surgery", "Paediatrics", "Maternity", "Intensive Care"];
 /// Outcomes: canonical value, English and Khmer option text.
@@ -314,9 +336,15 @@ impl Patient {
                     let mut rows = Vec::new();
                     let mut truth = Vec::new();
                     for (test, lo, hi, decimals, unit) in tests {
-                        let value = if *decimals == 9 { (if rng.chance(0.8) { "Negative" } else { "Positive" }).to_string() } else { format!("{:.*}", *decimals, rng.range(*lo, *hi)) };
+                        let value = if *decimals == 9 {
+                            (if rng.chance(0.8) { "Negative" } else { "Positive" }).to_string()
+                        } else {
+                            format!("{:.*}", *decimals, rng.range(*lo, *hi))
+                        };
                         rows.push(vec![test.to_string(), value.clone(), unit.to_string()]);
-                        truth.push(serde_json::json!({"test": test, "value": value, "unit": if unit.is_empty() { serde_json::Value::Null } else { (*unit).into() }}));
+                        truth.push(
+                            serde_json::json!({"test": test, "value": value, "unit": if unit.is_empty() { serde_json::Value::Null } else { (*unit).into() }}),
+                        );
                     }
                     let columns = ["test", "value", "unit"].iter().map(|c| c.to_string()).collect();
                     fields.push(FieldValue { name: "lab_results", printed: Printed::Table(columns, rows), canonical: truth.into() });
@@ -387,9 +415,18 @@ impl Patient {
                         truth.push(serde_json::json!({"visit_number": number, "date": iso(*d), "gestational_age_weeks": weeks, "weight_kg": w, "blood_pressure": bp, "hemoglobin_g_dl": h}));
                     }
                     let (number, weeks) = (visits.len().to_string(), ga.clone());
-                    let columns = ["visit_number", "date", "gestational_age_weeks", "weight_kg", "blood_pressure", "hemoglobin_g_dl"].iter().map(|c| c.to_string()).collect();
+                    let columns = ["visit_number", "date", "gestational_age_weeks", "weight_kg", "blood_pressure", "hemoglobin_g_dl"]
+                        .iter()
+                        .map(|c| c.to_string())
+                        .collect();
                     fields.push(FieldValue { name: "visits", printed: Printed::Table(columns, rows), canonical: truth.into() });
-                    for (name, value) in [("anc_visit_number", number), ("gestational_age_weeks", weeks), ("blood_pressure", format!("{sys}/{dia}")), ("weight_kg", weight), ("hemoglobin_g_dl", hb)] {
+                    for (name, value) in [
+                        ("anc_visit_number", number),
+                        ("gestational_age_weeks", weeks),
+                        ("blood_pressure", format!("{sys}/{dia}")),
+                        ("weight_kg", weight),
+                        ("hemoglobin_g_dl", hb),
+                    ] {
                         fields.push(f(name, Printed::Nowhere, value));
                     }
                     // The visit date field is the latest visit's, printed in the table.
@@ -504,7 +541,8 @@ pub fn layout(template: &Template, p: &Patient, facility_index: usize, style: St
     };
     let pair = |a: &str, b: &str| if style == Style::Table { vec![row(&[a]), row(&[b])] } else { vec![row(&[a, b])] };
     let grid = |names: &[&str]| {
-        let cells: Vec<Cell> = names.iter().filter(|n| printed(n)).map(|n| Cell { label: short_label(template.field(n).expect("field"), labels), value: p.printed(n) }).collect();
+        let cells: Vec<Cell> =
+            names.iter().filter(|n| printed(n)).map(|n| Cell { label: short_label(template.field(n).expect("field"), labels), value: p.printed(n) }).collect();
         (!cells.is_empty()).then_some(Row { cells, header: true, table: false })
     };
     let table = |name: &str| {

@@ -21,7 +21,8 @@ pub fn encode(pages: &[GrayImage], format: &str, rng: &mut Rng) -> Result<Vec<u8
             if pages.len() != 1 {
                 bail!("a PNG holds one page");
             }
-            let enc = image::codecs::png::PngEncoder::new_with_quality(&mut out, image::codecs::png::CompressionType::Best, image::codecs::png::FilterType::Adaptive);
+            let enc =
+                image::codecs::png::PngEncoder::new_with_quality(&mut out, image::codecs::png::CompressionType::Best, image::codecs::png::FilterType::Adaptive);
             image::ImageEncoder::write_image(enc, pages[0].as_raw(), pages[0].width(), pages[0].height(), image::ExtendedColorType::L8)?;
         }
         "tif" | "tiff" => {

@@ -16,22 +16,54 @@ use std::collections::HashMap;
 
 /// Family names: Khmer, romanisations (the usual one first).
 const FAMILY: &[(&str, &[&str])] = &[
-    ("សុខ", &["SOK", "SOKH"]), ("ចាន់", &["CHAN", "CHANN"]), ("ហេង", &["HENG"]), ("លី", &["LY", "LEE"]), ("គឹម", &["KIM", "KHIM"]),
-    ("ម៉ៅ", &["MAO", "MAU"]), ("ពៅ", &["POV", "PEOU"]), ("សេង", &["SENG"]), ("ឈឹម", &["CHHIM", "CHIM"]), ("នួន", &["NUON", "NUN"]),
-    ("ជា", &["CHEA"]), ("កែវ", &["KEO", "KEV"]), ("ស៊ុន", &["SUN", "SON"]), ("ឡុង", &["LONG"]), ("យឹម", &["YIM", "YEM"]),
-    ("ទេព", &["TEP"]), ("ប៊ុន", &["BUN", "BUNN"]), ("អ៊ុំ", &["UM", "OUM"]), ("ហ៊ុន", &["HUN", "HOUN"]), ("ផាន់", &["PHAN", "PHANN"]),
+    ("សុខ", &["SOK", "SOKH"]),
+    ("ចាន់", &["CHAN", "CHANN"]),
+    ("ហេង", &["HENG"]),
+    ("លី", &["LY", "LEE"]),
+    ("គឹម", &["KIM", "KHIM"]),
+    ("ម៉ៅ", &["MAO", "MAU"]),
+    ("ពៅ", &["POV", "PEOU"]),
+    ("សេង", &["SENG"]),
+    ("ឈឹម", &["CHHIM", "CHIM"]),
+    ("នួន", &["NUON", "NUN"]),
+    ("ជា", &["CHEA"]),
+    ("កែវ", &["KEO", "KEV"]),
+    ("ស៊ុន", &["SUN", "SON"]),
+    ("ឡុង", &["LONG"]),
+    ("យឹម", &["YIM", "YEM"]),
+    ("ទេព", &["TEP"]),
+    ("ប៊ុន", &["BUN", "BUNN"]),
+    ("អ៊ុំ", &["UM", "OUM"]),
+    ("ហ៊ុន", &["HUN", "HOUN"]),
+    ("ផាន់", &["PHAN", "PHANN"]),
 ];
 
 /// Given names: Khmer, romanisations, usually a woman's name.
 const GIVEN: &[(&str, &[&str], bool)] = &[
-    ("សុភាព", &["Sopheap", "Sophea", "Sopheab"], true), ("ដារ៉ា", &["Dara", "Darah"], false), ("ចាន់ធី", &["Chanthy", "Chanthi", "Chanty"], true),
-    ("វិចិត្រ", &["Vichet", "Vicheth", "Vichith"], false), ("សុខា", &["Sokha", "Sokhar"], false), ("ពិសី", &["Pisey", "Pisei", "Pisy"], true),
-    ("រតនា", &["Ratana", "Rathana", "Rattana"], true), ("សំណាង", &["Samnang", "Somnang"], false), ("ស្រីមុំ", &["Sreymom", "Srey Mom", "Sreimom"], true),
-    ("បុប្ផា", &["Bopha", "Bophar", "Boppha"], true), ("វណ្ណា", &["Vanna", "Vana"], false), ("ធីតា", &["Thida", "Tida"], true),
-    ("សុផល", &["Sophal", "Sophall", "Sophorl"], false), ("ធារី", &["Theary", "Thary", "Teary"], true), ("បញ្ញា", &["Panha", "Pagna", "Banha"], false),
-    ("សុវណ្ណ", &["Sovann", "Sovan"], false), ("ស្រីនាង", &["Sreyneang", "Srey Neang"], true), ("ពិសិដ្ឋ", &["Piseth", "Piset", "Pisith"], false),
-    ("ចន្ទ្រា", &["Chantrea", "Chantria"], true), ("វុទ្ធី", &["Vuthy", "Vuthi"], false), ("ម៉ាលី", &["Maly", "Mali", "Malee"], true),
-    ("សុខលី", &["Sokly", "Sokhly"], false), ("ស្រីពៅ", &["Sreypov", "Srey Pov", "Sreypeou"], true), ("រ័ត្ន", &["Roth", "Rath", "Roath"], false),
+    ("សុភាព", &["Sopheap", "Sophea", "Sopheab"], true),
+    ("ដារ៉ា", &["Dara", "Darah"], false),
+    ("ចាន់ធី", &["Chanthy", "Chanthi", "Chanty"], true),
+    ("វិចិត្រ", &["Vichet", "Vicheth", "Vichith"], false),
+    ("សុខា", &["Sokha", "Sokhar"], false),
+    ("ពិសី", &["Pisey", "Pisei", "Pisy"], true),
+    ("រតនា", &["Ratana", "Rathana", "Rattana"], true),
+    ("សំណាង", &["Samnang", "Somnang"], false),
+    ("ស្រីមុំ", &["Sreymom", "Srey Mom", "Sreimom"], true),
+    ("បុប្ផា", &["Bopha", "Bophar", "Boppha"], true),
+    ("វណ្ណា", &["Vanna", "Vana"], false),
+    ("ធីតា", &["Thida", "Tida"], true),
+    ("សុផល", &["Sophal", "Sophall", "Sophorl"], false),
+    ("ធារី", &["Theary", "Thary", "Teary"], true),
+    ("បញ្ញា", &["Panha", "Pagna", "Banha"], false),
+    ("សុវណ្ណ", &["Sovann", "Sovan"], false),
+    ("ស្រីនាង", &["Sreyneang", "Srey Neang"], true),
+    ("ពិសិដ្ឋ", &["Piseth", "Piset", "Pisith"], false),
+    ("ចន្ទ្រា", &["Chantrea", "Chantria"], true),
+    ("វុទ្ធី", &["Vuthy", "Vuthi"], false),
+    ("ម៉ាលី", &["Maly", "Mali", "Malee"], true),
+    ("សុខលី", &["Sokly", "Sokhly"], false),
+    ("ស្រីពៅ", &["Sreypov", "Srey Pov", "Sreypeou"], true),
+    ("រ័ត្ន", &["Roth", "Rath", "Roath"], false),
 ];
 
 const FACILITIES: &[&str] = &["PP01", "PP02", "SR01", "BB01", "KD01", "KP01"];
@@ -98,7 +130,13 @@ pub fn generate(people: usize, seed: u64) -> Vec<EvalChart> {
             while given == sib.given {
                 given = rng.below(GIVEN.len());
             }
-            Truth { given, female: GIVEN[given].2, numbers: HashMap::new(), phone: if rng.chance(0.5) { sib.phone.clone() } else { Some(phone(&mut rng)) }, ..sib }
+            Truth {
+                given,
+                female: GIVEN[given].2,
+                numbers: HashMap::new(),
+                phone: if rng.chance(0.5) { sib.phone.clone() } else { Some(phone(&mut rng)) },
+                ..sib
+            }
         } else if !truths.is_empty() && rng.chance(0.2) {
             // A namesake: a common name again, another person.
             let other = &truths[rng.below(truths.len())];

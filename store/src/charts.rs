@@ -209,28 +209,31 @@ impl Store {
         let id: i64 = row.try_get(0)?;
         let file: String = row.try_get(9)?;
         let sha256: String = row.try_get(10)?;
-        let pages: Vec<PageInfo> = sqlx::query("SELECT page_no, status, width, height, image_sha256, error, flag FROM pages WHERE chart_id = $1 ORDER BY page_no")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(PageInfo {
-                    page: r.try_get::<i64, _>(0)? as u32,
-                    status: r.try_get(1)?,
-                    width: r.try_get::<Option<i64>, _>(2)?.map(|v| v as u32),
-                    height: r.try_get::<Option<i64>, _>(3)?.map(|v| v as u32),
-                    image_sha256: r.try_get(4)?,
-                    error: r.try_get(5)?,
-                    flag: r.try_get(6)?,
+        let pages: Vec<PageInfo> =
+            sqlx::query("SELECT page_no, status, width, height, image_sha256, error, flag FROM pages WHERE chart_id = $1 ORDER BY page_no")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(PageInfo {
+                        page: r.try_get::<i64, _>(0)? as u32,
+                        status: r.try_get(1)?,
+                        width: r.try_get::<Option<i64>, _>(2)?.map(|v| v as u32),
+                        height: r.try_get::<Option<i64>, _>(3)?.map(|v| v as u32),
+                        image_sha256: r.try_get(4)?,
+                        error: r.try_get(5)?,
+                        flag: r.try_get(6)?,
+                    })
                 })
-            })
-            .collect::<Result<_>>()?;
+                .collect::<Result<_>>()?;
         let mut fields = BTreeMap::new();
-        for r in sqlx::query("SELECT name, value, raw, confidence, needs_review, page, bbox, issue, corrected, value_rows FROM fields WHERE chart_id = $1 ORDER BY name")
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
+        for r in sqlx::query(
+            "SELECT name, value, raw, confidence, needs_review, page, bbox, issue, corrected, value_rows FROM fields WHERE chart_id = $1 ORDER BY name",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?
         {
             let bbox: Option<String> = r.try_get(6)?;
             fields.insert(
@@ -247,12 +250,13 @@ impl Store {
                 },
             );
         }
-        let next_chart: Option<String> = sqlx::query("SELECT public_id FROM charts WHERE file_id = (SELECT file_id FROM charts WHERE id = $1) AND id > $1 ORDER BY id LIMIT 1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
+        let next_chart: Option<String> =
+            sqlx::query("SELECT public_id FROM charts WHERE file_id = (SELECT file_id FROM charts WHERE id = $1) AND id > $1 ORDER BY id LIMIT 1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
         Ok(ChartRecord {
             next_chart,
             chart: row.try_get(1)?,
@@ -352,7 +356,14 @@ impl Store {
 
     /// [`Store::second_key`], and when the keyings agree (the chart is approved), its record
     /// is committed under the patient `choice` names, as [`Store::approve_with`] does.
-    pub async fn second_key_with(&self, public_id: &str, version: i64, reviewer: &str, values: &BTreeMap<String, Option<String>>, choice: &crate::PatientChoice) -> Result<(ChartRecord, bool)> {
+    pub async fn second_key_with(
+        &self,
+        public_id: &str,
+        version: i64,
+        reviewer: &str,
+        values: &BTreeMap<String, Option<String>>,
+        choice: &crate::PatientChoice,
+    ) -> Result<(ChartRecord, bool)> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT id, version, status, reviewer FROM charts WHERE public_id = $1")
             .bind(public_id)
@@ -371,11 +382,22 @@ impl Store {
         }
         let mut disagreements = Vec::new();
         for (name, second) in values {
-            let firsts: Option<Option<String>> = sqlx::query("SELECT value FROM fields WHERE chart_id = $1 AND name = $2").bind(id).bind(name).fetch_optional(&mut *tx).await?.map(|r| r.try_get(0)).transpose()?;
+            let firsts: Option<Option<String>> = sqlx::query("SELECT value FROM fields WHERE chart_id = $1 AND name = $2")
+                .bind(id)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
             let first_value = firsts.flatten();
             if first_value != *second {
                 let issue = format!("second keying by {reviewer}: {:?}; first: {:?}", second.as_deref().unwrap_or(""), first_value.as_deref().unwrap_or(""));
-                sqlx::query("UPDATE fields SET needs_review = 1, issue = $1 WHERE chart_id = $2 AND name = $3").bind(&issue).bind(id).bind(name).execute(&mut *tx).await?;
+                sqlx::query("UPDATE fields SET needs_review = 1, issue = $1 WHERE chart_id = $2 AND name = $3")
+                    .bind(&issue)
+                    .bind(id)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
                 disagreements.push(serde_json::json!({"field": name, "first": first_value, "second": second}));
             }
         }
@@ -445,7 +467,12 @@ impl Store {
             return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not waiting for review")));
         }
         let until = now + ttl_ms;
-        sqlx::query("UPDATE charts SET claimed_by = $1, claimed_until = $2 WHERE public_id = $3").bind(reviewer).bind(until).bind(public_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE charts SET claimed_by = $1, claimed_until = $2 WHERE public_id = $3")
+            .bind(reviewer)
+            .bind(until)
+            .bind(public_id)
+            .execute(&mut *tx)
+            .await?;
         if by.as_deref() != Some(reviewer) {
             audit(&mut tx, reviewer, "claim", Some(public_id), "").await?;
         }
@@ -455,12 +482,23 @@ impl Store {
 
     /// Releases `reviewer`'s claim on a chart (nothing happens when they hold none).
     pub async fn release_claim(&self, public_id: &str, reviewer: &str) -> Result<()> {
-        sqlx::query("UPDATE charts SET claimed_by = NULL, claimed_until = NULL WHERE public_id = $1 AND claimed_by = $2").bind(public_id).bind(reviewer).execute(&self.pool).await?;
+        sqlx::query("UPDATE charts SET claimed_by = NULL, claimed_until = NULL WHERE public_id = $1 AND claimed_by = $2")
+            .bind(public_id)
+            .bind(reviewer)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
     /// Checks the version and review state, then bumps the version; returns the row id.
-    async fn bump_version(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, public_id: &str, version: i64, new_status: ChartStatus, reviewer: &str) -> Result<i64> {
+    async fn bump_version(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        public_id: &str,
+        version: i64,
+        new_status: ChartStatus,
+        reviewer: &str,
+    ) -> Result<i64> {
         let row = sqlx::query("SELECT id, version, status, claimed_by, claimed_until FROM charts WHERE public_id = $1")
             .bind(public_id)
             .fetch_optional(&mut **tx)
@@ -479,14 +517,16 @@ impl Store {
         if !status_of(&status)?.awaits_review() {
             return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not waiting for review")));
         }
-        let updated = sqlx::query("UPDATE charts SET version = version + 1, status = $1, reviewer = $2, reviewed_at = $3, updated_at = $3 WHERE id = $4 AND version = $5")
-            .bind(new_status.as_str())
-            .bind(reviewer)
-            .bind(now_ms())
-            .bind(id)
-            .bind(version)
-            .execute(&mut **tx)
-            .await?;
+        let updated = sqlx::query(
+            "UPDATE charts SET version = version + 1, status = $1, reviewer = $2, reviewed_at = $3, updated_at = $3 WHERE id = $4 AND version = $5",
+        )
+        .bind(new_status.as_str())
+        .bind(reviewer)
+        .bind(now_ms())
+        .bind(id)
+        .bind(version)
+        .execute(&mut **tx)
+        .await?;
         if updated.rows_affected() != 1 {
             return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current: version + 1 });
         }
@@ -551,7 +591,14 @@ impl Store {
     /// the same transaction, filing it under the patient `choice` names (or the one matching
     /// finds). When matching is unsure and `choice` is `Auto`, nothing changes and the error
     /// lists the candidates.
-    pub async fn approve_with(&self, public_id: &str, version: i64, reviewer: &str, double_key: &[String], choice: &crate::PatientChoice) -> Result<ChartRecord> {
+    pub async fn approve_with(
+        &self,
+        public_id: &str,
+        version: i64,
+        reviewer: &str,
+        double_key: &[String],
+        choice: &crate::PatientChoice,
+    ) -> Result<ChartRecord> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("SELECT second_keyed_by, status FROM charts WHERE public_id = $1")
             .bind(public_id)
@@ -561,7 +608,14 @@ impl Store {
         let (keyed, status): (Option<String>, String) = (row.try_get(0)?, row.try_get(1)?);
         if !double_key.is_empty() && keyed.is_none() && status != ChartStatus::Disputed.as_str() {
             self.bump_version(&mut tx, public_id, version, ChartStatus::SecondKey, reviewer).await?;
-            audit(&mut tx, reviewer, "approve_first_key", Some(public_id), &format!("version {}; waiting for a second keying of {}", version + 1, double_key.join(", "))).await?;
+            audit(
+                &mut tx,
+                reviewer,
+                "approve_first_key",
+                Some(public_id),
+                &format!("version {}; waiting for a second keying of {}", version + 1, double_key.join(", ")),
+            )
+            .await?;
             tx.commit().await?;
             return self.chart(public_id).await;
         }
@@ -578,11 +632,12 @@ impl Store {
     pub async fn merge_next(&self, public_id: &str, version: i64, reviewer: &str, templates: &[chart::Template]) -> Result<ChartRecord> {
         let mut tx = self.begin_write().await?;
         let id = self.bump_version(&mut tx, public_id, version, ChartStatus::InReview, reviewer).await?;
-        let next = sqlx::query("SELECT id, public_id, status FROM charts WHERE file_id = (SELECT file_id FROM charts WHERE id = $1) AND id > $1 ORDER BY id LIMIT 1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::InvalidState(format!("chart {public_id} has no next chart from the same file to merge")))?;
+        let next =
+            sqlx::query("SELECT id, public_id, status FROM charts WHERE file_id = (SELECT file_id FROM charts WHERE id = $1) AND id > $1 ORDER BY id LIMIT 1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| StoreError::InvalidState(format!("chart {public_id} has no next chart from the same file to merge")))?;
         let (next_id, next_public, next_status): (i64, String, String) = (next.try_get(0)?, next.try_get(1)?, next.try_get(2)?);
         if !status_of(&next_status)?.awaits_review() && next_status != ChartStatus::Ingested.as_str() {
             return Err(StoreError::InvalidState(format!("chart {next_public} is {next_status} and cannot be merged")));
@@ -600,7 +655,15 @@ impl Store {
 
     /// Sets or clears a page's flag. A page that is no longer blank goes back to the queue to
     /// be read (the chart waits for it); a page newly flagged blank is left out at once.
-    pub async fn set_page_flag(&self, public_id: &str, page: u32, flag: Option<&str>, version: i64, reviewer: &str, templates: &[chart::Template]) -> Result<ChartRecord> {
+    pub async fn set_page_flag(
+        &self,
+        public_id: &str,
+        page: u32,
+        flag: Option<&str>,
+        version: i64,
+        reviewer: &str,
+        templates: &[chart::Template],
+    ) -> Result<ChartRecord> {
         if !matches!(flag, None | Some("blank") | Some("separator")) {
             return Err(StoreError::Invalid(format!("flag {flag:?}: use blank, separator or null")));
         }
@@ -629,7 +692,14 @@ impl Store {
                 self.reextract(&mut tx, id, templates).await?;
             }
         }
-        audit(&mut tx, reviewer, "flag_page", Some(public_id), &format!("page {page}: {} -> {}", old.as_deref().unwrap_or("content"), flag.unwrap_or("content"))).await?;
+        audit(
+            &mut tx,
+            reviewer,
+            "flag_page",
+            Some(public_id),
+            &format!("page {page}: {} -> {}", old.as_deref().unwrap_or("content"), flag.unwrap_or("content")),
+        )
+        .await?;
         tx.commit().await?;
         self.chart(public_id).await
     }
@@ -637,7 +707,8 @@ impl Store {
     /// Extracts a chart again from its pages (when they are all finished).
     async fn reextract(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, chart_id: i64, templates: &[chart::Template]) -> Result<()> {
         sqlx::query("UPDATE charts SET status = $1 WHERE id = $2").bind(ChartStatus::Ingested.as_str()).bind(chart_id).execute(&mut **tx).await?;
-        let any_page: i64 = sqlx::query("SELECT id FROM pages WHERE chart_id = $1 ORDER BY page_no LIMIT 1").bind(chart_id).fetch_one(&mut **tx).await?.try_get(0)?;
+        let any_page: i64 =
+            sqlx::query("SELECT id FROM pages WHERE chart_id = $1 ORDER BY page_no LIMIT 1").bind(chart_id).fetch_one(&mut **tx).await?.try_get(0)?;
         crate::queue::extract_if_complete(tx, self.backend, any_page, templates).await
     }
 

@@ -39,7 +39,8 @@ pub fn write_csv(records: &[ChartRecord], field_order: &[String], out: &mut dyn 
     let extra: BTreeSet<&String> = records.iter().flat_map(|r| r.fields.keys()).filter(|n| !field_order.contains(n)).collect();
     names.extend(extra.into_iter().cloned());
     let mut w = csv::Writer::from_writer(out);
-    let mut header = vec!["chart".to_string(), "facility".into(), "batch".into(), "status".into(), "form".into(), "file".into(), "sha256".into(), "pages".into()];
+    let mut header =
+        vec!["chart".to_string(), "facility".into(), "batch".into(), "status".into(), "form".into(), "file".into(), "sha256".into(), "pages".into()];
     header.extend(names.iter().cloned());
     w.write_record(&header)?;
     for r in records {
@@ -110,8 +111,18 @@ mod tests {
 
     #[test]
     fn each_field_is_one_column_and_a_table_is_json_in_its_cell() {
-        let field = |value: chart::FieldValue| crate::FieldRecord { value: Some(value), raw: String::new(), confidence: 1.0, needs_review: false, page: 1, bbox: None, corrected: false, issue: None };
-        let rows = chart::FieldValue::Rows(vec![[("test".to_string(), Some("Hb".to_string())), ("value".to_string(), Some("=9".to_string()))].into_iter().collect()]);
+        let field = |value: chart::FieldValue| crate::FieldRecord {
+            value: Some(value),
+            raw: String::new(),
+            confidence: 1.0,
+            needs_review: false,
+            page: 1,
+            bbox: None,
+            corrected: false,
+            issue: None,
+        };
+        let rows =
+            chart::FieldValue::Rows(vec![[("test".to_string(), Some("Hb".to_string())), ("value".to_string(), Some("=9".to_string()))].into_iter().collect()]);
         let record = ChartRecord {
             chart: "c1".into(),
             facility: "PP01".into(),

@@ -14,16 +14,16 @@
 //! Invariant: this crate knows nothing of HTTP or Tesseract.
 
 pub mod blobs;
-pub mod export;
 mod charts;
+pub mod export;
 mod queue;
 pub mod records;
 mod stats;
 mod users;
 
 pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueFilter, QueueItem, Source};
-pub use records::{Candidate, Committed, MatchOutcome, OutboxItem, PatientChoice, RecordCounts, Retraction};
 pub use queue::{FileOutcome, NewFile, PageJob, PageResult};
+pub use records::{Candidate, Committed, MatchOutcome, OutboxItem, PatientChoice, RecordCounts, Retraction};
 pub use stats::{BatchSummary, ChartCounts, DayCounts, PageCounts, Rejection, ReviewerCounts, Stats};
 pub use users::{Session, User};
 
@@ -179,7 +179,9 @@ impl Store {
     /// (time ms, actor, action, chart, detail).
     pub async fn audit_entries(&self, chart: Option<&str>) -> Result<Vec<(i64, String, String, Option<String>, String)>> {
         let rows: Vec<AnyRow> = match chart {
-            Some(c) => sqlx::query("SELECT at, actor, action, chart_id, detail FROM audit_log WHERE chart_id = $1 ORDER BY id").bind(c).fetch_all(&self.pool).await?,
+            Some(c) => {
+                sqlx::query("SELECT at, actor, action, chart_id, detail FROM audit_log WHERE chart_id = $1 ORDER BY id").bind(c).fetch_all(&self.pool).await?
+            }
             None => sqlx::query("SELECT at, actor, action, chart_id, detail FROM audit_log ORDER BY id").fetch_all(&self.pool).await?,
         };
         use sqlx::Row;

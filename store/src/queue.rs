@@ -104,10 +104,11 @@ impl Store {
     /// duplicate. Call only after the original is stored durably.
     pub async fn record_file(&self, file: &NewFile) -> Result<FileOutcome> {
         let mut tx = self.begin_write().await?;
-        if let Some(row) = sqlx::query("SELECT c.public_id, f.original_name FROM files f JOIN charts c ON c.file_id = f.id WHERE f.sha256 = $1 ORDER BY c.id LIMIT 1")
-            .bind(&file.sha256)
-            .fetch_optional(&mut *tx)
-            .await?
+        if let Some(row) =
+            sqlx::query("SELECT c.public_id, f.original_name FROM files f JOIN charts c ON c.file_id = f.id WHERE f.sha256 = $1 ORDER BY c.id LIMIT 1")
+                .bind(&file.sha256)
+                .fetch_optional(&mut *tx)
+                .await?
         {
             return Ok(FileOutcome::Duplicate { chart: row.try_get(0)?, first_name: row.try_get(1)? });
         }
@@ -198,7 +199,8 @@ impl Store {
             .map(|r| r.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
         for page_id in exhausted {
-            self.fail_page(page_id, &format!("gave up after {max_attempts} attempts (the worker stopped or crashed while processing it)"), 0, templates).await?;
+            self.fail_page(page_id, &format!("gave up after {max_attempts} attempts (the worker stopped or crashed while processing it)"), 0, templates)
+                .await?;
         }
         let lock = if self.backend == crate::Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
         let sql = format!(
@@ -300,13 +302,15 @@ impl Store {
     /// Puts back in the queue the pages leased by workers whose name starts with `prefix`
     /// (a process known to be dead); their attempts stay counted.
     pub async fn release_leases(&self, prefix: &str) -> Result<u64> {
-        let done = sqlx::query("UPDATE pages SET status = $1, lease_owner = NULL, lease_until = NULL WHERE status = $2 AND substr(lease_owner, 1, CAST($3 AS INTEGER)) = $4")
-            .bind(PageStatus::Queued.as_str())
-            .bind(PageStatus::Processing.as_str())
-            .bind(prefix.chars().count() as i64)
-            .bind(prefix)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE pages SET status = $1, lease_owner = NULL, lease_until = NULL WHERE status = $2 AND substr(lease_owner, 1, CAST($3 AS INTEGER)) = $4",
+        )
+        .bind(PageStatus::Queued.as_str())
+        .bind(PageStatus::Processing.as_str())
+        .bind(prefix.chars().count() as i64)
+        .bind(prefix)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 
@@ -328,7 +332,12 @@ impl Store {
 /// page as unfinished: on PostgreSQL the chart row is locked before the pages are counted, so
 /// the second transaction counts after the first has committed (SQLite's `BEGIN IMMEDIATE`
 /// already serialises writers).
-pub(crate) async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx::Any>, backend: crate::Backend, page_id: i64, templates: &[Template]) -> Result<()> {
+pub(crate) async fn extract_if_complete(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: crate::Backend,
+    page_id: i64,
+    templates: &[Template],
+) -> Result<()> {
     let chart_id: i64 = sqlx::query("SELECT chart_id FROM pages WHERE id = $1").bind(page_id).fetch_one(&mut **tx).await?.try_get(0)?;
     if backend == crate::Backend::Postgres {
         sqlx::query("SELECT id FROM charts WHERE id = $1 FOR UPDATE").bind(chart_id).fetch_one(&mut **tx).await?;

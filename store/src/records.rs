@@ -141,7 +141,11 @@ async fn chart_facts(conn: &mut AnyConnection, chart_id: i64) -> Result<(String,
         let bbox: Option<String> = r.try_get(3)?;
         fields.insert(
             r.try_get::<String, _>(0)?,
-            SourceField { value: crate::charts::stored_value(r.try_get(1)?, r.try_get(4)?), page: r.try_get::<i64, _>(2)? as u32, bbox: bbox.and_then(|b| serde_json::from_str(&b).ok()) },
+            SourceField {
+                value: crate::charts::stored_value(r.try_get(1)?, r.try_get(4)?),
+                page: r.try_get::<i64, _>(2)? as u32,
+                bbox: bbox.and_then(|b| serde_json::from_str(&b).ok()),
+            },
         );
     }
     Ok((facility, form, fields))
@@ -149,7 +153,11 @@ async fn chart_facts(conn: &mut AnyConnection, chart_id: i64) -> Result<(String,
 
 fn person_of(row: &AnyRow) -> Result<StoredPatient> {
     let json: String = row.try_get(2)?;
-    Ok(StoredPatient { id: row.try_get(0)?, public_id: row.try_get(1)?, person: serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("stored patient: {e}")))? })
+    Ok(StoredPatient {
+        id: row.try_get(0)?,
+        public_id: row.try_get(1)?,
+        person: serde_json::from_str(&json).map_err(|e| StoreError::Invalid(format!("stored patient: {e}")))?,
+    })
 }
 
 async fn candidates_for(conn: &mut AnyConnection, person: &Person) -> Result<Vec<(StoredPatient, matching::Score)>> {
@@ -217,7 +225,13 @@ async fn match_in(conn: &mut AnyConnection, person: &Person) -> Result<(MatchOut
 async fn file_patient(conn: &mut AnyConnection, id: i64, person: &Person, address: &[Option<String>; 4]) -> Result<()> {
     let json = serde_json::to_string(person).map_err(|e| StoreError::Invalid(e.to_string()))?;
     let addr = serde_json::to_string(address).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    sqlx::query("UPDATE patients SET person_json = $1, address_json = $2, updated_at = $3 WHERE id = $4").bind(json).bind(addr).bind(now_ms()).bind(id).execute(&mut *conn).await?;
+    sqlx::query("UPDATE patients SET person_json = $1, address_json = $2, updated_at = $3 WHERE id = $4")
+        .bind(json)
+        .bind(addr)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     sqlx::query("DELETE FROM patient_keys WHERE patient_id = $1").bind(id).execute(&mut *conn).await?;
     for k in blocking_keys(person, true) {
         sqlx::query("INSERT INTO patient_keys (key, patient_id) VALUES ($1, $2) ON CONFLICT DO NOTHING").bind(k).bind(id).execute(&mut *conn).await?;
@@ -265,7 +279,11 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
             PatientChoice::New => None,
             PatientChoice::Auto => match match_in(conn, &person).await? {
                 (MatchOutcome::Link { candidate }, stored) => {
-                    let id = stored.iter().find(|p| p.public_id == candidate.patient).map(|p| p.id).ok_or_else(|| StoreError::NotFound(candidate.patient.clone()))?;
+                    let id = stored
+                        .iter()
+                        .find(|p| p.public_id == candidate.patient)
+                        .map(|p| p.id)
+                        .ok_or_else(|| StoreError::NotFound(candidate.patient.clone()))?;
                     Some((id, candidate.patient, "linked", Some(candidate.score)))
                 }
                 (MatchOutcome::Ask { candidates }, _) => return Err(StoreError::NeedsPatientChoice { chart: public_id.to_string(), candidates }),
@@ -282,12 +300,14 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
                     p = format!("{}-{n}", patient_public_id(public_id));
                 }
                 let now = now_ms();
-                let id: i64 = sqlx::query("INSERT INTO patients (public_id, person_json, address_json, created_at, updated_at) VALUES ($1, '{}', '[]', $2, $2) RETURNING id")
-                    .bind(&p)
-                    .bind(now)
-                    .fetch_one(&mut *conn)
-                    .await?
-                    .try_get(0)?;
+                let id: i64 = sqlx::query(
+                    "INSERT INTO patients (public_id, person_json, address_json, created_at, updated_at) VALUES ($1, '{}', '[]', $2, $2) RETURNING id",
+                )
+                .bind(&p)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
                 let how = if *choice == PatientChoice::New { "chosen_new" } else { "new" };
                 (id, p, how.to_string(), None)
             }
@@ -351,7 +371,11 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
         .execute(&mut *conn)
         .await?;
     }
-    let pending: i64 = sqlx::query("SELECT COUNT(*) FROM outbox WHERE chart = $1 AND op = 'commit' AND sent_at IS NULL").bind(public_id).fetch_one(&mut *conn).await?.try_get(0)?;
+    let pending: i64 = sqlx::query("SELECT COUNT(*) FROM outbox WHERE chart = $1 AND op = 'commit' AND sent_at IS NULL")
+        .bind(public_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
     if pending == 0 {
         sqlx::query("INSERT INTO outbox (chart, op, created_at) VALUES ($1, 'commit', $2)").bind(public_id).bind(now_ms()).execute(&mut *conn).await?;
     }
@@ -386,7 +410,11 @@ impl Store {
     /// the same chart gives the same rows, under the same patient.
     pub async fn commit_chart(&self, public_id: &str, reviewer: &str) -> Result<Option<Committed>> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT id, status FROM charts WHERE public_id = $1").bind(public_id).fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        let row = sqlx::query("SELECT id, status FROM charts WHERE public_id = $1")
+            .bind(public_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
         let (id, status): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
         if status != ChartStatus::Approved.as_str() {
             return Err(StoreError::InvalidState(format!("chart {public_id} is {status}; only approved charts are committed")));
@@ -399,13 +427,15 @@ impl Store {
     /// Approved charts without a committed record (approved before records existed, say):
     /// (chart, who approved it).
     pub async fn approved_uncommitted(&self) -> Result<Vec<(String, Option<String>)>> {
-        sqlx::query("SELECT c.public_id, c.reviewer FROM charts c LEFT JOIN encounters e ON e.chart_id = c.id WHERE c.status = $1 AND e.id IS NULL ORDER BY c.id")
-            .bind(ChartStatus::Approved.as_str())
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
+        sqlx::query(
+            "SELECT c.public_id, c.reviewer FROM charts c LEFT JOIN encounters e ON e.chart_id = c.id WHERE c.status = $1 AND e.id IS NULL ORDER BY c.id",
+        )
+        .bind(ChartStatus::Approved.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
     }
 
     /// Un-approves a chart (a manager's decision, with a reason): it goes back to review, its
@@ -416,7 +446,11 @@ impl Store {
             return Err(StoreError::Invalid("un-approving needs a reason".into()));
         }
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT id, version, status FROM charts WHERE public_id = $1").bind(public_id).fetch_optional(&mut *tx).await?.ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        let row = sqlx::query("SELECT id, version, status FROM charts WHERE public_id = $1")
+            .bind(public_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
         let (id, current, status): (i64, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         if current != version {
             return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current });
@@ -547,7 +581,15 @@ impl Store {
         .bind(public_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| Ok(Committed { patient: r.try_get(0)?, how: r.try_get(1)?, score: r.try_get::<Option<f64>, _>(2)?.map(|s| s as f32), facts: r.try_get::<i64, _>(3)? as usize })).transpose()
+        row.map(|r| {
+            Ok(Committed {
+                patient: r.try_get(0)?,
+                how: r.try_get(1)?,
+                score: r.try_get::<Option<f64>, _>(2)?.map(|s| s as f32),
+                facts: r.try_get::<i64, _>(3)? as usize,
+            })
+        })
+        .transpose()
     }
 
     /// Takes (or renews) the named lease for `owner` until `ttl_ms` from now, unless someone
@@ -594,7 +636,10 @@ impl Store {
 
     /// A stored patient as FHIR export needs them.
     pub async fn patient_entry(&self, public_id: &str) -> Result<Option<PatientEntry>> {
-        let Some(r) = sqlx::query("SELECT person_json, address_json FROM patients WHERE public_id = $1").bind(public_id).fetch_optional(&self.pool).await? else { return Ok(None) };
+        let Some(r) = sqlx::query("SELECT person_json, address_json FROM patients WHERE public_id = $1").bind(public_id).fetch_optional(&self.pool).await?
+        else {
+            return Ok(None);
+        };
         let person: Person = serde_json::from_str(&r.try_get::<String, _>(0)?).map_err(|e| StoreError::Invalid(format!("stored patient: {e}")))?;
         let address: [Option<String>; 4] = serde_json::from_str(&r.try_get::<String, _>(1)?).unwrap_or_default();
         Ok(Some(PatientEntry { public_id: public_id.to_string(), person, address }))
@@ -602,7 +647,13 @@ impl Store {
 
     /// The SHA-1 (base64) of an original file, once computed.
     pub async fn file_sha1(&self, sha256: &str) -> Result<Option<String>> {
-        Ok(sqlx::query("SELECT sha1_base64 FROM files WHERE sha256 = $1").bind(sha256).fetch_optional(&self.pool).await?.map(|r| r.try_get(0)).transpose()?.flatten())
+        Ok(sqlx::query("SELECT sha1_base64 FROM files WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .flatten())
     }
 
     /// Keeps the SHA-1 (base64) of an original file.
@@ -631,7 +682,11 @@ impl Store {
     pub async fn outbox_sent(&self, ids: &[i64], actor: &str, target: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
         for id in ids {
-            let row = sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL RETURNING chart, op").bind(now_ms()).bind(id).fetch_optional(&mut *tx).await?;
+            let row = sqlx::query("UPDATE outbox SET sent_at = $1 WHERE id = $2 AND sent_at IS NULL RETURNING chart, op")
+                .bind(now_ms())
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
             if let Some(row) = row {
                 let (chart, op): (String, String) = (row.try_get(0)?, row.try_get(1)?);
                 audit(&mut tx, actor, "push", Some(&chart), &format!("{op} sent to {target}")).await?;
@@ -654,10 +709,12 @@ impl Store {
 
 /// Retracts a chart's record inside the caller's transaction and queues the retraction.
 async fn retract_in(conn: &mut AnyConnection, chart_id: i64, public_id: &str) -> Result<String> {
-    let Some(row) = sqlx::query("SELECT e.id, e.patient_id, f.sha256 FROM encounters e JOIN charts c ON c.id = e.chart_id JOIN files f ON f.id = c.file_id WHERE e.chart_id = $1")
-        .bind(chart_id)
-        .fetch_optional(&mut *conn)
-        .await?
+    let Some(row) = sqlx::query(
+        "SELECT e.id, e.patient_id, f.sha256 FROM encounters e JOIN charts c ON c.id = e.chart_id JOIN files f ON f.id = c.file_id WHERE e.chart_id = $1",
+    )
+    .bind(chart_id)
+    .fetch_optional(&mut *conn)
+    .await?
     else {
         return Ok("it had no committed record".into());
     };
@@ -693,7 +750,12 @@ async fn retract_in(conn: &mut AnyConnection, chart_id: i64, public_id: &str) ->
     let facility: String = sqlx::query("SELECT facility FROM charts WHERE id = $1").bind(chart_id).fetch_one(&mut *conn).await?.try_get(0)?;
     let kept = (!remaining.is_empty()).then_some(ppub.clone());
     let payload = serde_json::to_string(&Retraction { deletes: urls, patient: kept, facility }).map_err(|e| StoreError::Invalid(e.to_string()))?;
-    sqlx::query("INSERT INTO outbox (chart, op, payload, created_at) VALUES ($1, 'retract', $2, $3)").bind(public_id).bind(payload).bind(now_ms()).execute(&mut *conn).await?;
+    sqlx::query("INSERT INTO outbox (chart, op, payload, created_at) VALUES ($1, 'retract', $2, $3)")
+        .bind(public_id)
+        .bind(payload)
+        .bind(now_ms())
+        .execute(&mut *conn)
+        .await?;
     Ok(format!("retracted the record and {} facts; {patient_note}", facts.len()))
 }
 
@@ -715,11 +777,39 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
         let templates = chart::standard_templates();
-        let file = NewFile { sha256: "ab".repeat(32), original_name: "a.jpg".into(), source_path: "/a.jpg".into(), media_type: "image/jpeg".into(), size_bytes: 1, page_count: 1, facility: "PP01".into(), batch: "b".into(), box_label: None, operator: None, segments: vec![] };
+        let file = NewFile {
+            sha256: "ab".repeat(32),
+            original_name: "a.jpg".into(),
+            source_path: "/a.jpg".into(),
+            media_type: "image/jpeg".into(),
+            size_bytes: 1,
+            page_count: 1,
+            facility: "PP01".into(),
+            batch: "b".into(),
+            box_label: None,
+            operator: None,
+            segments: vec![],
+        };
         s.record_file(&file).await.unwrap();
         let job = s.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
-        let words = ["OUTPATIENT", "CONSULTATION", "CARD"].iter().enumerate().map(|(i, t)| Word { text: t.to_string(), bbox: BBox::new(10 + 200 * i as u32, 10, 190, 30), confidence: 0.95, line: 0, block: 0 }).collect();
-        s.complete_page(job.page_id, &PageResult { image_sha256: "cd".repeat(32), width: 1000, height: 1400, skew: 0.0, words: PageWords { page: 1, width: 1000, height: 1400, words, rereads: vec![] } }, &templates).await.unwrap();
+        let words = ["OUTPATIENT", "CONSULTATION", "CARD"]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Word { text: t.to_string(), bbox: BBox::new(10 + 200 * i as u32, 10, 190, 30), confidence: 0.95, line: 0, block: 0 })
+            .collect();
+        s.complete_page(
+            job.page_id,
+            &PageResult {
+                image_sha256: "cd".repeat(32),
+                width: 1000,
+                height: 1400,
+                skew: 0.0,
+                words: PageWords { page: 1, width: 1000, height: 1400, words, rereads: vec![] },
+            },
+            &templates,
+        )
+        .await
+        .unwrap();
         let v = s.update_field(&job.chart, "name_latin", Some(&"SOK Sopheap".into()), 1, "rev").await.unwrap().version;
         s.approve(&job.chart, v, "rev").await.unwrap();
         assert!(s.approved_uncommitted().await.unwrap().is_empty(), "approving commits");

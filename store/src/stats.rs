@@ -148,7 +148,15 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
-            out.push(BatchSummary { facility: r.try_get(0)?, batch: r.try_get(1)?, box_label: r.try_get(2)?, operator: r.try_get(3)?, files: r.try_get(4)?, started_at: r.try_get(5)?, charts: ChartCounts::default() });
+            out.push(BatchSummary {
+                facility: r.try_get(0)?,
+                batch: r.try_get(1)?,
+                box_label: r.try_get(2)?,
+                operator: r.try_get(3)?,
+                files: r.try_get(4)?,
+                started_at: r.try_get(5)?,
+                charts: ChartCounts::default(),
+            });
         }
         for r in sqlx::query("SELECT facility, batch, status, COUNT(*) FROM charts GROUP BY facility, batch, status").fetch_all(&self.pool).await? {
             let (facility, batch, status, n): (String, String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
@@ -169,7 +177,17 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok(Rejection { chart: r.try_get(0)?, facility: r.try_get(1)?, batch: r.try_get(2)?, file: r.try_get(3)?, reason: r.try_get(4)?, reviewer: r.try_get(5)?, at: r.try_get(6)? }))
+            .map(|r| {
+                Ok(Rejection {
+                    chart: r.try_get(0)?,
+                    facility: r.try_get(1)?,
+                    batch: r.try_get(2)?,
+                    file: r.try_get(3)?,
+                    reason: r.try_get(4)?,
+                    reviewer: r.try_get(5)?,
+                    at: r.try_get(6)?,
+                })
+            })
             .collect()
     }
 
@@ -196,7 +214,8 @@ impl Store {
                 d.rejected += n;
             }
         }
-        for r in sqlx::query("SELECT reviewer, status, COUNT(*) FROM charts WHERE reviewer IS NOT NULL GROUP BY reviewer, status").fetch_all(&self.pool).await? {
+        for r in sqlx::query("SELECT reviewer, status, COUNT(*) FROM charts WHERE reviewer IS NOT NULL GROUP BY reviewer, status").fetch_all(&self.pool).await?
+        {
             let (reviewer, status, n): (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             let c = stats.by_reviewer.entry(reviewer).or_default();
             match status.as_str() {
@@ -217,7 +236,11 @@ impl Store {
         // opens) to their decision. Views are left out: there is one per request.
         let mut opened: std::collections::HashMap<(String, String), i64> = Default::default();
         let mut durations: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        for r in sqlx::query("SELECT at, actor, action, chart_id FROM audit_log WHERE action IN ('claim', 'approve', 'reject') AND chart_id IS NOT NULL ORDER BY id").fetch_all(&self.pool).await? {
+        for r in
+            sqlx::query("SELECT at, actor, action, chart_id FROM audit_log WHERE action IN ('claim', 'approve', 'reject') AND chart_id IS NOT NULL ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?
+        {
             let (at, actor, action, chart): (i64, String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
             let key = (actor, chart);
             match action.as_str() {

@@ -14,9 +14,8 @@ async fn sqlite_store() -> (Store, tempfile::TempDir) {
 }
 
 async fn postgres_store() -> (Store, ()) {
-    let admin = std::env::var("CHARTSCAN_TEST_PG_URL").expect(
-        "CHARTSCAN_TEST_PG_URL is not set: the PostgreSQL half of the store suite needs a real server. Run ./dev test, which starts one on loopback",
-    );
+    let admin = std::env::var("CHARTSCAN_TEST_PG_URL")
+        .expect("CHARTSCAN_TEST_PG_URL is not set: the PostgreSQL half of the store suite needs a real server. Run ./dev test, which starts one on loopback");
     sqlx::any::install_default_drivers();
     let name = format!("chartscan_test_{}_{}", std::process::id(), rand_suffix());
     let pool = sqlx::AnyPool::connect(&admin).await.expect("connect to the test PostgreSQL");
@@ -207,7 +206,10 @@ async fn review_edits_are_versioned_and_audited(s: Store) {
     assert_eq!((r.len(), r[0].chart.as_str(), r[0].reason.as_deref(), r[0].file.as_str()), (1, other.as_str(), Some("illegible scan"), "f6.jpg"));
     let b = s.batches().await.unwrap();
     assert_eq!(b.len(), 1);
-    assert_eq!((b[0].facility.as_str(), b[0].batch.as_str(), b[0].files, b[0].box_label.as_deref(), b[0].operator.as_deref()), ("PP01", "box1", 2, Some("box 17"), Some("srey")));
+    assert_eq!(
+        (b[0].facility.as_str(), b[0].batch.as_str(), b[0].files, b[0].box_label.as_deref(), b[0].operator.as_deref()),
+        ("PP01", "box1", 2, Some("box 17"), Some("srey"))
+    );
     assert_eq!((b[0].charts.approved, b[0].charts.rejected, b[0].charts.total), (1, 1, 2));
     let st = s.stats().await.unwrap();
     assert_eq!((st.by_reviewer["rev"].approved, st.by_reviewer["rev"].rejected), (1, 1));
@@ -388,7 +390,11 @@ async fn approval_commits_a_matched_record_and_unapproval_retracts_it(s: Store) 
     let (a, v) = reviewed_chart(&s, "r1", &sopheap("SOK Sopheap", &[("date_of_birth", Some("1990-03-04"))])).await;
     s.approve(&a, v, "rev").await.unwrap();
     let counts = s.record_counts().await.unwrap();
-    assert_eq!((counts.patients, counts.encounters, counts.facts, counts.outbox_pending), (1, 1, 2, 1), "a patient, an encounter, a diagnosis and a temperature");
+    assert_eq!(
+        (counts.patients, counts.encounters, counts.facts, counts.outbox_pending),
+        (1, 1, 2, 1),
+        "a patient, an encounter, a diagnosis and a temperature"
+    );
     let ca = s.committed_chart(&a).await.unwrap().expect("committed on approval");
     let dx = ca.record.facts.iter().find(|f| f.field == "diagnosis").unwrap();
     assert_eq!((dx.code.as_deref(), dx.page), (Some("A90"), 0), "a reviewer-typed field has no page");
@@ -423,7 +429,8 @@ async fn approval_commits_a_matched_record_and_unapproval_retracts_it(s: Store) 
     assert!(s.committed_chart(&c).await.unwrap().unwrap().patient.person.names_latin.len() >= 2, "every spelling is kept");
 
     // Someone else entirely: a new patient.
-    let (d, v) = reviewed_chart(&s, "r4", &[("name_latin", Some("CHAN Dara")), ("sex", Some("M")), ("date_of_birth", Some("1975-05-01")), ("patient_id", None)]).await;
+    let (d, v) =
+        reviewed_chart(&s, "r4", &[("name_latin", Some("CHAN Dara")), ("sex", Some("M")), ("date_of_birth", Some("1975-05-01")), ("patient_id", None)]).await;
     s.approve(&d, v, "rev").await.unwrap();
     let counts = s.record_counts().await.unwrap();
     assert_eq!((counts.patients, counts.encounters), (2, 4));
@@ -515,7 +522,10 @@ async fn tables_are_stored_as_rows_and_committed_as_facts(s: Store) {
     let id = extracted_chart(&s, "7a").await;
     let v = s.chart(&id).await.unwrap().version;
     let row = |cells: &[(&str, Option<&str>)]| cells.iter().map(|(k, v)| (k.to_string(), v.map(str::to_string))).collect::<chart::Row>();
-    let labs = chart::FieldValue::Rows(vec![row(&[("test", Some("Glucose")), ("value", Some("5.4")), ("unit", Some("mmol/L"))]), row(&[("test", Some("Urine protein")), ("value", Some("trace")), ("unit", None)])]);
+    let labs = chart::FieldValue::Rows(vec![
+        row(&[("test", Some("Glucose")), ("value", Some("5.4")), ("unit", Some("mmol/L"))]),
+        row(&[("test", Some("Urine protein")), ("value", Some("trace")), ("unit", None)]),
+    ]);
     let c = s.update_field(&id, "lab_results", Some(&labs), v, "rev").await.unwrap();
     assert_eq!(c.fields["lab_results"].value, Some(labs.clone()), "the rows come back as they were saved");
     assert_eq!(c.fields["lab_results"].text(), None, "a table is not text");
@@ -525,6 +535,12 @@ async fn tables_are_stored_as_rows_and_committed_as_facts(s: Store) {
     let c = s.update_field(&id, "visit_date", Some(&"2025-05-06".into()), c.version, "rev").await.unwrap();
     s.approve(&id, c.version, "rev").await.unwrap();
     let committed = s.committed_chart(&id).await.unwrap().expect("committed");
-    let labs: Vec<(&str, &str, Option<&str>)> = committed.record.facts.iter().filter(|f| f.field.starts_with("lab_results.")).map(|f| (f.display.as_str(), f.value.as_str(), f.unit.as_deref())).collect();
+    let labs: Vec<(&str, &str, Option<&str>)> = committed
+        .record
+        .facts
+        .iter()
+        .filter(|f| f.field.starts_with("lab_results."))
+        .map(|f| (f.display.as_str(), f.value.as_str(), f.unit.as_deref()))
+        .collect();
     assert_eq!(labs, [("Glucose", "5.4", Some("mmol/L")), ("Urine protein", "trace", None)]);
 }

@@ -2,9 +2,9 @@
 
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-use std::io::{BufRead, BufReader, Write};
 use serde_json::Value;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 /// The repository root.
@@ -59,9 +59,8 @@ impl Workspace {
     pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
         let out = self.run(args);
         let stdout = String::from_utf8_lossy(&out.stdout);
-        let value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!("{args:?}: stdout is not JSON ({e}): {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr))
-        });
+        let value = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}): {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr)));
         (out.status.code().unwrap_or(-1), value)
     }
 }
@@ -120,7 +119,8 @@ impl Workspace {
 
 /// The Python with fhir.resources; fails loudly when it is not installed.
 pub fn fhir_python() -> PathBuf {
-    let python = std::env::var("CHARTSCAN_FHIR_PYTHON").ok().filter(|p| !p.is_empty()).map(PathBuf::from).unwrap_or_else(|| root().join("target/fhir-venv/bin/python"));
+    let python =
+        std::env::var("CHARTSCAN_FHIR_PYTHON").ok().filter(|p| !p.is_empty()).map(PathBuf::from).unwrap_or_else(|| root().join("target/fhir-venv/bin/python"));
     let ok = Command::new(&python).args(["-c", "import fhir.resources as f; assert f.__fhir_version__ == '4.0.1'"]).status().is_ok_and(|s| s.success());
     assert!(
         ok,
@@ -144,4 +144,3 @@ pub fn validation(file: &std::path::Path) -> Result<Value, String> {
 pub fn validate(file: &std::path::Path) -> Value {
     validation(file).unwrap_or_else(|e| panic!("fhir.resources rejects {}:\n{e}", file.display()))
 }
-

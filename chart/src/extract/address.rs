@@ -198,8 +198,14 @@ mod tests {
 
     #[test]
     fn latin_addresses_split_at_commas_with_or_without_prefixes() {
-        assert_eq!(parts("Phum Trapeang Tea, Sangkat Pong Tuek, Khan Dangkao, Phnom Penh"), [Some("Trapeang Tea"), Some("Pong Tuek"), Some("Dangkao"), Some("Phnom Penh")]);
-        assert_eq!(parts("Phum Daun Ov, Khum Leang Dai, Srok Angkor Thum, Siem Reap Province"), [Some("Daun Ov"), Some("Leang Dai"), Some("Angkor Thum"), Some("Siem Reap")]);
+        assert_eq!(
+            parts("Phum Trapeang Tea, Sangkat Pong Tuek, Khan Dangkao, Phnom Penh"),
+            [Some("Trapeang Tea"), Some("Pong Tuek"), Some("Dangkao"), Some("Phnom Penh")]
+        );
+        assert_eq!(
+            parts("Phum Daun Ov, Khum Leang Dai, Srok Angkor Thum, Siem Reap Province"),
+            [Some("Daun Ov"), Some("Leang Dai"), Some("Angkor Thum"), Some("Siem Reap")]
+        );
         // Daeum Mien is a sangkat of Ta Khmau: the gazetteer says which place it fills.
         assert_eq!(parts("Daeum Mien, Krong Ta Khmau, Kandal"), [None, Some("Daeum Mien"), Some("Ta Khmau"), Some("Kandal")]);
         // Chbar Ampov is a khan of Phnom Penh: the piece before it takes the place between.

@@ -32,29 +32,29 @@ pub(crate) fn find<'a>(spec: &FieldSpec, template: &Template, page: &PageLayout<
             }
         }
         for words in pieces.into_iter().filter(|p| !p.is_empty()) {
-        let keys: Vec<String> = words.iter().map(|w| label_key(&w.text)).collect();
-        let mut found: f32 = 0.0;
-        for heading in &spec.heading {
-            let key = label_key(heading);
-            let n = heading.split_whitespace().count().max(1);
-            for start in 0..keys.len() {
-                // A Khmer heading word may be glued to the name (មន្ទីរពេទ្យបង្អែក...).
-                let span: String = keys[start..(start + n).min(keys.len())].concat();
-                let s = if khmer::is_mostly_khmer(heading) && span.starts_with(&key) { 1.0 } else { similarity(&span, &key) };
-                found = found.max(s);
+            let keys: Vec<String> = words.iter().map(|w| label_key(&w.text)).collect();
+            let mut found: f32 = 0.0;
+            for heading in &spec.heading {
+                let key = label_key(heading);
+                let n = heading.split_whitespace().count().max(1);
+                for start in 0..keys.len() {
+                    // A Khmer heading word may be glued to the name (មន្ទីរពេទ្យបង្អែក...).
+                    let span: String = keys[start..(start + n).min(keys.len())].concat();
+                    let s = if khmer::is_mostly_khmer(heading) && span.starts_with(&key) { 1.0 } else { similarity(&span, &key) };
+                    found = found.max(s);
+                }
             }
-        }
-        if found < 0.8 || words.len() < 2 && !khmer::is_mostly_khmer(&words[0].text) {
-            continue;
-        }
-        let latin = !khmer::is_mostly_khmer(&join_words(&words, false));
-        let better = match &best {
-            None => true,
-            Some((_, s, l)) => (latin && !l) || (latin == *l && found > *s + 0.05),
-        };
-        if better {
-            best = Some((words, found, latin));
-        }
+            if found < 0.8 || words.len() < 2 && !khmer::is_mostly_khmer(&words[0].text) {
+                continue;
+            }
+            let latin = !khmer::is_mostly_khmer(&join_words(&words, false));
+            let better = match &best {
+                None => true,
+                Some((_, s, l)) => (latin && !l) || (latin == *l && found > *s + 0.05),
+            };
+            if better {
+                best = Some((words, found, latin));
+            }
         }
     }
     best.map(|(w, s, _)| (w, s))

@@ -351,9 +351,12 @@ fn phrases_on_line(line_index: usize, line: &Line<'_>, hits: &[Hit]) -> Vec<Phra
     let n = words.len();
     let height = line.bbox.h.max(1);
     // The hit starting at i that reaches furthest (then weighs most).
-    let best_at = |i: usize| -> Option<Hit> { hits.iter().filter(|h| h.start == i).copied().max_by(|a, b| a.weight().total_cmp(&b.weight()).then(b.end.cmp(&a.end))) };
+    let best_at =
+        |i: usize| -> Option<Hit> { hits.iter().filter(|h| h.start == i).copied().max_by(|a, b| a.weight().total_cmp(&b.weight()).then(b.end.cmp(&a.end))) };
     let gap = |a: usize, b: usize| words[b].bbox.x.saturating_sub(words[a].bbox.right());
-    let colon_within = |from: usize, count: usize| -> Option<usize> { (from..(from + count).min(n)).take_while(|&k| !has_digit(words[k]) && !is_bar(words[k])).find(|&k| ends_like_label(words[k])) };
+    let colon_within = |from: usize, count: usize| -> Option<usize> {
+        (from..(from + count).min(n)).take_while(|&k| !has_digit(words[k]) && !is_bar(words[k])).find(|&k| ends_like_label(words[k]))
+    };
     let mut out: Vec<(usize, usize, (bool, bool))> = Vec::new();
     let mut i = 0;
     while i < n {
@@ -367,7 +370,13 @@ fn phrases_on_line(line_index: usize, line: &Line<'_>, hits: &[Hit]) -> Vec<Phra
         let slash_before = words[i].text.trim_start().starts_with('/') || (i > 0 && is_slash(words[i - 1]));
         if !h.khmer && slash_before {
             let k = if words[i].text.trim_start().starts_with('/') { i } else { i - 1 };
-            if k > 0 && out.last().is_none_or(|p| p.1 < k) && khmer::is_mostly_khmer(&words[k - 1].text) && !ends_like_label(words[k - 1]) && !has_digit(words[k - 1]) && gap(k - 1, k) < 2 * height {
+            if k > 0
+                && out.last().is_none_or(|p| p.1 < k)
+                && khmer::is_mostly_khmer(&words[k - 1].text)
+                && !ends_like_label(words[k - 1])
+                && !has_digit(words[k - 1])
+                && gap(k - 1, k) < 2 * height
+            {
                 start = k - 1;
                 scripts.0 = true;
             }
@@ -451,7 +460,14 @@ fn phrases_on_line(line_index: usize, line: &Line<'_>, hits: &[Hit]) -> Vec<Phra
             continue;
         }
         let mut s = k;
-        while s > 0 && k - s < 5 && !has_digit(words[s - 1]) && !is_bar(words[s - 1]) && !out.iter().any(|p| p.0 < s && s - 1 < p.1) && gap(s - 1, s) < 2 * height && !ends_like_label(words[s - 1]) {
+        while s > 0
+            && k - s < 5
+            && !has_digit(words[s - 1])
+            && !is_bar(words[s - 1])
+            && !out.iter().any(|p| p.0 < s && s - 1 < p.1)
+            && gap(s - 1, s) < 2 * height
+            && !ends_like_label(words[s - 1])
+        {
             s -= 1;
         }
         let at_boundary = s == 0 || is_bar(words[s - 1]) || out.iter().any(|p| p.1 == s) || gap(s - 1, s) >= 2 * height;
@@ -462,7 +478,11 @@ fn phrases_on_line(line_index: usize, line: &Line<'_>, hits: &[Hit]) -> Vec<Phra
     for p in out {
         if let Some(last) = merged.last_mut() {
             let owner = |s: usize, e: usize| choose_owner(&hits.iter().filter(|h| h.start >= s && h.end <= e).copied().collect::<Vec<_>>()).0;
-            let joinable = last.1 == p.0 && !ends_like_label(words[last.1 - 1]) && last.2 != p.2 && owner(last.0, last.1).is_some() && owner(last.0, last.1) == owner(p.0, p.1);
+            let joinable = last.1 == p.0
+                && !ends_like_label(words[last.1 - 1])
+                && last.2 != p.2
+                && owner(last.0, last.1).is_some()
+                && owner(last.0, last.1) == owner(p.0, p.1);
             if joinable {
                 last.1 = p.1;
                 last.2 = (last.2 .0 || p.2 .0, last.2 .1 || p.2 .1);
@@ -571,7 +591,14 @@ fn demote_weak(phrases: &mut Vec<Phrase>, lines: &[Line<'_>]) {
         let close = |a: &Word, b: &Word| b.bbox.x.saturating_sub(a.bbox.right()) <= height;
         // (Latin only: Khmer runs the words of a phrase together, and spaces its phrases.)
         let latin = p.scripts.1 && !p.scripts.0;
-        let embedded = latin && start > 0 && end < words.len() && wordy(words[start - 1]) && wordy(words[end]) && close(words[start - 1], words[start]) && close(words[end - 1], words[end]) && !strong_start;
+        let embedded = latin
+            && start > 0
+            && end < words.len()
+            && wordy(words[start - 1])
+            && wordy(words[end])
+            && close(words[start - 1], words[start])
+            && close(words[end - 1], words[end])
+            && !strong_start;
         // A parenthesised qualifier alone (`(bpm)` read as `(bp)`) is not a label.
         let qualifier = words[start].text.trim_start().starts_with('(') && !p.scripts.0;
         !(after_comma || embedded || qualifier || (loose && !strong_start))

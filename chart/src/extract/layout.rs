@@ -52,7 +52,6 @@ impl<'a> PageLayout<'a> {
     pub fn phrase_at(&self, line: usize, word: usize) -> Option<&Phrase> {
         self.phrases.iter().find(|p| p.parts.iter().any(|&(l, s, e)| l == line && s <= word && word < e))
     }
-
 }
 
 /// Whether a character is a Khmer sign written on a consonant (a vowel sign, a diacritic,

@@ -47,7 +47,11 @@ pub(crate) fn right_of_label<'a>(page_index: usize, page: &PageLayout<'a>, phras
         let x_stop = page
             .phrases
             .iter()
-            .filter(|p| !std::ptr::eq(*p, phrase) && p.bbox.x >= part.right() && p.parts.iter().any(|&(l, s, e)| l == line || page.lines[l].words[s..e].iter().any(|w| at_height(&w.bbox))))
+            .filter(|p| {
+                !std::ptr::eq(*p, phrase)
+                    && p.bbox.x >= part.right()
+                    && p.parts.iter().any(|&(l, s, e)| l == line || page.lines[l].words[s..e].iter().any(|w| at_height(&w.bbox)))
+            })
             .map(|p| p.bbox.x)
             .min()
             .unwrap_or(u32::MAX);
@@ -100,7 +104,14 @@ pub(crate) fn right_of_label<'a>(page_index: usize, page: &PageLayout<'a>, phras
             if out.iter().any(|c| c.words.len() == words.len() && c.words.iter().zip(&words).all(|(a, b)| std::ptr::eq(*a, *b))) {
                 continue;
             }
-            out.push(Candidate { page: page_index, line: first_line, words, found: Found::RightOfLabel, label: phrase_key(page, phrase), own: phrase.parts.clone() });
+            out.push(Candidate {
+                page: page_index,
+                line: first_line,
+                words,
+                found: Found::RightOfLabel,
+                label: phrase_key(page, phrase),
+                own: phrase.parts.clone(),
+            });
         }
     }
     out
@@ -115,7 +126,11 @@ pub(crate) fn below_label<'a>(page_index: usize, page: &PageLayout<'a>, phrase: 
     let (first_line, first_word, _) = phrase.parts[0];
     let words = &page.lines[first_line].words;
     let mut start = first_word;
-    while start > 0 && page.phrase_at(first_line, start - 1).is_none() && words[start].bbox.x.saturating_sub(words[start - 1].bbox.right()) <= h && !super::labels::ends_like_label(words[start - 1]) {
+    while start > 0
+        && page.phrase_at(first_line, start - 1).is_none()
+        && words[start].bbox.x.saturating_sub(words[start - 1].bbox.right()) <= h
+        && !super::labels::ends_like_label(words[start - 1])
+    {
         start -= 1;
     }
     let x0 = words[start].bbox.x.min(label.x).saturating_sub(h);
@@ -141,7 +156,8 @@ pub(crate) fn below_label<'a>(page_index: usize, page: &PageLayout<'a>, phrase: 
         if line.bbox.y > label.bottom() + 4 * h {
             continue;
         }
-        let in_column: Vec<(usize, &Word)> = line.words.iter().copied().enumerate().filter(|(_, w)| w.bbox.x + w.bbox.w / 2 >= x0 && w.bbox.x + w.bbox.w / 2 < x1).collect();
+        let in_column: Vec<(usize, &Word)> =
+            line.words.iter().copied().enumerate().filter(|(_, w)| w.bbox.x + w.bbox.w / 2 >= x0 && w.bbox.x + w.bbox.w / 2 < x1).collect();
         if in_column.is_empty() {
             continue;
         }
@@ -192,8 +208,21 @@ pub(crate) fn continuation<'a>(page: &PageLayout<'a>, candidate: &Candidate<'a>)
         let in_range = |w: &Word| w.bbox.x + w.bbox.w / 2 >= x_start && w.bbox.x + w.bbox.w / 2 < x_stop;
         let own = |k: usize| candidate.own.iter().any(|&(l, s, e)| l == li && s <= k && k < e);
         // Up to a label on the line (another field's, printed after the wrapped value).
-        let stop = line.words.iter().enumerate().filter(|&(k, w)| in_range(w) && !own(k) && page.phrase_at(li, k).is_some()).map(|(_, w)| w.bbox.x).min().unwrap_or(u32::MAX);
-        let words: Vec<&Word> = line.words.iter().enumerate().filter(|&(k, w)| in_range(w) && w.bbox.x < stop && !is_separator(w) && !is_bar(w) && !own(k)).map(|(_, w)| *w).collect();
+        let stop = line
+            .words
+            .iter()
+            .enumerate()
+            .filter(|&(k, w)| in_range(w) && !own(k) && page.phrase_at(li, k).is_some())
+            .map(|(_, w)| w.bbox.x)
+            .min()
+            .unwrap_or(u32::MAX);
+        let words: Vec<&Word> = line
+            .words
+            .iter()
+            .enumerate()
+            .filter(|&(k, w)| in_range(w) && w.bbox.x < stop && !is_separator(w) && !is_bar(w) && !own(k))
+            .map(|(_, w)| *w)
+            .collect();
         // A label where the line starts (in the value's column or left of it) makes it
         // another row; a label word further on is a word of the value (`Siem Reap Province`).
         let start_x = words.first().map_or(x_stop, |w| w.bbox.x + h / 2);

@@ -85,7 +85,13 @@ pub fn doubtful_zones(templates: &[Template], page: &PageWords) -> Vec<BBox> {
         let Some(f) = extraction.fields.get(&spec.name) else { continue };
         let Some(b) = f.bbox else { continue };
         let boxes = matches!(f.evidence.found, Found::TickedBox | Found::BoxPosition);
-        if is_free_text(spec.kind) || spec.kind == FieldType::Table || f.raw.is_empty() || boxes || !spec.options.is_empty() || (f.value.is_some() && !f.needs_review) {
+        if is_free_text(spec.kind)
+            || spec.kind == FieldType::Table
+            || f.raw.is_empty()
+            || boxes
+            || !spec.options.is_empty()
+            || (f.value.is_some() && !f.needs_review)
+        {
             continue;
         }
         let pad = b.h / 3 + 2;
@@ -169,14 +175,35 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         if let Some(last) = t.rows.last() {
             for (scalar, column) in &spec.latest {
                 if let Some(Some(v)) = last.get(column) {
-                    let f = ExtractedField { value: Some(FieldValue::Text(v.clone())), raw: v.clone(), confidence: 0.0, needs_review: true, page: t.page, bbox: Some(t.bbox), issue: None, evidence };
+                    let f = ExtractedField {
+                        value: Some(FieldValue::Text(v.clone())),
+                        raw: v.clone(),
+                        confidence: 0.0,
+                        needs_review: true,
+                        page: t.page,
+                        bbox: Some(t.bbox),
+                        issue: None,
+                        evidence,
+                    };
                     from_tables.push((scalar.clone(), spec.name.clone(), f));
                 }
             }
         }
         let issue = (!t.problems.is_empty()).then(|| t.problems.join("; "));
         let raw = format!("{} rows", t.rows.len());
-        fields.insert(spec.name.clone(), ExtractedField { value: Some(FieldValue::Rows(t.rows)), raw, confidence: 0.0, needs_review: true, page: t.page, bbox: Some(t.bbox), issue, evidence });
+        fields.insert(
+            spec.name.clone(),
+            ExtractedField {
+                value: Some(FieldValue::Rows(t.rows)),
+                raw,
+                confidence: 0.0,
+                needs_review: true,
+                page: t.page,
+                bbox: Some(t.bbox),
+                issue,
+                evidence,
+            },
+        );
     }
 
     // Single fields by their labels.
@@ -268,7 +295,9 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
 
     // Headings.
     for spec in template.fields.iter().filter(|f| !f.heading.is_empty()) {
-        let Some((page_index, (words, similarity))) = layouts.iter().enumerate().find_map(|(i, l)| heading::find(spec, template, l).map(|h| (i, h))) else { continue };
+        let Some((page_index, (words, similarity))) = layouts.iter().enumerate().find_map(|(i, l)| heading::find(spec, template, l).map(|h| (i, h))) else {
+            continue;
+        };
         let raw = join_words(&words, false);
         let reading = reading_of(spec, &words, raw, &layouts[page_index], page_index, Found::Heading);
         fields.insert(spec.name.clone(), field_from_reading(&reading, similarity, layout_share, spec.kind));
@@ -283,7 +312,16 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         let guessed = guess_unread_label(fi, template, &layouts, &found_labels).and_then(|(pi, li, wi)| {
             let page = &layouts[pi];
             let words: Vec<&Word> = page.lines[li].words[wi + 1..].iter().copied().take_while(|w| !labels::ends_like_label(w)).collect();
-            (!words.is_empty()).then(|| value::read(spec, &locate::Candidate { page: pi, line: li, words, found: Found::GuessedLabel, label: String::new(), own: Vec::new() }, page, &own_labels[fi])).flatten()
+            (!words.is_empty())
+                .then(|| {
+                    value::read(
+                        spec,
+                        &locate::Candidate { page: pi, line: li, words, found: Found::GuessedLabel, label: String::new(), own: Vec::new() },
+                        page,
+                        &own_labels[fi],
+                    )
+                })
+                .flatten()
         });
         let field = match guessed {
             Some(r) => {
@@ -328,7 +366,14 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
 /// Every reading of field `fi` from the places its labels point to, with the label's
 /// similarity and whether the text looks like a label; free text wrapped in its cell is
 /// read whole.
-fn readings_of(fi: usize, spec: &crate::template::FieldSpec, layouts: &[PageLayout<'_>], table_phrases: &HashSet<(usize, usize)>, own_labels: &[String], vocab_keys: &[String]) -> Vec<(Reading, f32, bool)> {
+fn readings_of(
+    fi: usize,
+    spec: &crate::template::FieldSpec,
+    layouts: &[PageLayout<'_>],
+    table_phrases: &HashSet<(usize, usize)>,
+    own_labels: &[String],
+    vocab_keys: &[String],
+) -> Vec<(Reading, f32, bool)> {
     let mut readings = Vec::new();
     for (pi, page) in layouts.iter().enumerate() {
         for (phi, phrase) in page.phrases.iter().enumerate() {
@@ -354,10 +399,14 @@ fn readings_of(fi: usize, spec: &crate::template::FieldSpec, layouts: &[PageLayo
 /// field whose `near` field's label is nearest, on the same line first, then below.
 fn assign_shared_labels(template: &Template, layout: &mut PageLayout<'_>) {
     let h = layout.line_height.max(1);
-    let anchors: Vec<(usize, BBox)> = layout.phrases.iter().filter_map(|p| match p.owner {
-        Some(Owner::Field(i)) => Some((i, p.bbox)),
-        _ => None,
-    }).collect();
+    let anchors: Vec<(usize, BBox)> = layout
+        .phrases
+        .iter()
+        .filter_map(|p| match p.owner {
+            Some(Owner::Field(i)) => Some((i, p.bbox)),
+            _ => None,
+        })
+        .collect();
     for p in layout.phrases.iter_mut() {
         let sharing: Vec<usize> = p
             .alternatives
@@ -380,7 +429,11 @@ fn assign_shared_labels(template: &Template, layout: &mut PageLayout<'_>) {
                     let dx = p.bbox.x.abs_diff(a.right());
                     // Below the anchor counts more than beside it; above it, much more.
                     let above = if p.bbox.bottom() < a.y { 4 * dy } else { 0 };
-                    if dy <= h { dx } else { 3 * dy + dx / 2 + above }
+                    if dy <= h {
+                        dx
+                    } else {
+                        3 * dy + dx / 2 + above
+                    }
                 })
                 .min()
                 .unwrap_or(u32::MAX)
@@ -420,7 +473,18 @@ fn reading_of(spec: &crate::template::FieldSpec, words: &[&Word], raw: String, p
     };
     let mean = words.iter().map(|w| w.confidence).sum::<f32>() / words.len().max(1) as f32;
     let min = words.iter().map(|w| w.confidence).fold(1.0, f32::min);
-    Reading { value, raw, error, bbox: Some(layout::value_box(words, page.line_height)), page: page.words.page, page_index, ocr_mean: mean, ocr_min: min, found, trimmed: false }
+    Reading {
+        value,
+        raw,
+        error,
+        bbox: Some(layout::value_box(words, page.line_height)),
+        page: page.words.page,
+        page_index,
+        ocr_mean: mean,
+        ocr_min: min,
+        found,
+        trimmed: false,
+    }
 }
 
 fn field_from_reading(r: &Reading, label_similarity: f32, layout_share: f32, kind: FieldType) -> ExtractedField {
@@ -611,7 +675,16 @@ pub fn extract_generic(pages: &[PageWords]) -> Extraction {
                 let confidence = value_words.iter().map(|w| w.confidence).sum::<f32>() / value_words.len() as f32;
                 fields.insert(
                     name,
-                    ExtractedField { value: Some(FieldValue::Text(raw.clone())), raw, confidence, needs_review: true, page: page.page, bbox: Some(bbox), issue: Some("unknown form".into()), evidence: Evidence::default() },
+                    ExtractedField {
+                        value: Some(FieldValue::Text(raw.clone())),
+                        raw,
+                        confidence,
+                        needs_review: true,
+                        page: page.page,
+                        bbox: Some(bbox),
+                        issue: Some("unknown form".into()),
+                        evidence: Evidence::default(),
+                    },
                 );
             }
         }

@@ -72,7 +72,8 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
             cs.dedup();
             cs.len()
         };
-        let on_line = |li: usize| -> Vec<(usize, usize)> { found.iter().copied().filter(|&(i, _)| page.phrases[i].parts.iter().any(|&(l, _, _)| l == li)).collect() };
+        let on_line =
+            |li: usize| -> Vec<(usize, usize)> { found.iter().copied().filter(|&(i, _)| page.phrases[i].parts.iter().any(|&(l, _, _)| l == li)).collect() };
         let Some(best_line) = (0..page.lines.len()).max_by_key(|&li| (distinct(&on_line(li)), std::cmp::Reverse(li))) else { continue };
         if distinct(&on_line(best_line)) < needed {
             continue;
@@ -148,7 +149,8 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
             }
             // A label of this form's (not a word of another form's, which a row may hold:
             // a test named `Haemoglobin`) ends the table.
-            let labelled = page.phrases.iter().any(|p| p.parts.iter().any(|&(l, _, _)| l == li) && column_of(p, field).is_none() && (p.owner.is_some() || p.colon));
+            let labelled =
+                page.phrases.iter().any(|p| p.parts.iter().any(|&(l, _, _)| l == li) && column_of(p, field).is_none() && (p.owner.is_some() || p.colon));
             if labelled {
                 break;
             }
@@ -156,11 +158,15 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
                 continue;
             }
             match row_lines.last_mut() {
-                Some(r) if {
-                    let prev = r.iter().map(|&l| page.lines[l].bbox).reduce(|a, b| a.union(&b)).expect("a row line");
-                    let overlap = prev.bottom().min(line.bbox.bottom()).saturating_sub(prev.y.max(line.bbox.y));
-                    overlap * 10 >= 3 * line.bbox.h.min(prev.h)
-                } => r.push(li),
+                Some(r)
+                    if {
+                        let prev = r.iter().map(|&l| page.lines[l].bbox).reduce(|a, b| a.union(&b)).expect("a row line");
+                        let overlap = prev.bottom().min(line.bbox.bottom()).saturating_sub(prev.y.max(line.bbox.y));
+                        overlap * 10 >= 3 * line.bbox.h.min(prev.h)
+                    } =>
+                {
+                    r.push(li)
+                }
                 _ => row_lines.push(vec![li]),
             }
             last_bottom = last_bottom.max(line.bbox.bottom());
@@ -173,7 +179,8 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
             let mut by_column: Vec<Vec<&Word>> = vec![Vec::new(); spec.columns.len()];
             for &li in &lines {
                 // Units are symbols too (`%`): only pure punctuation is left out.
-                let punctuation = |w: &Word| w.text.chars().all(|c| matches!(c, '.' | ',' | ':' | ';' | '\'' | '"' | '`' | '_' | '-' | '~' | '‘' | '’' | '“' | '”' | '|'));
+                let punctuation =
+                    |w: &Word| w.text.chars().all(|c| matches!(c, '.' | ',' | ':' | ';' | '\'' | '"' | '`' | '_' | '-' | '~' | '‘' | '’' | '“' | '”' | '|'));
                 for w in page.lines[li].words.iter().copied().filter(|w| !is_bar(w) && !punctuation(w)) {
                     let mid = w.bbox.x + w.bbox.w / 2;
                     if let Some(&(_, _, Some(c))) = bounds.iter().find(|(l, r, _)| mid >= *l && mid < *r) {

@@ -98,10 +98,25 @@ fn word(t: &str, x: u32, y: u32, line: u32, confidence: f32) -> Word {
 fn ticked_box_wins_even_when_its_option_is_unreadable() {
     // Boxes found in the pixels come as ☒/☐ words; options wrap onto a second line.
     let p = a4(vec![
-            word("INPATIENT", 100, 100, 0, 0.95), word("ADMISSION", 400, 100, 0, 0.95), word("AND", 700, 100, 0, 0.95), word("DISCHARGE", 800, 100, 0, 0.95), word("SHEET", 1100, 100, 0, 0.95),
-            word("Sex:", 100, 300, 1, 0.95), word("☐", 300, 300, 1, 1.0), word("Male", 340, 300, 1, 0.95), word("☒", 500, 300, 1, 1.0), word("qo", 540, 300, 1, 0.4),
-            word("Outcome:", 100, 400, 2, 0.95), word("☐", 400, 400, 2, 1.0), word("Recovered", 440, 400, 2, 0.95), word("☐", 700, 400, 2, 1.0), word("Improved", 740, 400, 2, 0.95),
-            word("☐", 400, 456, 3, 1.0), word("Referred", 440, 456, 3, 0.95), word("☒", 700, 456, 3, 0.98), word("Died", 740, 456, 3, 0.95),
+        word("INPATIENT", 100, 100, 0, 0.95),
+        word("ADMISSION", 400, 100, 0, 0.95),
+        word("AND", 700, 100, 0, 0.95),
+        word("DISCHARGE", 800, 100, 0, 0.95),
+        word("SHEET", 1100, 100, 0, 0.95),
+        word("Sex:", 100, 300, 1, 0.95),
+        word("☐", 300, 300, 1, 1.0),
+        word("Male", 340, 300, 1, 0.95),
+        word("☒", 500, 300, 1, 1.0),
+        word("qo", 540, 300, 1, 0.4),
+        word("Outcome:", 100, 400, 2, 0.95),
+        word("☐", 400, 400, 2, 1.0),
+        word("Recovered", 440, 400, 2, 0.95),
+        word("☐", 700, 400, 2, 1.0),
+        word("Improved", 740, 400, 2, 0.95),
+        word("☐", 400, 456, 3, 1.0),
+        word("Referred", 440, 456, 3, 0.95),
+        word("☒", 700, 456, 3, 0.98),
+        word("Died", 740, 456, 3, 0.95),
     ]);
     let e = extract(&standard_templates(), &[p]);
     assert_eq!(e.form, "ipd");
@@ -115,17 +130,35 @@ fn ticked_box_wins_even_when_its_option_is_unreadable() {
 #[test]
 fn grid_columns_table_cells_and_values_that_look_like_labels() {
     let p = a4(vec![
-            word("ANTENATAL", 100, 100, 0, 0.95), word("CARE", 400, 100, 0, 0.95), word("CARD", 550, 100, 0, 0.95),
-            // A table row: a misread part of the label cell, then the value cell.
-            word("Date", 100, 200, 1, 0.95), word("of", 200, 200, 1, 0.95), word("birth", 260, 200, 1, 0.95), word("០០8", 380, 200, 1, 0.3), word("|", 720, 200, 1, 0.6), word("12/03/1990", 760, 200, 1, 0.95),
-            // "Sangkae" (a district) is one letter from the label "Sangkat".
-            word("District:", 100, 300, 2, 0.95), word("Sangkae", 300, 300, 2, 0.95),
-            // A measurement grid: labels across, values under each.
-            word("GA", 100, 400, 3, 0.95), word("weeks", 160, 400, 3, 0.95), word("BP", 500, 400, 3, 0.95), word("Weight", 900, 400, 3, 0.95), word("kg", 1040, 400, 3, 0.95), word("Hb", 1300, 400, 3, 0.95),
-            word("21", 100, 500, 4, 0.95), word("110/70", 500, 500, 4, 0.95), word("៦២.០", 900, 500, 4, 0.95), word("10.8", 1300, 500, 4, 0.95),
-            // The Visit date label misread beyond matching, between found neighbours.
-            word("Vsxt:", 100, 600, 5, 0.5), word("2024-11-25", 300, 600, 5, 0.95),
-            word("Phone:", 100, 700, 6, 0.95), word("012 345 678", 300, 700, 6, 0.95),
+        word("ANTENATAL", 100, 100, 0, 0.95),
+        word("CARE", 400, 100, 0, 0.95),
+        word("CARD", 550, 100, 0, 0.95),
+        // A table row: a misread part of the label cell, then the value cell.
+        word("Date", 100, 200, 1, 0.95),
+        word("of", 200, 200, 1, 0.95),
+        word("birth", 260, 200, 1, 0.95),
+        word("០០8", 380, 200, 1, 0.3),
+        word("|", 720, 200, 1, 0.6),
+        word("12/03/1990", 760, 200, 1, 0.95),
+        // "Sangkae" (a district) is one letter from the label "Sangkat".
+        word("District:", 100, 300, 2, 0.95),
+        word("Sangkae", 300, 300, 2, 0.95),
+        // A measurement grid: labels across, values under each.
+        word("GA", 100, 400, 3, 0.95),
+        word("weeks", 160, 400, 3, 0.95),
+        word("BP", 500, 400, 3, 0.95),
+        word("Weight", 900, 400, 3, 0.95),
+        word("kg", 1040, 400, 3, 0.95),
+        word("Hb", 1300, 400, 3, 0.95),
+        word("21", 100, 500, 4, 0.95),
+        word("110/70", 500, 500, 4, 0.95),
+        word("៦២.០", 900, 500, 4, 0.95),
+        word("10.8", 1300, 500, 4, 0.95),
+        // The Visit date label misread beyond matching, between found neighbours.
+        word("Vsxt:", 100, 600, 5, 0.5),
+        word("2024-11-25", 300, 600, 5, 0.95),
+        word("Phone:", 100, 700, 6, 0.95),
+        word("012 345 678", 300, 700, 6, 0.95),
     ]);
     let e = extract(&standard_templates(), &[p]);
     assert_eq!(e.form, "anc");
@@ -150,8 +183,13 @@ fn a_zone_reads_an_unlabelled_box_and_cross_checks_explain_themselves() {
         width: 1000,
         height: 1000,
         words: vec![
-            word("ANC", 100, 20, 0, 0.95), word("CARD", 200, 20, 0, 0.95), word("A-1234", 700, 40, 0, 0.95),
-            word("LMP:", 100, 300, 1, 0.95), word("10/01/2024", 300, 300, 1, 0.95), word("EDD:", 100, 400, 2, 0.95), word("20/10/2024", 300, 400, 2, 0.95),
+            word("ANC", 100, 20, 0, 0.95),
+            word("CARD", 200, 20, 0, 0.95),
+            word("A-1234", 700, 40, 0, 0.95),
+            word("LMP:", 100, 300, 1, 0.95),
+            word("10/01/2024", 300, 300, 1, 0.95),
+            word("EDD:", 100, 400, 2, 0.95),
+            word("20/10/2024", 300, 400, 2, 0.95),
         ],
     };
     let e = extract_with(&t, &[p]);
@@ -195,11 +233,7 @@ fn unknown_form_gets_generic_fields() {
 
 #[test]
 fn a_number_beside_the_next_label_is_a_value_not_part_of_that_label() {
-    let p = page(&[
-        "OUTPATIENT CONSULTATION CARD",
-        "លេខសម្គាល់អ្នកជំងឺ (Patient ID) PP OPD 2023 004417 កាលបរិច្ឆេទពិនិត្យ (Visit date) 09/03/2023",
-        "ឈ្មោះ (Name) សុខ ចាន់ធី",
-    ]);
+    let p = page(&["OUTPATIENT CONSULTATION CARD", "លេខសម្គាល់អ្នកជំងឺ (Patient ID) PP OPD 2023 004417 កាលបរិច្ឆេទពិនិត្យ (Visit date) 09/03/2023", "ឈ្មោះ (Name) សុខ ចាន់ធី"]);
     let e = extract(&standard_templates(), &[p]);
     assert_eq!(value(&e, "patient_id").as_deref(), Some("PPOPD2023004417"));
     assert!(e.fields["patient_id"].needs_review, "a gap inside an ID may be a lost dash: {:?}", e.fields["patient_id"]);

@@ -103,7 +103,10 @@ fn restore_decimal_point(spec: &FieldSpec, raw: &str) -> Option<String> {
     if digits.len() < 2 {
         return None;
     }
-    let options: Vec<String> = (1..=2.min(digits.len() - 1)).map(|k| format!("{}.{}", &digits[..digits.len() - k], &digits[digits.len() - k..])).filter(|v| spec.canonicalize(v).is_ok()).collect();
+    let options: Vec<String> = (1..=2.min(digits.len() - 1))
+        .map(|k| format!("{}.{}", &digits[..digits.len() - k], &digits[digits.len() - k..]))
+        .filter(|v| spec.canonicalize(v).is_ok())
+        .collect();
     match options.as_slice() {
         [one] => spec.canonicalize(one).ok(),
         _ => None,

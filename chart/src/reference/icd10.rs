@@ -34,18 +34,26 @@ pub fn suggest(prefix: &str, limit: usize) -> Vec<(&'static str, &'static str)> 
     if upper.is_empty() {
         return Vec::new();
     }
-    let by_code: Vec<(&'static str, &'static str)> = codes().iter().skip_while(|(c, _)| **c < upper.as_str()).take_while(|(c, _)| c.starts_with(upper.as_str())).take(limit).map(|(c, t)| (*c, *t)).collect();
+    let by_code: Vec<(&'static str, &'static str)> = codes()
+        .iter()
+        .skip_while(|(c, _)| **c < upper.as_str())
+        .take_while(|(c, _)| c.starts_with(upper.as_str()))
+        .take(limit)
+        .map(|(c, t)| (*c, *t))
+        .collect();
     if !by_code.is_empty() {
         return by_code;
     }
     let words: Vec<String> = prefix.split_whitespace().map(str::to_lowercase).collect();
-    codes().iter().filter(|(_, t)| {
-        let t = t.to_lowercase();
-        words.iter().all(|w| t.contains(w.as_str()))
-    })
-    .take(limit)
-    .map(|(c, t)| (*c, *t))
-    .collect()
+    codes()
+        .iter()
+        .filter(|(_, t)| {
+            let t = t.to_lowercase();
+            words.iter().all(|w| t.contains(w.as_str()))
+        })
+        .take(limit)
+        .map(|(c, t)| (*c, *t))
+        .collect()
 }
 
 #[cfg(test)]

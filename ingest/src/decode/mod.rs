@@ -127,7 +127,10 @@ impl Limits {
             return Err(DecodeError::Unsupported(format!("page of {w}x{h} pixels")));
         }
         if w > self.max_dimension || h > self.max_dimension || w as u64 * h as u64 > self.max_pixels {
-            return Err(DecodeError::TooLarge(format!("page of {w}x{h} pixels is over the limit of {} pixels / {} per side", self.max_pixels, self.max_dimension)));
+            return Err(DecodeError::TooLarge(format!(
+                "page of {w}x{h} pixels is over the limit of {} pixels / {} per side",
+                self.max_pixels, self.max_dimension
+            )));
         }
         Ok(())
     }
@@ -154,9 +157,8 @@ pub fn inspect_pages(bytes: &[u8], limits: &Limits) -> Result<(MediaType, Vec<ch
     }
     let kind = MediaType::sniff(bytes)?;
     let source = Source::open(bytes.to_vec(), kind, limits)?;
-    let kinds = (0..source.page_count(limits)?)
-        .map(|p| source.page(p, limits).map(|img| ocr::preprocess::classify_page(&img.to_luma8())))
-        .collect::<Result<_, _>>()?;
+    let kinds =
+        (0..source.page_count(limits)?).map(|p| source.page(p, limits).map(|img| ocr::preprocess::classify_page(&img.to_luma8()))).collect::<Result<_, _>>()?;
     Ok((kind, kinds))
 }
 

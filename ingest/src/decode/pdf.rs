@@ -244,11 +244,18 @@ pub fn decode_image(doc: &Document, stream: &Stream, limits: &Limits) -> Result<
     };
     let last = filters.last().map(Vec::as_slice);
     if filters.len() > 1 {
-        return Err(DecodeError::Unsupported(format!("PDF image with chained filters {:?} is not supported yet", filters.iter().map(|f| String::from_utf8_lossy(f).to_string()).collect::<Vec<_>>())));
+        return Err(DecodeError::Unsupported(format!(
+            "PDF image with chained filters {:?} is not supported yet",
+            filters.iter().map(|f| String::from_utf8_lossy(f).to_string()).collect::<Vec<_>>()
+        )));
     }
     match last {
-        Some(b"JPXDecode") => Err(DecodeError::Unsupported("PDF image compressed as JPXDecode (JPEG 2000) is not supported; scan to JPEG, TIFF or PNG instead".into())),
-        Some(b"JBIG2Decode") => Err(DecodeError::Unsupported("PDF image compressed as JBIG2Decode (JBIG2) is not supported; scan to CCITT G4, TIFF or PNG instead".into())),
+        Some(b"JPXDecode") => {
+            Err(DecodeError::Unsupported("PDF image compressed as JPXDecode (JPEG 2000) is not supported; scan to JPEG, TIFF or PNG instead".into()))
+        }
+        Some(b"JBIG2Decode") => {
+            Err(DecodeError::Unsupported("PDF image compressed as JBIG2Decode (JBIG2) is not supported; scan to CCITT G4, TIFF or PNG instead".into()))
+        }
         Some(b"DCTDecode") | Some(b"DCT") if filters.len() == 1 => Ok(invert(decode_raster(&stream.content, MediaType::Jpeg, limits)?.to_luma8())),
         Some(b"CCITTFaxDecode") | Some(b"CCF") if filters.len() == 1 => {
             let p = |k: &[u8]| params.and_then(|d| int(doc, d, k));
@@ -272,7 +279,9 @@ pub fn decode_image(doc: &Document, stream: &Stream, limits: &Limits) -> Result<
         None | Some(b"FlateDecode") | Some(b"Fl") | Some(b"RunLengthDecode") | Some(b"RL") => {
             let data = match last {
                 None => stream.content.clone(),
-                Some(b"RunLengthDecode") | Some(b"RL") => run_length_decode(&stream.content, limits.max_alloc as usize).ok_or_else(|| corrupt("PDF", "RunLength data does not decode"))?,
+                Some(b"RunLengthDecode") | Some(b"RL") => {
+                    run_length_decode(&stream.content, limits.max_alloc as usize).ok_or_else(|| corrupt("PDF", "RunLength data does not decode"))?
+                }
                 _ => stream.decompressed_content_with_limit(limits.max_alloc as usize).map_err(|e| corrupt("PDF", format!("image stream: {e}")))?,
             };
             let (model, n) = color_model(doc, dict)?;

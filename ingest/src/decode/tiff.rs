@@ -70,7 +70,12 @@ pub fn decode_page(bytes: &[u8], index: u32, limits: &Limits) -> Result<GrayImag
         ColorType::CMYK(b) | ColorType::CMYKA(b) => (ColorModel::Cmyk, b),
         ColorType::YCbCr(b) => (ColorModel::YCbCr, b),
         ColorType::Palette(b) => {
-            let map = dec.find_tag(Tag::ColorMap).ok().flatten().and_then(|v| v.into_u16_vec().ok()).ok_or_else(|| corrupt("TIFF", "palette image without a colour map"))?;
+            let map = dec
+                .find_tag(Tag::ColorMap)
+                .ok()
+                .flatten()
+                .and_then(|v| v.into_u16_vec().ok())
+                .ok_or_else(|| corrupt("TIFF", "palette image without a colour map"))?;
             let n = 1usize << b;
             if map.len() < 3 * n {
                 return Err(corrupt("TIFF", "colour map shorter than the palette"));
@@ -122,8 +127,10 @@ fn group3(bytes: &[u8], dec: &mut Decoder<Cursor<&[u8]>>, w: u32, h: u32) -> Res
     if t4_options & 1 != 0 {
         return Err(DecodeError::Unsupported("TIFF with two-dimensional Group 3 fax coding is not supported yet".into()));
     }
-    let offsets = dec.find_tag(Tag::StripOffsets).ok().flatten().and_then(|v| v.into_u64_vec().ok()).ok_or_else(|| corrupt("TIFF", "fax page without strip offsets"))?;
-    let counts = dec.find_tag(Tag::StripByteCounts).ok().flatten().and_then(|v| v.into_u64_vec().ok()).ok_or_else(|| corrupt("TIFF", "fax page without strip sizes"))?;
+    let offsets =
+        dec.find_tag(Tag::StripOffsets).ok().flatten().and_then(|v| v.into_u64_vec().ok()).ok_or_else(|| corrupt("TIFF", "fax page without strip offsets"))?;
+    let counts =
+        dec.find_tag(Tag::StripByteCounts).ok().flatten().and_then(|v| v.into_u64_vec().ok()).ok_or_else(|| corrupt("TIFF", "fax page without strip sizes"))?;
     let rows_per_strip = tag_u32(dec, Tag::RowsPerStrip).unwrap_or(h).clamp(1, h);
     let lsb_first = tag_u32(dec, Tag::FillOrder) == Some(2);
     let mut page = GrayImage::from_pixel(w, h, image::Luma([255]));
