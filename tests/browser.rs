@@ -252,7 +252,6 @@ fn chart_with_markup_in_its_text(ws: &Workspace, payload: &str) -> String {
         std::fs::create_dir_all(ws.path().join("db")).unwrap();
         let store = store::Store::open(&db).await.unwrap();
         let blobs = store::blobs::BlobStore::new(ws.path().join("data")).unwrap();
-        let templates = chart::standard_templates();
         let page = std::fs::read(common::root().join("samples/charts/PP01/opd-0001.jpg")).unwrap();
         let sha = store::blobs::sha256_hex(&page);
         blobs.put("pages", &sha, &page).unwrap();
@@ -272,7 +271,7 @@ fn chart_with_markup_in_its_text(ws: &Workspace, payload: &str) -> String {
             })
             .await
             .unwrap();
-        let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
+        let job = store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
         let mut words = Vec::new();
         for (li, line) in
             ["OUTPATIENT CONSULTATION CARD".to_string(), "Patient ID: 004512".into(), format!("Diagnosis: {payload}"), "Doctor: <b>bold</b>".into()]
@@ -298,7 +297,7 @@ fn chart_with_markup_in_its_text(ws: &Workspace, payload: &str) -> String {
             skew: 0.0,
             words: chart::PageWords { page: 1, width: 1748, height: 2480, words, rereads: Vec::new() },
         };
-        store.complete_page(job.page_id, &result, &templates).await.unwrap();
+        store.complete_page(job.page_id, &result).await.unwrap();
         job.chart
     })
 }
@@ -346,7 +345,6 @@ fn a_patient_to_choose(ws: &Workspace) -> (String, String) {
         std::fs::create_dir_all(ws.path().join("db")).unwrap();
         let store = store::Store::open(&format!("sqlite://{}/db/chartscan.db", ws.path().display())).await.unwrap();
         let blobs = store::blobs::BlobStore::new(ws.path().join("data")).unwrap();
-        let templates = chart::standard_templates();
         let page = std::fs::read(common::root().join("samples/charts/PP01/opd-0001.jpg")).unwrap();
         let sha = store::blobs::sha256_hex(&page);
         blobs.put("pages", &sha, &page).unwrap();
@@ -372,7 +370,7 @@ fn a_patient_to_choose(ws: &Workspace) -> (String, String) {
                 segments: vec![],
             };
             store.record_file(&file).await.unwrap();
-            let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
+            let job = store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
             let words = ["OUTPATIENT", "CONSULTATION", "CARD"]
                 .iter()
                 .enumerate()
@@ -391,7 +389,7 @@ fn a_patient_to_choose(ws: &Workspace) -> (String, String) {
                 skew: 0.0,
                 words: chart::PageWords { page: 1, width: 1748, height: 2480, words, rereads: Vec::new() },
             };
-            store.complete_page(job.page_id, &result, &templates).await.unwrap();
+            store.complete_page(job.page_id, &result).await.unwrap();
             let mut v = store.chart(&job.chart).await.unwrap().version;
             for (name, value) in fields.iter() {
                 v = store.update_field(&job.chart, name, Some(&(*value).into()), v, "setup").await.unwrap().version;

@@ -106,7 +106,6 @@ fn approved_charts(ws: &Workspace, rt: &tokio::runtime::Runtime) -> Vec<(String,
     rt.block_on(async {
         let store = Store::open(&db_url(ws)).await.unwrap();
         let blobs = BlobStore::new(ws.path().join("data")).unwrap();
-        let templates = chart::standard_templates();
         let mut out = Vec::new();
         for (i, (facility, title, fields)) in CHARTS.iter().enumerate() {
             let bytes = format!("synthetic scan {i}: {title}").into_bytes();
@@ -126,17 +125,14 @@ fn approved_charts(ws: &Workspace, rt: &tokio::runtime::Runtime) -> Vec<(String,
                 segments: vec![],
             };
             store.record_file(&file).await.unwrap();
-            let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
+            let job = store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
             let words = title
                 .split(' ')
                 .enumerate()
                 .map(|(k, t)| chart::Word { text: t.into(), bbox: chart::BBox::new(10 + 200 * k as u32, 10, 190, 30), confidence: 0.95, line: 0, block: 0 })
                 .collect();
             let page = chart::PageWords { page: 1, width: 1000, height: 1400, words, rereads: vec![] };
-            store
-                .complete_page(job.page_id, &PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.0, words: page }, &templates)
-                .await
-                .unwrap();
+            store.complete_page(job.page_id, &PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.0, words: page }).await.unwrap();
             let mut v = store.chart(&job.chart).await.unwrap().version;
             for (name, value) in fields.iter() {
                 v = store.update_field(&job.chart, name, Some(&(*value).into()), v, "sokha").await.unwrap().version;

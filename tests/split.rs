@@ -23,13 +23,12 @@ fn blank_page() -> GrayImage {
 }
 
 fn multipage_tiff(pages: &[GrayImage]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut enc = tiff::encoder::TiffEncoder::new(Cursor::new(&mut out)).unwrap().with_compression(tiff::encoder::Compression::Lzw);
+    let mut out = Cursor::new(Vec::new());
+    let mut enc = tiff::encoder::TiffEncoder::new(&mut out).unwrap().with_compression(tiff::encoder::Compression::Lzw);
     for p in pages {
         enc.write_image::<tiff::encoder::colortype::Gray8>(p.width(), p.height(), p.as_raw()).unwrap();
     }
-    drop(enc);
-    out
+    out.into_inner()
 }
 
 fn truth(file: &str) -> Value {

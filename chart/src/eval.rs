@@ -1,6 +1,6 @@
 //! Extraction quality against ground truth (`chartscan evaluate` and the benchmarks):
 //! exact-match accuracy, and the share and precision of auto-accepted fields, over
-//! CONTRACT.md's first field table, its "Forms carry more" table and the cells of repeated
+//! docs/CONTRACT.md's first field table, its "Forms carry more" table and the cells of repeated
 //! rows; per field, per layout style, per form and per half of a numbered set; a threshold
 //! sweep and a reliability table (confidence against observed accuracy).
 //!
@@ -18,11 +18,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use unicode_normalization::UnicodeNormalization;
 
-/// The fields of CONTRACT.md's first table: every form's, then each form's own.
+/// The fields of docs/CONTRACT.md's first table: every form's, then each form's own.
 pub const CONTRACT_COMMON: [&str; 11] =
     ["patient_id", "name_khmer", "name_latin", "sex", "date_of_birth", "age", "village", "commune", "district", "province", "phone"];
 
-/// Each form's own fields of CONTRACT.md's first table.
+/// Each form's own fields of docs/CONTRACT.md's first table.
 pub fn contract_fields(form: &str) -> Vec<&'static str> {
     let own: &[&str] = match form {
         "opd" => &["visit_date", "chief_complaint", "diagnosis", "diagnosis_icd10", "treatment", "doctor"],
@@ -33,7 +33,7 @@ pub fn contract_fields(form: &str) -> Vec<&'static str> {
     CONTRACT_COMMON.iter().chain(own).copied().collect()
 }
 
-/// The fields of CONTRACT.md's "Forms carry more" table a form prints (those not in the
+/// The fields of docs/CONTRACT.md's "Forms carry more" table a form prints (those not in the
 /// first table already).
 pub fn extended_fields(form: &str) -> Vec<&'static str> {
     let own: &[&str] = match form {
@@ -209,7 +209,7 @@ impl Truth {
     }
 }
 
-/// Which of CONTRACT.md's tables a compared value is from.
+/// Which of docs/CONTRACT.md's tables a compared value is from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Group {
@@ -232,7 +232,7 @@ pub struct FieldOutcome {
     pub form: String,
     /// The field (`visits.date` for a cell).
     pub field: String,
-    /// Which table of CONTRACT.md.
+    /// Which table of docs/CONTRACT.md.
     pub group: Group,
     /// How the value was printed, where the truth says (`typed`, `hand`, `boxes`).
     pub printed: String,
@@ -336,6 +336,68 @@ impl Half {
             (Half::Even, Some(n)) => n % 2 == 0,
         }
     }
+}
+
+impl Report {
+    /// The report as JSON (`chartscan evaluate --json`): per group (CONTRACT fields, "forms
+    /// carry more", table cells) for all charts and each half of a numbered set, printed
+    /// values apart, the threshold that keeps 99.5% on the held-aside half, the reliability
+    /// table there, and every value compared.
+    pub fn to_json(&self) -> serde_json::Value {
+        let group = |g: Group, h: Half| {
+            let f = self.figures(|o| o.group == g && h.holds(o.number));
+            serde_json::json!({"fields": f.fields, "accuracy": f.accuracy(), "coverage": f.coverage(), "precision": f.precision()})
+        };
+        let halves: Vec<(&str, Half)> =
+            if self.numbered() { vec![("all", Half::All), ("odd", Half::Odd), ("even", Half::Even)] } else { vec![("all", Half::All)] };
+        let summary: serde_json::Map<String, serde_json::Value> = halves
+            .iter()
+            .map(|(name, h)| {
+                (
+                    name.to_string(),
+                    serde_json::json!({"contract": group(Group::Contract, *h), "extended": group(Group::Extended, *h), "cells": group(Group::Cell, *h)}),
+                )
+            })
+            .collect();
+        let held = if self.numbered() { Half::Even } else { Half::All };
+        let calibrated = self.calibrate(0.995, held).map(|(t, f)| serde_json::json!({"threshold": t, "coverage": f.coverage(), "precision": f.precision()}));
+        let printed = self.figures(|o| o.printed != "hand" && o.group != Group::Cell);
+        serde_json::json!({
+            "charts": self.forms.1, "forms_correct": self.forms.0,
+            "summary": summary,
+            "printed": {"fields": printed.fields, "accuracy": printed.accuracy(), "coverage": printed.coverage(), "precision": printed.precision()},
+            "calibrated_99_5": calibrated,
+            "reliability": self.reliability(held).iter().map(|(lo, hi, n, right)| serde_json::json!({"from": lo, "to": hi, "n": n, "right": right})).collect::<Vec<_>>(),
+            "outcomes": self.outcomes,
+        })
+    }
+}
+
+/// One chart's fresh extraction as a line of the export's JSON lines (`evaluate --export`),
+/// for scoring it with the independent set's `score.py`.
+pub fn export_line(truth: &Truth, extraction: &Extraction) -> serde_json::Value {
+    let fields: serde_json::Map<String, serde_json::Value> =
+        extraction.fields.iter().map(|(k, f)| (k.clone(), serde_json::to_value(f).expect("a field serialises"))).collect();
+    serde_json::json!({"chart": truth.file, "status": "extracted", "form": extraction.form, "sources": [{"file": truth.file, "page": 1}], "fields": fields})
+}
+
+/// The values one chart's extraction finds, each with its evidence and whether the truth
+/// says it is right: what the confidence model is fitted on (`chartscan calibrate`).
+pub fn examples(templates: &[crate::Template], truth: &Truth, pages: &[crate::PageWords]) -> Vec<crate::confidence::Example> {
+    let extraction = crate::extract(templates, pages);
+    let Some(template) = templates.iter().find(|t| t.form == extraction.form) else { return Vec::new() };
+    let mut out = Vec::new();
+    for (name, f) in &extraction.fields {
+        let (Some(spec), Some(got)) = (template.field(name), f.text()) else { continue };
+        out.push(crate::confidence::Example {
+            x: crate::confidence::features(&f.evidence, spec.kind),
+            right: truth.is_right(name, got),
+            eligible: !f.evidence.blocked,
+            chart: truth.file.clone(),
+            field: format!("{name} = {got:?}"),
+        });
+    }
+    out
 }
 
 impl Report {

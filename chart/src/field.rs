@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 pub type Row = BTreeMap<String, Option<String>>;
 
 /// A field's canonical value: text for every type but tables, whose value is a list of rows
-/// (CONTRACT.md: "repeated rows are one field whose value is a list of rows"). Serialised as
+/// (docs/CONTRACT.md: "repeated rows are one field whose value is a list of rows"). Serialised as
 /// a JSON string or a JSON array of row objects.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]

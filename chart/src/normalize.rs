@@ -1,5 +1,5 @@
 //! Field types and their normalisers: raw OCR (or reviewer) text in, canonical value out,
-//! as CONTRACT.md defines the canonical values.
+//! as docs/CONTRACT.md defines the canonical values.
 
 use crate::{khmer, province};
 use serde::{Deserialize, Serialize};

@@ -1,10 +1,10 @@
-//! Cambodia's 24 provinces and the capital: the canonical English names of CONTRACT.md,
+//! Cambodia's 24 provinces and the capital: the canonical English names of docs/CONTRACT.md,
 //! found from Khmer or Latin spellings through the gazetteer.
 
 use crate::reference::gazetteer::{self, Level, Place};
 use crate::{khmer, text};
 
-/// The canonical English name of each province, by its gazetteer code. CONTRACT.md fixes
+/// The canonical English name of each province, by its gazetteer code. docs/CONTRACT.md fixes
 /// these spellings (`Siem Reap`, where the gazetteer romanises `Siemreap`); the Khmer names
 /// and the official romanisation come from the gazetteer.
 pub const CANONICAL: [(&str, &str); 25] = [

@@ -99,13 +99,16 @@ pub struct Template {
     pub fields: Vec<FieldSpec>,
 }
 
-/// Why a template is not usable.
+/// Why a template is not usable: every problem found, each a sentence naming its field.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TemplateError(pub String);
+pub struct TemplateError {
+    /// The problems, in the template's order.
+    pub problems: Vec<String>,
+}
 
 impl std::fmt::Display for TemplateError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.problems.join("; "))
     }
 }
 
@@ -114,7 +117,7 @@ impl std::error::Error for TemplateError {}
 impl Template {
     /// Parses and checks a template from its TOML text.
     pub fn parse(toml_text: &str) -> Result<Template, TemplateError> {
-        let t: Template = toml::from_str(toml_text).map_err(|e| TemplateError(e.to_string()))?;
+        let t: Template = toml::from_str(toml_text).map_err(|e| TemplateError { problems: vec![e.to_string().trim_end().to_string()] })?;
         t.check()?;
         Ok(t)
     }
@@ -212,7 +215,7 @@ impl Template {
         if problems.is_empty() {
             Ok(())
         } else {
-            Err(TemplateError(problems.join("; ")))
+            Err(TemplateError { problems })
         }
     }
 
@@ -333,7 +336,8 @@ options = ["1", "x"]
 "#,
         )
         .unwrap_err()
-        .0;
+        .problems;
+        assert_eq!(err.len(), 9, "each problem is one entry (two one-letter labels): {err:?}");
         for needle in [
             "form \"Bad Form\"",
             "auto_accept",
@@ -344,9 +348,9 @@ options = ["1", "x"]
             "must lie within the page",
             "option \"x\" is not a canonical",
         ] {
-            assert!(err.contains(needle), "{needle} not in {err}");
+            assert!(err.iter().any(|p| p.contains(needle)), "{needle} not in {err:?}");
         }
-        let unknown_type = Template::parse("form='x'\nname='x'\n[[fields]]\nname='a'\ntype='colour'\nlabels=['A']").unwrap_err().0;
+        let unknown_type = Template::parse("form='x'\nname='x'\n[[fields]]\nname='a'\ntype='colour'\nlabels=['A']").unwrap_err().to_string();
         assert!(unknown_type.contains("colour"), "{unknown_type}");
     }
 }

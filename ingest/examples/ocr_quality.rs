@@ -117,17 +117,14 @@ fn main() {
     for (name, pre, orient) in &settings {
         let results: Vec<(bool, usize, usize)> = cases
             .par_iter()
-            .map_init(
-                || std::collections::HashMap::<(&str, u32), TesseractRecognizer>::new(),
-                |engines, case| {
-                    let engine = engines.entry((case.langs, case.psm)).or_insert_with(|| {
-                        TesseractRecognizer::new(&OcrConfig { languages: case.langs.into(), page_segmentation_mode: case.psm, ..Default::default() }).unwrap()
-                    });
-                    let reading = ocr::orient::read_upright(engine as &mut dyn Recognizer, pre, &case.page, *orient).unwrap();
-                    let (e, n) = cer(&text_of(&reading.words), &case.truth);
-                    (case.name.starts_with("samples"), e, n)
-                },
-            )
+            .map_init(std::collections::HashMap::<(&str, u32), TesseractRecognizer>::new, |engines, case| {
+                let engine = engines.entry((case.langs, case.psm)).or_insert_with(|| {
+                    TesseractRecognizer::new(&OcrConfig { languages: case.langs.into(), page_segmentation_mode: case.psm, ..Default::default() }).unwrap()
+                });
+                let reading = ocr::orient::read_upright(engine as &mut dyn Recognizer, pre, &case.page, *orient).unwrap();
+                let (e, n) = cer(&text_of(&reading.words), &case.truth);
+                (case.name.starts_with("samples"), e, n)
+            })
             .collect();
         let rate = |samples: bool| {
             let (e, n) = results.iter().filter(|r| r.0 == samples).fold((0, 0), |a, r| (a.0 + r.1, a.1 + r.2));

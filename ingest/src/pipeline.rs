@@ -5,7 +5,7 @@
 //! Libraries report progress through [`Progress`]; bars and colours live in the binary.
 
 use crate::decode::{inspect_pages, Limits, MediaType, Source};
-use chart::{PageWords, Template};
+use chart::PageWords;
 use futures::StreamExt;
 use ocr::{OcrConfig, OcrError, Preprocessor, Recognizer, TesseractRecognizer};
 use serde::Serialize;
@@ -83,7 +83,7 @@ pub struct Rejected {
     pub reason: String,
 }
 
-/// What an ingest run did (the `--json` report of CONTRACT.md, with processing added).
+/// What an ingest run did (the `--json` report of docs/CONTRACT.md, with processing added).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct IngestReport {
     /// Files looked at.
@@ -171,7 +171,7 @@ pub async fn ingest_files(
 /// A file made ready for the ledger.
 enum Prepared {
     /// Decoded within the limits and stored durably.
-    Ready(NewFile),
+    Ready(Box<NewFile>),
     /// Its content is in the ledger already.
     Known(String),
     /// Set aside, with the reason.
@@ -216,7 +216,7 @@ async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &Ingest
     let (blob_store, sha) = (blobs.clone(), sha256.clone());
     let size_bytes = bytes.len() as i64;
     tokio::task::spawn_blocking(move || blob_store.put("originals", &sha, &bytes)).await.map_err(|e| PipelineError::Fatal(e.to_string()))??;
-    Ok(Prepared::Ready(NewFile {
+    Ok(Prepared::Ready(Box::new(NewFile {
         sha256,
         original_name: path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
         source_path: path.display().to_string(),
@@ -231,7 +231,7 @@ async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &Ingest
         batch: options.batch.clone(),
         box_label: options.box_label.clone(),
         operator: options.operator.clone(),
-    }))
+    })))
 }
 
 /// How to process queued pages.
@@ -298,18 +298,12 @@ impl ProcessReport {
 }
 
 /// Processes queued pages until none is left, with real Tesseract engines.
-pub async fn process_queue(
-    store: &Store,
-    blobs: &BlobStore,
-    templates: Arc<Vec<Template>>,
-    options: &ProcessOptions,
-    progress: Arc<dyn Progress>,
-) -> Result<ProcessReport, PipelineError> {
+pub async fn process_queue(store: &Store, blobs: &BlobStore, options: &ProcessOptions, progress: Arc<dyn Progress>) -> Result<ProcessReport, PipelineError> {
     let ocr = options.ocr.clone();
     // Fail once, clearly, at start-up when the language data is missing.
     let probe = ocr.clone();
     tokio::task::spawn_blocking(move || TesseractRecognizer::new(&probe).map(drop)).await.map_err(|e| PipelineError::Fatal(e.to_string()))??;
-    process_queue_with(store, blobs, templates, options, progress, move || TesseractRecognizer::new(&ocr).map(|r| Box::new(r) as Box<dyn Recognizer>)).await
+    process_queue_with(store, blobs, options, progress, move || TesseractRecognizer::new(&ocr).map(|r| Box::new(r) as Box<dyn Recognizer>)).await
 }
 
 /// Stages of a page whose time is measured.
@@ -323,11 +317,11 @@ struct Shared {
     fatal: Mutex<Option<PipelineError>>,
 }
 
-/// Processes queued pages with engines from `make_recognizer` (one per thread).
+/// Processes queued pages with engines from `make_recognizer` (one per thread). Charts are
+/// extracted with the store's templates.
 pub async fn process_queue_with<F>(
     store: &Store,
     blobs: &BlobStore,
-    templates: Arc<Vec<Template>>,
     options: &ProcessOptions,
     progress: Arc<dyn Progress>,
     make_recognizer: F,
@@ -353,8 +347,7 @@ where
         fatal: Mutex::new(None),
     });
     let handle = tokio::runtime::Handle::current();
-    let ctx =
-        Arc::new(WorkerContext { store: store.clone(), blobs: blobs.clone(), templates, options: options.clone(), progress, shared: shared.clone(), handle });
+    let ctx = Arc::new(WorkerContext { store: store.clone(), blobs: blobs.clone(), options: options.clone(), progress, shared: shared.clone(), handle });
     let make = Arc::new(make_recognizer);
     tokio::task::spawn_blocking(move || {
         pool.scope(|s| {
@@ -398,7 +391,6 @@ async fn recover_dead_local_workers(store: &Store, worker_name: &str) -> Result<
 struct WorkerContext {
     store: Store,
     blobs: BlobStore,
-    templates: Arc<Vec<Template>>,
     options: ProcessOptions,
     progress: Arc<dyn Progress>,
     shared: Arc<Shared>,
@@ -426,7 +418,7 @@ fn worker_loop(ctx: &WorkerContext, index: usize, make: &(dyn Fn() -> Result<Box
     let mut original: Option<(String, Source)> = None;
     let lease_ms = ctx.options.lease.as_millis() as i64;
     while !ctx.shared.stop.load(Ordering::SeqCst) {
-        let job = match ctx.handle.block_on(ctx.store.claim_page(&worker, lease_ms, ctx.options.max_attempts, &ctx.templates)) {
+        let job = match ctx.handle.block_on(ctx.store.claim_page(&worker, lease_ms, ctx.options.max_attempts)) {
             Ok(Some(job)) => job,
             Ok(None) => break,
             Err(e) => return fatal(e.into()),
@@ -435,10 +427,10 @@ fn worker_loop(ctx: &WorkerContext, index: usize, make: &(dyn Fn() -> Result<Box
             .unwrap_or_else(|_| Err("processing crashed on this page".to_string()));
         let t_db = Instant::now();
         let saved = match &outcome {
-            Ok(result) => ctx.handle.block_on(ctx.store.complete_page(job.page_id, result, &ctx.templates)),
+            Ok(result) => ctx.handle.block_on(ctx.store.complete_page(job.page_id, result)),
             Err(reason) => {
                 tracing::warn!(file = %job.file_name, page = job.page_no, attempt = job.attempt, %reason, "page failed");
-                ctx.handle.block_on(ctx.store.fail_page(job.page_id, reason, ctx.options.max_attempts, &ctx.templates))
+                ctx.handle.block_on(ctx.store.fail_page(job.page_id, reason, ctx.options.max_attempts))
             }
         };
         if let Err(e) = saved {
@@ -511,7 +503,7 @@ fn process_page(
     }
     if !second.is_empty() && !page.words.is_empty() {
         // Values that did not validate, read again by single-script engines.
-        for zone in chart::extract::doubtful_zones(&ctx.templates, &page).into_iter().take(MAX_REREADS) {
+        for zone in chart::extract::doubtful_zones(ctx.store.templates(), &page).into_iter().take(MAX_REREADS) {
             for (languages, engine) in second.iter_mut() {
                 let words = engine.recognize_zone(&prepared, zone).map_err(|e| e.to_string())?;
                 if words.is_empty() {
@@ -592,11 +584,7 @@ mod tests {
         words.extend(line("Patient ID: 004512", 1));
         let replay = ReplayRecognizer { words };
         let opts = ProcessOptions { jobs: 2, ..Default::default() };
-        let done = process_queue_with(&store, &blobs, Arc::new(chart::standard_templates()), &opts, Arc::new(NoProgress), move || {
-            Ok(Box::new(replay.clone()) as Box<dyn Recognizer>)
-        })
-        .await
-        .unwrap();
+        let done = process_queue_with(&store, &blobs, &opts, Arc::new(NoProgress), move || Ok(Box::new(replay.clone()) as Box<dyn Recognizer>)).await.unwrap();
         assert_eq!((done.processed_pages, done.failed_pages), (4, 0));
         let charts = store.charts(Some(chart::ChartStatus::Extracted)).await.unwrap();
         assert_eq!(charts.len(), 4);

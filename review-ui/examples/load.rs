@@ -134,7 +134,7 @@ async fn main() {
     let sha = store::blobs::sha256_hex(&page);
     blobs.put("pages", &sha, &page).unwrap();
     seed(&url, charts, &sha).await;
-    let state = AppState::new(store.clone(), blobs, Arc::new(chart::standard_templates()));
+    let state = AppState::new(store.clone(), blobs);
     let times = Arc::new(Mutex::new(Times::default()));
     let mut sessions = Vec::new();
     for r in 0..reviewers {
@@ -167,7 +167,7 @@ async fn main() {
                     assert_eq!(status, StatusCode::OK);
                     times.lock().unwrap().snippet.push(ms);
                 }
-                if n % 4 == 0 {
+                if n.is_multiple_of(4) {
                     let body = serde_json::json!({"value": "012345678", "version": chart["version"]}).to_string();
                     let (status, _, ms) = call(&state, Method::PUT, &format!("/api/charts/{id}/fields/phone"), &cookie, &session.csrf, Some(body)).await;
                     let mut t = times.lock().unwrap();

@@ -1,4 +1,4 @@
-//! The JSON API of CONTRACT.md.
+//! The JSON API of docs/CONTRACT.md.
 
 use crate::auth::{ApiUser, COOKIE};
 use crate::{AppError, AppState};
@@ -438,7 +438,7 @@ async fn check_template(user: ApiUser, body: String) -> Result<Json<Value>, AppE
     admin(&user)?;
     Ok(Json(match chart::Template::parse(&body) {
         Ok(t) => json!({ "ok": true, "form": t.form, "fields": t.fields.len() }),
-        Err(e) => json!({ "ok": false, "problems": e.0.split("; ").collect::<Vec<_>>() }),
+        Err(e) => json!({ "ok": false, "problems": e.problems }),
     }))
 }
 
@@ -515,7 +515,7 @@ async fn unapprove(State(state): State<AppState>, Path(id): Path<String>, user: 
 
 async fn merge_next(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Json(body): Json<Versioned>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
-    let record = state.store.merge_next(&id, body.version, &s.user.name, &state.templates).await?;
+    let record = state.store.merge_next(&id, body.version, &s.user.name).await?;
     Ok(Json(chart_json(&state, &record)?))
 }
 
@@ -532,7 +532,7 @@ async fn flag_page(
     Json(body): Json<Flag>,
 ) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
-    let record = state.store.set_page_flag(&id, page, body.flag.as_deref(), body.version, &s.user.name, &state.templates).await?;
+    let record = state.store.set_page_flag(&id, page, body.flag.as_deref(), body.version, &s.user.name).await?;
     Ok(Json(chart_json(&state, &record)?))
 }
 
@@ -574,42 +574,23 @@ async fn stats(State(state): State<AppState>, user: ApiUser) -> Result<Json<Valu
 struct ExportQuery {
     format: Option<String>,
     status: Option<String>,
+    form: Option<String>,
 }
 
+/// The export of `chartscan export`, by the same function (`store::export::export`).
 async fn export(State(state): State<AppState>, user: ApiUser, Query(q): Query<ExportQuery>) -> Result<Response, AppError> {
     let s = user.manager()?;
-    let status = match q.status.as_deref().unwrap_or("approved") {
-        "any" => None,
-        "approved" => Some(ChartStatus::Approved),
+    let approved_only = match q.status.as_deref().unwrap_or("approved") {
+        "any" => false,
+        "approved" => true,
         other => return Err(AppError::BadRequest(format!("status {other:?}: use any or approved"))),
     };
+    let format: store::export::Format = q.format.as_deref().unwrap_or("jsonl").parse().map_err(AppError::BadRequest)?;
+    let request = store::export::Request { format, approved_only, form: q.form.filter(|f| !f.is_empty()) };
     let mut out = Vec::new();
-    let format = q.format.as_deref().unwrap_or("jsonl");
-    let internal = |e: std::io::Error| AppError::Internal(e.to_string());
-    let (content_type, count) = match format {
-        "jsonl" => {
-            let records = state.store.charts(status).await?;
-            store::export::write_jsonl(&records, &mut out).map_err(internal)?;
-            ("application/x-ndjson", records.len())
-        }
-        "csv" => {
-            let records = state.store.charts(status).await?;
-            let order: Vec<String> = state.templates.iter().flat_map(|t| t.fields.iter().map(|f| f.name.clone())).collect();
-            store::export::write_csv(&records, &order, &mut out).map_err(internal)?;
-            ("text/csv; charset=utf-8", records.len())
-        }
-        // Committed records only: those of approved charts.
-        "fhir" => {
-            let charts = store::export::fhir_charts(&state.store, &state.blobs, None).await?;
-            serde_json::to_writer_pretty(&mut out, &chart::fhir::bundle(&charts)).map_err(|e| AppError::Internal(e.to_string()))?;
-            ("application/fhir+json", charts.len())
-        }
-        other => return Err(AppError::BadRequest(format!("format {other:?}: use jsonl, csv or fhir"))),
-    };
-    state.store.audit(&s.user.name, "export", None, &format!("{format}, {count} chart(s)")).await?;
-    let extension = if format == "fhir" { "fhir.json" } else { format };
-    let disposition = format!("attachment; filename=\"chartscan-export.{extension}\"");
-    Ok(([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], out).into_response())
+    store::export::export(&state.store, &state.blobs, &request, &s.user.name, &mut out).await?;
+    let disposition = format!("attachment; filename=\"chartscan-export.{}\"", format.extension());
+    Ok(([(header::CONTENT_TYPE, format.media_type().to_string()), (header::CONTENT_DISPOSITION, disposition)], out).into_response())
 }
 
 #[derive(Debug, Deserialize)]

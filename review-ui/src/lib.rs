@@ -1,5 +1,5 @@
 //! The review web application: login, the review queue, the review page, the manager
-//! dashboard, exports, and the JSON API of CONTRACT.md.
+//! dashboard, exports, and the JSON API of docs/CONTRACT.md.
 //!
 //! Invariant: every route except `POST /login`, the login page and static assets requires a
 //! session (401 for the API, a redirect for pages) and the right role (403); state-changing
@@ -60,8 +60,9 @@ pub const MAX_FAILED_LOGINS: u32 = 5;
 pub const THROTTLE_WINDOW_MS: i64 = 15 * 60 * 1000;
 
 impl AppState {
-    /// State from its parts.
-    pub fn new(store: Store, blobs: BlobStore, templates: Arc<Vec<chart::Template>>) -> Self {
+    /// State from its parts; the templates are the store's.
+    pub fn new(store: Store, blobs: BlobStore) -> Self {
+        let templates = store.templates().clone();
         // 24 decoded A5 pages are about 100 MB; 64 shrunk pages about 10 MB.
         Self { store, blobs, templates, throttle: Default::default(), pages: Arc::new(Recent::new(24)), shrunk: Arc::new(Recent::new(64)) }
     }

@@ -32,7 +32,6 @@ async fn env_with_page(jpeg: Vec<u8>) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
     let blobs = BlobStore::new(dir.path().join("data")).unwrap();
-    let templates = Arc::new(chart::standard_templates());
     store
         .record_file(&NewFile {
             sha256: "ab".repeat(32),
@@ -49,7 +48,7 @@ async fn env_with_page(jpeg: Vec<u8>) -> Env {
         })
         .await
         .unwrap();
-    let job = store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
+    let job = store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
     let lines = ["OUTPATIENT CONSULTATION CARD", "Patient ID: 004512", "Phone: 12", &format!("Diagnosis: {EVIL}")];
     let mut words = Vec::new();
     for (li, l) in lines.iter().enumerate() {
@@ -71,14 +70,13 @@ async fn env_with_page(jpeg: Vec<u8>) -> Env {
                 skew: 0.0,
                 words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() },
             },
-            &templates,
         )
         .await
         .unwrap();
     for (name, role) in [("rev", Role::Reviewer), ("rev2", Role::Reviewer), ("boss", Role::Manager), ("clerk", Role::Clerk), ("root", Role::Admin)] {
         store.add_user(name, role, "password-123").await.unwrap();
     }
-    Env { state: AppState::new(store.clone(), blobs, templates), store, chart: job.chart, _dir: dir }
+    Env { state: AppState::new(store.clone(), blobs), store, chart: job.chart, _dir: dir }
 }
 
 /// A tiny valid JPEG (the page image route serves stored bytes as they are).
@@ -235,6 +233,24 @@ async fn reviewer_edits_with_csrf_and_versions_then_approves_and_manager_exports
     assert_eq!(line["fields"]["phone"]["value"], "012345678");
     let csv = send(&e.state, Method::GET, "/api/export?format=csv", Some(&boss), None, None).await.text();
     assert!(csv.contains("012345678"), "{csv}");
+    // Every forms' fields, each once (the forms share patient_id, sex, phone, ...), and the
+    // very bytes `chartscan export --format csv` writes: both call one function.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let mut unique = header.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), header.len(), "a column repeats in {header:?}");
+    for shared in ["patient_id", "sex", "phone", "visit_date", "admission_date", "gravida"] {
+        assert_eq!(header.iter().filter(|h| **h == shared).count(), 1, "{shared} in {header:?}");
+    }
+    let mut cli = Vec::new();
+    let request = store::export::Request { format: store::export::Format::Csv, approved_only: true, form: None };
+    store::export::export(&e.store, &BlobStore::new(e._dir.path().join("data")).unwrap(), &request, "cli", &mut cli).await.unwrap();
+    assert_eq!(String::from_utf8(cli).unwrap(), csv, "the command line and the API export the same CSV");
+    let opd = send(&e.state, Method::GET, "/api/export?format=csv&form=opd", Some(&boss), None, None).await.text();
+    assert!(!opd.lines().next().unwrap().contains("gravida"), "a form's CSV has that form's columns only");
+    let unknown = send(&e.state, Method::GET, "/api/export?format=csv&form=dental", Some(&boss), None, None).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "a form without a template is refused");
 
     let actions: Vec<String> = e.store.audit_entries(Some(&c)).await.unwrap().into_iter().map(|a| a.2).collect();
     for needed in ["view", "edit_field", "approve"] {
@@ -527,7 +543,7 @@ async fn double_keyed_fields_are_typed_blind_by_a_second_reviewer() {
     let e = env().await;
     let mut templates = chart::standard_templates();
     templates.iter_mut().for_each(|t| t.fields.iter_mut().filter(|f| f.name == "patient_id").for_each(|f| f.double_key = true));
-    let state = AppState::new(e.store.clone(), BlobStore::new(e._dir.path().join("data")).unwrap(), Arc::new(templates));
+    let state = AppState::new(e.store.clone().with_templates(Arc::new(templates)), BlobStore::new(e._dir.path().join("data")).unwrap());
     let c = &e.chart;
     let (a, a_csrf) = login(&state, "rev", "password-123").await.unwrap();
     let (b, b_csrf) = login(&state, "rev2", "password-123").await.unwrap();
@@ -577,7 +593,6 @@ async fn double_keyed_fields_are_typed_blind_by_a_second_reviewer() {
 
 /// Another outpatient chart in the environment's store (its own file).
 async fn add_chart(e: &Env, sha: &str) -> String {
-    let templates = chart::standard_templates();
     e.store
         .record_file(&NewFile {
             sha256: sha.repeat(64 / sha.len()),
@@ -594,7 +609,7 @@ async fn add_chart(e: &Env, sha: &str) -> String {
         })
         .await
         .unwrap();
-    let job = e.store.claim_page("w", 60_000, 3, &templates).await.unwrap().unwrap();
+    let job = e.store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
     let words = ["OUTPATIENT", "CONSULTATION", "CARD"]
         .iter()
         .enumerate()
@@ -610,7 +625,6 @@ async fn add_chart(e: &Env, sha: &str) -> String {
                 skew: 0.0,
                 words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() },
             },
-            &templates,
         )
         .await
         .unwrap();

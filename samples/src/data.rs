@@ -127,7 +127,7 @@ impl Printed {
 
 /// One field of a synthetic chart: as printed and its canonical value.
 pub struct FieldValue {
-    /// The field name (CONTRACT.md).
+    /// The field name (docs/CONTRACT.md).
     pub name: &'static str,
     /// How it is printed.
     pub printed: Printed,
@@ -151,7 +151,7 @@ pub struct Extras {
 }
 
 /// A real place of the gazetteer: village, commune, district (Khmer, romanised) and the
-/// province (Khmer, CONTRACT.md's English name).
+/// province (Khmer, docs/CONTRACT.md's English name).
 struct Place {
     village: (String, String),
     commune: (String, String),
@@ -282,7 +282,7 @@ impl Patient {
             Form::Ipd => {}
         }
         fields.push(f("phone", Printed::Typed(phone_print), phone_digits));
-        // Place names as printed, in one script; the province as CONTRACT.md names it.
+        // Place names as printed, in one script; the province as docs/CONTRACT.md names it.
         let pick = |names: &(String, String)| if extras.khmer_places { names.0.clone() } else { names.1.clone() };
         let (village, commune, district) = (pick(&place.village), pick(&place.commune), pick(&place.district));
         let province_print = if extras.khmer_places { place.province.0.clone() } else { place.province.1.clone() };
@@ -393,7 +393,7 @@ impl Patient {
                     ]);
                 } else {
                     // Earlier visits every four to eight weeks before this one, the latest last;
-                    // the chart's visit fields are the latest visit's (CONTRACT.md).
+                    // the chart's visit fields are the latest visit's (docs/CONTRACT.md).
                     let mut visits = vec![(visit, ga_days, weight.clone(), format!("{sys}/{dia}"), hb.clone())];
                     for _ in 1..extras.visits {
                         let (d, g, w, _, _) = visits[0].clone();

@@ -11,7 +11,7 @@
 //! ```text
 //! chartscan-samples --out samples --count 40 --seed 2026
 //!   samples/charts/<FACILITY>/<form>-NNNN.{jpg,png,tif,pdf}
-//!   samples/truth/<FACILITY>/<form>-NNNN.json   canonical values per CONTRACT.md, and how
+//!   samples/truth/<FACILITY>/<form>-NNNN.json   canonical values per docs/CONTRACT.md, and how
 //!                                               each value is printed (typed/hand/boxes)
 //! ```
 //!

@@ -66,6 +66,7 @@ impl Canvas {
 
     /// Draws `text` with its baseline at `y`, starting at `x`, `size` pixels per em, using
     /// `khmer` for Khmer runs and `latin` for the others. Returns the x after the text.
+    #[allow(clippy::too_many_arguments)]
     pub fn text(&mut self, khmer: &LoadedFont, latin: &LoadedFont, x: f32, y: f32, size: f32, text: &str, darkness: f32) -> f32 {
         let mut pen = x;
         for (is_khmer, run) in script_runs(text) {

@@ -1,8 +1,9 @@
 //! Charts as reviewers and exports see them: reading, correcting, approving, rejecting.
 //! Every change checks the chart's version (optimistic locking), bumps it, and is audited.
 
+use crate::extraction::stored_value;
 use crate::{audit, now_ms, Result, Store, StoreError};
-use chart::{BBox, ChartStatus, ExtractedField, FieldValue};
+use chart::{BBox, ChartStatus, FieldValue};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -70,7 +71,7 @@ pub struct PageInfo {
     pub flag: Option<String>,
 }
 
-/// A chart, as in the export (CONTRACT.md), plus what reviewers need.
+/// A chart, as in the export (docs/CONTRACT.md), plus what reviewers need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChartRecord {
     /// Public chart id.
@@ -141,34 +142,6 @@ pub struct QueueFilter {
     /// The viewer settles disputes (sees `disputed` charts).
     #[serde(default)]
     pub senior: bool,
-}
-
-/// Replaces a chart's fields with freshly extracted ones.
-pub(crate) async fn replace_fields(tx: &mut sqlx::Transaction<'static, sqlx::Any>, chart_id: i64, fields: &BTreeMap<String, ExtractedField>) -> Result<()> {
-    sqlx::query("DELETE FROM fields WHERE chart_id = $1").bind(chart_id).execute(&mut **tx).await?;
-    for (name, f) in fields {
-        sqlx::query(
-            "INSERT INTO fields (chart_id, name, value, raw, confidence, needs_review, page, bbox, issue, corrected, value_rows) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10)",
-        )
-        .bind(chart_id)
-        .bind(name)
-        .bind(f.value.as_ref().map(FieldValue::storage_text))
-        .bind(&f.raw)
-        .bind(f.confidence as f64)
-        .bind(i64::from(f.needs_review))
-        .bind(f.page as i64)
-        .bind(f.bbox.map(|b| serde_json::to_string(&b).expect("bbox serialises")))
-        .bind(&f.issue)
-        .bind(i64::from(matches!(f.value, Some(FieldValue::Rows(_)))))
-        .execute(&mut **tx)
-        .await?;
-    }
-    Ok(())
-}
-
-/// A stored value: its text column and whether it holds a table's rows.
-pub(crate) fn stored_value(text: Option<String>, rows: i64) -> Option<FieldValue> {
-    text.map(|t| FieldValue::from_storage(t, rows != 0))
 }
 
 fn status_of(s: &str) -> Result<ChartStatus> {
@@ -629,7 +602,7 @@ impl Store {
 
     /// Undoes a split: the next chart cut from the same file is joined to the end of this
     /// one (its pages move, its fields go) and this chart is extracted again.
-    pub async fn merge_next(&self, public_id: &str, version: i64, reviewer: &str, templates: &[chart::Template]) -> Result<ChartRecord> {
+    pub async fn merge_next(&self, public_id: &str, version: i64, reviewer: &str) -> Result<ChartRecord> {
         let mut tx = self.begin_write().await?;
         let id = self.bump_version(&mut tx, public_id, version, ChartStatus::InReview, reviewer).await?;
         let next =
@@ -646,7 +619,7 @@ impl Store {
         sqlx::query("UPDATE pages SET chart_id = $1, page_no = page_no + $2 WHERE chart_id = $3").bind(id).bind(count).bind(next_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM fields WHERE chart_id = $1").bind(next_id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM charts WHERE id = $1").bind(next_id).execute(&mut *tx).await?;
-        self.reextract(&mut tx, id, templates).await?;
+        self.reextract(&mut tx, id).await?;
         audit(&mut tx, reviewer, "merge", Some(public_id), &format!("joined {next_public} (its pages follow page {count})")).await?;
         audit(&mut tx, reviewer, "merge", Some(&next_public), &format!("joined to {public_id}")).await?;
         tx.commit().await?;
@@ -655,15 +628,7 @@ impl Store {
 
     /// Sets or clears a page's flag. A page that is no longer blank goes back to the queue to
     /// be read (the chart waits for it); a page newly flagged blank is left out at once.
-    pub async fn set_page_flag(
-        &self,
-        public_id: &str,
-        page: u32,
-        flag: Option<&str>,
-        version: i64,
-        reviewer: &str,
-        templates: &[chart::Template],
-    ) -> Result<ChartRecord> {
+    pub async fn set_page_flag(&self, public_id: &str, page: u32, flag: Option<&str>, version: i64, reviewer: &str) -> Result<ChartRecord> {
         if !matches!(flag, None | Some("blank") | Some("separator")) {
             return Err(StoreError::Invalid(format!("flag {flag:?}: use blank, separator or null")));
         }
@@ -689,7 +654,7 @@ impl Store {
             Some(f) => {
                 let empty = serde_json::to_string(&chart::PageWords { page, ..Default::default() }).expect("serialises");
                 sqlx::query("UPDATE pages SET flag = $1, words_json = $2 WHERE id = $3").bind(f).bind(empty).bind(page_id).execute(&mut *tx).await?;
-                self.reextract(&mut tx, id, templates).await?;
+                self.reextract(&mut tx, id).await?;
             }
         }
         audit(
@@ -702,14 +667,6 @@ impl Store {
         .await?;
         tx.commit().await?;
         self.chart(public_id).await
-    }
-
-    /// Extracts a chart again from its pages (when they are all finished).
-    async fn reextract(&self, tx: &mut sqlx::Transaction<'static, sqlx::Any>, chart_id: i64, templates: &[chart::Template]) -> Result<()> {
-        sqlx::query("UPDATE charts SET status = $1 WHERE id = $2").bind(ChartStatus::Ingested.as_str()).bind(chart_id).execute(&mut **tx).await?;
-        let any_page: i64 =
-            sqlx::query("SELECT id FROM pages WHERE chart_id = $1 ORDER BY page_no LIMIT 1").bind(chart_id).fetch_one(&mut **tx).await?.try_get(0)?;
-        crate::queue::extract_if_complete(tx, self.backend, any_page, templates).await
     }
 
     /// Rejects a chart with a reason.

@@ -1,15 +1,133 @@
-//! Export formats of CONTRACT.md: JSON lines (one chart per line), CSV (one row per chart,
+//! Export formats of docs/CONTRACT.md: JSON lines (one chart per line), CSV (one row per chart,
 //! canonical values) and FHIR R4 (a transaction Bundle of the committed records). OCR text is
 //! untrusted: CSV cells that a spreadsheet would run as a formula are prefixed with `'`.
 
 use crate::blobs::BlobStore;
-use crate::{ChartRecord, Result, Store};
+use crate::{ChartRecord, Result, Store, StoreError};
 use chart::fhir::CommittedChart;
+use chart::ChartStatus;
 use std::collections::BTreeSet;
 use std::io::Write;
 
+/// An export format of docs/CONTRACT.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per chart, one per line.
+    Jsonl,
+    /// One row per chart: ids, then one column per field (canonical values).
+    Csv,
+    /// A FHIR R4 transaction Bundle of the committed records (approved charts only).
+    Fhir,
+}
+
+impl Format {
+    /// The media type to send it with.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Jsonl => "application/x-ndjson",
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Fhir => "application/fhir+json",
+        }
+    }
+
+    /// The file name extension (`chartscan-export.EXT`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Fhir => "fhir.json",
+        }
+    }
+
+    /// The name used on the command line, in the API and in the audit log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Csv => "csv",
+            Format::Fhir => "fhir",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "jsonl" => Ok(Format::Jsonl),
+            "csv" => Ok(Format::Csv),
+            "fhir" => Ok(Format::Fhir),
+            other => Err(format!("format {other:?}: use jsonl, csv or fhir")),
+        }
+    }
+}
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The format.
+    pub format: Format,
+    /// Only approved charts (`true`, the default of both the CLI and the API) or any.
+    /// FHIR always holds the committed records, which exist for approved charts only.
+    pub approved_only: bool,
+    /// Only charts of this form; for CSV, that form's fields are the columns.
+    pub form: Option<String>,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Charts written.
+    pub charts: usize,
+    /// For FHIR, resources by type (empty when nothing is committed yet).
+    pub resources: Vec<(String, usize)>,
+}
+
+/// Writes an export: the one function behind `chartscan export` and `GET /api/export`, so
+/// that the two can never disagree on rows or columns. Audited as `actor`.
+pub async fn export(store: &Store, blobs: &BlobStore, request: &Request, actor: &str, out: &mut (dyn Write + Send)) -> Result<Summary> {
+    let templates = store.templates();
+    if let Some(form) = &request.form {
+        if form != "unknown" && !templates.iter().any(|t| t.form == *form) {
+            let known: Vec<&str> = templates.iter().map(|t| t.form.as_str()).collect();
+            return Err(StoreError::Invalid(format!("no template for form {form:?} (forms: {})", known.join(", "))));
+        }
+    }
+    let io = |e: std::io::Error| StoreError::Io { context: "writing the export".into(), source: e };
+    let summary = match request.format {
+        Format::Fhir => {
+            let charts = fhir_charts(store, blobs, request.form.as_deref()).await?;
+            let bundle = chart::fhir::bundle(&charts);
+            serde_json::to_writer_pretty(&mut *out, &bundle).map_err(|e| io(e.into()))?;
+            out.write_all(b"\n").map_err(io)?;
+            let resources = chart::fhir::resource_counts(&bundle).into_iter().map(|(t, n)| (t.to_string(), n)).collect();
+            Summary { charts: charts.len(), resources }
+        }
+        Format::Jsonl | Format::Csv => {
+            let mut records = store.charts(request.approved_only.then_some(ChartStatus::Approved)).await?;
+            if let Some(form) = &request.form {
+                records.retain(|r| r.form.as_deref() == Some(form.as_str()));
+            }
+            if request.format == Format::Jsonl {
+                write_jsonl(&records, out).map_err(io)?;
+            } else {
+                let order: Vec<String> = templates
+                    .iter()
+                    .filter(|t| request.form.as_ref().is_none_or(|f| *f == t.form))
+                    .flat_map(|t| t.fields.iter().map(|f| f.name.clone()))
+                    .collect();
+                write_csv(&records, &order, out).map_err(io)?;
+            }
+            Summary { charts: records.len(), resources: Vec::new() }
+        }
+    };
+    out.flush().map_err(io)?;
+    let scope = request.form.as_deref().map(|f| format!(", form {f}")).unwrap_or_default();
+    store.audit(actor, "export", None, &format!("{}, {} chart(s){scope}", request.format.as_str(), summary.charts)).await?;
+    Ok(summary)
+}
+
 /// Writes one JSON object per chart, one per line.
-pub fn write_jsonl(records: &[ChartRecord], out: &mut dyn Write) -> std::io::Result<()> {
+fn write_jsonl(records: &[ChartRecord], out: &mut dyn Write) -> std::io::Result<()> {
     for r in records {
         serde_json::to_writer(&mut *out, r)?;
         out.write_all(b"\n")?;
@@ -28,7 +146,7 @@ pub fn safe_cell(s: &str) -> String {
 
 /// Writes a CSV with one row per chart: ids, then one column per field (in `field_order`
 /// first, then any other field names, sorted), canonical values.
-pub fn write_csv(records: &[ChartRecord], field_order: &[String], out: &mut dyn Write) -> std::io::Result<()> {
+fn write_csv(records: &[ChartRecord], field_order: &[String], out: &mut dyn Write) -> std::io::Result<()> {
     // Each field once, in the forms' order (forms share most of their fields).
     let mut names: Vec<String> = Vec::new();
     for n in field_order {
@@ -55,7 +173,7 @@ pub fn write_csv(records: &[ChartRecord], field_order: &[String], out: &mut dyn 
             first.map(|s| s.sha256.clone()).unwrap_or_default(),
             r.sources.len().to_string(),
         ];
-        // A table's rows go into its cell as JSON (CONTRACT.md's row objects).
+        // A table's rows go into its cell as JSON (docs/CONTRACT.md's row objects).
         row.extend(names.iter().map(|n| safe_cell(&r.fields.get(n).and_then(|f| f.value.as_ref()).map(chart::FieldValue::storage_text).unwrap_or_default())));
         w.write_record(&row)?;
     }

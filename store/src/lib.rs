@@ -15,15 +15,23 @@
 
 pub mod blobs;
 mod charts;
+mod committed;
+pub mod evaluate;
 pub mod export;
+mod extraction;
+mod locks;
+mod outbox;
+pub mod push;
 mod queue;
-pub mod records;
+mod records;
 mod stats;
 mod users;
 
 pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueFilter, QueueItem, Source};
+pub use committed::RecordCounts;
+pub use outbox::{OutboxItem, OutboxOp, Retraction};
 pub use queue::{FileOutcome, NewFile, PageJob, PageResult};
-pub use records::{Candidate, Committed, MatchOutcome, OutboxItem, PatientChoice, RecordCounts, Retraction};
+pub use records::{Candidate, Committed, MatchOutcome, PatientChoice};
 pub use stats::{BatchSummary, ChartCounts, DayCounts, PageCounts, Rejection, ReviewerCounts, Stats};
 pub use users::{Session, User};
 
@@ -50,7 +58,7 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     /// The URL is not one the store understands.
-    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://...")]
+    #[error("unsupported database URL {:?}: use sqlite://PATH or postgres://...", redact_url(.0))]
     UnsupportedUrl(String),
     /// A file system operation on the data directory failed.
     #[error("{context}: {source}")]
@@ -98,6 +106,60 @@ pub enum StoreError {
     Invalid(String),
 }
 
+/// A database URL (`sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`) that never shows
+/// its password: `Display` and `Debug` print `postgres://USER:***@HOST/DB`, so the URL can be
+/// logged, put in an error message or `Debug`-formatted with the command line safely.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// The URL itself, password included: only for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(DatabaseUrl(s.to_string()))
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact_url(&self.0))
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({:?})", redact_url(&self.0))
+    }
+}
+
+/// `url` with the password of its user-information part (`USER:PASSWORD@`) and of a
+/// `password=` query parameter replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..].find(['/', '?']).map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@').map(|i| rest_start + i) {
+            if let Some(colon) = out[rest_start..at].find(':').map(|i| rest_start + i) {
+                out.replace_range(colon + 1..at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (base, query) = out.split_at(q + 1);
+        let query: Vec<String> =
+            query.split('&').map(|kv| if kv.to_ascii_lowercase().starts_with("password=") { format!("{}=***", &kv[..8]) } else { kv.to_string() }).collect();
+        out = format!("{base}{}", query.join("&"));
+    }
+    out
+}
+
 /// Result with [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -106,11 +168,20 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The form templates charts are extracted with, held once here: a chart is extracted
+    /// when its last page is stored, and again when a reviewer merges or flags pages.
+    templates: std::sync::Arc<Vec<chart::Template>>,
 }
 
 /// Now, in Unix milliseconds.
 pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
+}
+
+/// Unix milliseconds as an RFC 3339 UTC instant (to the second).
+pub fn rfc3339(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!("{}T{:02}:{:02}:{:02}Z", t.date(), t.hour(), t.minute(), t.second())
 }
 
 impl Store {
@@ -154,7 +225,18 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, templates: std::sync::Arc::new(chart::standard_templates()) })
+    }
+
+    /// The same store, extracting charts with `templates` instead of the bundled ones.
+    pub fn with_templates(mut self, templates: std::sync::Arc<Vec<chart::Template>>) -> Store {
+        self.templates = templates;
+        self
+    }
+
+    /// The form templates charts are extracted with.
+    pub fn templates(&self) -> &std::sync::Arc<Vec<chart::Template>> {
+        &self.templates
     }
 
     /// Which database this is.
@@ -205,4 +287,27 @@ pub(crate) async fn audit(conn: &mut sqlx::AnyConnection, actor: &str, action: &
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_urls_never_show_their_password() {
+        use super::{redact_url, DatabaseUrl};
+        assert_eq!(redact_url("postgres://chartscan:s3cret@db.local:5432/charts"), "postgres://chartscan:***@db.local:5432/charts");
+        assert_eq!(redact_url("postgres://chartscan@db/charts?password=s3cret&sslmode=require"), "postgres://chartscan@db/charts?password=***&sslmode=require");
+        assert_eq!(redact_url("sqlite://chartscan-data/chartscan.db"), "sqlite://chartscan-data/chartscan.db");
+        assert_eq!(redact_url("postgres://a:b@c/d?x=@y:z"), "postgres://a:***@c/d?x=@y:z", "an @ in the query is not the user part");
+        let url: DatabaseUrl = "postgres://u:hunter2@h/d".parse().unwrap();
+        assert!(!format!("{url} {url:?}").contains("hunter2"));
+        assert_eq!(url.expose(), "postgres://u:hunter2@h/d");
+        let err = super::StoreError::UnsupportedUrl("mysql://u:hunter2@h/d".into());
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn instants_are_rfc3339() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_764_124_911_000), "2025-11-26T02:41:51Z");
+    }
 }

@@ -6,8 +6,9 @@
 //! When the last page of a chart is finished, the chart's fields are extracted (in the same
 //! transaction) and the chart waits for review.
 
+use crate::extraction::extract_if_complete;
 use crate::{audit, now_ms, Result, Store};
-use chart::{ChartStatus, PageStatus, PageWords, Template};
+use chart::{ChartStatus, PageStatus, PageWords};
 use sqlx::Row;
 
 /// A file accepted by ingest, about to be recorded.
@@ -186,7 +187,7 @@ impl Store {
 
     /// Claims the next page to process for `worker`, leasing it for `lease_ms`. Pages whose
     /// lease expired after `max_attempts` claims are marked failed first.
-    pub async fn claim_page(&self, worker: &str, lease_ms: i64, max_attempts: u32, templates: &[Template]) -> Result<Option<PageJob>> {
+    pub async fn claim_page(&self, worker: &str, lease_ms: i64, max_attempts: u32) -> Result<Option<PageJob>> {
         let now = now_ms();
         // Give up on pages that crashed their workers too often.
         let exhausted: Vec<i64> = sqlx::query("SELECT id FROM pages WHERE status = $1 AND lease_until < $2 AND attempts >= $3")
@@ -199,8 +200,7 @@ impl Store {
             .map(|r| r.try_get(0))
             .collect::<std::result::Result<_, _>>()?;
         for page_id in exhausted {
-            self.fail_page(page_id, &format!("gave up after {max_attempts} attempts (the worker stopped or crashed while processing it)"), 0, templates)
-                .await?;
+            self.fail_page(page_id, &format!("gave up after {max_attempts} attempts (the worker stopped or crashed while processing it)"), 0).await?;
         }
         let lock = if self.backend == crate::Backend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
         let sql = format!(
@@ -245,7 +245,7 @@ impl Store {
     }
 
     /// Records a processed page; extracts the chart when it was its last page.
-    pub async fn complete_page(&self, page_id: i64, result: &PageResult, templates: &[Template]) -> Result<()> {
+    pub async fn complete_page(&self, page_id: i64, result: &PageResult) -> Result<()> {
         let words = serde_json::to_string(&result.words).map_err(|e| crate::StoreError::Invalid(e.to_string()))?;
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -262,14 +262,14 @@ impl Store {
         .bind(page_id)
         .execute(&mut *tx)
         .await?;
-        extract_if_complete(&mut tx, self.backend, page_id, templates).await?;
+        extract_if_complete(&mut tx, self.backend, page_id, &self.templates).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Records a failed attempt: the page is queued again, or failed for good once it has
     /// had `max_attempts` attempts (0: fail now).
-    pub async fn fail_page(&self, page_id: i64, error: &str, max_attempts: u32, templates: &[Template]) -> Result<()> {
+    pub async fn fail_page(&self, page_id: i64, error: &str, max_attempts: u32) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE pages SET status = CASE WHEN attempts >= $1 THEN $2 ELSE $3 END, error = $4, lease_owner = NULL, lease_until = NULL
@@ -283,7 +283,7 @@ impl Store {
         .bind(PageStatus::Processing.as_str())
         .execute(&mut *tx)
         .await?;
-        extract_if_complete(&mut tx, self.backend, page_id, templates).await?;
+        extract_if_complete(&mut tx, self.backend, page_id, &self.templates).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -323,58 +323,4 @@ impl Store {
             .await?
             .try_get(0)?)
     }
-}
-
-/// When every page of the page's chart is done or failed and the chart was not extracted
-/// yet, extracts its fields from the stored words and moves it to `extracted`.
-///
-/// Two workers finishing a chart's last two pages at once must not both see the other's
-/// page as unfinished: on PostgreSQL the chart row is locked before the pages are counted, so
-/// the second transaction counts after the first has committed (SQLite's `BEGIN IMMEDIATE`
-/// already serialises writers).
-pub(crate) async fn extract_if_complete(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    backend: crate::Backend,
-    page_id: i64,
-    templates: &[Template],
-) -> Result<()> {
-    let chart_id: i64 = sqlx::query("SELECT chart_id FROM pages WHERE id = $1").bind(page_id).fetch_one(&mut **tx).await?.try_get(0)?;
-    if backend == crate::Backend::Postgres {
-        sqlx::query("SELECT id FROM charts WHERE id = $1 FOR UPDATE").bind(chart_id).fetch_one(&mut **tx).await?;
-    }
-    let rows = sqlx::query("SELECT status, words_json FROM pages WHERE chart_id = $1 ORDER BY page_no").bind(chart_id).fetch_all(&mut **tx).await?;
-    let mut pages = Vec::new();
-    for r in &rows {
-        let status: String = r.try_get(0)?;
-        if status == PageStatus::Queued.as_str() || status == PageStatus::Processing.as_str() {
-            return Ok(());
-        }
-        if let Some(json) = r.try_get::<Option<String>, _>(1)? {
-            if let Ok(words) = serde_json::from_str::<PageWords>(&json) {
-                pages.push(words);
-            }
-        }
-    }
-    let (public_id, status): (String, String) = {
-        let r = sqlx::query("SELECT public_id, status FROM charts WHERE id = $1").bind(chart_id).fetch_one(&mut **tx).await?;
-        (r.try_get(0)?, r.try_get(1)?)
-    };
-    if status != ChartStatus::Ingested.as_str() {
-        return Ok(());
-    }
-    let extraction = chart::extract(templates, &pages);
-    crate::charts::replace_fields(tx, chart_id, &extraction.fields).await?;
-    let failed = rows.len() - pages.len();
-    sqlx::query("UPDATE charts SET status = $1, form = $2, confidence = $3, updated_at = $4 WHERE id = $5")
-        .bind(ChartStatus::Extracted.as_str())
-        .bind(&extraction.form)
-        .bind(extraction.confidence() as f64)
-        .bind(now_ms())
-        .bind(chart_id)
-        .execute(&mut **tx)
-        .await?;
-    let found = extraction.fields.values().filter(|f| f.value.is_some()).count();
-    let auto = extraction.fields.values().filter(|f| !f.needs_review).count();
-    let detail = format!("form {}, {found}/{} fields found, {auto} auto-accepted, {failed} page(s) failed", extraction.form, extraction.fields.len());
-    audit(tx, "pipeline", "extract", Some(&public_id), &detail).await
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
-/// Charts by status (CONTRACT.md `stats --json`).
+/// Charts by status (docs/CONTRACT.md `stats --json`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChartCounts {
     /// All charts.

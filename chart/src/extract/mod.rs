@@ -227,7 +227,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         fields.insert(spec.name.clone(), f);
     }
 
-    // Scalars of a table's latest row: the table's word wins (CONTRACT.md); a label's
+    // Scalars of a table's latest row: the table's word wins (docs/CONTRACT.md); a label's
     // reading that agrees confirms it.
     for (scalar, table_name, mut f) in from_tables {
         if let Some(own) = fields.get(&scalar) {

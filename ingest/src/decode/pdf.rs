@@ -40,7 +40,7 @@ fn int(doc: &Document, dict: &Dictionary, key: &[u8]) -> Option<i64> {
 }
 
 /// The page's image XObjects by resource name.
-fn page_images<'a>(doc: &'a Document, page_id: ObjectId) -> Result<Vec<(Vec<u8>, &'a Stream)>, DecodeError> {
+fn page_images(doc: &Document, page_id: ObjectId) -> Result<Vec<(Vec<u8>, &Stream)>, DecodeError> {
     let (own, inherited) = doc.get_page_resources(page_id).map_err(|e| corrupt("PDF", e))?;
     let mut dicts: Vec<&Dictionary> = own.into_iter().collect();
     dicts.extend(inherited.iter().filter_map(|id| doc.get_dictionary(*id).ok()));

@@ -1,4 +1,4 @@
-//! `chartscan push`: sends the outbox (committed and retracted records) to a FHIR server as
+//! The FHIR push client (`chartscan push`): sends the outbox (committed and retracted records) to a FHIR server as
 //! transaction Bundles, oldest first, a batch at a time.
 //!
 //! Crash safety: an outbox row is marked sent only after the server confirmed the
@@ -6,11 +6,26 @@
 //! the bundle's conditional creates (`ifNoneExist` on chartscan identifiers), PUT of the
 //! Provenance and conditional deletes make the resend change nothing on the server.
 
-use anyhow::{bail, Context, Result};
+use crate::blobs::BlobStore;
+use crate::{OutboxOp, Retraction, Store, StoreError};
 use serde_json::Value;
 use std::time::Duration;
-use store::blobs::BlobStore;
-use store::Store;
+
+/// Why a push stopped. What was not confirmed stays queued, with the error recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Another pusher holds the lease.
+    #[error("another push is running ({0}); wait for it to finish, or for its lease to expire if it was killed on another machine")]
+    Busy(String),
+    /// The server refused, failed or stayed unreachable.
+    #[error("{0}")]
+    Server(String),
+}
+
+type Result<T, E = PushError> = std::result::Result<T, E>;
 
 /// How to push.
 #[derive(Debug, Clone)]
@@ -91,10 +106,10 @@ pub async fn push(store: &Store, blobs: &BlobStore, opts: &PushOptions, progress
     // lease outlives one transaction's timeout, is renewed for each batch, and a killed
     // pusher's lease simply expires.
     let lease_ms = (opts.timeout.as_millis() as i64) * i64::from(opts.attempts) + 120_000;
-    if let Err(store::StoreError::Claimed { by, .. }) = store.take_lock("push", &opts.actor, lease_ms).await {
+    if let Err(StoreError::Claimed { by, .. }) = store.take_lock("push", &opts.actor, lease_ms).await {
         // A pusher of this host that no longer runs (killed) gives its lease back at once.
         if !holder_is_dead_here(&by, &opts.actor) {
-            bail!("another push is running ({by}); wait for it to finish, or for its lease to expire if it was killed on another machine");
+            return Err(PushError::Busy(by));
         }
         tracing::info!(holder = %by, "taking over the push lease of a pusher that stopped");
         store.release_lock("push", &by).await?;
@@ -131,17 +146,18 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
         let mut entries = Vec::new();
         let (mut charts, mut retracted) = (0, 0);
         for item in &items {
-            match item.op.as_str() {
-                "commit" => {
+            match item.op {
+                OutboxOp::Commit => {
                     // A chart un-approved since has nothing to send; its retraction follows.
                     if let Some(mut c) = store.committed_chart(&item.chart).await? {
-                        store::export::fill_hashes(store, blobs, std::slice::from_mut(&mut c)).await?;
+                        crate::export::fill_hashes(store, blobs, std::slice::from_mut(&mut c)).await?;
                         entries.extend(chart::fhir::chart_entries(&c));
                         charts += 1;
                     }
                 }
-                "retract" => {
-                    let r: store::Retraction = serde_json::from_str(item.payload.as_deref().unwrap_or("")).context("outbox retraction payload")?;
+                OutboxOp::Retract => {
+                    let r: Retraction = serde_json::from_str(item.payload.as_deref().unwrap_or(""))
+                        .map_err(|e| StoreError::Invalid(format!("outbox row {}: retraction payload: {e}", item.id)))?;
                     entries.extend(chart::fhir::delete_entries(&r.deletes));
                     // The patient keeps their other charts: send them as they are now.
                     if let Some(p) = r.patient.as_deref() {
@@ -151,7 +167,6 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
                     }
                     retracted += 1;
                 }
-                other => bail!("outbox row {} has an unknown operation {other:?}", item.id),
             }
         }
         let ids: Vec<i64> = items.iter().map(|i| i.id).collect();
@@ -163,7 +178,7 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
             loop {
                 attempt += 1;
                 let (a, u, b) = (agent.clone(), url.clone(), bundle.clone());
-                let result = tokio::task::spawn_blocking(move || post(&a, &u, &b)).await?;
+                let result = tokio::task::spawn_blocking(move || post(&a, &u, &b)).await.map_err(|e| PushError::Server(e.to_string()))?;
                 match result {
                     Ok(reply) => {
                         let failed: Vec<String> = reply["entry"]
@@ -177,7 +192,7 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
                         if !failed.is_empty() {
                             let msg = format!("the server accepted the transaction but reported {}", failed.join(", "));
                             store.outbox_failed(&ids, &msg).await?;
-                            bail!("{msg}");
+                            return Err(PushError::Server(msg));
                         }
                         break;
                     }
@@ -190,15 +205,17 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
                     }
                     Err(Failure::Transient(msg)) => {
                         store.outbox_failed(&ids, &msg).await?;
-                        bail!("the FHIR server at {url} did not take the batch after {attempt} attempts: {msg}; the records stay queued, run push again");
+                        return Err(PushError::Server(format!(
+                            "the FHIR server at {url} did not take the batch after {attempt} attempts: {msg}; the records stay queued, run push again"
+                        )));
                     }
                     Err(Failure::Refused(msg)) => {
                         store.outbox_failed(&ids, &msg).await?;
-                        bail!(
+                        return Err(PushError::Server(format!(
                             "the FHIR server at {url} refused the batch of {} change(s) (charts {}): {msg}; they stay queued",
                             ids.len(),
                             items.iter().map(|i| i.chart.as_str()).collect::<Vec<_>>().join(", ")
-                        );
+                        )));
                     }
                 }
             }
