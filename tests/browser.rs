@@ -254,7 +254,7 @@ fn chart_with_markup_in_its_text(ws: &Workspace, payload: &str) -> String {
         let blobs = store::blobs::BlobStore::new(ws.path().join("data")).unwrap();
         let page = std::fs::read(common::root().join("samples/charts/PP01/opd-0001.jpg")).unwrap();
         let sha = store::blobs::sha256_hex(&page);
-        blobs.put("pages", &sha, &page).unwrap();
+        blobs.put(store::blobs::BlobKind::Page, &sha, &page).unwrap();
         store
             .record_file(&store::NewFile {
                 sha256: "cd".repeat(32),
@@ -347,7 +347,7 @@ fn a_patient_to_choose(ws: &Workspace) -> (String, String) {
         let blobs = store::blobs::BlobStore::new(ws.path().join("data")).unwrap();
         let page = std::fs::read(common::root().join("samples/charts/PP01/opd-0001.jpg")).unwrap();
         let sha = store::blobs::sha256_hex(&page);
-        blobs.put("pages", &sha, &page).unwrap();
+        blobs.put(store::blobs::BlobKind::Page, &sha, &page).unwrap();
         let mut ids = Vec::new();
         for (n, fields) in [
             &[("name_khmer", "សុខ សុភាព"), ("name_latin", "SOK Sopheap"), ("sex", "F"), ("date_of_birth", "1990-03-04"), ("visit_date", "2024-01-10")][..],

@@ -79,7 +79,10 @@ fn samples_ingest_review_and_export() {
         assert_eq!(chart["facility"], t["facility"], "{file}");
         assert_eq!(chart["sources"].as_array().unwrap().len() as u64, t["pages"].as_u64().unwrap(), "{file}");
         let fields = serde_json::from_value(chart["fields"].clone()).unwrap();
-        report.add(&chart::eval::Truth::from_json(t).unwrap(), &chart::Extraction { form: chart["form"].as_str().unwrap().to_string(), fields });
+        report.add(
+            &chart::eval::Truth::from_json(t).unwrap(),
+            &chart::Extraction { form: chart["form"].as_str().filter(|f| *f != chart::UNKNOWN_FORM).map(String::from), fields },
+        );
     }
     println!("{}", report.render());
     let fields = report.figures(|o| o.group != chart::eval::Group::Cell);

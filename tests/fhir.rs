@@ -110,7 +110,7 @@ fn approved_charts(ws: &Workspace, rt: &tokio::runtime::Runtime) -> Vec<(String,
         for (i, (facility, title, fields)) in CHARTS.iter().enumerate() {
             let bytes = format!("synthetic scan {i}: {title}").into_bytes();
             let sha = store::blobs::sha256_hex(&bytes);
-            blobs.put("originals", &sha, &bytes).unwrap();
+            blobs.put(store::blobs::BlobKind::Original, &sha, &bytes).unwrap();
             let file = NewFile {
                 sha256: sha.clone(),
                 original_name: format!("scan_{i:04}.tiff"),

@@ -378,14 +378,14 @@ impl Report {
 pub fn export_line(truth: &Truth, extraction: &Extraction) -> serde_json::Value {
     let fields: serde_json::Map<String, serde_json::Value> =
         extraction.fields.iter().map(|(k, f)| (k.clone(), serde_json::to_value(f).expect("a field serialises"))).collect();
-    serde_json::json!({"chart": truth.file, "status": "extracted", "form": extraction.form, "sources": [{"file": truth.file, "page": 1}], "fields": fields})
+    serde_json::json!({"chart": truth.file, "status": "extracted", "form": extraction.form_name(), "sources": [{"file": truth.file, "page": 1}], "fields": fields})
 }
 
 /// The values one chart's extraction finds, each with its evidence and whether the truth
 /// says it is right: what the confidence model is fitted on (`chartscan calibrate`).
 pub fn examples(templates: &[crate::Template], truth: &Truth, pages: &[crate::PageWords]) -> Vec<crate::confidence::Example> {
     let extraction = crate::extract(templates, pages);
-    let Some(template) = templates.iter().find(|t| t.form == extraction.form) else { return Vec::new() };
+    let Some(template) = templates.iter().find(|t| Some(t.form.as_str()) == extraction.form.as_deref()) else { return Vec::new() };
     let mut out = Vec::new();
     for (name, f) in &extraction.fields {
         let (Some(spec), Some(got)) = (template.field(name), f.text()) else { continue };
@@ -405,7 +405,7 @@ impl Report {
     /// not compared; for the samples' truth every field it gives counts as CONTRACT's.
     pub fn add(&mut self, truth: &Truth, extraction: &Extraction) {
         self.forms.1 += 1;
-        self.forms.0 += usize::from(extraction.form == truth.form);
+        self.forms.0 += usize::from(extraction.form_name() == truth.form);
         let mut names: Vec<(String, Group)> = contract_fields(&truth.form).into_iter().map(|f| (f.to_string(), Group::Contract)).collect();
         names.extend(extended_fields(&truth.form).into_iter().map(|f| (f.to_string(), Group::Extended)));
         for name in truth.fields.keys() {
@@ -662,7 +662,7 @@ mod tests {
         });
         let t = Truth::from_json(&corpus).unwrap();
         assert_eq!((t.number(), t.style["label_format"].as_str()), (Some(2), "stack"));
-        let mut e = Extraction { form: "anc".into(), fields: BTreeMap::new() };
+        let mut e = Extraction { form: Some("anc".into()), fields: BTreeMap::new() };
         e.fields.insert("age".into(), field(Some("32"), 0.99, false));
         e.fields.insert("village".into(), field(Some("ដូនឪ"), 0.95, false));
         e.fields.insert("hospital".into(), field(Some("Riverbank Clinik"), 0.95, false));
@@ -704,7 +704,7 @@ mod tests {
             fields: [("age", "1"), ("sex", "F"), ("phone", "012345678")].iter().map(|(k, v)| (k.to_string(), TruthValue::Text(v.to_string()))).collect(),
             ..Default::default()
         };
-        let mut e = Extraction { form: "opd".into(), fields: BTreeMap::new() };
+        let mut e = Extraction { form: Some("opd".into()), fields: BTreeMap::new() };
         e.fields.insert("age".into(), field(Some("1"), 0.99, false));
         e.fields.insert("sex".into(), field(Some("M"), 0.95, false));
         e.fields.insert("phone".into(), field(Some("012345678"), 0.5, true));

@@ -28,7 +28,7 @@ pub mod validate;
 pub mod words;
 
 pub use detect::{detect_form, FormGuess};
-pub use extract::{extract, Extraction};
+pub use extract::{extract, Extraction, UNKNOWN_FORM};
 pub use field::{Evidence, ExtractedField, FieldValue, Found, Row, Verdict};
 pub use geometry::BBox;
 pub use normalize::{FieldType, ValueError};

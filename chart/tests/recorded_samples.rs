@@ -44,7 +44,7 @@ fn cases() -> Vec<(Truth, Vec<chart::PageWords>)> {
 fn snapshot(e: &chart::Extraction) -> serde_json::Value {
     let fields: serde_json::Map<String, serde_json::Value> =
         e.fields.iter().map(|(name, f)| (name.clone(), serde_json::json!({"value": f.value, "auto": !f.needs_review, "found": f.evidence.found}))).collect();
-    serde_json::json!({"form": e.form, "fields": fields})
+    serde_json::json!({"form": e.form_name(), "fields": fields})
 }
 
 /// The one check: extraction of a case against its expected file (or the file rewritten).

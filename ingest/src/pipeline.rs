@@ -215,7 +215,9 @@ async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &Ingest
     // The original is on disk (fsync) before the ledger row can exist.
     let (blob_store, sha) = (blobs.clone(), sha256.clone());
     let size_bytes = bytes.len() as i64;
-    tokio::task::spawn_blocking(move || blob_store.put("originals", &sha, &bytes)).await.map_err(|e| PipelineError::Fatal(e.to_string()))??;
+    tokio::task::spawn_blocking(move || blob_store.put(store::blobs::BlobKind::Original, &sha, &bytes))
+        .await
+        .map_err(|e| PipelineError::Fatal(e.to_string()))??;
     Ok(Prepared::Ready(Box::new(NewFile {
         sha256,
         original_name: path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default(),
@@ -465,7 +467,7 @@ fn process_page(
     let t0 = Instant::now();
     if original.as_ref().is_none_or(|(sha, _)| *sha != job.file_sha256) {
         *original = None;
-        let bytes = ctx.blobs.get("originals", &job.file_sha256).map_err(|e| e.to_string())?;
+        let bytes = ctx.blobs.get(store::blobs::BlobKind::Original, &job.file_sha256).map_err(|e| e.to_string())?;
         let kind = MediaType::from_mime(&job.media_type).ok_or_else(|| format!("unknown media type {}", job.media_type))?;
         *original = Some((job.file_sha256.clone(), Source::open(bytes, kind, &ctx.options.limits).map_err(|e| e.to_string())?));
     }
@@ -522,7 +524,7 @@ fn process_page(
     let jpeg = encode_page_image(&prepared.display)?;
     let image_sha256 = sha256_hex(&jpeg);
     // The page image is derived from the durable original, so it is written without fsync.
-    ctx.blobs.put_derived("pages", &image_sha256, &jpeg).map_err(|e| e.to_string())?;
+    ctx.blobs.put_derived(store::blobs::BlobKind::Page, &image_sha256, &jpeg).map_err(|e| e.to_string())?;
     let t3 = Instant::now();
     let stages = &ctx.shared.stage_nanos;
     for (i, d) in [t_decoded - t0, t1 - t_decoded, t2 - t1, t3 - t2].into_iter().enumerate() {
@@ -590,6 +592,6 @@ mod tests {
         assert_eq!(charts.len(), 4);
         assert!(charts.iter().all(|c| c.fields["patient_id"].text() == Some("004512")));
         let page = &charts[0].pages[0];
-        assert!(blobs.path("pages", page.image_sha256.as_deref().unwrap()).exists(), "page image stored");
+        assert!(blobs.path(store::blobs::BlobKind::Page, page.image_sha256.as_deref().unwrap()).exists(), "page image stored");
     }
 }

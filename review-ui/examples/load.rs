@@ -132,7 +132,7 @@ async fn main() {
     let blobs = BlobStore::new(&data).unwrap();
     let page = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/PP01/opd-0001.jpg")).unwrap();
     let sha = store::blobs::sha256_hex(&page);
-    blobs.put("pages", &sha, &page).unwrap();
+    blobs.put(store::blobs::BlobKind::Page, &sha, &page).unwrap();
     seed(&url, charts, &sha).await;
     let state = AppState::new(store.clone(), blobs);
     let times = Arc::new(Mutex::new(Times::default()));

@@ -606,7 +606,7 @@ async fn page_sha(state: &AppState, id: &str, page: u32) -> Result<String, AppEr
 
 /// A stored page image as stored (JPEG bytes).
 fn page_bytes(state: &AppState, sha: &str) -> Result<Vec<u8>, AppError> {
-    state.blobs.get("pages", sha).map_err(|e| AppError::Internal(e.to_string()))
+    state.blobs.get(store::blobs::BlobKind::Page, sha).map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// A page image decoded, from the cache of recently used pages (a reviewer asks for many

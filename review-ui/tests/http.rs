@@ -59,7 +59,7 @@ async fn env_with_page(jpeg: Vec<u8>) -> Env {
         }
     }
     let sha = store::blobs::sha256_hex(&jpeg);
-    blobs.put("pages", &sha, &jpeg).unwrap();
+    blobs.put(store::blobs::BlobKind::Page, &sha, &jpeg).unwrap();
     store
         .complete_page(
             job.page_id,

@@ -7,6 +7,25 @@ use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// What a blob is; each kind has its own folder of the data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlobKind {
+    /// A scanned file as it arrived (kept durably: the ledger's promise).
+    Original,
+    /// A page image as the reviewer sees it (JPEG; can be made again from its original).
+    Page,
+}
+
+impl BlobKind {
+    /// The folder it lives in.
+    pub fn folder(self) -> &'static str {
+        match self {
+            BlobKind::Original => "originals",
+            BlobKind::Page => "pages",
+        }
+    }
+}
+
 /// The data directory.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -30,25 +49,25 @@ impl BlobStore {
         Ok(Self { root })
     }
 
-    /// Where the blob `sha256` of `kind` (`originals`, `pages`) lives.
-    pub fn path(&self, kind: &str, sha256: &str) -> PathBuf {
+    /// Where the blob `sha256` of `kind` lives.
+    pub fn path(&self, kind: BlobKind, sha256: &str) -> PathBuf {
         let prefix = sha256.get(..2).unwrap_or("xx");
-        self.root.join(kind).join(prefix).join(sha256)
+        self.root.join(kind.folder()).join(prefix).join(sha256)
     }
 
     /// Stores `bytes` as `kind`/`sha256` durably (fsync of the file and its folder); a no-op
     /// when it is already there.
-    pub fn put(&self, kind: &str, sha256: &str, bytes: &[u8]) -> Result<PathBuf> {
+    pub fn put(&self, kind: BlobKind, sha256: &str, bytes: &[u8]) -> Result<PathBuf> {
         self.write(kind, sha256, bytes, true)
     }
 
     /// Stores data that can be made again from a durable blob (a page image from its
     /// original): written by temporary file and rename, but without fsync.
-    pub fn put_derived(&self, kind: &str, sha256: &str, bytes: &[u8]) -> Result<PathBuf> {
+    pub fn put_derived(&self, kind: BlobKind, sha256: &str, bytes: &[u8]) -> Result<PathBuf> {
         self.write(kind, sha256, bytes, false)
     }
 
-    fn write(&self, kind: &str, sha256: &str, bytes: &[u8], durable: bool) -> Result<PathBuf> {
+    fn write(&self, kind: BlobKind, sha256: &str, bytes: &[u8], durable: bool) -> Result<PathBuf> {
         let path = self.path(kind, sha256);
         if path.exists() {
             return Ok(path);
@@ -71,7 +90,7 @@ impl BlobStore {
     }
 
     /// Reads a blob.
-    pub fn get(&self, kind: &str, sha256: &str) -> Result<Vec<u8>> {
+    pub fn get(&self, kind: BlobKind, sha256: &str) -> Result<Vec<u8>> {
         let path = self.path(kind, sha256);
         std::fs::read(&path).map_err(io(format!("reading {}", path.display())))
     }

@@ -54,8 +54,8 @@ impl FieldRecord {
 pub struct PageInfo {
     /// Page within the chart, from 1.
     pub page: u32,
-    /// `queued`, `processing`, `done`, `failed`.
-    pub status: String,
+    /// Where the page is in processing.
+    pub status: chart::PageStatus,
     /// Image size, when processed.
     pub width: Option<u32>,
     /// Image size, when processed.
@@ -144,6 +144,15 @@ pub struct QueueFilter {
     pub senior: bool,
 }
 
+/// The states a change of a chart may start from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChangeFrom {
+    /// Extracted, in review or disputed: a reviewer's edits and decisions.
+    AwaitingReview,
+    /// Approved: a manager's un-approval.
+    Approved,
+}
+
 fn status_of(s: &str) -> Result<ChartStatus> {
     s.parse().map_err(StoreError::Invalid)
 }
@@ -191,7 +200,7 @@ impl Store {
                 .map(|r| {
                     Ok(PageInfo {
                         page: r.try_get::<i64, _>(0)? as u32,
-                        status: r.try_get(1)?,
+                        status: r.try_get::<String, _>(1)?.parse().map_err(StoreError::Invalid)?,
                         width: r.try_get::<Option<i64>, _>(2)?.map(|v| v as u32),
                         height: r.try_get::<Option<i64>, _>(3)?.map(|v| v as u32),
                         image_sha256: r.try_get(4)?,
@@ -463,7 +472,7 @@ impl Store {
         Ok(())
     }
 
-    /// Checks the version and review state, then bumps the version; returns the row id.
+    /// A reviewer's change of a chart waiting for review: see [`Store::change_chart`].
     async fn bump_version(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
@@ -471,6 +480,24 @@ impl Store {
         version: i64,
         new_status: ChartStatus,
         reviewer: &str,
+    ) -> Result<i64> {
+        self.change_chart(tx, public_id, version, ChangeFrom::AwaitingReview, new_status, reviewer).await
+    }
+
+    /// The one check every change of a chart goes through, in the caller's transaction: the
+    /// chart exists, nobody else holds a live claim on it, `version` is the current one
+    /// (optimistic locking), and it is in a state the change starts `from`. Then its
+    /// version is bumped (guarded by `version` again, so that two changes racing past the
+    /// check cannot both win) and its status set. A reviewer's change also records them as
+    /// the chart's reviewer; leaving review gives the claim back. Returns the chart's row id.
+    pub(crate) async fn change_chart(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        public_id: &str,
+        version: i64,
+        from: ChangeFrom,
+        new_status: ChartStatus,
+        actor: &str,
     ) -> Result<i64> {
         let row = sqlx::query("SELECT id, version, status, claimed_by, claimed_until FROM charts WHERE public_id = $1")
             .bind(public_id)
@@ -480,26 +507,43 @@ impl Store {
         let (id, current, status): (i64, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         let (claimed_by, claimed_until): (Option<String>, Option<i64>) = (row.try_get(3)?, row.try_get(4)?);
         if let (Some(by), Some(until)) = (claimed_by, claimed_until) {
-            if by != reviewer && until > now_ms() {
+            if by != actor && until > now_ms() {
                 return Err(StoreError::Claimed { chart: public_id.to_string(), by });
             }
         }
         if current != version {
             return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current });
         }
-        if !status_of(&status)?.awaits_review() {
-            return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not waiting for review")));
+        let status = status_of(&status)?;
+        let allowed = match from {
+            ChangeFrom::AwaitingReview => status.awaits_review(),
+            ChangeFrom::Approved => status == ChartStatus::Approved,
+        };
+        if !allowed {
+            let wanted = match from {
+                ChangeFrom::AwaitingReview => "waiting for review",
+                ChangeFrom::Approved => "approved",
+            };
+            return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not {wanted}")));
         }
-        let updated = sqlx::query(
-            "UPDATE charts SET version = version + 1, status = $1, reviewer = $2, reviewed_at = $3, updated_at = $3 WHERE id = $4 AND version = $5",
-        )
-        .bind(new_status.as_str())
-        .bind(reviewer)
-        .bind(now_ms())
-        .bind(id)
-        .bind(version)
-        .execute(&mut **tx)
-        .await?;
+        let now = now_ms();
+        let update = match from {
+            ChangeFrom::AwaitingReview => sqlx::query(
+                "UPDATE charts SET version = version + 1, status = $1, reviewer = $2, reviewed_at = $3, updated_at = $3 WHERE id = $4 AND version = $5",
+            )
+            .bind(new_status.as_str())
+            .bind(actor)
+            .bind(now)
+            .bind(id)
+            .bind(version),
+            // Un-approving: the chart keeps the reviewer who approved it.
+            ChangeFrom::Approved => sqlx::query("UPDATE charts SET version = version + 1, status = $1, updated_at = $2 WHERE id = $3 AND version = $4")
+                .bind(new_status.as_str())
+                .bind(now)
+                .bind(id)
+                .bind(version),
+        };
+        let updated = update.execute(&mut **tx).await?;
         if updated.rows_affected() != 1 {
             return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current: version + 1 });
         }

@@ -87,7 +87,7 @@ pub struct Summary {
 pub async fn export(store: &Store, blobs: &BlobStore, request: &Request, actor: &str, out: &mut (dyn Write + Send)) -> Result<Summary> {
     let templates = store.templates();
     if let Some(form) = &request.form {
-        if form != "unknown" && !templates.iter().any(|t| t.form == *form) {
+        if form != chart::UNKNOWN_FORM && !templates.iter().any(|t| t.form == *form) {
             let known: Vec<&str> = templates.iter().map(|t| t.form.as_str()).collect();
             return Err(StoreError::Invalid(format!("no template for form {form:?} (forms: {})", known.join(", "))));
         }
@@ -205,7 +205,7 @@ pub async fn fill_hashes(store: &Store, blobs: &BlobStore, charts: &mut [Committ
                 continue;
             }
             let (b, sha) = (blobs.clone(), s.sha256.clone());
-            match tokio::task::spawn_blocking(move || b.get("originals", &sha)).await {
+            match tokio::task::spawn_blocking(move || b.get(crate::blobs::BlobKind::Original, &sha)).await {
                 Ok(Ok(bytes)) => {
                     let h = sha1_base64(&bytes);
                     store.set_file_sha1(&s.sha256, &h).await?;

@@ -45,7 +45,7 @@ pub(crate) async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx
     let failed = rows.len() - pages.len();
     sqlx::query("UPDATE charts SET status = $1, form = $2, confidence = $3, updated_at = $4 WHERE id = $5")
         .bind(ChartStatus::Extracted.as_str())
-        .bind(&extraction.form)
+        .bind(extraction.form_name())
         .bind(extraction.confidence() as f64)
         .bind(now_ms())
         .bind(chart_id)
@@ -53,7 +53,7 @@ pub(crate) async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx
         .await?;
     let found = extraction.fields.values().filter(|f| f.value.is_some()).count();
     let auto = extraction.fields.values().filter(|f| !f.needs_review).count();
-    let detail = format!("form {}, {found}/{} fields found, {auto} auto-accepted, {failed} page(s) failed", extraction.form, extraction.fields.len());
+    let detail = format!("form {}, {found}/{} fields found, {auto} auto-accepted, {failed} page(s) failed", extraction.form_name(), extraction.fields.len());
     audit(tx, "pipeline", "extract", Some(&public_id), &detail).await
 }
 

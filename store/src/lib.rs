@@ -31,7 +31,7 @@ pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueFilter, QueueItem, Sou
 pub use committed::RecordCounts;
 pub use outbox::{OutboxItem, OutboxOp, Retraction};
 pub use queue::{FileOutcome, NewFile, PageJob, PageResult};
-pub use records::{Candidate, Committed, MatchOutcome, PatientChoice};
+pub use records::{Candidate, Committed, MatchHow, MatchOutcome, PatientChoice};
 pub use stats::{BatchSummary, ChartCounts, DayCounts, PageCounts, Rejection, ReviewerCounts, Stats};
 pub use users::{Session, User};
 

@@ -70,13 +70,57 @@ pub enum MatchOutcome {
     NotApplicable,
 }
 
+/// How a committed chart's patient was found (stored as `encounters.match_how`, serialised
+/// in snake case for the review page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchHow {
+    /// Matching linked it to a stored patient with confidence.
+    Linked,
+    /// Matching found no one: a new patient.
+    New,
+    /// A reviewer chose the stored patient.
+    Chosen,
+    /// A reviewer said it is a new patient.
+    ChosenNew,
+    /// Committed again under the patient it had (after a correction).
+    Recommitted,
+}
+
+impl MatchHow {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchHow::Linked => "linked",
+            MatchHow::New => "new",
+            MatchHow::Chosen => "chosen",
+            MatchHow::ChosenNew => "chosen_new",
+            MatchHow::Recommitted => "recommitted",
+        }
+    }
+
+    /// The value stored as `s`.
+    pub fn parse(s: &str) -> Result<MatchHow> {
+        [MatchHow::Linked, MatchHow::New, MatchHow::Chosen, MatchHow::ChosenNew, MatchHow::Recommitted]
+            .into_iter()
+            .find(|h| h.as_str() == s)
+            .ok_or_else(|| StoreError::Invalid(format!("match_how {s:?}")))
+    }
+}
+
+impl std::fmt::Display for MatchHow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What committing a chart did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Committed {
     /// The patient it is filed under.
     pub patient: String,
-    /// `linked`, `new`, `chosen`, `chosen_new` or `recommitted`.
-    pub how: String,
+    /// How the patient was found.
+    pub how: MatchHow,
     /// The match score, when linked to a stored patient.
     pub score: Option<f32>,
     /// Clinical facts written.
@@ -224,7 +268,7 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
         let (enc, pid, ppub): (i64, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
         sqlx::query("DELETE FROM facts WHERE encounter_id = $1").bind(enc).execute(&mut *conn).await?;
         sqlx::query("DELETE FROM encounters WHERE id = $1").bind(enc).execute(&mut *conn).await?;
-        (pid, ppub, "recommitted".to_string(), None)
+        (pid, ppub, MatchHow::Recommitted, None)
     } else {
         let chosen = match choice {
             PatientChoice::Existing(p) => {
@@ -235,7 +279,7 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
                     .ok_or_else(|| StoreError::NotFound(format!("patient {p}")))?;
                 let stored = person_of(&row)?;
                 let s = matching::score(&person, &stored.person);
-                Some((stored.id, stored.public_id, "chosen", Some(s.score)))
+                Some((stored.id, stored.public_id, MatchHow::Chosen, Some(s.score)))
             }
             PatientChoice::New => None,
             PatientChoice::Auto => match match_in(conn, &person).await? {
@@ -245,14 +289,14 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
                         .find(|p| p.public_id == candidate.patient)
                         .map(|p| p.id)
                         .ok_or_else(|| StoreError::NotFound(candidate.patient.clone()))?;
-                    Some((id, candidate.patient, "linked", Some(candidate.score)))
+                    Some((id, candidate.patient, MatchHow::Linked, Some(candidate.score)))
                 }
                 (MatchOutcome::Ask { candidates }, _) => return Err(StoreError::NeedsPatientChoice { chart: public_id.to_string(), candidates }),
                 _ => None,
             },
         };
         match chosen {
-            Some((id, p, how, score)) => (id, p, how.to_string(), score),
+            Some((id, p, how, score)) => (id, p, how, score),
             None => {
                 let mut p = patient_public_id(public_id);
                 let mut n = 1;
@@ -269,8 +313,8 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
                 .fetch_one(&mut *conn)
                 .await?
                 .try_get(0)?;
-                let how = if *choice == PatientChoice::New { "chosen_new" } else { "new" };
-                (id, p, how.to_string(), None)
+                let how = if *choice == PatientChoice::New { MatchHow::ChosenNew } else { MatchHow::New };
+                (id, p, how, None)
             }
         }
     };
@@ -300,7 +344,7 @@ pub(crate) async fn commit_in(conn: &mut AnyConnection, chart_id: i64, public_id
     .bind(&e.reason)
     .bind(&e.doctor)
     .bind(person_json)
-    .bind(&how)
+    .bind(how.as_str())
     // As text: sqlx 0.8's Any driver binds a NULL f64 as a float4 on PostgreSQL, and the
     // statement cached with it then refuses an f64.
     .bind(score.map(|s| s.to_string()))
@@ -413,24 +457,8 @@ impl Store {
             return Err(StoreError::Invalid("un-approving needs a reason".into()));
         }
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT id, version, status FROM charts WHERE public_id = $1")
-            .bind(public_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
-        let (id, current, status): (i64, i64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-        if current != version {
-            return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current });
-        }
-        if status != ChartStatus::Approved.as_str() {
-            return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not approved")));
-        }
-        sqlx::query("UPDATE charts SET version = version + 1, status = $1, updated_at = $2, second_keyed_by = NULL WHERE id = $3")
-            .bind(ChartStatus::InReview.as_str())
-            .bind(now_ms())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        let id = self.change_chart(&mut tx, public_id, version, crate::charts::ChangeFrom::Approved, ChartStatus::InReview, manager).await?;
+        sqlx::query("UPDATE charts SET second_keyed_by = NULL WHERE id = $1").bind(id).execute(&mut *tx).await?;
         let retracted = retract_in(&mut tx, id, public_id).await?;
         audit(&mut tx, manager, "unapprove", Some(public_id), &format!("version {}; reason: {reason}; {retracted}", version + 1)).await?;
         tx.commit().await?;
@@ -450,7 +478,7 @@ impl Store {
         row.map(|r| {
             Ok(Committed {
                 patient: r.try_get(0)?,
-                how: r.try_get(1)?,
+                how: MatchHow::parse(&r.try_get::<String, _>(1)?)?,
                 score: r.try_get::<Option<f64>, _>(2)?.map(|s| s as f32),
                 facts: r.try_get::<i64, _>(3)? as usize,
             })
@@ -563,7 +591,7 @@ mod tests {
         }
         assert_eq!(s.approved_uncommitted().await.unwrap(), vec![(job.chart.clone(), Some("rev".to_string()))]);
         let done = s.commit_chart(&job.chart, "rev").await.unwrap().unwrap();
-        assert_eq!(done.how, "new");
+        assert_eq!(done.how, crate::MatchHow::New);
         assert!(s.approved_uncommitted().await.unwrap().is_empty());
         assert_eq!(s.record_counts().await.unwrap().encounters, 1);
     }

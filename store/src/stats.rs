@@ -261,10 +261,10 @@ impl Store {
         for r in sqlx::query("SELECT status, COUNT(*) FROM pages GROUP BY status").fetch_all(&self.pool).await? {
             let (status, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
             stats.pages.total += n;
-            match status.as_str() {
-                "done" => stats.pages.done += n,
-                "failed" => stats.pages.failed += n,
-                _ => stats.pages.queued += n,
+            match status.parse::<chart::PageStatus>().map_err(crate::StoreError::Invalid)? {
+                chart::PageStatus::Done => stats.pages.done += n,
+                chart::PageStatus::Failed => stats.pages.failed += n,
+                chart::PageStatus::Queued | chart::PageStatus::Processing => stats.pages.queued += n,
             }
         }
         Ok(stats)

@@ -294,7 +294,7 @@ async fn double_keying_agrees_or_goes_to_a_senior(s: Store) {
             assert_eq!(settled.status, ChartStatus::Approved);
             // The same patient number at the same facility: the same patient, linked unasked.
             let commit = s.commit_of(&id).await.unwrap().unwrap();
-            assert_eq!(commit.how, "linked", "{commit:?}");
+            assert_eq!(commit.how, store::MatchHow::Linked, "{commit:?}");
         }
     }
     let actions: Vec<String> = s.audit_entries(None).await.unwrap().into_iter().map(|e| e.2).filter(|a| a.contains("key")).collect();
@@ -457,6 +457,19 @@ async fn approval_commits_a_matched_record_and_unapproval_retracts_it(s: Store) 
     s.unapprove(&d, vd, "boss", "duplicate scan").await.unwrap();
     assert_eq!(s.record_counts().await.unwrap().patients, 1);
     assert!(matches!(s.unapprove(&d, vd + 1, "boss", "again").await, Err(StoreError::InvalidState(_))));
+    // Two managers un-approve the same version at once: the version check every change goes
+    // through lets exactly one of them through, so the record is retracted once.
+    let vb = s.chart(&b).await.unwrap().version;
+    s.approve(&b, vb, "rev").await.unwrap();
+    let vb = s.chart(&b).await.unwrap().version;
+    let retractions = |s: Store, b: String| async move {
+        s.outbox_pending(1000).await.unwrap().iter().filter(|o| o.chart == b && o.op == store::OutboxOp::Retract).count()
+    };
+    let before = retractions(s.clone(), b.clone()).await;
+    let (one, two) = tokio::join!(s.unapprove(&b, vb, "boss", "first"), s.unapprove(&b, vb, "boss2", "second"));
+    assert!(one.is_ok() != two.is_ok(), "exactly one un-approval wins: {one:?} {two:?}");
+    assert!(matches!(one.err().or(two.err()), Some(StoreError::Conflict { .. })));
+    assert_eq!(retractions(s.clone(), b.clone()).await, before + 1);
 }
 
 async fn the_outbox_survives_until_sent(s: Store) {

@@ -41,13 +41,22 @@ pub use value::is_free_text;
 /// What extraction found on one chart.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Extraction {
-    /// The form it decided on, or `unknown`.
-    pub form: String,
+    /// The form it decided on; `None` when no template's form was recognised (stored and
+    /// exported as [`UNKNOWN_FORM`]).
+    pub form: Option<String>,
     /// Every field of the template (found or missing), by name.
     pub fields: BTreeMap<String, ExtractedField>,
 }
 
+/// How a chart whose form was not recognised is stored and exported.
+pub const UNKNOWN_FORM: &str = "unknown";
+
 impl Extraction {
+    /// The form's name as stored and exported: the template's, or [`UNKNOWN_FORM`].
+    pub fn form_name(&self) -> &str {
+        self.form.as_deref().unwrap_or(UNKNOWN_FORM)
+    }
+
     /// The chart's confidence for ordering the review queue: the mean of its fields'
     /// confidences, a missing field counting as 0. (The least confident field would put
     /// every chart with one missing optional field at 0 and tell them apart no more.)
@@ -79,7 +88,7 @@ pub fn extract_with(template: &Template, pages: &[PageWords]) -> Extraction {
 /// known form. Free text fields are left out (any reading of them is "valid").
 pub fn doubtful_zones(templates: &[Template], page: &PageWords) -> Vec<BBox> {
     let extraction = extract(templates, std::slice::from_ref(page));
-    let Some(template) = templates.iter().find(|t| t.form == extraction.form) else { return Vec::new() };
+    let Some(template) = templates.iter().find(|t| Some(t.form.as_str()) == extraction.form.as_deref()) else { return Vec::new() };
     let mut zones = Vec::new();
     for spec in &template.fields {
         let Some(f) = extraction.fields.get(&spec.name) else { continue };
@@ -360,7 +369,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
             f.issue = Some(format!("low confidence {:.0}%", f.confidence * 100.0));
         }
     }
-    Extraction { form: template.form.clone(), fields }
+    Extraction { form: Some(template.form.clone()), fields }
 }
 
 /// Every reading of field `fi` from the places its labels point to, with the label's
@@ -689,7 +698,7 @@ pub fn extract_generic(pages: &[PageWords]) -> Extraction {
             }
         }
     }
-    Extraction { form: "unknown".into(), fields }
+    Extraction { form: None, fields }
 }
 
 #[cfg(test)]

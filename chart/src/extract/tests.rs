@@ -37,7 +37,7 @@ fn bilingual_card_is_extracted() {
         "ICD-10: J06.9",
     ]);
     let e = extract(&standard_templates(), &[p]);
-    assert_eq!(e.form, "opd");
+    assert_eq!(e.form.as_deref(), Some("opd"));
     assert_eq!(value(&e, "patient_id").as_deref(), Some("004512"));
     assert_eq!(value(&e, "name_khmer").as_deref(), Some("សុខ ចាន់ធី"));
     assert_eq!(value(&e, "name_latin").as_deref(), Some("SOK Chanthy"));
@@ -119,7 +119,7 @@ fn ticked_box_wins_even_when_its_option_is_unreadable() {
         word("Died", 740, 456, 3, 0.95),
     ]);
     let e = extract(&standard_templates(), &[p]);
-    assert_eq!(e.form, "ipd");
+    assert_eq!(e.form.as_deref(), Some("ipd"));
     assert_eq!(value(&e, "outcome").as_deref(), Some("died"));
     assert!(e.fields["outcome"].confidence > 0.9, "{:?}", e.fields["outcome"]);
     // "qo" is no sex, but the second of the template's options ["M", "F"] is ticked.
@@ -161,7 +161,7 @@ fn grid_columns_table_cells_and_values_that_look_like_labels() {
         word("012 345 678", 300, 700, 6, 0.95),
     ]);
     let e = extract(&standard_templates(), &[p]);
-    assert_eq!(e.form, "anc");
+    assert_eq!(e.form.as_deref(), Some("anc"));
     assert_eq!(value(&e, "date_of_birth").as_deref(), Some("1990-03-12"));
     assert_eq!(value(&e, "district").as_deref(), Some("Sangkae"));
     assert_eq!(value(&e, "commune"), None);
@@ -226,7 +226,8 @@ fn second_readings_rescue_invalid_values_and_confirm_valid_ones() {
 fn unknown_form_gets_generic_fields() {
     let p = page(&["IMMUNISATION RECORD", "Vaccine: BCG", "Lot: 77A"]);
     let e = extract(&standard_templates(), &[p]);
-    assert_eq!(e.form, "unknown");
+    assert_eq!(e.form, None);
+    assert_eq!(e.form_name(), "unknown");
     assert_eq!(value(&e, "vaccine").as_deref(), Some("BCG"));
     assert!(e.fields.values().all(|f| f.needs_review));
 }
