@@ -127,6 +127,52 @@ impl QueueItem {
     }
 }
 
+/// A chart's row with its file, as stored (`CHART_COLUMNS`).
+#[derive(sqlx::FromRow)]
+struct ChartRow {
+    id: i64,
+    public_id: String,
+    facility: String,
+    batch: String,
+    status: String,
+    form: Option<String>,
+    version: i64,
+    confidence: Option<f64>,
+    reviewer: Option<String>,
+    original_name: String,
+    sha256: String,
+}
+
+/// The columns of a [`ChartRow`], over `charts c JOIN files f`.
+const CHART_COLUMNS: &str = "c.id, c.public_id, c.facility, c.batch, c.status, c.form, c.version, c.confidence, c.reviewer, f.original_name, f.sha256";
+
+/// A page's row, as stored.
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    page_no: i64,
+    status: String,
+    width: Option<i64>,
+    height: Option<i64>,
+    image_sha256: Option<String>,
+    error: Option<String>,
+    flag: Option<String>,
+}
+
+/// A field's row, as stored.
+#[derive(sqlx::FromRow)]
+struct FieldRow {
+    name: String,
+    value: Option<String>,
+    raw: String,
+    confidence: f64,
+    needs_review: i64,
+    page: i64,
+    bbox: Option<String>,
+    issue: Option<String>,
+    corrected: i64,
+    value_rows: i64,
+}
+
 /// Narrows the review queue (empty: everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct QueueFilter {
@@ -176,59 +222,53 @@ impl Store {
 
     /// A chart with its sources, fields and pages.
     pub async fn chart(&self, public_id: &str) -> Result<ChartRecord> {
-        let row = sqlx::query(
-            "SELECT c.id, c.public_id, c.facility, c.batch, c.status, c.form, c.version, c.confidence, c.reviewer, f.original_name, f.sha256
-             FROM charts c JOIN files f ON f.id = c.file_id WHERE c.public_id = $1",
-        )
-        .bind(public_id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
-        self.load_chart(&row).await
+        let row = sqlx::query_as::<_, ChartRow>(&format!("SELECT {CHART_COLUMNS} FROM charts c JOIN files f ON f.id = c.file_id WHERE c.public_id = $1"))
+            .bind(public_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
+        self.load_chart(row).await
     }
 
-    async fn load_chart(&self, row: &AnyRow) -> Result<ChartRecord> {
-        let id: i64 = row.try_get(0)?;
-        let file: String = row.try_get(9)?;
-        let sha256: String = row.try_get(10)?;
+    async fn load_chart(&self, row: ChartRow) -> Result<ChartRecord> {
+        let id = row.id;
         let pages: Vec<PageInfo> =
-            sqlx::query("SELECT page_no, status, width, height, image_sha256, error, flag FROM pages WHERE chart_id = $1 ORDER BY page_no")
+            sqlx::query_as::<_, PageRow>("SELECT page_no, status, width, height, image_sha256, error, flag FROM pages WHERE chart_id = $1 ORDER BY page_no")
                 .bind(id)
                 .fetch_all(&self.pool)
                 .await?
-                .iter()
+                .into_iter()
                 .map(|r| {
                     Ok(PageInfo {
-                        page: r.try_get::<i64, _>(0)? as u32,
-                        status: r.try_get::<String, _>(1)?.parse().map_err(StoreError::Invalid)?,
-                        width: r.try_get::<Option<i64>, _>(2)?.map(|v| v as u32),
-                        height: r.try_get::<Option<i64>, _>(3)?.map(|v| v as u32),
-                        image_sha256: r.try_get(4)?,
-                        error: r.try_get(5)?,
-                        flag: r.try_get(6)?,
+                        page: r.page_no as u32,
+                        status: r.status.parse().map_err(StoreError::Invalid)?,
+                        width: r.width.map(|v| v as u32),
+                        height: r.height.map(|v| v as u32),
+                        image_sha256: r.image_sha256,
+                        error: r.error,
+                        flag: r.flag,
                     })
                 })
                 .collect::<Result<_>>()?;
         let mut fields = BTreeMap::new();
-        for r in sqlx::query(
+        for r in sqlx::query_as::<_, FieldRow>(
             "SELECT name, value, raw, confidence, needs_review, page, bbox, issue, corrected, value_rows FROM fields WHERE chart_id = $1 ORDER BY name",
         )
         .bind(id)
         .fetch_all(&self.pool)
         .await?
         {
-            let bbox: Option<String> = r.try_get(6)?;
             fields.insert(
-                r.try_get::<String, _>(0)?,
+                r.name,
                 FieldRecord {
-                    value: stored_value(r.try_get(1)?, r.try_get(9)?),
-                    raw: r.try_get(2)?,
-                    confidence: r.try_get(3)?,
-                    needs_review: r.try_get::<i64, _>(4)? != 0,
-                    page: r.try_get::<i64, _>(5)? as u32,
-                    bbox: bbox.and_then(|b| serde_json::from_str(&b).ok()),
-                    issue: r.try_get(7)?,
-                    corrected: r.try_get::<i64, _>(8)? != 0,
+                    value: stored_value(r.value, r.value_rows),
+                    raw: r.raw,
+                    confidence: r.confidence,
+                    needs_review: r.needs_review != 0,
+                    page: r.page as u32,
+                    bbox: r.bbox.and_then(|b| serde_json::from_str(&b).ok()),
+                    issue: r.issue,
+                    corrected: r.corrected != 0,
                 },
             );
         }
@@ -241,15 +281,15 @@ impl Store {
                 .transpose()?;
         Ok(ChartRecord {
             next_chart,
-            chart: row.try_get(1)?,
-            facility: row.try_get(2)?,
-            batch: row.try_get(3)?,
-            status: status_of(&row.try_get::<String, _>(4)?)?,
-            form: row.try_get(5)?,
-            version: row.try_get(6)?,
-            confidence: row.try_get(7)?,
-            reviewer: row.try_get(8)?,
-            sources: pages.iter().map(|p| Source { file: file.clone(), sha256: sha256.clone(), page: p.page }).collect(),
+            status: status_of(&row.status)?,
+            chart: row.public_id,
+            facility: row.facility,
+            batch: row.batch,
+            form: row.form,
+            version: row.version,
+            confidence: row.confidence,
+            reviewer: row.reviewer,
+            sources: pages.iter().map(|p| Source { file: row.original_name.clone(), sha256: row.sha256.clone(), page: p.page }).collect(),
             fields,
             pages,
         })
@@ -257,14 +297,13 @@ impl Store {
 
     /// Charts in a status (all with `None`), oldest first.
     pub async fn charts(&self, status: Option<ChartStatus>) -> Result<Vec<ChartRecord>> {
-        let base = "SELECT c.id, c.public_id, c.facility, c.batch, c.status, c.form, c.version, c.confidence, c.reviewer, f.original_name, f.sha256
-                    FROM charts c JOIN files f ON f.id = c.file_id";
+        let base = format!("SELECT {CHART_COLUMNS} FROM charts c JOIN files f ON f.id = c.file_id");
         let rows = match status {
-            Some(s) => sqlx::query(&format!("{base} WHERE c.status = $1 ORDER BY c.id")).bind(s.as_str()).fetch_all(&self.pool).await?,
-            None => sqlx::query(&format!("{base} ORDER BY c.id")).fetch_all(&self.pool).await?,
+            Some(s) => sqlx::query_as::<_, ChartRow>(&format!("{base} WHERE c.status = $1 ORDER BY c.id")).bind(s.as_str()).fetch_all(&self.pool).await?,
+            None => sqlx::query_as::<_, ChartRow>(&format!("{base} ORDER BY c.id")).fetch_all(&self.pool).await?,
         };
         let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
+        for r in rows {
             out.push(self.load_chart(r).await?);
         }
         Ok(out)

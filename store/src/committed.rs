@@ -23,6 +23,52 @@ pub struct RecordCounts {
     pub outbox_pending: i64,
 }
 
+/// A clinical fact as stored.
+#[derive(sqlx::FromRow)]
+struct FactRow {
+    encounter_id: i64,
+    field: String,
+    kind: String,
+    system: Option<String>,
+    code: Option<String>,
+    display: String,
+    value: String,
+    value_kind: String,
+    unit: Option<String>,
+    page: i64,
+    bbox: Option<String>,
+    effective: Option<String>,
+}
+
+/// A committed encounter with its chart, patient and scanned file, as stored.
+#[derive(sqlx::FromRow)]
+struct EncounterRow {
+    encounter_id: i64,
+    chart_id: i64,
+    chart: String,
+    facility: String,
+    kind: String,
+    start_date: Option<String>,
+    end_date: Option<String>,
+    ward: Option<String>,
+    outcome: Option<String>,
+    reason: Option<String>,
+    doctor: Option<String>,
+    reviewer: String,
+    committed_at: i64,
+    patient: String,
+    person_json: String,
+    address_json: String,
+    patient_json: String,
+    original_name: String,
+    sha256: String,
+    media_type: String,
+    size_bytes: i64,
+    length_days: Option<String>,
+    referred_to: Option<String>,
+    facility_name: Option<String>,
+}
+
 impl Store {
     /// The committed charts (of one form, or all), oldest commit first, as FHIR export needs
     /// them. `sha1_base64` of the scans is left for the caller, who has the files.
@@ -44,53 +90,49 @@ impl Store {
             "SELECT f.encounter_id, f.field, f.kind, f.system, f.code, f.display, f.value, f.value_kind, f.unit, f.page, f.bbox, f.effective
              FROM facts f JOIN encounters e ON e.id = f.encounter_id JOIN charts c ON c.id = e.chart_id WHERE {filter} ORDER BY f.id"
         );
-        for f in sqlx::query(&sql).bind(param).fetch_all(&self.pool).await? {
-            let bbox: Option<String> = f.try_get(10)?;
-            facts.entry(f.try_get(0)?).or_default().push(Fact {
-                field: f.try_get(1)?,
-                kind: FactKind::parse(&f.try_get::<String, _>(2)?).unwrap_or(FactKind::Observation),
-                system: f.try_get(3)?,
-                code: f.try_get(4)?,
-                display: f.try_get(5)?,
-                value: f.try_get(6)?,
-                value_kind: ValueKind::parse(&f.try_get::<String, _>(7)?).unwrap_or(ValueKind::Text),
-                unit: f.try_get(8)?,
-                page: f.try_get::<i64, _>(9)? as u32,
-                bbox: bbox.and_then(|b| serde_json::from_str(&b).ok()),
-                effective: f.try_get(11)?,
+        for f in sqlx::query_as::<_, FactRow>(&sql).bind(param).fetch_all(&self.pool).await? {
+            facts.entry(f.encounter_id).or_default().push(Fact {
+                field: f.field,
+                kind: FactKind::parse(&f.kind).unwrap_or(FactKind::Observation),
+                system: f.system,
+                code: f.code,
+                display: f.display,
+                value: f.value,
+                value_kind: ValueKind::parse(&f.value_kind).unwrap_or(ValueKind::Text),
+                unit: f.unit,
+                page: f.page as u32,
+                bbox: f.bbox.and_then(|b| serde_json::from_str(&b).ok()),
+                effective: f.effective,
             });
         }
         let mut pages: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
         let sql = format!("SELECT p.chart_id, p.page_no FROM pages p JOIN encounters e ON e.chart_id = p.chart_id JOIN charts c ON c.id = p.chart_id WHERE {filter} ORDER BY p.chart_id, p.page_no");
-        for p in sqlx::query(&sql).bind(param).fetch_all(&self.pool).await? {
-            pages.entry(p.try_get(0)?).or_default().push(p.try_get::<i64, _>(1)? as u32);
+        for (chart_id, page_no) in sqlx::query_as::<_, (i64, i64)>(&sql).bind(param).fetch_all(&self.pool).await? {
+            pages.entry(chart_id).or_default().push(page_no as u32);
         }
         let sql = format!(
-            "SELECT e.id, c.public_id, c.facility, e.kind, e.start_date, e.end_date, e.ward, e.outcome, e.reason, e.doctor, e.reviewer, e.committed_at,
-                    p.public_id, p.person_json, p.address_json, f.original_name, f.sha256, f.media_type, f.size_bytes, c.id, e.patient_json,
-                    e.length_days, e.referred_to, e.facility_name
+            "SELECT e.id AS encounter_id, c.id AS chart_id, c.public_id AS chart, c.facility, e.kind, e.start_date, e.end_date, e.ward, e.outcome,
+                    e.reason, e.doctor, e.reviewer, e.committed_at, p.public_id AS patient, p.person_json, p.address_json, f.original_name,
+                    f.sha256, f.media_type, f.size_bytes, e.patient_json, e.length_days, e.referred_to, e.facility_name
              FROM encounters e JOIN charts c ON c.id = e.chart_id JOIN patients p ON p.id = e.patient_id JOIN files f ON f.id = c.file_id
              WHERE {filter} ORDER BY e.id"
         );
         let mut out = Vec::new();
-        for r in sqlx::query(&sql).bind(param).fetch_all(&self.pool).await? {
-            let enc: i64 = r.try_get(0)?;
-            let chart_id: i64 = r.try_get(19)?;
-            let person: Person = serde_json::from_str(&r.try_get::<String, _>(13)?).map_err(bad)?;
-            let chart_person: Person = serde_json::from_str(&r.try_get::<String, _>(20)?).map_err(bad)?;
-            let address: [Option<String>; 4] = serde_json::from_str(&r.try_get::<String, _>(14)?).unwrap_or_default();
-            let kind: String = r.try_get(3)?;
+        for r in sqlx::query_as::<_, EncounterRow>(&sql).bind(param).fetch_all(&self.pool).await? {
+            let person: Person = serde_json::from_str(&r.person_json).map_err(bad)?;
+            let chart_person: Person = serde_json::from_str(&r.patient_json).map_err(bad)?;
+            let address: [Option<String>; 4] = serde_json::from_str(&r.address_json).unwrap_or_default();
             let encounter = EncounterFacts {
-                kind: EncounterKind::parse(&kind).unwrap_or(EncounterKind::Outpatient),
-                start: r.try_get(4)?,
-                end: r.try_get(5)?,
-                ward: r.try_get(6)?,
-                outcome: r.try_get(7)?,
-                reason: r.try_get(8)?,
-                doctor: r.try_get(9)?,
-                length_days: r.try_get(21)?,
-                referred_to: r.try_get(22)?,
-                facility_name: r.try_get(23)?,
+                kind: EncounterKind::parse(&r.kind).unwrap_or(EncounterKind::Outpatient),
+                start: r.start_date,
+                end: r.end_date,
+                ward: r.ward,
+                outcome: r.outcome,
+                reason: r.reason,
+                doctor: r.doctor,
+                length_days: r.length_days,
+                referred_to: r.referred_to,
+                facility_name: r.facility_name,
             };
             let patient_facts = chart::record::PatientFacts {
                 patient_no: chart_person.identifiers.first().map(|(_, n)| n.clone()),
@@ -106,20 +148,20 @@ impl Store {
                 province: address[3].clone(),
             };
             out.push(CommittedChart {
-                chart: r.try_get(1)?,
-                facility: r.try_get(2)?,
-                patient: PatientEntry { public_id: r.try_get(12)?, person, address },
-                record: ClinicalRecord { patient: patient_facts, encounter, facts: facts.remove(&enc).unwrap_or_default() },
+                chart: r.chart,
+                facility: r.facility,
+                patient: PatientEntry { public_id: r.patient, person, address },
+                record: ClinicalRecord { patient: patient_facts, encounter, facts: facts.remove(&r.encounter_id).unwrap_or_default() },
                 scans: vec![ScanEntry {
-                    file: r.try_get(15)?,
-                    sha256: r.try_get(16)?,
+                    file: r.original_name,
+                    sha256: r.sha256,
                     sha1_base64: None,
-                    media_type: r.try_get(17)?,
-                    size: r.try_get::<i64, _>(18)? as u64,
-                    pages: pages.remove(&chart_id).unwrap_or_default(),
+                    media_type: r.media_type,
+                    size: r.size_bytes as u64,
+                    pages: pages.remove(&r.chart_id).unwrap_or_default(),
                 }],
-                reviewer: r.try_get(10)?,
-                approved_at: rfc3339(r.try_get(11)?),
+                reviewer: r.reviewer,
+                approved_at: rfc3339(r.committed_at),
             });
         }
         Ok(out)

@@ -462,9 +462,8 @@ async fn approval_commits_a_matched_record_and_unapproval_retracts_it(s: Store) 
     let vb = s.chart(&b).await.unwrap().version;
     s.approve(&b, vb, "rev").await.unwrap();
     let vb = s.chart(&b).await.unwrap().version;
-    let retractions = |s: Store, b: String| async move {
-        s.outbox_pending(1000).await.unwrap().iter().filter(|o| o.chart == b && o.op == store::OutboxOp::Retract).count()
-    };
+    let retractions =
+        |s: Store, b: String| async move { s.outbox_pending(1000).await.unwrap().iter().filter(|o| o.chart == b && o.op == store::OutboxOp::Retract).count() };
     let before = retractions(s.clone(), b.clone()).await;
     let (one, two) = tokio::join!(s.unapprove(&b, vb, "boss", "first"), s.unapprove(&b, vb, "boss2", "second"));
     assert!(one.is_ok() != two.is_ok(), "exactly one un-approval wins: {one:?} {two:?}");
