@@ -5,7 +5,6 @@ use crate::extraction::stored_value;
 use crate::{audit, now_ms, Result, Store, StoreError};
 use chart::{BBox, ChartStatus, FieldValue};
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::BTreeMap;
 
@@ -106,7 +105,7 @@ pub struct ChartRecord {
 }
 
 /// A chart waiting for review.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct QueueItem {
     /// Public chart id.
     pub chart: String,
@@ -118,13 +117,6 @@ pub struct QueueItem {
     pub facility: String,
     /// How many fields need review.
     pub fields_to_review: i64,
-}
-
-impl QueueItem {
-    /// A queue row: public id, form, confidence, facility, fields needing review.
-    fn from_row(r: &AnyRow) -> Result<Self> {
-        Ok(QueueItem { chart: r.try_get(0)?, form: r.try_get(1)?, confidence: r.try_get(2)?, facility: r.try_get(3)?, fields_to_review: r.try_get(4)? })
-    }
 }
 
 /// A chart's row with its file, as stored (`CHART_COLUMNS`).
@@ -318,9 +310,9 @@ impl Store {
     /// without the charts other reviewers hold a live claim on. (The statuses are written
     /// out in the SQL so that the partial index `charts_queue` serves the order.)
     pub async fn review_queue_for(&self, limit: i64, filter: &QueueFilter, viewer: Option<&str>) -> Result<Vec<QueueItem>> {
-        let rows = sqlx::query(
-            "SELECT c.public_id, c.form, COALESCE(c.confidence, 0.0), c.facility,
-                    (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0)
+        let mut items = sqlx::query_as::<_, QueueItem>(
+            "SELECT c.public_id AS chart, c.form, COALESCE(c.confidence, 0.0) AS confidence, c.facility,
+                    (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0) AS fields_to_review
              FROM charts c
              WHERE c.status IN ('extracted', 'in_review')
                AND ($1 = '' OR c.facility = $1) AND ($2 = '' OR c.form = $2) AND ($3 = '' OR c.batch = $3)
@@ -335,12 +327,11 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        let mut items: Vec<QueueItem> = rows.iter().map(QueueItem::from_row).collect::<Result<_>>()?;
         // Charts waiting for a second keying (never by their first reviewer) and, for
         // seniors, disputed ones.
-        let extra = sqlx::query(
-            "SELECT c.public_id, c.form, COALESCE(c.confidence, 0.0), c.facility,
-                    (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0)
+        let extra = sqlx::query_as::<_, QueueItem>(
+            "SELECT c.public_id AS chart, c.form, COALESCE(c.confidence, 0.0) AS confidence, c.facility,
+                    (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0) AS fields_to_review
              FROM charts c
              WHERE ((c.status = 'second_key' AND COALESCE(c.reviewer, '') <> $1) OR (c.status = 'disputed' AND $2 = 1))
                AND ($3 = '' OR c.facility = $3) AND ($4 = '' OR c.form = $4) AND ($5 = '' OR c.batch = $5)
@@ -356,10 +347,8 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        for r in &extra {
-            items.push(QueueItem::from_row(r)?);
-        }
         if !extra.is_empty() {
+            items.extend(extra);
             items.sort_by(|a, b| a.confidence.total_cmp(&b.confidence));
             items.truncate(limit as usize);
         }

@@ -61,6 +61,16 @@ pub struct Retraction {
     pub facility: String,
 }
 
+/// An outbox row, as stored.
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: i64,
+    chart: String,
+    op: String,
+    payload: Option<String>,
+    attempts: i64,
+}
+
 impl Store {
     /// How many outbox rows wait to be sent.
     pub async fn outbox_pending_count(&self) -> Result<i64> {
@@ -69,20 +79,12 @@ impl Store {
 
     /// The oldest unsent outbox rows.
     pub async fn outbox_pending(&self, limit: i64) -> Result<Vec<OutboxItem>> {
-        sqlx::query("SELECT id, chart, op, payload, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1")
+        sqlx::query_as::<_, OutboxRow>("SELECT id, chart, op, payload, attempts FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1")
             .bind(limit)
             .fetch_all(&self.pool)
             .await?
-            .iter()
-            .map(|r| {
-                Ok(OutboxItem {
-                    id: r.try_get(0)?,
-                    chart: r.try_get(1)?,
-                    op: OutboxOp::parse(&r.try_get::<String, _>(2)?)?,
-                    payload: r.try_get(3)?,
-                    attempts: r.try_get(4)?,
-                })
-            })
+            .into_iter()
+            .map(|r| Ok(OutboxItem { id: r.id, chart: r.chart, op: OutboxOp::parse(&r.op)?, payload: r.payload, attempts: r.attempts }))
             .collect()
     }
 

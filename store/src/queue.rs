@@ -79,6 +79,20 @@ pub struct PageJob {
     pub flag: Option<String>,
 }
 
+/// A claimed page's row, as stored.
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    page_id: i64,
+    chart: String,
+    page_no: i64,
+    file_page: i64,
+    file_sha256: String,
+    media_type: String,
+    file_name: String,
+    attempts: i64,
+    flag: Option<String>,
+}
+
 /// What processing a page produced.
 #[derive(Debug, Clone)]
 pub struct PageResult {
@@ -223,8 +237,9 @@ impl Store {
             return Ok(None);
         };
         let page_id: i64 = row.try_get(0)?;
-        let job = sqlx::query(
-            "SELECT p.id, c.public_id, p.page_no, p.file_page, f.sha256, f.media_type, f.original_name, p.attempts, p.flag
+        let job = sqlx::query_as::<_, JobRow>(
+            "SELECT p.id AS page_id, c.public_id AS chart, p.page_no, p.file_page, f.sha256 AS file_sha256, f.media_type, f.original_name AS file_name,
+                    p.attempts, p.flag
              FROM pages p JOIN charts c ON c.id = p.chart_id JOIN files f ON f.id = p.file_id WHERE p.id = $1",
         )
         .bind(page_id)
@@ -232,15 +247,15 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Some(PageJob {
-            page_id: job.try_get(0)?,
-            chart: job.try_get(1)?,
-            page_no: job.try_get::<i64, _>(2)? as u32,
-            file_page: job.try_get::<i64, _>(3)? as u32,
-            file_sha256: job.try_get(4)?,
-            media_type: job.try_get(5)?,
-            file_name: job.try_get(6)?,
-            attempt: job.try_get::<i64, _>(7)? as u32,
-            flag: job.try_get(8)?,
+            page_id: job.page_id,
+            chart: job.chart,
+            page_no: job.page_no as u32,
+            file_page: job.file_page as u32,
+            file_sha256: job.file_sha256,
+            media_type: job.media_type,
+            file_name: job.file_name,
+            attempt: job.attempts as u32,
+            flag: job.flag,
         }))
     }
 
