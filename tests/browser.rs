@@ -272,31 +272,9 @@ fn chart_with_markup_in_its_text(ws: &Workspace, payload: &str) -> String {
             .await
             .unwrap();
         let job = store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
-        let mut words = Vec::new();
-        for (li, line) in
-            ["OUTPATIENT CONSULTATION CARD".to_string(), "Patient ID: 004512".into(), format!("Diagnosis: {payload}"), "Doctor: <b>bold</b>".into()]
-                .iter()
-                .enumerate()
-        {
-            let mut x = 100;
-            for t in line.split(' ') {
-                words.push(chart::Word {
-                    text: t.into(),
-                    bbox: chart::BBox::new(x, 300 + 110 * li as u32, 24 * t.chars().count() as u32, 40),
-                    confidence: 0.95,
-                    line: li as u32,
-                    block: 0,
-                });
-                x += 24 * t.chars().count() as u32 + 24;
-            }
-        }
-        let result = store::PageResult {
-            image_sha256: sha,
-            width: 1748,
-            height: 2480,
-            skew: 0.0,
-            words: chart::PageWords { page: 1, width: 1748, height: 2480, words, rereads: Vec::new() },
-        };
+        let diagnosis = format!("Diagnosis: {payload}");
+        let lines = ["OUTPATIENT CONSULTATION CARD", "Patient ID: 004512", &diagnosis, "Doctor: <b>bold</b>"];
+        let result = store::PageResult { image_sha256: sha, width: 1748, height: 2480, skew: 0.0, words: chart::PageWords::typeset(1, 1748, 2480, &lines) };
         store.complete_page(job.page_id, &result).await.unwrap();
         job.chart
     })
@@ -371,23 +349,12 @@ fn a_patient_to_choose(ws: &Workspace) -> (String, String) {
             };
             store.record_file(&file).await.unwrap();
             let job = store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
-            let words = ["OUTPATIENT", "CONSULTATION", "CARD"]
-                .iter()
-                .enumerate()
-                .map(|(k, t)| chart::Word {
-                    text: t.to_string(),
-                    bbox: chart::BBox::new(100 + 300 * k as u32, 100, 280, 40),
-                    confidence: 0.95,
-                    line: 0,
-                    block: 0,
-                })
-                .collect();
             let result = store::PageResult {
                 image_sha256: sha.clone(),
                 width: 1748,
                 height: 2480,
                 skew: 0.0,
-                words: chart::PageWords { page: 1, width: 1748, height: 2480, words, rereads: Vec::new() },
+                words: chart::PageWords::typeset(1, 1748, 2480, &["OUTPATIENT CONSULTATION CARD"]),
             };
             store.complete_page(job.page_id, &result).await.unwrap();
             let mut v = store.chart(&job.chart).await.unwrap().version;

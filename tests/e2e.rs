@@ -23,18 +23,7 @@ const CELLS_FLOOR: f64 = 0.90;
 const AUTO_ACCEPT_PRECISION_FLOOR: f64 = 0.99;
 
 fn truth() -> BTreeMap<String, Value> {
-    let mut out = BTreeMap::new();
-    for facility in std::fs::read_dir(root().join("samples/truth")).unwrap() {
-        for f in std::fs::read_dir(facility.unwrap().path()).unwrap() {
-            let path = f.unwrap().path();
-            if path.extension().is_none_or(|e| e != "json") {
-                continue;
-            }
-            let t: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-            out.insert(t["file"].as_str().unwrap().to_string(), t);
-        }
-    }
-    out
+    store::evaluate::truth_files(&root().join("samples/truth")).unwrap()
 }
 
 fn facilities() -> Vec<String> {

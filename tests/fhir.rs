@@ -126,12 +126,7 @@ fn approved_charts(ws: &Workspace, rt: &tokio::runtime::Runtime) -> Vec<(String,
             };
             store.record_file(&file).await.unwrap();
             let job = store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
-            let words = title
-                .split(' ')
-                .enumerate()
-                .map(|(k, t)| chart::Word { text: t.into(), bbox: chart::BBox::new(10 + 200 * k as u32, 10, 190, 30), confidence: 0.95, line: 0, block: 0 })
-                .collect();
-            let page = chart::PageWords { page: 1, width: 1000, height: 1400, words, rereads: vec![] };
+            let page = chart::PageWords::typeset(1, 1000, 1400, &[title]);
             store.complete_page(job.page_id, &PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.0, words: page }).await.unwrap();
             let mut v = store.chart(&job.chart).await.unwrap().version;
             for (name, value) in fields.iter() {

@@ -9,10 +9,9 @@
 
 mod common;
 
-use chart::eval::{Group, Half, Report, Truth};
+use chart::eval::{Group, Half, Report};
 use common::{corpus, Workspace};
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 /// Measured on the even half (README): CONTRACT fields 57.0% exact, "forms carry more"
 /// fields 70.9%, table cells 77.3%; auto-accepted values 100% right.
@@ -35,16 +34,7 @@ fn independent_charts_meet_their_floors_on_the_held_aside_half() {
     let export = String::from_utf8(out.stdout).unwrap();
 
     // chartscan's scoring of the export.
-    let mut truths = BTreeMap::new();
-    for entry in std::fs::read_dir(forms_dev.join("truth")).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "json") {
-            let v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-            if let Some(t) = Truth::from_json(&v) {
-                truths.insert(t.file.clone(), t);
-            }
-        }
-    }
+    let truths = store::evaluate::read_truths(&forms_dev.join("truth")).unwrap();
     assert_eq!(truths.len(), 45);
     let mut scored = Report { halves: true, ..Default::default() };
     for line in export.lines() {

@@ -9,12 +9,7 @@ use serde_json::Value;
 use std::process::Stdio;
 
 fn truth(file: &str) -> Value {
-    let path = std::fs::read_dir(root().join("samples/truth"))
-        .unwrap()
-        .map(|d| d.unwrap().path().join(file.replace(".png", ".json").replace(".jpg", ".json")))
-        .find(|p| p.exists())
-        .unwrap();
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    store::evaluate::truth_files(&root().join("samples/truth")).unwrap().remove(file).unwrap_or_else(|| panic!("no truth for {file}"))
 }
 
 #[test]

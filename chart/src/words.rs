@@ -82,6 +82,23 @@ impl Line<'_> {
 }
 
 impl PageWords {
+    /// Lines of typed text laid out as an engine reports them: one line per entry, its words
+    /// split at spaces, from (50, 50), 15 px per character and 30 px high, lines 50 px apart,
+    /// each word read at confidence 0.95. For tests and examples that need a page without an
+    /// engine (the store's, the review UI's, the end-to-end ones).
+    pub fn typeset(page: u32, width: u32, height: u32, lines: &[&str]) -> PageWords {
+        let mut words = Vec::new();
+        for (li, line) in lines.iter().enumerate() {
+            let mut x = 50;
+            for t in line.split(' ').filter(|t| !t.is_empty()) {
+                let w = 15 * t.chars().count() as u32;
+                words.push(Word { text: t.into(), bbox: BBox::new(x, 50 + 50 * li as u32, w, 30), confidence: 0.95, line: li as u32, block: 0 });
+                x += w + 15;
+            }
+        }
+        PageWords { page, width, height, words, rereads: Vec::new() }
+    }
+
     /// The page's blocks in the engine's order, with boxes and confidences.
     pub fn blocks(&self) -> Vec<Block> {
         let mut out: Vec<Block> = Vec::new();
@@ -169,6 +186,15 @@ impl PageWords {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typeset_lines_read_back_as_their_text() {
+        let page = PageWords::typeset(2, 1000, 1400, &["Patient ID: 004512", "Sex: F"]);
+        assert_eq!((page.page, page.words.len()), (2, 5));
+        assert_eq!(page.words[3].text, "Sex:");
+        assert_eq!((page.words[3].line, page.words[3].bbox.y), (1, 100));
+        assert!(page.words[1].bbox.x > page.words[0].bbox.x + page.words[0].bbox.w, "words do not overlap");
+    }
 
     #[test]
     fn check_boxes_replace_what_the_engine_read_there() {

@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use chart::{BBox, PageWords, Role, Word};
+use chart::{PageWords, Role};
 use http_body_util::BodyExt;
 use review_ui::{app, AppState};
 use serde_json::{json, Value};
@@ -50,27 +50,10 @@ async fn env_with_page(jpeg: Vec<u8>) -> Env {
         .unwrap();
     let job = store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
     let lines = ["OUTPATIENT CONSULTATION CARD", "Patient ID: 004512", "Phone: 12", &format!("Diagnosis: {EVIL}")];
-    let mut words = Vec::new();
-    for (li, l) in lines.iter().enumerate() {
-        let mut x = 10;
-        for t in l.split(' ') {
-            words.push(Word { text: t.into(), bbox: BBox::new(x, 10 + 50 * li as u32, 12 * t.len() as u32, 30), confidence: 0.95, line: li as u32, block: 0 });
-            x += 12 * t.len() as u32 + 12;
-        }
-    }
     let sha = store::blobs::sha256_hex(&jpeg);
     blobs.put(store::blobs::BlobKind::Page, &sha, &jpeg).unwrap();
     store
-        .complete_page(
-            job.page_id,
-            &PageResult {
-                image_sha256: sha,
-                width: 800,
-                height: 600,
-                skew: 0.0,
-                words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() },
-            },
-        )
+        .complete_page(job.page_id, &PageResult { image_sha256: sha, width: 800, height: 600, skew: 0.0, words: PageWords::typeset(1, 800, 600, &lines) })
         .await
         .unwrap();
     for (name, role) in [("rev", Role::Reviewer), ("rev2", Role::Reviewer), ("boss", Role::Manager), ("clerk", Role::Clerk), ("root", Role::Admin)] {
@@ -610,11 +593,6 @@ async fn add_chart(e: &Env, sha: &str) -> String {
         .await
         .unwrap();
     let job = e.store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
-    let words = ["OUTPATIENT", "CONSULTATION", "CARD"]
-        .iter()
-        .enumerate()
-        .map(|(i, t)| Word { text: t.to_string(), bbox: BBox::new(10 + 160 * i as u32, 10, 150, 30), confidence: 0.95, line: 0, block: 0 })
-        .collect();
     e.store
         .complete_page(
             job.page_id,
@@ -623,7 +601,7 @@ async fn add_chart(e: &Env, sha: &str) -> String {
                 width: 800,
                 height: 600,
                 skew: 0.0,
-                words: PageWords { page: 1, width: 800, height: 600, words, rereads: Vec::new() },
+                words: PageWords::typeset(1, 800, 600, &["OUTPATIENT CONSULTATION CARD"]),
             },
         )
         .await

@@ -13,11 +13,11 @@ fn io(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
     move |source| StoreError::Io { context, source }
 }
 
-/// The truth files under `dir` (any depth: the samples keep one folder per facility), by the
-/// file they describe. Both formats are read (see [`Truth::from_json`]); JSON files that are
-/// not truth are skipped.
-pub fn read_truths(dir: &Path) -> Result<BTreeMap<String, Truth>> {
-    let mut truths = BTreeMap::new();
+/// The truth files under `dir` (any depth: the samples keep one folder per facility) as
+/// JSON, by the file they describe (their `"file"`); JSON files without one are skipped.
+/// The one reader of truth files: `evaluate`, `calibrate` and the tests use it.
+pub fn truth_files(dir: &Path) -> Result<BTreeMap<String, serde_json::Value>> {
+    let mut out = BTreeMap::new();
     let mut files = vec![dir.to_path_buf()];
     while let Some(path) = files.pop() {
         if path.is_dir() {
@@ -26,11 +26,18 @@ pub fn read_truths(dir: &Path) -> Result<BTreeMap<String, Truth>> {
         } else if path.extension().is_some_and(|e| e == "json") {
             let text = std::fs::read_to_string(&path).map_err(io(format!("reading {}", path.display())))?;
             let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| StoreError::Invalid(format!("parsing {}: {e}", path.display())))?;
-            if let Some(t) = Truth::from_json(&v) {
-                truths.insert(t.file.clone(), t);
+            if let Some(file) = v["file"].as_str() {
+                out.insert(file.to_string(), v);
             }
         }
     }
+    Ok(out)
+}
+
+/// The truth files under `dir`, read into [`Truth`] (both formats: see
+/// [`Truth::from_json`]), by the file they describe.
+pub fn read_truths(dir: &Path) -> Result<BTreeMap<String, Truth>> {
+    let truths: BTreeMap<String, Truth> = truth_files(dir)?.values().filter_map(Truth::from_json).map(|t| (t.file.clone(), t)).collect();
     if truths.is_empty() {
         return Err(StoreError::NotFound(format!("no truth files (*.json with a \"file\") under {}", dir.display())));
     }

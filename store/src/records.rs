@@ -543,7 +543,7 @@ async fn retract_in(conn: &mut AnyConnection, chart_id: i64, public_id: &str) ->
 #[cfg(test)]
 mod tests {
     use crate::{NewFile, PageResult, Store};
-    use chart::{BBox, PageWords, Word};
+    use chart::PageWords;
 
     /// `chartscan commit` backfills charts approved before records existed: made here by
     /// approving one and removing its record, as a database from before 0008 would have it.
@@ -566,11 +566,6 @@ mod tests {
         };
         s.record_file(&file).await.unwrap();
         let job = s.claim_page("w", 60_000, 3).await.unwrap().unwrap();
-        let words = ["OUTPATIENT", "CONSULTATION", "CARD"]
-            .iter()
-            .enumerate()
-            .map(|(i, t)| Word { text: t.to_string(), bbox: BBox::new(10 + 200 * i as u32, 10, 190, 30), confidence: 0.95, line: 0, block: 0 })
-            .collect();
         s.complete_page(
             job.page_id,
             &PageResult {
@@ -578,7 +573,7 @@ mod tests {
                 width: 1000,
                 height: 1400,
                 skew: 0.0,
-                words: PageWords { page: 1, width: 1000, height: 1400, words, rereads: vec![] },
+                words: PageWords::typeset(1, 1000, 1400, &["OUTPATIENT CONSULTATION CARD"]),
             },
         )
         .await

@@ -3,7 +3,7 @@
 //! (`./dev test` starts one on loopback). Without that variable the PostgreSQL half fails
 //! loudly instead of passing.
 
-use chart::{BBox, ChartStatus, PageWords, Role, Word};
+use chart::{ChartStatus, PageWords, Role};
 use store::{FileOutcome, NewFile, PageResult, Store, StoreError};
 
 async fn sqlite_store() -> (Store, tempfile::TempDir) {
@@ -72,20 +72,8 @@ fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
     }
 }
 
-fn words(lines: &[&str], page: u32) -> PageWords {
-    let mut words = Vec::new();
-    for (li, line) in lines.iter().enumerate() {
-        let mut x = 50;
-        for t in line.split(' ') {
-            words.push(Word { text: t.into(), bbox: BBox::new(x, 50 + 50 * li as u32, 15 * t.len() as u32, 30), confidence: 0.97, line: li as u32, block: 0 });
-            x += 15 * t.len() as u32 + 15;
-        }
-    }
-    PageWords { page, width: 1000, height: 1400, words, rereads: Vec::new() }
-}
-
 fn result(lines: &[&str], page: u32) -> PageResult {
-    PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.5, words: words(lines, page) }
+    PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.5, words: PageWords::typeset(page, 1000, 1400, lines) }
 }
 
 async fn duplicates_are_recognised(s: Store) {
