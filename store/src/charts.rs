@@ -189,6 +189,8 @@ pub(crate) enum ChangeFrom {
     AwaitingReview,
     /// Approved: a manager's un-approval.
     Approved,
+    /// Waiting for a second keying: the second reviewer's keying.
+    SecondKey,
 }
 
 fn status_of(s: &str) -> Result<ChartStatus> {
@@ -375,22 +377,19 @@ impl Store {
         choice: &crate::PatientChoice,
     ) -> Result<(ChartRecord, bool)> {
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query("SELECT id, version, status, reviewer FROM charts WHERE public_id = $1")
+        let first: Option<String> = sqlx::query("SELECT reviewer FROM charts WHERE public_id = $1")
             .bind(public_id)
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?;
-        let (id, current, status, first): (i64, i64, String, Option<String>) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
-        if status != ChartStatus::SecondKey.as_str() {
-            return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not waiting for a second keying")));
-        }
+            .ok_or_else(|| StoreError::NotFound(format!("chart {public_id}")))?
+            .try_get(0)?;
         if first.as_deref() == Some(reviewer) {
             return Err(StoreError::InvalidState(format!("chart {public_id} was approved by {reviewer}: a different reviewer keys it the second time")));
         }
-        if current != version {
-            return Err(StoreError::Conflict { chart: public_id.to_string(), given: version, current });
-        }
         let mut disagreements = Vec::new();
+        // The version, claim and state are checked by `change_chart` below, in this
+        // transaction: when they fail, the flags set while comparing are rolled back.
+        let id: i64 = sqlx::query("SELECT id FROM charts WHERE public_id = $1").bind(public_id).fetch_one(&mut *tx).await?.try_get(0)?;
         for (name, second) in values {
             let firsts: Option<Option<String>> = sqlx::query("SELECT value FROM fields WHERE chart_id = $1 AND name = $2")
                 .bind(id)
@@ -413,13 +412,8 @@ impl Store {
         }
         let agreed = disagreements.is_empty();
         let next = if agreed { ChartStatus::Approved } else { ChartStatus::Disputed };
-        sqlx::query("UPDATE charts SET status = $1, version = version + 1, second_keyed_by = $2, claimed_by = NULL, claimed_until = NULL, updated_at = $3 WHERE id = $4")
-            .bind(next.as_str())
-            .bind(reviewer)
-            .bind(now_ms())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        self.change_chart(&mut tx, public_id, version, ChangeFrom::SecondKey, next, reviewer).await?;
+        sqlx::query("UPDATE charts SET claimed_by = NULL, claimed_until = NULL WHERE id = $1").bind(id).execute(&mut *tx).await?;
         let detail = serde_json::json!({"fields": values.keys().collect::<Vec<_>>(), "agreed": agreed, "disagreements": disagreements}).to_string();
         audit(&mut tx, reviewer, "second_key", Some(public_id), &detail).await?;
         if agreed {
@@ -546,11 +540,13 @@ impl Store {
         let allowed = match from {
             ChangeFrom::AwaitingReview => status.awaits_review(),
             ChangeFrom::Approved => status == ChartStatus::Approved,
+            ChangeFrom::SecondKey => status == ChartStatus::SecondKey,
         };
         if !allowed {
             let wanted = match from {
                 ChangeFrom::AwaitingReview => "waiting for review",
                 ChangeFrom::Approved => "approved",
+                ChangeFrom::SecondKey => "waiting for a second keying",
             };
             return Err(StoreError::InvalidState(format!("chart {public_id} is {status}, not {wanted}")));
         }
@@ -564,6 +560,15 @@ impl Store {
             .bind(now)
             .bind(id)
             .bind(version),
+            // The second keyer is recorded apart; the first reviewer stays the chart's.
+            ChangeFrom::SecondKey => {
+                sqlx::query("UPDATE charts SET version = version + 1, status = $1, second_keyed_by = $2, updated_at = $3 WHERE id = $4 AND version = $5")
+                    .bind(new_status.as_str())
+                    .bind(actor)
+                    .bind(now)
+                    .bind(id)
+                    .bind(version)
+            }
             // Un-approving: the chart keeps the reviewer who approved it.
             ChangeFrom::Approved => sqlx::query("UPDATE charts SET version = version + 1, status = $1, updated_at = $2 WHERE id = $3 AND version = $4")
                 .bind(new_status.as_str())
