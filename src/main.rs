@@ -16,7 +16,7 @@ use std::path::PathBuf;
 #[command(name = "chartscan", version, about, long_about = None, propagate_version = true)]
 struct Cli {
     /// Database: sqlite://PATH (created if missing) or postgres://USER@HOST/DB.
-    #[arg(long, env = "CHARTSCAN_DB", default_value = "sqlite://chartscan-data/chartscan.db", global = true)]
+    #[arg(long, env = "CHARTSCAN_DB", hide_env_values = true, default_value = "sqlite://chartscan-data/chartscan.db", global = true)]
     db: store::DatabaseUrl,
     /// Data directory for originals and page images (content-addressed).
     #[arg(long, env = "CHARTSCAN_DATA", default_value = "chartscan-data", global = true)]

@@ -311,3 +311,16 @@ fn killing_ingest_loses_nothing_and_rerunning_duplicates_nothing() {
     }
     println!("kill test: {runs} runs, {lost} charts lost, {duplicated} duplicated");
 }
+
+/// A database password given in the environment shows neither in `--help` nor in an error.
+#[test]
+fn the_database_password_is_never_printed() {
+    let ws = Workspace::new();
+    let help = ws.cmd().env("CHARTSCAN_DB", "postgres://chartscan:hunter2@db.local/charts").arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(help.status.success() && text.contains("CHARTSCAN_DB") && !text.contains("hunter2"), "{text}");
+    let failed = ws.cmd().env("CHARTSCAN_DB", "mysql://chartscan:hunter2@db.local/charts").arg("stats").output().unwrap();
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{err}");
+    assert!(err.contains("chartscan:***@db.local") && !err.contains("hunter2"), "{err}");
+}
