@@ -38,8 +38,9 @@ fn title_score(lines: &[Vec<Line<'_>>], title: &str) -> f32 {
 }
 
 /// Scores every template on the pages (40% best title match, 60% share of fields whose
-/// label was found, each label judged against every template's labels) and returns the
-/// best, or unknown.
+/// label was found, each label judged against every template's labels; for a template
+/// taught on an example, at least the share of its anchors found in their places) and
+/// returns the best, or unknown.
 pub fn detect_form(templates: &[Template], pages: &[PageWords]) -> FormGuess {
     let lines: Vec<Vec<Line<'_>>> = pages.iter().map(PageWords::lines).collect();
     let mut best = FormGuess { form: None, score: 0.0 };
@@ -58,7 +59,14 @@ pub fn detect_form(templates: &[Template], pages: &[PageWords]) -> FormGuess {
         }
         let labelled = t.fields.iter().filter(|f| f.heading.is_empty()).count().max(1);
         let coverage = found.len() as f32 / labelled as f32;
-        let score = 0.4 * title + 0.6 * coverage;
+        // A template taught on an example also knows its layout: the share of its anchors
+        // found where the example had them.
+        let layout = if t.anchors.is_empty() {
+            0.0
+        } else {
+            pages.iter().filter_map(|p| crate::register::register(&t.anchors, p)).map(|r| r.share()).fold(0.0, f32::max)
+        };
+        let score = (0.4 * title + 0.6 * coverage).max(layout);
         if score > best.score {
             best = FormGuess { form: Some(t.form.clone()), score };
         }

@@ -20,15 +20,17 @@ pub mod normalize;
 pub mod province;
 pub mod record;
 pub mod reference;
+pub mod register;
 pub mod split;
 pub mod status;
+pub mod studio;
 pub mod template;
 pub mod text;
 pub mod validate;
 pub mod words;
 
 pub use detect::{detect_form, FormGuess};
-pub use extract::{extract, Extraction, UNKNOWN_FORM};
+pub use extract::{extract, extract_for, Extraction, UNKNOWN_FORM};
 pub use field::{Evidence, ExtractedField, FieldValue, Found, Row, Verdict};
 pub use geometry::BBox;
 pub use normalize::{FieldType, ValueError};

@@ -78,6 +78,11 @@ pub struct FieldSpec {
     /// name): words that the heading line holds (`Hospital`, `មន្ទីរពេទ្យ`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub heading: Vec<String>,
+    /// Read the value from its `zone` first, on the page registered to the template's example
+    /// (see [`Template::anchors`]); the label is looked for only when the zone is empty.
+    /// Set by the template studio, where the author showed where the value is.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub zone_first: bool,
 }
 
 /// A form template.
@@ -97,6 +102,16 @@ pub struct Template {
     pub auto_accept: Option<f32>,
     /// The fields.
     pub fields: Vec<FieldSpec>,
+    /// A facility's own variant of the form: tried first on that facility's charts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facility: Option<String>,
+    /// The size of the example page the template was taught on, `[width, height]` in pixels:
+    /// with anchors, zones are places on that page, aligned to each new scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub example: Option<[f32; 2]>,
+    /// Printed phrases of the example page and where they were (see [`crate::register`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub anchors: Vec<crate::register::Anchor>,
 }
 
 /// Why a template is not usable: every problem found, each a sentence naming its field.

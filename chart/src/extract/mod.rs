@@ -69,13 +69,28 @@ impl Extraction {
 }
 
 /// Chooses the template (see [`detect_form`]) and extracts with it; unknown forms get a
-/// generic `label: value` extraction, all fields needing review.
+/// generic `label: value` extraction, all fields needing review. Only templates of no
+/// particular facility are used: see [`extract_for`].
 pub fn extract(templates: &[Template], pages: &[PageWords]) -> Extraction {
-    let guess = detect_form(templates, pages);
-    match guess.form.as_deref().and_then(|f| templates.iter().find(|t| t.form == f)) {
-        Some(template) => extract_among(template, templates, pages),
-        None => extract_generic(pages),
+    extract_for(templates, None, pages)
+}
+
+/// As [`extract`], for a chart of `facility`: that facility's own variants of the forms
+/// are tried first; when none fits, the general templates. Other facilities' variants are
+/// never used.
+pub fn extract_for(templates: &[Template], facility: Option<&str>, pages: &[PageWords]) -> Extraction {
+    let own: Vec<Template> = templates.iter().filter(|t| facility.is_some() && t.facility.as_deref() == facility).cloned().collect();
+    let general: Vec<Template> = templates.iter().filter(|t| t.facility.is_none()).cloned().collect();
+    for set in [own, general] {
+        if set.is_empty() {
+            continue;
+        }
+        let guess = detect_form(&set, pages);
+        if let Some(template) = guess.form.as_deref().and_then(|f| set.iter().find(|t| t.form == f)) {
+            return extract_among(template, &set, pages);
+        }
     }
+    extract_generic(pages)
 }
 
 /// Extracts every field of `template` from the pages.
@@ -159,6 +174,10 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
     let layout_share = labelled.len() as f32 / template.fields.iter().filter(|f| f.heading.is_empty()).count().max(1) as f32;
     let own_labels: Vec<Vec<String>> = template.fields.iter().map(|f| f.labels.iter().map(|l| label_key(l)).collect()).collect();
     let mut fields: BTreeMap<String, ExtractedField> = BTreeMap::new();
+    // Each page aligned to the example the template was taught on, when it has one.
+    let registrations: Vec<Option<crate::register::Registration>> =
+        pages.iter().map(|p| if template.anchors.is_empty() { None } else { crate::register::register(&template.anchors, p) }).collect();
+    let zones = Zones { example: template.example, registrations: &registrations };
 
     // Tables first: their headers are not labels of single fields.
     let mut table_phrases: HashSet<(usize, usize)> = HashSet::new();
@@ -215,10 +234,18 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         );
     }
 
-    // Single fields by their labels.
+    // Single fields by their labels (or first by their registered zone, when the template's
+    // author showed where the value is).
     for (fi, spec) in template.fields.iter().enumerate() {
         if matches!(spec.kind, FieldType::Table | FieldType::Address) || !spec.heading.is_empty() {
             continue;
+        }
+        if spec.zone_first {
+            if let Some(mut f) = spec.zone.and_then(|zone| from_zone(spec, zone, &layouts, &zones)) {
+                f.evidence.layout = layout_share;
+                fields.insert(spec.name.clone(), f);
+                continue;
+            }
         }
         let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], &vocab_keys);
         readings.sort_by_key(|r| std::cmp::Reverse(reading_rank(&r.0, r.1, r.2)));
@@ -338,7 +365,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
                 f.issue.get_or_insert_with(|| "its label could not be read; the value is beside a word taken for it".into());
                 f
             }
-            None => match spec.zone.and_then(|zone| from_zone(spec, zone, &layouts)) {
+            None => match spec.zone.and_then(|zone| from_zone(spec, zone, &layouts, &zones)) {
                 Some(mut f) => {
                     f.evidence.layout = layout_share;
                     f
@@ -602,12 +629,38 @@ fn guess_unread_label(fi: usize, template: &Template, layouts: &[PageLayout<'_>]
     None
 }
 
-/// A field whose label was not found, read from the template's zone: the words whose
-/// centre lies in the zone (fractions of the page) on the first page that has any.
-fn from_zone(spec: &crate::template::FieldSpec, [x, y, w, h]: [f32; 4], layouts: &[PageLayout<'_>]) -> Option<ExtractedField> {
+/// The share of a template's anchors a page must show in their places for its zones to be
+/// trusted as the example's (below it, zones are read as fractions of the page, for review).
+const MIN_REGISTERED_SHARE: f32 = 0.6;
+
+/// How zones land on each page: through the page's registration to the template's example
+/// when there is one, otherwise as fractions of the page itself.
+struct Zones<'a> {
+    example: Option<[f32; 2]>,
+    registrations: &'a [Option<crate::register::Registration>],
+}
+
+impl Zones<'_> {
+    /// The zone `[x, y, w, h]` (fractions of the example page) on page `pi`, and whether it
+    /// was placed by registration.
+    fn on_page(&self, pi: usize, page: &PageWords, [x, y, w, h]: [f32; 4]) -> (BBox, bool) {
+        match (self.example, self.registrations.get(pi).copied().flatten()) {
+            // Registered on most of the example's anchors: the layout is the example's.
+            (Some([ew, eh]), Some(r)) if r.share() >= MIN_REGISTERED_SHARE => (r.transform.rect([x * ew, y * eh, w * ew, h * eh]), true),
+            _ => {
+                let (pw, ph) = (page.width as f32, page.height as f32);
+                (BBox::new((x * pw) as u32, (y * ph) as u32, (w * pw) as u32, (h * ph) as u32), false)
+            }
+        }
+    }
+}
+
+/// A field read from the template's zone: the words whose centre lies in the zone on the
+/// first page that has any. Read without registration (the zone as fractions of whatever page
+/// this is), it always goes to a reviewer.
+fn from_zone(spec: &crate::template::FieldSpec, zone: [f32; 4], layouts: &[PageLayout<'_>], zones: &Zones<'_>) -> Option<ExtractedField> {
     for (pi, page) in layouts.iter().enumerate() {
-        let (pw, ph) = (page.words.width as f32, page.words.height as f32);
-        let zone = BBox::new((x * pw) as u32, (y * ph) as u32, (w * pw) as u32, (h * ph) as u32);
+        let (zone, registered) = zones.on_page(pi, page.words, zone);
         let mut words: Vec<&Word> = page.words.words.iter().filter(|wd| wd.bbox.center_within(&zone) && !layout::is_separator(wd)).collect();
         if words.is_empty() {
             continue;
@@ -616,7 +669,9 @@ fn from_zone(spec: &crate::template::FieldSpec, [x, y, w, h]: [f32; 4], layouts:
         let raw = join_words(&words, false);
         let reading = reading_of(spec, &words, raw, page, pi, Found::Zone);
         let mut f = field_from_reading(&reading, 0.0, 0.0, spec.kind);
-        f.issue.get_or_insert_with(|| "read from the template's zone (no label found)".to_string());
+        if !registered {
+            f.issue.get_or_insert_with(|| "read from the template's zone (no label found)".to_string());
+        }
         return Some(f);
     }
     None
