@@ -23,6 +23,9 @@ pub struct Anchor {
     pub at: [f32; 4],
 }
 
+/// A point of the example and where it was found on the scan.
+type Pair = ((f32, f32), (f32, f32));
+
 /// Maps the example page's pixels onto a scan's: `x' = a·x − b·y + tx`, `y' = b·x + a·y + ty`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Transform {
@@ -58,7 +61,7 @@ impl Transform {
     }
 
     /// The least-squares similarity taking each `from` point to its `to` point (two or more).
-    fn fit(pairs: &[((f32, f32), (f32, f32))]) -> Option<Transform> {
+    fn fit(pairs: &[Pair]) -> Option<Transform> {
         let n = pairs.len() as f32;
         if pairs.len() < 2 {
             return None;
@@ -144,14 +147,13 @@ fn found_anchors(anchors: &[Anchor], page: &PageWords) -> Vec<Option<(f32, f32)>
 /// anchors are found in agreement (the page is then read without registration).
 pub fn register(anchors: &[Anchor], page: &PageWords) -> Option<Registration> {
     let found = found_anchors(anchors, page);
-    let pairs: Vec<((f32, f32), (f32, f32))> =
-        anchors.iter().zip(&found).filter_map(|(a, f)| f.map(|to| ((a.at[0] + a.at[2] / 2.0, a.at[1] + a.at[3] / 2.0), to))).collect();
+    let pairs: Vec<Pair> = anchors.iter().zip(&found).filter_map(|(a, f)| f.map(|to| ((a.at[0] + a.at[2] / 2.0, a.at[1] + a.at[3] / 2.0), to))).collect();
     if pairs.len() < 2 {
         return None;
     }
     // A pair agrees when it lands within a tolerance of the page's size.
     let tolerance = 0.02 * (page.width.max(page.height) as f32).max(100.0);
-    let agreeing = |t: &Transform| -> Vec<((f32, f32), (f32, f32))> {
+    let agreeing = |t: &Transform| -> Vec<Pair> {
         pairs
             .iter()
             .copied()
