@@ -70,7 +70,7 @@ fn samples_ingest_review_and_export() {
         let fields = serde_json::from_value(chart["fields"].clone()).unwrap();
         report.add(
             &chart::eval::Truth::from_json(t).unwrap(),
-            &chart::Extraction { form: chart["form"].as_str().filter(|f| *f != chart::UNKNOWN_FORM).map(String::from), fields },
+            &chart::Extraction { form: chart["form"].as_str().filter(|f| *f != chart::UNKNOWN_FORM).map(String::from), variant: None, fields },
         );
     }
     println!("{}", report.render());

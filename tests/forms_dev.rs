@@ -41,7 +41,7 @@ fn independent_charts_meet_their_floors_on_the_held_aside_half() {
         let chart: Value = serde_json::from_str(line).unwrap();
         let file = chart["sources"][0]["file"].as_str().unwrap();
         let fields = serde_json::from_value(chart["fields"].clone()).unwrap();
-        let extraction = chart::Extraction { form: chart["form"].as_str().filter(|f| *f != chart::UNKNOWN_FORM).map(String::from), fields };
+        let extraction = chart::Extraction { form: chart["form"].as_str().filter(|f| *f != chart::UNKNOWN_FORM).map(String::from), variant: None, fields };
         scored.add(&truths[file], &extraction);
     }
     println!("{}", scored.render());

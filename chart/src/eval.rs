@@ -662,7 +662,7 @@ mod tests {
         });
         let t = Truth::from_json(&corpus).unwrap();
         assert_eq!((t.number(), t.style["label_format"].as_str()), (Some(2), "stack"));
-        let mut e = Extraction { form: Some("anc".into()), fields: BTreeMap::new() };
+        let mut e = Extraction { form: Some("anc".into()), variant: None, fields: BTreeMap::new() };
         e.fields.insert("age".into(), field(Some("32"), 0.99, false));
         e.fields.insert("village".into(), field(Some("ដូនឪ"), 0.95, false));
         e.fields.insert("hospital".into(), field(Some("Riverbank Clinik"), 0.95, false));
@@ -704,7 +704,7 @@ mod tests {
             fields: [("age", "1"), ("sex", "F"), ("phone", "012345678")].iter().map(|(k, v)| (k.to_string(), TruthValue::Text(v.to_string()))).collect(),
             ..Default::default()
         };
-        let mut e = Extraction { form: Some("opd".into()), fields: BTreeMap::new() };
+        let mut e = Extraction { form: Some("opd".into()), variant: None, fields: BTreeMap::new() };
         e.fields.insert("age".into(), field(Some("1"), 0.99, false));
         e.fields.insert("sex".into(), field(Some("M"), 0.95, false));
         e.fields.insert("phone".into(), field(Some("012345678"), 0.5, true));

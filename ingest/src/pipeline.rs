@@ -505,7 +505,7 @@ fn process_page(
     }
     if !second.is_empty() && !page.words.is_empty() {
         // Values that did not validate, read again by single-script engines.
-        for zone in chart::extract::doubtful_zones(ctx.store.templates(), &page).into_iter().take(MAX_REREADS) {
+        for zone in chart::extract::doubtful_zones(&ctx.store.templates(), &page).into_iter().take(MAX_REREADS) {
             for (languages, engine) in second.iter_mut() {
                 let words = engine.recognize_zone(&prepared, zone).map_err(|e| e.to_string())?;
                 if words.is_empty() {

@@ -141,7 +141,8 @@ fn chart_json(state: &AppState, record: &store::ChartRecord) -> Result<Value, Ap
                           "image": p.image_sha256.as_ref().map(|_| format!("/charts/{}/pages/{}/image", record.chart, p.page)) })
         })
         .collect();
-    let template = state.template(record.form.as_deref());
+    let template = state.template(record.form.as_deref(), &record.facility);
+    let template = template.as_ref();
     let mut order: Vec<String> = template.map(|t| t.fields.iter().map(|f| f.name.clone()).collect()).unwrap_or_default();
     order.extend(record.fields.keys().filter(|k| !order.contains(k)).cloned().collect::<Vec<_>>());
     v["field_order"] = order.into();
@@ -164,6 +165,7 @@ fn chart_json(state: &AppState, record: &store::ChartRecord) -> Result<Value, Ap
         .unwrap_or_default()
         .into();
     v["suggest"] = template
+        .as_ref()
         .map(|t| t.fields.iter().filter_map(|f| suggestion_kind(t, f).map(|k| (f.name.clone(), Value::from(k)))).collect::<serde_json::Map<_, _>>())
         .unwrap_or_default()
         .into();
@@ -219,7 +221,7 @@ fn suggestion_kind(template: &chart::Template, spec: &chart::FieldSpec) -> Optio
 /// The double-keyed fields of a chart's form that the chart has.
 fn double_keyed(state: &AppState, record: &store::ChartRecord) -> Vec<String> {
     state
-        .template(record.form.as_deref())
+        .template(record.form.as_deref(), &record.facility)
         .map(|t| t.fields.iter().filter(|f| f.double_key && record.fields.contains_key(&f.name)).map(|f| f.name.clone()).collect())
         .unwrap_or_default()
 }
@@ -278,7 +280,7 @@ async fn second_key(State(state): State<AppState>, Path(id): Path<String>, user:
     let mut values = std::collections::BTreeMap::new();
     for name in &keyed {
         let raw = body.values.get(name).cloned().flatten().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let canonical = match (raw, state.template(record.form.as_deref()).and_then(|t| t.field(name))) {
+        let canonical = match (raw, state.template(record.form.as_deref(), &record.facility).and_then(|t| t.field(name).cloned())) {
             (Some(raw), Some(spec)) => Some(spec.canonicalize(&raw).map_err(|e| AppError::Unprocessable(format!("{name}: {e}")))?),
             (Some(raw), None) => Some(raw),
             (None, _) => None,
@@ -314,7 +316,7 @@ async fn update_field(
     let canonical = match given {
         None => None,
         Some(value) => {
-            let spec = state.template(current.form.as_deref()).and_then(|t| t.field(&name));
+            let spec = state.template(current.form.as_deref(), &current.facility).and_then(|t| t.field(&name).cloned());
             match (spec, &value) {
                 (Some(spec), _) => Some(spec.canonicalize_value(&value).map_err(|e| AppError::Unprocessable(format!("{name}: {e}")))?),
                 (None, chart::FieldValue::Text(raw)) if current.fields.contains_key(&name) => Some(chart::FieldValue::Text(chart::khmer::clean(raw))),
@@ -426,9 +428,10 @@ async fn templates(State(state): State<AppState>, user: ApiUser) -> Result<Json<
     admin(&user)?;
     Ok(Json(
         state
-            .templates
+            .store
+            .templates()
             .iter()
-            .map(|t| json!({ "form": t.form, "name": t.name, "auto_accept": chart::confidence::threshold(t), "fields": t.fields.iter().map(|f| json!({ "name": f.name, "type": f.kind, "labels": f.labels, "required": f.required, "double_key": f.double_key })).collect::<Vec<_>>() }))
+            .map(|t| json!({ "form": t.form, "facility": t.facility, "name": t.name, "auto_accept": chart::confidence::threshold(t), "fields": t.fields.iter().map(|f| json!({ "name": f.name, "type": f.kind, "labels": f.labels, "required": f.required, "double_key": f.double_key })).collect::<Vec<_>>() }))
             .collect(),
     ))
 }

@@ -29,7 +29,6 @@ use store::Store;
 pub struct AppState {
     store: Store,
     blobs: BlobStore,
-    templates: Arc<Vec<chart::Template>>,
     throttle: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
     pages: Arc<Recent<Arc<image::GrayImage>>>,
     shrunk: Arc<Recent<Arc<Vec<u8>>>>,
@@ -62,9 +61,8 @@ pub const THROTTLE_WINDOW_MS: i64 = 15 * 60 * 1000;
 impl AppState {
     /// State from its parts; the templates are the store's.
     pub fn new(store: Store, blobs: BlobStore) -> Self {
-        let templates = store.templates().clone();
         // 24 decoded A5 pages are about 100 MB; 64 shrunk pages about 10 MB.
-        Self { store, blobs, templates, throttle: Default::default(), pages: Arc::new(Recent::new(24)), shrunk: Arc::new(Recent::new(64)) }
+        Self { store, blobs, throttle: Default::default(), pages: Arc::new(Recent::new(24)), shrunk: Arc::new(Recent::new(64)) }
     }
 
     /// Whether a login name is locked after too many failures.
@@ -89,8 +87,13 @@ impl AppState {
         entry.0 += 1;
     }
 
-    fn template(&self, form: Option<&str>) -> Option<&chart::Template> {
-        form.and_then(|f| self.templates.iter().find(|t| t.form == f))
+    /// The template a chart of `form` from `facility` is read with: the facility's own
+    /// variant, or the general one (the store's templates in use now).
+    fn template(&self, form: Option<&str>, facility: &str) -> Option<chart::Template> {
+        let form = form?;
+        let templates = self.store.templates();
+        let own = templates.iter().find(|t| t.form == form && t.facility.as_deref() == Some(facility));
+        own.or_else(|| templates.iter().find(|t| t.form == form && t.facility.is_none())).cloned()
     }
 }
 

@@ -4,7 +4,7 @@
 //! the templates are the store's own ([`Store::templates`]).
 
 use crate::{audit, now_ms, Backend, Result, Store};
-use chart::{ChartStatus, ExtractedField, FieldValue, PageStatus, PageWords, Template};
+use chart::{ChartStatus, ExtractedField, FieldValue, PageStatus, PageWords};
 use sqlx::Row;
 use std::collections::BTreeMap;
 
@@ -15,9 +15,9 @@ use std::collections::BTreeMap;
 /// page as unfinished: on PostgreSQL the chart row is locked before the pages are counted, so
 /// the second transaction counts after the first has committed (SQLite's `BEGIN IMMEDIATE`
 /// already serialises writers).
-pub(crate) async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx::Any>, backend: Backend, page_id: i64, templates: &[Template]) -> Result<()> {
+pub(crate) async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx::Any>, store: &Store, page_id: i64) -> Result<()> {
     let chart_id: i64 = sqlx::query("SELECT chart_id FROM pages WHERE id = $1").bind(page_id).fetch_one(&mut **tx).await?.try_get(0)?;
-    if backend == Backend::Postgres {
+    if store.backend == Backend::Postgres {
         sqlx::query("SELECT id FROM charts WHERE id = $1 FOR UPDATE").bind(chart_id).fetch_one(&mut **tx).await?;
     }
     let rows = sqlx::query("SELECT status, words_json FROM pages WHERE chart_id = $1 ORDER BY page_no").bind(chart_id).fetch_all(&mut **tx).await?;
@@ -33,21 +33,23 @@ pub(crate) async fn extract_if_complete(tx: &mut sqlx::Transaction<'static, sqlx
             }
         }
     }
-    let (public_id, status): (String, String) = {
-        let r = sqlx::query("SELECT public_id, status FROM charts WHERE id = $1").bind(chart_id).fetch_one(&mut **tx).await?;
-        (r.try_get(0)?, r.try_get(1)?)
-    };
+    let (public_id, status, facility): (String, String, String) =
+        sqlx::query_as("SELECT public_id, status, facility FROM charts WHERE id = $1").bind(chart_id).fetch_one(&mut **tx).await?;
     if status != ChartStatus::Ingested.as_str() {
         return Ok(());
     }
-    let extraction = chart::extract(templates, &pages);
+    let extraction = chart::extract_for(&store.templates(), Some(&facility), &pages);
+    // The stored template version it was extracted with (none for a bundled template).
+    let template_id = extraction.form.as_deref().and_then(|f| store.template_set.read().expect("not poisoned").in_use_id(f, extraction.variant.as_deref()));
     replace_fields(tx, chart_id, &extraction.fields).await?;
     let failed = rows.len() - pages.len();
-    sqlx::query("UPDATE charts SET status = $1, form = $2, confidence = $3, updated_at = $4 WHERE id = $5")
+    sqlx::query("UPDATE charts SET status = $1, form = $2, confidence = $3, updated_at = $4, template_id = CAST($5 AS BIGINT) WHERE id = $6")
         .bind(ChartStatus::Extracted.as_str())
         .bind(extraction.form_name())
         .bind(extraction.confidence() as f64)
         .bind(now_ms())
+        // A NULL integer is bound as text and cast (the Any driver's NULLs: see lib.rs).
+        .bind(template_id.map(|i| i.to_string()))
         .bind(chart_id)
         .execute(&mut **tx)
         .await?;
@@ -91,6 +93,6 @@ impl Store {
         sqlx::query("UPDATE charts SET status = $1 WHERE id = $2").bind(ChartStatus::Ingested.as_str()).bind(chart_id).execute(&mut **tx).await?;
         let any_page: i64 =
             sqlx::query("SELECT id FROM pages WHERE chart_id = $1 ORDER BY page_no LIMIT 1").bind(chart_id).fetch_one(&mut **tx).await?.try_get(0)?;
-        extract_if_complete(tx, self.backend, any_page, &self.templates).await
+        extract_if_complete(tx, self, any_page).await
     }
 }

@@ -25,6 +25,7 @@ pub mod push;
 mod queue;
 mod records;
 mod stats;
+mod templates;
 mod users;
 
 pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueFilter, QueueItem, Source};
@@ -33,6 +34,7 @@ pub use outbox::{OutboxItem, OutboxOp, Retraction};
 pub use queue::{FileOutcome, NewFile, PageJob, PageResult};
 pub use records::{Candidate, Committed, MatchHow, MatchOutcome, PatientChoice};
 pub use stats::{BatchSummary, ChartCounts, DayCounts, PageCounts, Rejection, ReviewerCounts, Stats};
+pub use templates::StoredTemplate;
 pub use users::{Session, User};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -168,9 +170,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// The form templates charts are extracted with, held once here: a chart is extracted
-    /// when its last page is stored, and again when a reviewer merges or flags pages.
-    templates: std::sync::Arc<Vec<chart::Template>>,
+    /// The form templates charts are extracted with, held once here (and shared by the
+    /// store's clones): a chart is extracted when its last page is stored, and again when a
+    /// reviewer merges or flags pages or a new template version is tried on it.
+    template_set: std::sync::Arc<std::sync::RwLock<templates::TemplateSet>>,
 }
 
 /// Now, in Unix milliseconds.
@@ -225,18 +228,26 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend, templates: std::sync::Arc::new(chart::standard_templates()) })
+        let store = Store { pool, backend, template_set: Default::default() };
+        store.template_set.write().expect("not poisoned").set_base(std::sync::Arc::new(chart::standard_templates()));
+        store.load_templates().await?;
+        Ok(store)
     }
 
-    /// The same store, extracting charts with `templates` instead of the bundled ones.
+    /// The same store, with `templates` as the base set instead of the bundled ones (the
+    /// stored templates still take the place of theirs). Other clones keep their set.
     pub fn with_templates(mut self, templates: std::sync::Arc<Vec<chart::Template>>) -> Store {
-        self.templates = templates;
+        let mut set = templates::TemplateSet::new(templates.clone());
+        set.set_base(templates);
+        let stored = self.template_set.read().expect("not poisoned").clone_stored();
+        set.set_stored(stored);
+        self.template_set = std::sync::Arc::new(std::sync::RwLock::new(set));
         self
     }
 
-    /// The form templates charts are extracted with.
-    pub fn templates(&self) -> &std::sync::Arc<Vec<chart::Template>> {
-        &self.templates
+    /// The form templates charts are extracted with, now.
+    pub fn templates(&self) -> std::sync::Arc<Vec<chart::Template>> {
+        self.template_set.read().expect("not poisoned").merged()
     }
 
     /// Which database this is.

@@ -277,7 +277,7 @@ impl Store {
         .bind(page_id)
         .execute(&mut *tx)
         .await?;
-        extract_if_complete(&mut tx, self.backend, page_id, &self.templates).await?;
+        extract_if_complete(&mut tx, self, page_id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -298,7 +298,7 @@ impl Store {
         .bind(PageStatus::Processing.as_str())
         .execute(&mut *tx)
         .await?;
-        extract_if_complete(&mut tx, self.backend, page_id, &self.templates).await?;
+        extract_if_complete(&mut tx, self, page_id).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -54,6 +54,7 @@ both_backends!(
     concurrent_approvals_of_one_new_patient_make_one_patient,
     one_pusher_at_a_time,
     tables_are_stored_as_rows_and_committed_as_facts,
+    taught_templates_are_versioned_used_for_their_facility_and_reextract,
 );
 
 fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
@@ -534,4 +535,70 @@ async fn tables_are_stored_as_rows_and_committed_as_facts(s: Store) {
         .map(|f| (f.display.as_str(), f.value.as_str(), f.unit.as_deref()))
         .collect();
     assert_eq!(labs, [("Glucose", "5.4", Some("mmol/L")), ("Urine protein", "trace", None)]);
+}
+
+/// A Khmer-only card no bundled template reads, taught from one page.
+fn khmer_card(id: &str, name: &str) -> PageWords {
+    PageWords::typeset(1, 1000, 1400, &["ប័ណ្ណពិគ្រោះ", &format!("លេខ: {id} ភេទ: ស្រី"), &format!("ឈ្មោះ: {name}")])
+}
+
+fn taught(version_label: &str) -> chart::Template {
+    let field = |name: &str, kind: chart::FieldType, label: Vec<usize>, value: Vec<usize>| chart::studio::ShownField {
+        name: name.into(),
+        kind,
+        label,
+        value,
+        options: vec![],
+        double_key: false,
+        required: false,
+    };
+    let t = chart::studio::Taught {
+        form: "opd".into(),
+        name: format!("Outpatient card (Khmer) {version_label}"),
+        facility: Some("KP01".into()),
+        title: vec![0],
+        fields: vec![
+            field("patient_id", chart::FieldType::PatientId, vec![1], vec![2]),
+            field("sex", chart::FieldType::Sex, vec![3], vec![4]),
+            field("name_khmer", chart::FieldType::KhmerText, vec![5], vec![6, 7]),
+        ],
+    };
+    chart::studio::build(&t, &khmer_card("004512", "សុខ ស្រីនាង")).unwrap()
+}
+
+async fn taught_templates_are_versioned_used_for_their_facility_and_reextract(s: Store) {
+    // Before: the bundled templates do not read the card.
+    s.record_file(&file("k1", 1, "KP01")).await.unwrap();
+    let job = s.claim_page("w", 60_000, 3).await.unwrap().unwrap();
+    s.complete_page(job.page_id, &PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.0, words: khmer_card("000777", "ចាន់ ដារា") })
+        .await
+        .unwrap();
+    assert_ne!(s.chart(&job.chart).await.unwrap().fields.get("patient_id").and_then(|f| f.text().map(String::from)).as_deref(), Some("000777"));
+    assert!(s.chart_template(&job.chart).await.unwrap().is_none());
+
+    let v1 = s.save_template(&taught("v1"), "admin1").await.unwrap();
+    let v2 = s.save_template(&taught("v2"), "admin1").await.unwrap();
+    assert_eq!((v1.version, v2.version, v2.facility.as_deref()), (1, 2, Some("KP01")));
+    assert_eq!(s.stored_templates().len(), 2);
+    assert!(s.templates().iter().any(|t| t.name.ends_with("v2")) && !s.templates().iter().any(|t| t.name.ends_with("v1")), "the newest version is in use");
+
+    // Re-extraction of the facility's charts uses it, and the chart remembers the version.
+    assert_eq!(s.reextract_charts(Some("KP01"), "admin1").await.unwrap(), 1);
+    let chart = s.chart(&job.chart).await.unwrap();
+    assert_eq!(chart.fields["patient_id"].text(), Some("000777"));
+    assert_eq!(chart.fields["sex"].text(), Some("F"));
+    assert_eq!(s.chart_template(&job.chart).await.unwrap().map(|t| t.version), Some(2));
+
+    // Another facility's chart of the same look is not read with KP01's variant.
+    s.record_file(&file("k2", 1, "PP01")).await.unwrap();
+    let job = s.claim_page("w", 60_000, 3).await.unwrap().unwrap();
+    s.complete_page(job.page_id, &PageResult { image_sha256: "ab".repeat(32), width: 1000, height: 1400, skew: 0.0, words: khmer_card("000888", "ចាន់ ដារា") })
+        .await
+        .unwrap();
+    assert!(s.chart_template(&job.chart).await.unwrap().is_none());
+
+    // Every save is audited.
+    let audit: Vec<String> = s.audit_entries(None).await.unwrap().into_iter().filter(|e| e.2 == "template_save").map(|e| e.4).collect();
+    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert!(audit[1].contains("opd v2 for facility KP01"), "{audit:?}");
 }

@@ -44,6 +44,8 @@ pub struct Extraction {
     /// The form it decided on; `None` when no template's form was recognised (stored and
     /// exported as [`UNKNOWN_FORM`]).
     pub form: Option<String>,
+    /// The facility whose own variant of the form was used (`None`: a general template).
+    pub variant: Option<String>,
     /// Every field of the template (found or missing), by name.
     pub fields: BTreeMap<String, ExtractedField>,
 }
@@ -396,7 +398,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
             f.issue = Some(format!("low confidence {:.0}%", f.confidence * 100.0));
         }
     }
-    Extraction { form: Some(template.form.clone()), fields }
+    Extraction { form: Some(template.form.clone()), variant: template.facility.clone(), fields }
 }
 
 /// Every reading of field `fi` from the places its labels point to, with the label's
@@ -753,7 +755,7 @@ pub fn extract_generic(pages: &[PageWords]) -> Extraction {
             }
         }
     }
-    Extraction { form: None, fields }
+    Extraction { form: None, variant: None, fields }
 }
 
 #[cfg(test)]
