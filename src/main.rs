@@ -126,7 +126,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Export(args) => cmd::export::run(&ctx, args).await,
         Command::Push(args) => cmd::push::run(&ctx, args).await,
         Command::Commit => cmd::commit::run(&ctx).await,
-        Command::Templates { command } => cmd::templates::run(&ctx, command),
+        Command::Templates { command } => cmd::templates::run(&ctx, command).await,
         Command::Calibrate(args) => cmd::calibrate::run(&ctx, args),
         Command::Evaluate(args) => cmd::evaluate::run(&ctx, args).await,
     }

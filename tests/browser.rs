@@ -482,3 +482,66 @@ fn the_reviewer_edits_a_visit_table_and_picks_a_place_from_the_gazetteer() {
     assert!(offered.contains(&"Treang"), "Treang (Takeo) is offered: {offered:?}");
     assert!(offered.iter().all(|p| p.starts_with("Tr")), "only places that begin as typed: {offered:?}");
 }
+
+/// The id of the first word box of the studio's page whose text matches `pattern` (a JS
+/// regular expression), as a WebDriver element.
+fn studio_word(b: &Browser, pattern: &str) -> String {
+    let i = b.script(&format!("const w = [...document.querySelectorAll('#page .w')].find((e) => /{pattern}/.test(e.title)); return w ? w.dataset.i : null"));
+    let i = i.as_str().unwrap_or_else(|| panic!("no word matching /{pattern}/ on the studio's page"));
+    b.wait_for(&format!("#page .w[data-i=\"{i}\"]"))
+}
+
+#[test]
+fn a_manager_teaches_a_form_in_the_studio_with_three_actions_per_field() {
+    let ws = Workspace::new();
+    let dir = ws.samples(&["SR01/opd-0026.png", "SR01/opd-0017.pdf", "SR01/opd-0035.png"]);
+    let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    ws.add_user("mona", "manager", "browser-pass-1");
+    let (_server, app) = ws.serve();
+    let b = Browser::start();
+    b.go(&format!("{app}/login"));
+    let user = b.wait_for("input[name=username]");
+    b.keys(&user, "mona");
+    let pass = b.wait_for("input[name=password]");
+    b.keys(&pass, "browser-pass-1\u{E007}");
+    b.wait_for("#queue");
+    b.go(&format!("{app}/studio"));
+    b.wait_for("#chart option");
+    // The example: the card whose patient number is 297980.
+    let example = b.script("return [...document.querySelectorAll('#chart option')].find((o) => o.text.includes('opd-0026')).value");
+    b.go(&format!("{app}/studio?chart={}", example.as_str().unwrap()));
+    b.wait_for("#page .w");
+    std::thread::sleep(Duration::from_millis(500));
+    // Each field: click its label, click its value, Enter.
+    for (field, label, value) in [("patient_id", "^No:?$", "^297980$"), ("phone", "^number:?$", "^\\+855$"), ("diagnosis", "^Diagnosis:?$", "^Acute$")] {
+        b.script(&format!("const s = document.querySelector('#field'); s.value = '{field}'; s.dispatchEvent(new Event('change'));"));
+        let l = studio_word(&b, label);
+        b.cmd("POST", &format!("/element/{l}/click"), json!({}));
+        let v = studio_word(&b, value);
+        b.cmd("POST", &format!("/element/{v}/click"), json!({}));
+        let active = b.script("return document.activeElement");
+        let active = active[ELEMENT].as_str().unwrap().to_string();
+        b.keys(&active, "\u{E007}");
+        assert!(b.text(&b.wait_for("#taught tbody")).contains(field), "{field} taught");
+    }
+    b.screenshot("studio");
+    let taught = b.find_all("#taught tbody tr");
+    assert_eq!(taught.len(), 3);
+    // Try it on the facility's other charts, then save with Ctrl+Enter.
+    let try_button = b.wait_for("#try");
+    b.cmd("POST", &format!("/element/{try_button}/click"), json!({}));
+    b.wait_for("#tried tbody tr.summary");
+    b.script("document.querySelector('#try-result').scrollIntoView()");
+    std::thread::sleep(Duration::from_millis(300));
+    b.screenshot("studio-try");
+    let tried = b.text(&b.wait_for("#tried"));
+    assert!(tried.contains("patient_id") && tried.contains("/2"), "the two other SR01 charts are tried: {tried}");
+    let active = b.script("return document.activeElement");
+    b.keys(active[ELEMENT].as_str().unwrap(), "\u{E009}\u{E007}\u{E009}");
+    let saved = b.wait_for("#saved:not([hidden])");
+    assert!(b.text(&saved).contains("opd v1"), "{}", b.text(&saved));
+    // It is stored, as the facility's variant, and audited.
+    let list = String::from_utf8(ws.run(&["templates", "list"]).stdout).unwrap();
+    assert!(list.contains("[facility SR01]") && list.contains("v1"), "{list}");
+}

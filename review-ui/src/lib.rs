@@ -14,6 +14,7 @@ mod api;
 mod auth;
 mod error;
 mod pages;
+mod studio;
 
 pub use error::AppError;
 
@@ -99,7 +100,7 @@ impl AppState {
 
 /// The application's routes (construct it in tests; no socket needed).
 pub fn app(state: AppState) -> Router {
-    Router::new().merge(pages::routes()).merge(api::routes()).with_state(state).layer(axum::middleware::from_fn(security))
+    Router::new().merge(pages::routes()).merge(api::routes()).merge(studio::routes()).with_state(state).layer(axum::middleware::from_fn(security))
 }
 
 async fn security(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {

@@ -14,6 +14,8 @@ const QUEUE: &str = include_str!("../static/queue.html");
 const REVIEW: &str = include_str!("../static/review.html");
 const DASHBOARD: &str = include_str!("../static/dashboard.html");
 const ADMIN: &str = include_str!("../static/admin.html");
+const STUDIO: &str = include_str!("../static/studio.html");
+const STUDIO_JS: &str = include_str!("../static/studio.js");
 const APP_JS: &str = include_str!("../static/app.js");
 const APP_CSS: &str = include_str!("../static/app.css");
 
@@ -24,6 +26,8 @@ pub fn routes() -> Router<AppState> {
         .route("/charts/{id}", get(|user: PageUser, Path(_id): Path<String>| async move { page(&user, Role::Reviewer, REVIEW) }))
         .route("/dashboard", get(|user: PageUser| async move { page(&user, Role::Manager, DASHBOARD) }))
         .route("/admin", get(|user: PageUser| async move { page(&user, Role::Admin, ADMIN) }))
+        .route("/studio", get(|user: PageUser| async move { page(&user, Role::Manager, STUDIO) }))
+        .route("/static/studio.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], STUDIO_JS) }))
         .route("/static/app.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], APP_JS) }))
         .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], APP_CSS) }))
         .route("/static/khmer.ttf", get(khmer_font))

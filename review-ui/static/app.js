@@ -22,6 +22,12 @@ const KM = {
   "Waiting": "កំពុងរង់ចាំ", "Approved": "បានអនុម័ត", "Rejected": "បានបដិសេធ", "Rejected charts": "ឯកសារដែលបានបដិសេធ", "File": "ឯកសារស្កេន",
   "Reason": "មូលហេតុ", "Reviewer": "អ្នកពិនិត្យ", "Rescan these, or fetch the paper chart.": "ស្កេនឡើងវិញ ឬយកឯកសារក្រដាស។",
   "Batches and rejections": "បាច់ស្កេន និងការបដិសេធ",
+  "Studio": "បង្រៀនទម្រង់", "Teach a form": "បង្រៀនទម្រង់ថ្មី", "Example chart": "ឯកសារគំរូ", "Name": "ឈ្មោះ", "Field": "ចំណុច", "Type": "ប្រភេទ",
+  "Custom name": "ឈ្មោះផ្ទាល់ខ្លួន", "double keying": "វាយបញ្ចូលពីរដង", "Label": "ស្លាក", "Value": "តម្លៃ", "confirm": "បញ្ជាក់", "clear": "សម្អាត",
+  "label, then value": "ស្លាក រួចតម្លៃ", "mark the title": "សម្គាល់ចំណងជើង", "try": "សាកល្បង", "save": "រក្សាទុក",
+  "Try on other charts": "សាកល្បងលើឯកសារផ្សេង", "Save template": "រក្សាទុកទម្រង់", "What it reads on other charts of the facility": "អ្វីដែលវាអានបានលើឯកសារផ្សេងទៀតរបស់មូលដ្ឋាន",
+  "Click the label of": "ចុចស្លាករបស់", "Click the value of": "ចុចតម្លៃរបស់", ", then Enter": " រួចចុច Enter", "Click the title's words, then Enter.": "ចុចពាក្យចំណងជើង រួចចុច Enter។",
+  "found": "រកឃើញ", "Saved": "បានរក្សាទុក", "fields": "ចំណុច", "custom…": "ផ្ទាល់ខ្លួន…",
   "Second keying: type the highlighted fields from the image, then Ctrl+Enter.": "វាយបញ្ចូលលើកទីពីរ៖ វាយចំណុចទាំងនេះពីរូបភាព រួចចុច Ctrl+Enter។",
   "The two keyings disagree: a senior reviewer will decide.": "ការវាយបញ្ចូលទាំងពីរមិនដូចគ្នា៖ អ្នកពិនិត្យជាន់ខ្ពស់នឹងសម្រេច។",
   "The two keyings disagree: decide the flagged fields, then approve.": "ការវាយបញ្ចូលទាំងពីរមិនដូចគ្នា៖ សម្រេចចំណុចដែលបានសម្គាល់ រួចអនុម័ត។",
@@ -75,6 +81,8 @@ async function loadSession() {
   if (who) who.textContent = session.user + " (" + session.role + ")";
   const dash = $("#nav-dashboard");
   if (dash) dash.hidden = !(session.role === "manager" || session.role === "admin");
+  const studio = $("#nav-studio");
+  if (studio) studio.hidden = !(session.role === "manager" || session.role === "admin");
   const admin = $("#nav-admin");
   if (admin) admin.hidden = session.role !== "admin";
   $("#logout")?.addEventListener("click", async () => { await api("POST", "/logout"); location.href = "/login"; });
@@ -578,5 +586,5 @@ async function adminPage() {
   });
 }
 
-const pages = { login: loginPage, queue: queuePage, review: reviewPage, dashboard: dashboardPage, admin: adminPage };
+const pages = { login: loginPage, queue: queuePage, review: reviewPage, dashboard: dashboardPage, admin: adminPage, studio: () => window.studioPage() };
 pages[document.body.dataset.page]?.().catch((e) => showMessage(e.message));

@@ -161,6 +161,19 @@ impl Store {
         Ok(saved)
     }
 
+    /// The most recent charts whose pages are read (of one facility, or all), newest first:
+    /// (chart, facility, form, file name), for choosing an example in the studio.
+    pub async fn recent_charts(&self, facility: Option<&str>, limit: i64) -> Result<Vec<(String, String, Option<String>, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT c.public_id, c.facility, c.form, f.original_name FROM charts c JOIN files f ON f.id = c.file_id
+             WHERE c.status <> 'ingested' AND ($1 = '' OR c.facility = $1) ORDER BY c.id DESC LIMIT $2",
+        )
+        .bind(facility.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// The stored template version a chart was last extracted with: `None` when it was a
     /// bundled (or command-line) template, or the chart is not extracted yet.
     pub async fn chart_template(&self, public_id: &str) -> Result<Option<StoredTemplate>> {

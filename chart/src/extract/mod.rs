@@ -242,11 +242,15 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
         if matches!(spec.kind, FieldType::Table | FieldType::Address) || !spec.heading.is_empty() {
             continue;
         }
-        if spec.zone_first {
+        // Only on a page aligned to the example: elsewhere the zone is no better than a guess,
+        // and the label decides.
+        if spec.zone_first && registrations.iter().any(|r| r.is_some_and(|r| r.share() >= MIN_REGISTERED_SHARE)) {
             if let Some(mut f) = spec.zone.and_then(|zone| from_zone(spec, zone, &layouts, &zones)) {
-                f.evidence.layout = layout_share;
-                fields.insert(spec.name.clone(), f);
-                continue;
+                if f.issue.is_none() {
+                    f.evidence.layout = layout_share;
+                    fields.insert(spec.name.clone(), f);
+                    continue;
+                }
             }
         }
         let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], &vocab_keys);

@@ -1,0 +1,147 @@
+//! The template studio's API (managers and admins): a stored chart's words with their boxes
+//! to point at, trying a template being taught on the facility's other charts, and saving it
+//! as the next version of its form for that facility. The page is `static/studio.html`.
+
+use crate::auth::ApiUser;
+use crate::error::AppError;
+use crate::AppState;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chart::studio::Taught;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/studio/charts", get(charts))
+        .route("/api/studio/charts/{id}/words", get(words))
+        .route("/api/studio/fields", get(fields))
+        .route("/api/studio/try", post(try_template))
+        .route("/api/studio/save", post(save))
+}
+
+#[derive(Debug, Deserialize)]
+struct ChartsQuery {
+    facility: Option<String>,
+}
+
+/// Charts to teach from: the most recent 200 (of one facility), with their form.
+async fn charts(State(state): State<AppState>, user: ApiUser, Query(q): Query<ChartsQuery>) -> Result<Json<Value>, AppError> {
+    user.manager()?;
+    let list = state.store.recent_charts(q.facility.as_deref().filter(|f| !f.is_empty()), 200).await?;
+    Ok(Json(json!(list
+        .into_iter()
+        .map(|(chart, facility, form, file)| json!({"chart": chart, "facility": facility, "form": form, "file": file}))
+        .collect::<Vec<_>>())))
+}
+
+#[derive(Debug, Deserialize)]
+struct FieldsQuery {
+    form: String,
+}
+
+/// The fields the general template of `form` reads (name, type, its first English label),
+/// offered in order as the fields to show; custom names are allowed too.
+async fn fields(State(state): State<AppState>, user: ApiUser, Query(q): Query<FieldsQuery>) -> Result<Json<Value>, AppError> {
+    user.manager()?;
+    let templates = state.store.templates();
+    let list: Vec<Value> = templates
+        .iter()
+        .find(|t| t.form == q.form && t.facility.is_none())
+        .map(|t| {
+            t.fields
+                .iter()
+                .filter(|f| !matches!(f.kind, chart::FieldType::Table | chart::FieldType::Address))
+                .map(|f| json!({"name": f.name, "type": f.kind, "label": f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l))}))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Json(json!(list)))
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    page: Option<u32>,
+}
+
+/// One page's OCR words with their boxes, numbered (what the author points at). Audited:
+/// it shows the chart's content.
+async fn words(State(state): State<AppState>, Path(id): Path<String>, user: ApiUser, Query(q): Query<PageQuery>) -> Result<Json<Value>, AppError> {
+    let s = user.manager()?;
+    let page = q.page.unwrap_or(1).max(1);
+    let record = state.store.chart(&id).await?;
+    let pages = state.store.chart_words(&id).await?;
+    let words = pages.iter().find(|p| p.page == page).ok_or_else(|| AppError::NotFound(format!("page {page} of chart {id} has no words")))?;
+    state.store.audit(&s.user.name, "studio_view", Some(&id), &format!("page {page}")).await?;
+    Ok(Json(json!({
+        "chart": id, "facility": record.facility, "form": record.form, "page": page, "pages": record.pages.len(),
+        "width": words.width, "height": words.height,
+        "words": words.words.iter().enumerate().map(|(i, w)| json!({"i": i, "text": w.text, "bbox": [w.bbox.x, w.bbox.y, w.bbox.w, w.bbox.h], "line": w.line})).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+struct Teach {
+    /// The example chart (its first page is the example).
+    chart: String,
+    taught: Taught,
+}
+
+/// The template the author showed on the example chart.
+async fn taught_template(state: &AppState, body: &Teach) -> Result<(chart::Template, String), AppError> {
+    let record = state.store.chart(&body.chart).await?;
+    let pages = state.store.chart_words(&body.chart).await?;
+    let page = pages.first().ok_or_else(|| AppError::Unprocessable(format!("chart {} has no read page to teach from", body.chart)))?;
+    let mut taught = body.taught.clone();
+    if taught.facility.as_deref().is_some_and(str::is_empty) {
+        taught.facility = None;
+    }
+    let template = chart::studio::build(&taught, page).map_err(|e| AppError::Unprocessable(e.problems.join("; ")))?;
+    Ok((template, record.facility))
+}
+
+/// What the template being taught reads on the facility's other charts (up to 20), field
+/// by field, without saving it.
+async fn try_template(State(state): State<AppState>, user: ApiUser, Json(body): Json<Teach>) -> Result<Json<Value>, AppError> {
+    let s = user.manager()?;
+    let (template, facility) = taught_template(&state, &body).await?;
+    let facility = template.facility.clone().unwrap_or(facility);
+    let others: Vec<String> =
+        state.store.recent_charts(Some(&facility), 200).await?.into_iter().map(|(c, ..)| c).filter(|c| *c != body.chart).take(20).collect();
+    let mut rows = Vec::new();
+    for id in &others {
+        let pages = state.store.chart_words(id).await?;
+        if pages.is_empty() {
+            continue;
+        }
+        let e = chart::extract::extract_with(&template, &pages);
+        let fields: serde_json::Map<String, Value> = template
+            .fields
+            .iter()
+            .map(|spec| {
+                let f = e.fields.get(&spec.name);
+                (
+                    spec.name.clone(),
+                    json!({"value": f.and_then(|f| f.value.as_ref()).map(chart::FieldValue::storage_text), "raw": f.map(|f| f.raw.clone()),
+                           "review": f.is_none_or(|f| f.needs_review), "issue": f.and_then(|f| f.issue.clone())}),
+                )
+            })
+            .collect();
+        rows.push(json!({"chart": id, "fields": fields}));
+    }
+    state
+        .store
+        .audit(&s.user.name, "studio_try", Some(&body.chart), &format!("{} field(s) on {} chart(s) of {facility}", template.fields.len(), rows.len()))
+        .await?;
+    Ok(Json(json!({"fields": template.fields.iter().map(|f| &f.name).collect::<Vec<_>>(), "charts": rows})))
+}
+
+/// Saves the template as the next version of its form for the facility; used from the next
+/// extraction on (`chartscan templates reextract` reads the facility's charts again).
+async fn save(State(state): State<AppState>, user: ApiUser, Json(body): Json<Teach>) -> Result<Json<Value>, AppError> {
+    let s = user.manager()?;
+    let (template, _) = taught_template(&state, &body).await?;
+    let saved = state.store.save_template(&template, &s.user.name).await?;
+    Ok(Json(json!({"form": saved.form, "facility": saved.facility, "version": saved.version, "fields": template.fields.len()})))
+}
