@@ -525,6 +525,8 @@ fn a_manager_teaches_a_form_in_the_studio_with_three_actions_per_field() {
         b.keys(&active, "\u{E007}");
         assert!(b.text(&b.wait_for("#taught tbody")).contains(field), "{field} taught");
     }
+    b.script("window.scrollTo(0, 0)");
+    std::thread::sleep(Duration::from_millis(200));
     b.screenshot("studio");
     let taught = b.find_all("#taught tbody tr");
     assert_eq!(taught.len(), 3);

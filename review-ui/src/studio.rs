@@ -50,11 +50,11 @@ async fn fields(State(state): State<AppState>, user: ApiUser, Query(q): Query<Fi
         .iter()
         .find(|t| t.form == q.form && t.facility.is_none())
         .map(|t| {
-            t.fields
-                .iter()
-                .filter(|f| !matches!(f.kind, chart::FieldType::Table | chart::FieldType::Address))
-                .map(|f| json!({"name": f.name, "type": f.kind, "label": f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l))}))
-                .collect()
+            // Labelled fields first, in the form's order; the heading's (the facility's name) last.
+            let mut fields: Vec<&chart::FieldSpec> =
+                t.fields.iter().filter(|f| !matches!(f.kind, chart::FieldType::Table | chart::FieldType::Address)).collect();
+            fields.sort_by_key(|f| !f.heading.is_empty());
+            fields.iter().map(|f| json!({"name": f.name, "type": f.kind, "label": f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l))})).collect()
         })
         .unwrap_or_default();
     Ok(Json(json!(list)))

@@ -471,7 +471,7 @@ impl Patient {
             .into()
     }
 
-    fn printed(&self, name: &str) -> Printed {
+    pub fn printed(&self, name: &str) -> Printed {
         self.fields.iter().find(|f| f.name == name).map(|f| f.printed.clone()).unwrap_or(Printed::Typed(String::new()))
     }
 }

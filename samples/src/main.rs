@@ -22,6 +22,7 @@ mod data;
 mod degrade;
 mod encode;
 mod render;
+mod variant;
 
 use anyhow::{Context, Result};
 use clap::Parser;
@@ -65,6 +66,11 @@ struct Args {
     /// With --copies-of: only image files (no PDF), for tools that cannot read PDF.
     #[arg(long)]
     images_only: bool,
+    /// Write charts of a form variant instead of the standard samples: `kh-columns`, an
+    /// outpatient card with Khmer-only labels of its own wording in two columns (facility
+    /// KV01), which the bundled templates do not read: for teaching a form in the studio.
+    #[arg(long, value_parser = ["kh-columns"])]
+    variant: Option<String>,
     /// Write the printable separator sheet (PNG) for `chartscan ingest --split-on separator`.
     #[arg(long, value_name = "FILE")]
     separator_sheet: Option<PathBuf>,
@@ -138,6 +144,9 @@ fn main() -> Result<()> {
         canvas.to_gray(255).save(path)?;
         eprintln!("separator sheet written to {}", path.display());
         return Ok(());
+    }
+    if args.variant.is_some() {
+        return variant::write(&args.out, args.count, args.seed, &fonts);
     }
     let templates = chart::standard_templates();
     for i in 0..args.count {
