@@ -19,6 +19,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/studio/fields", get(fields))
         .route("/api/studio/try", post(try_template))
         .route("/api/studio/save", post(save))
+        .route("/api/studio/reextract", post(reextract))
 }
 
 #[derive(Debug, Deserialize)]
@@ -144,4 +145,21 @@ async fn save(State(state): State<AppState>, user: ApiUser, Json(body): Json<Tea
     let (template, _) = taught_template(&state, &body).await?;
     let saved = state.store.save_template(&template, &s.user.name).await?;
     Ok(Json(json!({"form": saved.form, "facility": saved.facility, "version": saved.version, "fields": template.fields.len()})))
+}
+
+#[derive(Debug, Deserialize)]
+struct Reextract {
+    facility: String,
+}
+
+/// Reads the facility's charts that are not approved yet again with the templates in use
+/// (one action after saving a new version); reviewers' corrections of those charts go.
+async fn reextract(State(state): State<AppState>, user: ApiUser, Json(body): Json<Reextract>) -> Result<Json<Value>, AppError> {
+    let s = user.manager()?;
+    let facility = body.facility.trim();
+    if facility.is_empty() {
+        return Err(AppError::Unprocessable("name the facility whose charts to read again".into()));
+    }
+    let n = state.store.reextract_charts(Some(facility), &s.user.name).await?;
+    Ok(Json(json!({"facility": facility, "charts": n})))
 }

@@ -139,6 +139,14 @@ window.studioPage = async function studioPage() {
       showMessage("");
       $("#saved").textContent = `${t("Saved")}: ${r.form} v${r.version}${r.facility ? " · " + r.facility : ""} (${r.fields} ${t("fields")})`;
       $("#saved").hidden = false;
+      $("#reread-wrap").hidden = false;
+    } catch (e) { showMessage(e.message); }
+  }
+
+  async function reread() {
+    try {
+      const r = await api("POST", "/api/studio/reextract", { facility: $("#facility").value.trim() });
+      $("#reread-result").textContent = `${r.charts} ${t("chart(s) read again")}`;
     } catch (e) { showMessage(e.message); }
   }
 
@@ -152,6 +160,7 @@ window.studioPage = async function studioPage() {
   });
   $("#try").addEventListener("click", tryIt);
   $("#save").addEventListener("click", save);
+  $("#reread").addEventListener("click", reread);
   document.addEventListener("keydown", (ev) => {
     const typing = ev.target.matches("input[type=text], input:not([type]), select");
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); save(); }

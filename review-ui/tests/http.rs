@@ -685,3 +685,46 @@ async fn an_uncertain_patient_is_the_reviewers_choice_and_a_manager_can_take_an_
     let stats = send(&e.state, Method::GET, "/api/stats", Some(&boss), None, None).await.json();
     assert_eq!(stats["records"], json!({"patients": 1, "encounters": 1, "facts": 1, "outbox_pending": 3}), "two commits and a retraction wait to be pushed");
 }
+
+#[tokio::test]
+async fn managers_teach_a_form_in_the_studio_and_others_may_not() {
+    let e = env().await;
+    let c = &e.chart;
+    let (rev, rev_csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (boss, csrf) = login(&e.state, "boss", "password-123").await.unwrap();
+    // Reviewers and anonymous users may not.
+    assert_eq!(send(&e.state, Method::GET, "/api/studio/charts", Some(&rev), None, None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(send(&e.state, Method::GET, "/api/studio/charts", None, None, None).await.status, StatusCode::UNAUTHORIZED);
+    let taught = json!({"chart": c, "taught": {"form": "opd", "name": "PP01 card", "facility": "PP01", "title": [0, 1, 2],
+        "fields": [{"name": "patient_id", "type": "patient_id", "label": [3, 4], "value": [5]}, {"name": "phone", "type": "phone", "label": [6], "value": [7]}]}});
+    assert_eq!(send(&e.state, Method::POST, "/api/studio/save", Some(&rev), Some(&rev_csrf), Some(taught.clone())).await.status, StatusCode::FORBIDDEN);
+    // The manager sees the words to point at (audited), tries and saves.
+    let words = send(&e.state, Method::GET, &format!("/api/studio/charts/{c}/words"), Some(&boss), None, None).await.json();
+    assert_eq!((words["words"][5]["text"].as_str(), words["facility"].as_str()), (Some("004512"), Some("PP01")));
+    let listed = send(&e.state, Method::GET, "/api/studio/charts?facility=PP01", Some(&boss), None, None).await.json();
+    assert_eq!(listed[0]["chart"].as_str(), Some(c.as_str()));
+    let fields = send(&e.state, Method::GET, "/api/studio/fields?form=opd", Some(&boss), None, None).await.json();
+    assert_eq!(fields[0]["name"], "patient_id", "the form's labelled fields first: {fields}");
+    let tried = send(&e.state, Method::POST, "/api/studio/try", Some(&boss), Some(&csrf), Some(taught.clone())).await;
+    assert_eq!(tried.status, StatusCode::OK, "{}", tried.text());
+    assert_eq!(tried.json()["fields"], json!(["patient_id", "phone"]));
+    assert_eq!(send(&e.state, Method::POST, "/api/studio/save", Some(&boss), None, Some(taught.clone())).await.status, StatusCode::FORBIDDEN, "CSRF");
+    let first = send(&e.state, Method::POST, "/api/studio/save", Some(&boss), Some(&csrf), Some(taught.clone())).await.json();
+    let second = send(&e.state, Method::POST, "/api/studio/save", Some(&boss), Some(&csrf), Some(taught.clone())).await.json();
+    assert_eq!((first["version"].as_i64(), second["version"].as_i64(), second["facility"].as_str()), (Some(1), Some(2), Some("PP01")));
+    // A field whose value was not shown is refused, with the reason.
+    let mut bad = taught.clone();
+    bad["taught"]["fields"][1]["value"] = json!([]);
+    let refused = send(&e.state, Method::POST, "/api/studio/save", Some(&boss), Some(&csrf), Some(bad)).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().contains("phone"), "{}", refused.text());
+    // One action reads the facility's waiting charts again with version 2.
+    let again = send(&e.state, Method::POST, "/api/studio/reextract", Some(&boss), Some(&csrf), Some(json!({"facility": "PP01"}))).await.json();
+    assert_eq!(again["charts"], 1);
+    assert_eq!(e.store.chart_template(c).await.unwrap().map(|t| t.version), Some(2));
+    assert_eq!(e.store.chart(c).await.unwrap().fields["patient_id"].text(), Some("004512"));
+    let actions: Vec<String> = e.store.audit_entries(None).await.unwrap().into_iter().map(|a| a.2).collect();
+    for needed in ["studio_view", "studio_try", "template_save", "reextract"] {
+        assert!(actions.iter().any(|a| a == needed), "audit lacks {needed}: {actions:?}");
+    }
+}
