@@ -50,6 +50,12 @@ window.studioPage = async function studioPage() {
     $("#custom-wrap").hidden = $("#field").value !== "__custom";
     const spec = st.known.find((f) => f.name === $("#field").value);
     $("#type").value = spec ? spec.type : "text";
+    showOptions();
+  }
+
+  // Fields read from a row of check boxes (sex, outcome) may name each box's value.
+  function showOptions() {
+    $("#options-wrap").hidden = !["sex", "outcome"].includes($("#type").value);
   }
 
   async function loadFields() {
@@ -107,9 +113,11 @@ window.studioPage = async function studioPage() {
     if (!st.value.length) { showMessage(t("Click the value's words first.")); return; }
     showMessage("");
     st.fields = st.fields.filter((f) => f.name !== name);
-    st.fields.push({ name, type: $("#type").value, label: st.label, value: st.value, double_key: $("#double").checked, options: [], required: false });
+    const options = $("#options").value.split(",").map((o) => o.trim()).filter((o) => o);
+    st.fields.push({ name, type: $("#type").value, label: st.label, value: st.value, double_key: $("#double").checked, options, required: false });
     Object.assign(st, { label: [], value: [], mode: "label" });
     $("#double").checked = false;
+    $("#options").value = "";
     chooseNextField();
     paint();
   }
@@ -156,8 +164,10 @@ window.studioPage = async function studioPage() {
     $("#custom-wrap").hidden = $("#field").value !== "__custom";
     const spec = st.known.find((f) => f.name === $("#field").value);
     if (spec) $("#type").value = spec.type;
+    showOptions();
     step();
   });
+  $("#type").addEventListener("change", showOptions);
   $("#try").addEventListener("click", tryIt);
   $("#save").addEventListener("click", save);
   $("#reread").addEventListener("click", reread);
