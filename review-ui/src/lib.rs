@@ -33,6 +33,9 @@ pub struct AppState {
     throttle: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
     pages: Arc<Recent<Arc<image::GrayImage>>>,
     shrunk: Arc<Recent<Arc<Vec<u8>>>>,
+    /// The folder scans uploaded in the studio are written to (the one `chartscan watch`
+    /// reads), if the server was given one.
+    inbox: Option<std::path::PathBuf>,
 }
 
 /// A small cache of the most recently used values (page images: a reviewer asks for many
@@ -63,7 +66,14 @@ impl AppState {
     /// State from its parts; the templates are the store's.
     pub fn new(store: Store, blobs: BlobStore) -> Self {
         // 24 decoded A5 pages are about 100 MB; 64 shrunk pages about 10 MB.
-        Self { store, blobs, throttle: Default::default(), pages: Arc::new(Recent::new(24)), shrunk: Arc::new(Recent::new(64)) }
+        Self { store, blobs, throttle: Default::default(), pages: Arc::new(Recent::new(24)), shrunk: Arc::new(Recent::new(64)), inbox: None }
+    }
+
+    /// The same state, writing scans uploaded in the studio to `inbox` (the folder a
+    /// `chartscan watch` reads: this server itself never runs OCR).
+    pub fn with_inbox(mut self, inbox: std::path::PathBuf) -> Self {
+        self.inbox = Some(inbox);
+        self
     }
 
     /// Whether a login name is locked after too many failures.

@@ -12,6 +12,9 @@ use chart::studio::Taught;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+/// The largest scan the studio accepts (ingest applies its own limits when it reads it).
+const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/studio/charts", get(charts))
@@ -20,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/studio/try", post(try_template))
         .route("/api/studio/save", post(save))
         .route("/api/studio/reextract", post(reextract))
+        .route("/api/studio/upload", post(upload).layer(axum::extract::DefaultBodyLimit::max(MAX_UPLOAD)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -162,4 +166,55 @@ async fn reextract(State(state): State<AppState>, user: ApiUser, Json(body): Jso
     }
     let n = state.store.reextract_charts(Some(facility), &s.user.name).await?;
     Ok(Json(json!({"facility": facility, "charts": n})))
+}
+
+/// A file name safe to write into the inbox: its last path part, only letters, digits and
+/// `._-` (others become `_`), not hidden; `None` when nothing is left.
+fn safe_file_name(name: &str) -> Option<String> {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let clean: String = last.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    let clean = clean.trim_start_matches('.').to_string();
+    (!clean.is_empty() && clean.contains('.')).then_some(clean)
+}
+
+/// Takes a scan to teach from (the request body, named by `X-File-Name`) and writes it to
+/// the scan inbox, complete or not at all (a temporary name, then a rename); `chartscan watch`
+/// ingests it from there and it appears among the charts to choose. Audited.
+async fn upload(State(state): State<AppState>, user: ApiUser, headers: axum::http::HeaderMap, body: axum::body::Bytes) -> Result<Json<Value>, AppError> {
+    let s = user.manager()?;
+    let Some(inbox) = state.inbox.clone() else {
+        return Err(AppError::Unprocessable("this server has no scan inbox: start it with --inbox DIR (the folder `chartscan watch` reads)".into()));
+    };
+    let name = headers.get("x-file-name").and_then(|v| v.to_str().ok()).and_then(safe_file_name);
+    let Some(name) = name else { return Err(AppError::BadRequest("name the file (X-File-Name: card.png)".into())) };
+    if body.is_empty() {
+        return Err(AppError::BadRequest("the file is empty".into()));
+    }
+    let (target, size) = (inbox.join(&name), body.len());
+    let written = target.clone();
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::fs::create_dir_all(&inbox)?;
+        let part = inbox.join(format!(".{name}.{}.part", std::process::id()));
+        std::fs::write(&part, &body)?;
+        std::fs::rename(&part, &written)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(|e| AppError::Internal(format!("writing the upload: {e}")))?;
+    state.store.audit(&s.user.name, "studio_upload", None, &format!("{} ({size} bytes)", target.display())).await?;
+    Ok(Json(json!({"file": target.file_name().map(|n| n.to_string_lossy().to_string()), "bytes": size})))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uploaded_names_cannot_leave_the_inbox() {
+        use super::safe_file_name;
+        assert_eq!(safe_file_name("card 1.png").as_deref(), Some("card_1.png"));
+        assert_eq!(safe_file_name("../../etc/passwd.png").as_deref(), Some("passwd.png"));
+        assert_eq!(safe_file_name("C:\\scans\\a.tif").as_deref(), Some("a.tif"));
+        assert_eq!(safe_file_name(".hidden.png").as_deref(), Some("hidden.png"));
+        assert_eq!(safe_file_name(".."), None);
+        assert_eq!(safe_file_name("noextension"), None);
+    }
 }

@@ -27,7 +27,7 @@ const KM = {
   "label, then value": "ស្លាក រួចតម្លៃ", "mark the title": "សម្គាល់ចំណងជើង", "try": "សាកល្បង", "save": "រក្សាទុក",
   "Try on other charts": "សាកល្បងលើឯកសារផ្សេង", "Save template": "រក្សាទុកទម្រង់", "What it reads on other charts of the facility": "អ្វីដែលវាអានបានលើឯកសារផ្សេងទៀតរបស់មូលដ្ឋាន",
   "Click the label of": "ចុចស្លាករបស់", "Click the value of": "ចុចតម្លៃរបស់", ", then Enter": " រួចចុច Enter", "Click the title's words, then Enter.": "ចុចពាក្យចំណងជើង រួចចុច Enter។",
-  "found": "រកឃើញ", "Saved": "បានរក្សាទុក", "Read the facility's waiting charts again": "អានឯកសាររង់ចាំរបស់មូលដ្ឋានម្តងទៀត", "chart(s) read again": "ឯកសារត្រូវបានអានម្តងទៀត", "Check boxes, in printed order": "ប្រអប់ធីក តាមលំដាប់", "fields": "ចំណុច", "custom…": "ផ្ទាល់ខ្លួន…",
+  "found": "រកឃើញ", "Saved": "បានរក្សាទុក", "Read the facility's waiting charts again": "អានឯកសាររង់ចាំរបស់មូលដ្ឋានម្តងទៀត", "chart(s) read again": "ឯកសារត្រូវបានអានម្តងទៀត", "Check boxes, in printed order": "ប្រអប់ធីក តាមលំដាប់", "or upload a scan": "ឬផ្ទុកឯកសារស្កេនឡើង", "sent to the scan inbox; choose it above once it has been read (reload the page)": "បានផ្ញើទៅថតស្កេន ជ្រើសវាខាងលើ ពេលវាត្រូវបានអានរួច (ផ្ទុកទំព័រឡើងវិញ)", "fields": "ចំណុច", "custom…": "ផ្ទាល់ខ្លួន…",
   "Second keying: type the highlighted fields from the image, then Ctrl+Enter.": "វាយបញ្ចូលលើកទីពីរ៖ វាយចំណុចទាំងនេះពីរូបភាព រួចចុច Ctrl+Enter។",
   "The two keyings disagree: a senior reviewer will decide.": "ការវាយបញ្ចូលទាំងពីរមិនដូចគ្នា៖ អ្នកពិនិត្យជាន់ខ្ពស់នឹងសម្រេច។",
   "The two keyings disagree: decide the flagged fields, then approve.": "ការវាយបញ្ចូលទាំងពីរមិនដូចគ្នា៖ សម្រេចចំណុចដែលបានសម្គាល់ រួចអនុម័ត។",

@@ -158,6 +158,17 @@ window.studioPage = async function studioPage() {
     } catch (e) { showMessage(e.message); }
   }
 
+  $("#upload").addEventListener("change", async () => {
+    const file = $("#upload").files[0];
+    if (!file) return;
+    try {
+      const res = await fetch("/api/studio/upload", { method: "POST", body: file, credentials: "same-origin",
+        headers: { "X-CSRF-Token": session.csrf, "X-File-Name": file.name, "Content-Type": "application/octet-stream" } });
+      const r = await res.json();
+      if (!res.ok) throw new Error(r.error || res.statusText);
+      $("#uploaded").textContent = `${r.file}: ${t("sent to the scan inbox; choose it above once it has been read (reload the page)")}`;
+    } catch (e) { showMessage(e.message); }
+  });
   $("#chart").addEventListener("change", loadChart);
   $("#form").addEventListener("change", loadFields);
   $("#field").addEventListener("change", () => {

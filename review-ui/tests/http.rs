@@ -728,3 +728,36 @@ async fn managers_teach_a_form_in_the_studio_and_others_may_not() {
         assert!(actions.iter().any(|a| a == needed), "audit lacks {needed}: {actions:?}");
     }
 }
+
+#[tokio::test]
+async fn a_scan_uploaded_in_the_studio_lands_whole_in_the_inbox() {
+    let e = env().await;
+    let (rev, rev_csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (boss, csrf) = login(&e.state, "boss", "password-123").await.unwrap();
+    let upload = |state: AppState, cookie: String, csrf: String, name: &'static str, bytes: Vec<u8>| async move {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/studio/upload")
+            .header(header::COOKIE, cookie)
+            .header("x-csrf-token", csrf)
+            .header("x-file-name", name)
+            .body(Body::from(bytes))
+            .unwrap();
+        let res = app(state).oneshot(req).await.unwrap();
+        let status = res.status();
+        (status, String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes()).to_string())
+    };
+    // Without an inbox the server says how to give it one.
+    let (status, text) = upload(e.state.clone(), boss.clone(), csrf.clone(), "card.png", b"scan".to_vec()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text.contains("--inbox"), "{text}");
+    let inbox = e._dir.path().join("inbox");
+    let state = e.state.clone().with_inbox(inbox.clone());
+    assert_eq!(upload(state.clone(), rev, rev_csrf, "card.png", b"scan".to_vec()).await.0, StatusCode::FORBIDDEN, "reviewers may not");
+    let (status, text) = upload(state.clone(), boss.clone(), csrf.clone(), "../../box 7/card.png", b"a scanned card".to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{text}");
+    assert_eq!(std::fs::read(inbox.join("card.png")).unwrap(), b"a scanned card", "written whole, under its own name, inside the inbox");
+    let names: Vec<String> = std::fs::read_dir(&inbox).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    assert_eq!(names, ["card.png"], "no partial file left");
+    assert!(e.store.audit_entries(None).await.unwrap().iter().any(|a| a.2 == "studio_upload"));
+}

@@ -54,7 +54,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<i32> {
     println!("  Admin:     admin / {admin}");
     println!("  (Ctrl-C to stop; data in {} and {})", ctx.data.display(), ctx.db);
     println!();
-    super::serve::serve(store, blobs, listener).await?;
+    super::serve::serve(store, blobs, listener, None).await?;
     Ok(0)
 }
 
