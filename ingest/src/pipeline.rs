@@ -333,6 +333,8 @@ where
 {
     let started = Instant::now();
     recover_dead_local_workers(store, &options.worker_name).await?;
+    // Templates saved since (in the studio, by another process) are used from this round on.
+    store.reload_templates().await?;
     progress.pages_found(store.pending_pages().await? as u64);
     let jobs = options.jobs.max(1);
     let pool = rayon::ThreadPoolBuilder::new()

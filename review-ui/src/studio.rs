@@ -34,6 +34,8 @@ struct ChartsQuery {
 /// Charts to teach from: the most recent 200 (of one facility), with their form.
 async fn charts(State(state): State<AppState>, user: ApiUser, Query(q): Query<ChartsQuery>) -> Result<Json<Value>, AppError> {
     user.manager()?;
+    // Versions saved by another server process are known from here on.
+    state.store.reload_templates().await?;
     let list = state.store.recent_charts(q.facility.as_deref().filter(|f| !f.is_empty()), 200).await?;
     Ok(Json(json!(list
         .into_iter()

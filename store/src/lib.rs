@@ -230,7 +230,7 @@ impl Store {
         }
         let store = Store { pool, backend, template_set: Default::default() };
         store.template_set.write().expect("not poisoned").set_base(std::sync::Arc::new(chart::standard_templates()));
-        store.load_templates().await?;
+        store.reload_templates().await?;
         Ok(store)
     }
 

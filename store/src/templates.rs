@@ -95,8 +95,10 @@ fn parse_stored(toml_text: &str, what: &str) -> Result<Template> {
 }
 
 impl Store {
-    /// Reads the stored templates into the set in use.
-    pub(crate) async fn load_templates(&self) -> Result<()> {
+    /// Reads the stored templates into the set in use: at start, and whenever a long-running
+    /// process (a worker, a watcher) starts a round of work, so that a version saved by
+    /// another process on another machine is used from its next round on.
+    pub async fn reload_templates(&self) -> Result<()> {
         let rows = sqlx::query_as::<_, (i64, String, String, i64, String, String, i64)>(
             "SELECT id, form, facility, version, toml, saved_by, saved_at FROM templates ORDER BY id",
         )

@@ -597,8 +597,18 @@ async fn taught_templates_are_versioned_used_for_their_facility_and_reextract(s:
         .unwrap();
     assert!(s.chart_template(&job.chart).await.unwrap().is_none());
 
+    // Another process (a worker on another machine) that opened the store before the save
+    // uses the new version from its next round of work on.
+    let other = s.clone().with_templates(std::sync::Arc::new(chart::standard_templates()));
+    let before_reload = other.templates().iter().filter(|t| t.facility.is_some()).count();
+    let v3 = s.save_template(&taught("v3"), "admin2").await.unwrap();
+    assert_eq!(v3.version, 3);
+    assert_eq!(other.templates().iter().filter(|t| t.name.ends_with("v3")).count(), 0, "not before it reloads ({before_reload} variant(s) known)");
+    other.reload_templates().await.unwrap();
+    assert!(other.templates().iter().any(|t| t.name.ends_with("v3")), "the newest version after reloading");
+
     // Every save is audited.
     let audit: Vec<String> = s.audit_entries(None).await.unwrap().into_iter().filter(|e| e.2 == "template_save").map(|e| e.4).collect();
-    assert_eq!(audit.len(), 2, "{audit:?}");
+    assert_eq!(audit.len(), 3, "{audit:?}");
     assert!(audit[1].contains("opd v2 for facility KP01"), "{audit:?}");
 }
