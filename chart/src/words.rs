@@ -18,6 +18,28 @@ pub struct Word {
     pub block: u32,
 }
 
+/// The print of a typeset page (see [`PageWords::typeset_in`]): where the first line starts
+/// (left and top), each character's width, a word's height, the distance from line to line,
+/// and the engine's confidence in every word.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Type {
+    /// Left and top margin, px.
+    pub margin: u32,
+    /// Width of a character (and of a space), px.
+    pub char_width: u32,
+    /// Height of a word, px.
+    pub height: u32,
+    /// From line to line, px.
+    pub pitch: u32,
+    /// Every word's confidence.
+    pub confidence: f32,
+}
+
+impl Type {
+    /// 15 px characters, 30 px high, lines 50 px apart from (50, 50), read at 0.95.
+    pub const SMALL: Type = Type { margin: 50, char_width: 15, height: 30, pitch: 50, confidence: 0.95 };
+}
+
 /// All words of one page, with the page image size they refer to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct PageWords {
@@ -83,17 +105,22 @@ impl Line<'_> {
 
 impl PageWords {
     /// Lines of typed text laid out as an engine reports them: one line per entry, its words
-    /// split at spaces, from (50, 50), 15 px per character and 30 px high, lines 50 px apart,
-    /// each word read at confidence 0.95. For tests and examples that need a page without an
-    /// engine (the store's, the review UI's, the end-to-end ones).
+    /// split at spaces, in [`Type::SMALL`] print. For tests and examples that need a page
+    /// without an engine (the store's, the review UI's, the end-to-end ones).
     pub fn typeset(page: u32, width: u32, height: u32, lines: &[&str]) -> PageWords {
+        Self::typeset_in(Type::SMALL, page, width, height, lines)
+    }
+
+    /// As [`PageWords::typeset`], in the print `t`.
+    pub fn typeset_in(t: Type, page: u32, width: u32, height: u32, lines: &[&str]) -> PageWords {
         let mut words = Vec::new();
         for (li, line) in lines.iter().enumerate() {
-            let mut x = 50;
-            for t in line.split(' ').filter(|t| !t.is_empty()) {
-                let w = 15 * t.chars().count() as u32;
-                words.push(Word { text: t.into(), bbox: BBox::new(x, 50 + 50 * li as u32, w, 30), confidence: 0.95, line: li as u32, block: 0 });
-                x += w + 15;
+            let mut x = t.margin;
+            for text in line.split(' ').filter(|w| !w.is_empty()) {
+                let w = t.char_width * text.chars().count() as u32;
+                let bbox = BBox::new(x, t.margin + t.pitch * li as u32, w, t.height);
+                words.push(Word { text: text.into(), bbox, confidence: t.confidence, line: li as u32, block: 0 });
+                x += w + t.char_width;
             }
         }
         PageWords { page, width, height, words, rereads: Vec::new() }

@@ -193,6 +193,14 @@ pub(crate) enum ChangeFrom {
     SecondKey,
 }
 
+/// A field's stored text: `None` when the chart has no such field, `Some(None)` when the
+/// field has no value.
+async fn stored_text(tx: &mut sqlx::Transaction<'static, sqlx::Any>, chart_id: i64, name: &str) -> Result<Option<Option<String>>> {
+    let row: Option<(Option<String>,)> =
+        sqlx::query_as("SELECT value FROM fields WHERE chart_id = $1 AND name = $2").bind(chart_id).bind(name).fetch_optional(&mut **tx).await?;
+    Ok(row.map(|(v,)| v))
+}
+
 fn status_of(s: &str) -> Result<ChartStatus> {
     s.parse().map_err(StoreError::Invalid)
 }
@@ -391,14 +399,7 @@ impl Store {
         // transaction: when they fail, the flags set while comparing are rolled back.
         let id: i64 = sqlx::query("SELECT id FROM charts WHERE public_id = $1").bind(public_id).fetch_one(&mut *tx).await?.try_get(0)?;
         for (name, second) in values {
-            let firsts: Option<Option<String>> = sqlx::query("SELECT value FROM fields WHERE chart_id = $1 AND name = $2")
-                .bind(id)
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get(0))
-                .transpose()?;
-            let first_value = firsts.flatten();
+            let first_value = stored_text(&mut tx, id, name).await?.flatten();
             if first_value != *second {
                 let issue = format!("second keying by {reviewer}: {:?}; first: {:?}", second.as_deref().unwrap_or(""), first_value.as_deref().unwrap_or(""));
                 sqlx::query("UPDATE fields SET needs_review = 1, issue = $1 WHERE chart_id = $2 AND name = $3")
@@ -592,13 +593,7 @@ impl Store {
         let value = value.map(FieldValue::storage_text);
         let mut tx = self.begin_write().await?;
         let id = self.bump_version(&mut tx, public_id, version, ChartStatus::InReview, reviewer).await?;
-        let old: Option<Option<String>> = sqlx::query("SELECT value FROM fields WHERE chart_id = $1 AND name = $2")
-            .bind(id)
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?;
+        let old = stored_text(&mut tx, id, name).await?;
         match old {
             Some(_) => {
                 sqlx::query("UPDATE fields SET value = $1, confidence = 1.0, needs_review = 0, corrected = 1, issue = NULL, value_rows = $4 WHERE chart_id = $2 AND name = $3")

@@ -4,18 +4,10 @@ use super::*;
 use crate::geometry::BBox;
 use crate::template::standard_templates;
 
-/// Lays out lines of words as an engine would report them.
+/// Lays out lines of words as an engine would report them, on an A4 page at 200 dpi.
 pub(crate) fn page(lines: &[&str]) -> PageWords {
-    let mut words = Vec::new();
-    for (li, line) in lines.iter().enumerate() {
-        let mut x = 100;
-        for t in line.split(' ').filter(|t| !t.is_empty()) {
-            let w = 20 * t.chars().count() as u32;
-            words.push(Word { text: t.to_string(), bbox: BBox::new(x, 100 + 60 * li as u32, w, 40), confidence: 0.96, line: li as u32, block: 0 });
-            x += w + 20;
-        }
-    }
-    a4(words)
+    let print = crate::words::Type { margin: 100, char_width: 20, height: 40, pitch: 60, confidence: 0.96 };
+    PageWords::typeset_in(print, 1, 1700, 2400, lines)
 }
 
 fn value(e: &Extraction, name: &str) -> Option<String> {
