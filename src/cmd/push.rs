@@ -1,4 +1,4 @@
-//! `chartscan push`: send the outbox to a FHIR server (`store::push`), with a progress bar.
+//! `chartscan push`: send the outbox to a FHIR server (`fhir_push`), with a progress bar.
 
 use super::{hostname, Context};
 use anyhow::Result;
@@ -29,7 +29,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<i32> {
     anyhow::ensure!(url.starts_with("http://") || url.starts_with("https://"), "--fhir-url {url:?}: give the server's http(s) base URL");
     anyhow::ensure!(args.batch_size >= 1 && args.attempts >= 1, "--batch-size and --attempts must be at least 1");
     let (store, blobs) = ctx.open().await?;
-    let opts = store::push::PushOptions {
+    let opts = fhir_push::PushOptions {
         url: url.clone(),
         batch: args.batch_size,
         attempts: args.attempts,
@@ -45,7 +45,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<i32> {
         );
         b
     });
-    let result = store::push::push(&store, &blobs, &opts, |r, pending| {
+    let result = fhir_push::push(&store, &blobs, &opts, |r, pending| {
         if let Some(b) = &bar {
             b.set_position((total - pending).max(0) as u64);
             b.set_message(format!("({} transaction(s), {} retried)", r.transactions, r.retries));

@@ -21,7 +21,6 @@ pub mod export;
 mod extraction;
 mod locks;
 mod outbox;
-pub mod push;
 mod queue;
 mod records;
 mod stats;

@@ -1,4 +1,5 @@
-//! The FHIR push client (`chartscan push`): sends the outbox (committed and retracted records) to a FHIR server as
+//! The FHIR push client (`chartscan push`), its own crate because the store knows no HTTP:
+//! sends the outbox (committed and retracted records) to a FHIR server as
 //! transaction Bundles, oldest first, a batch at a time.
 //!
 //! Crash safety: an outbox row is marked sent only after the server confirmed the
@@ -6,10 +7,10 @@
 //! the bundle's conditional creates (`ifNoneExist` on chartscan identifiers), PUT of the
 //! Provenance and conditional deletes make the resend change nothing on the server.
 
-use crate::blobs::BlobStore;
-use crate::{OutboxOp, Retraction, Store, StoreError};
 use serde_json::Value;
 use std::time::Duration;
+use store::blobs::BlobStore;
+use store::{OutboxOp, Retraction, Store, StoreError};
 
 /// Why a push stopped. What was not confirmed stays queued, with the error recorded.
 #[derive(Debug, thiserror::Error)]
@@ -150,7 +151,7 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
                 OutboxOp::Commit => {
                     // A chart un-approved since has nothing to send; its retraction follows.
                     if let Some(mut c) = store.committed_chart(&item.chart).await? {
-                        crate::export::fill_hashes(store, blobs, std::slice::from_mut(&mut c)).await?;
+                        store::export::fill_hashes(store, blobs, std::slice::from_mut(&mut c)).await?;
                         entries.extend(chart::fhir::chart_entries(&c));
                         charts += 1;
                     }
