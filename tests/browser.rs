@@ -546,4 +546,74 @@ fn a_manager_teaches_a_form_in_the_studio_with_three_actions_per_field() {
     // It is stored, as the facility's variant, and audited.
     let list = String::from_utf8(ws.run(&["templates", "list"]).stdout).unwrap();
     assert!(list.contains("[facility SR01]") && list.contains("v1"), "{list}");
+
+    // A form of two pages: on page 2 of another card, the doctor (label, value, Enter) and the
+    // lab results table, by the header of each column (a click each, then Enter).
+    let example = b.script("return [...document.querySelectorAll('#chart option')].find((o) => o.text.includes('opd-0017')).value");
+    b.go(&format!("{app}/studio?chart={}", example.as_str().unwrap()));
+    b.wait_for("#page .w");
+    let body = b.wait_for("body");
+    b.keys(&body, "\u{E00F}"); // PageDown
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !b.text(&b.wait_for("#page-no")).contains("2 /") {
+        assert!(Instant::now() < deadline, "PageDown did not turn to page 2");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    b.wait_for("#page .w");
+    std::thread::sleep(Duration::from_millis(500));
+    let enter = |b: &Browser| {
+        let active = b.script("return document.activeElement");
+        b.keys(active[ELEMENT].as_str().unwrap(), "\u{E007}");
+    };
+    let click = |b: &Browser, pattern: &str| {
+        let w = studio_word(b, pattern);
+        b.cmd("POST", &format!("/element/{w}/click"), json!({}));
+    };
+    b.script("const s = document.querySelector('#field'); s.value = 'doctor'; s.dispatchEvent(new Event('change'));");
+    click(&b, "ysician");
+    click(&b, "^Dr\\.?$");
+    enter(&b);
+    b.script("const s = document.querySelector('#field'); s.value = 'lab_results'; s.dispatchEvent(new Event('change'));");
+    assert!(b.text(&b.wait_for("#step")).contains("column test"), "{}", b.text(&b.wait_for("#step")));
+    for header in ["^Examination$", "^Value$", "^Units$"] {
+        click(&b, header);
+    }
+    enter(&b);
+    let taught = b.text(&b.wait_for("#taught tbody"));
+    assert!(taught.contains("lab_results (table) · p.2") && taught.contains("Examination | Value | Units"), "{taught}");
+    assert!(taught.contains("doctor (") && taught.contains("p.2"), "{taught}");
+    b.script(
+        "const w = [...document.querySelectorAll('#page .w')].find((e) => /Examination/.test(e.title)); \
+         document.querySelector('#page-wrap').scrollTop = w.offsetTop - 250; window.scrollTo(0, 120); return 0",
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    b.screenshot("studio-table");
+    let active = b.script("return document.activeElement");
+    b.keys(active[ELEMENT].as_str().unwrap(), "\u{E009}\u{E007}\u{E009}");
+    let saved = b.wait_for("#saved:not([hidden])");
+    assert!(b.text(&saved).contains("opd v2"), "{}", b.text(&saved));
+    // The saved version reads the table by its headers, the doctor on page 2.
+    let out = ws.path().join("templates-out");
+    let code = ws.run(&["templates", "export", out.to_str().unwrap()]).status.code();
+    assert_eq!(code, Some(0));
+    let toml = std::fs::read_to_string(out.join("opd-SR01.toml")).unwrap();
+    let template: chart::Template = toml::from_str(&toml).unwrap();
+    let doctor = template.field("doctor").expect("doctor taught");
+    assert_eq!(doctor.page, Some(2), "{toml}");
+    let table = template.field("lab_results").expect("table taught");
+    let headers: Vec<(&str, &[String], bool)> = table.columns.iter().map(|c| (c.name.as_str(), c.labels.as_slice(), c.key)).collect();
+    assert_eq!(
+        headers,
+        [("test", &["Examination".to_string()][..], true), ("value", &["Value".to_string()][..], false), ("unit", &["Units".to_string()][..], false)],
+        "{toml}"
+    );
+    // And it reads that table back from the example's own words.
+    let id = example.as_str().unwrap();
+    let pages = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = store::Store::open(&format!("sqlite://{}/db/chartscan.db", ws.path().display())).await.unwrap();
+        store.chart_words(id).await.unwrap()
+    });
+    let e = chart::extract::extract_with(&template, &pages);
+    let rows = e.fields["lab_results"].value.as_ref().and_then(|v| v.rows()).map_or(0, <[chart::Row]>::len);
+    assert_eq!(rows, 6, "{:?}", e.fields.get("lab_results"));
 }

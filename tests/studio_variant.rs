@@ -70,7 +70,7 @@ fn shown(page: &PageWords, labels: &[(String, String)]) -> Vec<ShownField> {
         let value: Vec<usize> =
             (0..page.words.len()).filter(|&i| page.words[i].line == line && page.words[i].bbox.x > right && page.words[i].bbox.x < stop).collect();
         let kind = chart::standard_templates().iter().find(|t| t.form == "opd").and_then(|t| t.field(name)).map_or(chart::FieldType::Text, |f| f.kind);
-        out.push(ShownField { name: name.clone(), kind, label: label.clone(), value, options: vec![], double_key: false, required: false });
+        out.push(ShownField::new(name, kind, label.clone(), value));
     }
     out
 }
@@ -113,7 +113,7 @@ fn a_form_taught_from_one_chart_reads_twenty_others() {
         assert!(fields.len() >= 7, "the author finds the labels on the example: {:?}", fields.iter().map(|f| &f.name).collect::<Vec<_>>());
         let title = find_phrase(example, "កាតតាមដានការព្យាបាលអ្នកជំងឺ").unwrap_or_default();
         let taught = Taught { form: "opd".into(), name: "Outpatient card (KV01, Khmer, two columns)".into(), facility: Some("KV01".into()), title, fields };
-        let template = chart::studio::build(&taught, example).expect("a valid template");
+        let template = chart::studio::build(&taught, &words["kv-0001.png"]).expect("a valid template");
         store.save_template(&template, "bench").await.unwrap();
         let after = score(&store.templates());
         // The store uses it too: the facility's charts extracted again.

@@ -21,6 +21,18 @@ pub struct Anchor {
     pub text: String,
     /// Its box on the example page, `[x, y, width, height]` in pixels.
     pub at: [f32; 4],
+    /// The page of the example it is printed on (from 1): a scan's page is registered on the
+    /// anchors of the same page.
+    #[serde(default = "first_page", skip_serializing_if = "is_first_page")]
+    pub page: u32,
+}
+
+fn first_page() -> u32 {
+    1
+}
+
+fn is_first_page(page: &u32) -> bool {
+    *page == 1
 }
 
 /// A point of the example and where it was found on the scan.
@@ -143,9 +155,12 @@ fn found_anchors(anchors: &[Anchor], page: &PageWords) -> Vec<Option<(f32, f32)>
         .collect()
 }
 
-/// Aligns `page` to the example the anchors were taken from. `None` when fewer than two
-/// anchors are found in agreement (the page is then read without registration).
+/// Aligns `page` to the same page of the example the anchors were taken from (the anchors
+/// of other pages are not looked for). `None` when fewer than two anchors are found in
+/// agreement (the page is then read without registration).
 pub fn register(anchors: &[Anchor], page: &PageWords) -> Option<Registration> {
+    let anchors: Vec<Anchor> = anchors.iter().filter(|a| a.page == page.page).cloned().collect();
+    let anchors = anchors.as_slice();
     let found = found_anchors(anchors, page);
     let pairs: Vec<Pair> = anchors.iter().zip(&found).filter_map(|(a, f)| f.map(|to| ((a.at[0] + a.at[2] / 2.0, a.at[1] + a.at[3] / 2.0), to))).collect();
     if pairs.len() < 2 {
@@ -221,7 +236,7 @@ mod tests {
     ];
 
     fn anchors() -> Vec<Anchor> {
-        PHRASES.iter().map(|(t, at)| Anchor { text: t.to_string(), at: *at }).collect()
+        PHRASES.iter().map(|(t, at)| Anchor { text: t.to_string(), at: *at, page: 1 }).collect()
     }
 
     #[test]
@@ -255,5 +270,18 @@ mod tests {
     fn a_page_without_the_anchors_is_not_registered() {
         let other = PageWords::typeset(1, 2000, 2800, &["OUTPATIENT CONSULTATION CARD", "Patient ID: 004512"]);
         assert!(register(&anchors(), &other).is_none());
+    }
+
+    #[test]
+    fn each_page_is_registered_on_the_anchors_of_its_own_page() {
+        let truth = Transform { a: 1.0, b: 0.0, tx: 30.0, ty: 10.0 };
+        // The example's anchors said to be on page 2: page 1 of a scan is not aligned with
+        // them (its own anchors are none), page 2 is.
+        let second: Vec<Anchor> = anchors().into_iter().map(|a| Anchor { page: 2, ..a }).collect();
+        let mut page = scanned(&PHRASES, truth);
+        assert!(register(&second, &page).is_none(), "page 1 has no anchors of its own");
+        page.page = 2;
+        let r = register(&second, &page).expect("page 2 registered");
+        assert_eq!((r.agreeing, r.anchors), (5, 5));
     }
 }

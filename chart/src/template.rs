@@ -83,6 +83,10 @@ pub struct FieldSpec {
     /// Set by the template studio, where the author showed where the value is.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub zone_first: bool,
+    /// The page its `zone` is on (from 1), for a form of several pages taught in the studio:
+    /// the zone is read on that page only. Unset: the first page with words in the zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
 }
 
 /// A form template.
@@ -150,6 +154,8 @@ impl Template {
             problems.push("a template needs at least one [[fields]] entry".into());
         }
         let mut seen = HashSet::new();
+        // Fields given by a table's last row need no place of their own.
+        let from_tables: HashSet<&str> = self.fields.iter().flat_map(|t| t.latest.keys().map(String::as_str)).collect();
         for f in &self.fields {
             if !seen.insert(f.name.as_str()) {
                 problems.push(format!("field {:?} is defined twice", f.name));
@@ -157,7 +163,12 @@ impl Template {
             if f.name.is_empty() || !f.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
                 problems.push(format!("field {:?}: use lower-case letters, digits and _", f.name));
             }
-            if f.labels.iter().all(|l| crate::text::label_key(l).is_empty()) && f.zone.is_none() && f.heading.is_empty() && f.kind != FieldType::Table {
+            if f.labels.iter().all(|l| crate::text::label_key(l).is_empty())
+                && f.zone.is_none()
+                && f.heading.is_empty()
+                && f.kind != FieldType::Table
+                && !from_tables.contains(f.name.as_str())
+            {
                 problems.push(format!("field {:?} needs at least one label with letters (or a zone, or heading words)", f.name));
             }
             if f.kind == FieldType::Table {

@@ -48,20 +48,33 @@ struct FieldsQuery {
     form: String,
 }
 
-/// The fields the general template of `form` reads (name, type, its first English label),
-/// offered in order as the fields to show; custom names are allowed too.
+/// The fields the general template of `form` reads (name, type, its first English label;
+/// for a table its columns and the fields its last row gives), offered in order as the fields
+/// to show; custom names are allowed too.
 async fn fields(State(state): State<AppState>, user: ApiUser, Query(q): Query<FieldsQuery>) -> Result<Json<Value>, AppError> {
     user.manager()?;
     let templates = state.store.templates();
+    let english = |f: &chart::FieldSpec| f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l)).cloned();
     let list: Vec<Value> = templates
         .iter()
         .find(|t| t.form == q.form && t.facility.is_none())
         .map(|t| {
-            // Labelled fields first, in the form's order; the heading's (the facility's name) last.
-            let mut fields: Vec<&chart::FieldSpec> =
-                t.fields.iter().filter(|f| !matches!(f.kind, chart::FieldType::Table | chart::FieldType::Address)).collect();
-            fields.sort_by_key(|f| !f.heading.is_empty());
-            fields.iter().map(|f| json!({"name": f.name, "type": f.kind, "label": f.labels.iter().find(|l| !chart::khmer::is_mostly_khmer(l))})).collect()
+            // Labelled fields first, in the form's order; then tables; the heading's (the
+            // facility's name) last.
+            let mut fields: Vec<&chart::FieldSpec> = t.fields.iter().filter(|f| f.kind != chart::FieldType::Address).collect();
+            fields.sort_by_key(|f| (!f.heading.is_empty(), f.kind == chart::FieldType::Table));
+            fields
+                .iter()
+                .map(|f| {
+                    let mut v = json!({"name": f.name, "type": f.kind, "label": english(f)});
+                    if f.kind == chart::FieldType::Table {
+                        v["columns"] =
+                            json!(f.columns.iter().map(|c| json!({"name": c.name, "type": c.kind, "key": c.key, "label": english(c)})).collect::<Vec<_>>());
+                        v["latest"] = json!(f.latest);
+                    }
+                    v
+                })
+                .collect()
         })
         .unwrap_or_default();
     Ok(Json(json!(list)))
@@ -90,7 +103,7 @@ async fn words(State(state): State<AppState>, Path(id): Path<String>, user: ApiU
 
 #[derive(Debug, Deserialize)]
 struct Teach {
-    /// The example chart (its first page is the example).
+    /// The example chart (fields are shown on its pages).
     chart: String,
     taught: Taught,
 }
@@ -99,12 +112,14 @@ struct Teach {
 async fn taught_template(state: &AppState, body: &Teach) -> Result<(chart::Template, String), AppError> {
     let record = state.store.chart(&body.chart).await?;
     let pages = state.store.chart_words(&body.chart).await?;
-    let page = pages.first().ok_or_else(|| AppError::Unprocessable(format!("chart {} has no read page to teach from", body.chart)))?;
+    if pages.is_empty() {
+        return Err(AppError::Unprocessable(format!("chart {} has no read page to teach from", body.chart)));
+    }
     let mut taught = body.taught.clone();
     if taught.facility.as_deref().is_some_and(str::is_empty) {
         taught.facility = None;
     }
-    let template = chart::studio::build(&taught, page).map_err(|e| AppError::Unprocessable(e.problems.join("; ")))?;
+    let template = chart::studio::build(&taught, &pages).map_err(|e| AppError::Unprocessable(e.problems.join("; ")))?;
     Ok((template, record.facility))
 }
 
@@ -131,6 +146,7 @@ async fn try_template(State(state): State<AppState>, user: ApiUser, Json(body): 
                 (
                     spec.name.clone(),
                     json!({"value": f.and_then(|f| f.value.as_ref()).map(chart::FieldValue::storage_text), "raw": f.map(|f| f.raw.clone()),
+                           "rows": f.and_then(|f| f.value.as_ref()).and_then(chart::FieldValue::rows).map(<[chart::Row]>::len),
                            "review": f.is_none_or(|f| f.needs_review), "issue": f.and_then(|f| f.issue.clone())}),
                 )
             })

@@ -1,14 +1,16 @@
 // chartscan template studio: teach a form from one example chart. The author clicks a field's
-// label, then its value, and confirms; the server builds the template (chart::studio), tries
-// it on the facility's other charts and saves it as a new version. OCR text is written with
+// label, then its value, and confirms; a table by the header of each of its columns; on any
+// page of the example. The server builds the template (chart::studio), tries it on the
+// facility's other charts and saves it as a new version. OCR text is written with
 // textContent only. Uses app.js's helpers ($, el, api, t, loadSession, showMessage).
 "use strict";
 
-const TYPES = ["text", "khmer_text", "latin_text", "patient_id", "sex", "date", "integer", "decimal", "phone", "province", "icd10", "blood_pressure", "outcome", "result"];
+const TYPES = ["table", "text", "khmer_text", "latin_text", "patient_id", "sex", "date", "integer", "decimal", "phone", "province", "icd10", "blood_pressure", "outcome", "result"];
 
 window.studioPage = async function studioPage() {
   await loadSession();
-  const st = { chart: null, words: [], known: [], fields: [], label: [], value: [], title: [], mode: "label" };
+  // mode: "label", "value", "title", or "column" (a table's headers, column `col` of `columns`).
+  const st = { chart: null, page: 1, pages: 1, words: [], known: [], fields: [], label: [], value: [], title: [], mode: "label", columns: [], col: 0 };
   const boxes = {};
   for (const ty of TYPES) $("#type").append(el("option", { value: ty, text: ty }));
 
@@ -21,23 +23,40 @@ window.studioPage = async function studioPage() {
 
   function step() {
     const name = currentName() || "…";
+    const col = st.columns[st.col];
     const text = st.mode === "title" ? t("Click the title's words, then Enter.")
+      : st.mode === "column" ? (col ? `${st.col + 1}/${st.columns.length}. ${t("Click the header of column")} ${col.name} (${t("Enter: not printed")})`
+        : `${name}: ${t("Enter to confirm the table")}`)
       : st.mode === "label" ? `1. ${t("Click the label of")} ${name}`
       : `2. ${t("Click the value of")} ${name}${t(", then Enter")}`;
     $("#step").textContent = text;
+    $("#page-no").textContent = `${t("Page")} ${st.page} / ${st.pages}`;
+    $("#prev-page").disabled = st.page <= 1;
+    $("#next-page").disabled = st.page >= st.pages;
+  }
+
+  // What the author is showing for the field chosen: a table's columns, one by one, or a label and a value.
+  function startField() {
+    const spec = st.known.find((f) => f.name === currentName());
+    const table = $("#type").value === "table" && spec && spec.columns;
+    Object.assign(st, { label: [], value: [], col: 0, mode: table ? "column" : "label",
+      columns: table ? spec.columns.map((c) => ({ name: c.name, type: c.type, key: c.key, label: [] })) : [] });
   }
 
   function paint() {
+    const here = st.fields.filter((f) => f.page === st.page);
+    const headers = (f) => (f.columns || []).flatMap((c) => c.label);
     for (const [i, b] of Object.entries(boxes)) {
       const n = Number(i);
-      b.className = "w" + (st.label.includes(n) ? " label" : "") + (st.value.includes(n) ? " value" : "") + (st.title.includes(n) ? " title" : "")
-        + (st.fields.some((f) => f.label.includes(n)) ? " done-label" : "") + (st.fields.some((f) => f.value.includes(n)) ? " done-value" : "");
+      const header = st.columns.some((c) => c.label.includes(n));
+      b.className = "w" + (st.label.includes(n) || header ? " label" : "") + (st.value.includes(n) ? " value" : "") + (st.page === 1 && st.title.includes(n) ? " title" : "")
+        + (here.some((f) => f.label.includes(n) || headers(f).includes(n)) ? " done-label" : "") + (here.some((f) => f.value.includes(n)) ? " done-value" : "");
     }
     const body = $("#taught tbody");
     body.replaceChildren();
     st.fields.forEach((f, k) => {
-      const words = (idx) => idx.map((i) => st.words[i]?.text || "").join(" ");
-      body.append(el("tr", {}, el("td", { text: `${f.name} (${f.type})` }), el("td", { text: words(f.label) }), el("td", { text: words(f.value) }),
+      const page = f.page > 1 ? ` · p.${f.page}` : "";
+      body.append(el("tr", {}, el("td", { text: `${f.name} (${f.type})${page}` }), el("td", { text: f.shown.label }), el("td", { text: f.shown.value }),
         el("td", {}, el("button", { type: "button", class: "link", text: "✕", "aria-label": t("remove"), onclick: () => { st.fields.splice(k, 1); paint(); } }))));
     });
     step();
@@ -51,6 +70,7 @@ window.studioPage = async function studioPage() {
     const spec = st.known.find((f) => f.name === $("#field").value);
     $("#type").value = spec ? spec.type : "text";
     showOptions();
+    startField();
   }
 
   // Fields read from a row of check boxes (sex, outcome) may name each box's value.
@@ -65,22 +85,20 @@ window.studioPage = async function studioPage() {
   }
 
   let loading = 0;
-  async function loadChart() {
+  // Shows page `n` of chart `id` with its words to click; the fields shown so far are kept.
+  async function loadPage(id, n) {
     const mine = ++loading;
-    const id = $("#chart").value;
-    if (!id) { showMessage(t("No read chart to teach from yet: ingest one first.")); return; }
-    const page = await api("GET", `/api/studio/charts/${encodeURIComponent(id)}/words`);
-    if (mine !== loading) return; // another chart was chosen meanwhile
-    st.chart = id;
+    const page = await api("GET", `/api/studio/charts/${encodeURIComponent(id)}/words?page=${n}`);
+    if (mine !== loading) return null; // another chart or page was chosen meanwhile
     for (const b of Object.values(boxes)) b.remove();
     for (const k of Object.keys(boxes)) delete boxes[k];
-    Object.assign(st, { words: page.words, fields: [], label: [], value: [], title: [], mode: "label" });
-    if (!$("#facility").value) $("#facility").value = page.facility;
-    if (page.form && page.form !== "unknown") $("#form").value = page.form;
-    if (!$("#name").value) $("#name").value = `${$("#form").value} (${page.facility})`;
+    Object.assign(st, { chart: id, page: n, pages: page.pages, words: page.words, label: [], value: [] });
+    for (const c of st.columns) c.label = [];
+    if (st.mode === "column") st.col = 0;
+    else if (st.mode !== "title") st.mode = "label";
     const holder = $("#page");
     const img = $("#page-img");
-    img.src = `/charts/${encodeURIComponent(st.chart)}/pages/1/image?width=1400`;
+    img.src = `/charts/${encodeURIComponent(st.chart)}/pages/${n}/image?width=1400`;
     const place = () => {
       const k = img.clientWidth / page.width;
       for (const w of page.words) {
@@ -93,29 +111,64 @@ window.studioPage = async function studioPage() {
       paint();
     };
     if (img.complete && img.naturalWidth) place(); else img.onload = place;
-    window.addEventListener("resize", place);
+    window.onresize = place;
+    return page;
+  }
+
+  async function loadChart() {
+    const id = $("#chart").value;
+    if (!id) { showMessage(t("No read chart to teach from yet: ingest one first.")); return; }
+    Object.assign(st, { fields: [], title: [], mode: "label", columns: [] });
+    const page = await loadPage(id, 1);
+    if (!page) return;
+    if (!$("#facility").value) $("#facility").value = page.facility;
+    if (page.form && page.form !== "unknown") $("#form").value = page.form;
+    if (!$("#name").value) $("#name").value = `${$("#form").value} (${page.facility})`;
     await loadFields();
     paint();
   }
 
+  async function turn(by) {
+    const n = st.page + by;
+    if (!st.chart || n < 1 || n > st.pages) return;
+    if (await loadPage(st.chart, n)) paint();
+  }
+
   function pick(i, keep) {
     const toggle = (list) => { const k = list.indexOf(i); if (k >= 0) list.splice(k, 1); else list.push(i); };
-    if (st.mode === "title") { toggle(st.title); }
+    if (st.mode === "title") { if (st.page === 1) toggle(st.title); }
+    else if (st.mode === "column") {
+      const col = st.columns[st.col];
+      if (col) { toggle(col.label); if (!keep) st.col += 1; }
+    }
     else if (st.mode === "label") { toggle(st.label); if (!keep) st.mode = "value"; }
     else { toggle(st.value); }
     paint();
   }
 
   function confirmField() {
-    if (st.mode === "title") { st.mode = "label"; paint(); return; }
+    if (st.mode === "title") { startField(); paint(); return; }
     const name = currentName();
     if (!name || !/^[a-z0-9_]+$/.test(name)) { showMessage(t("Give the field a name: lower-case letters, digits and _.")); return; }
-    if (!st.value.length) { showMessage(t("Click the value's words first.")); return; }
-    showMessage("");
-    st.fields = st.fields.filter((f) => f.name !== name);
-    const options = $("#options").value.split(",").map((o) => o.trim()).filter((o) => o);
-    st.fields.push({ name, type: $("#type").value, label: st.label, value: st.value, double_key: $("#double").checked, options, required: false });
-    Object.assign(st, { label: [], value: [], mode: "label" });
+    const words = (idx) => idx.map((i) => st.words[i]?.text || "").join(" ");
+    if (st.mode === "column" && st.col < st.columns.length) { st.col += 1; paint(); return; } // this column is not printed
+    if ($("#type").value === "table") {
+      const spec = st.known.find((f) => f.name === name);
+      const columns = st.columns.filter((c) => c.label.length);
+      if (!spec || !spec.columns) { showMessage(t("A table is taught from one of the form's tables: choose it in the list.")); return; }
+      if (!columns.length) { showMessage(t("Click the header of at least one column first.")); return; }
+      showMessage("");
+      st.fields = st.fields.filter((f) => f.name !== name);
+      st.fields.push({ name, type: "table", label: [], value: [], page: st.page, columns, latest: spec.latest || {}, double_key: false, options: [], required: false,
+        shown: { label: columns.map((c) => words(c.label)).join(" | "), value: columns.map((c) => c.name).join(", ") } });
+    } else {
+      if (!st.value.length) { showMessage(t("Click the value's words first.")); return; }
+      showMessage("");
+      st.fields = st.fields.filter((f) => f.name !== name);
+      const options = $("#options").value.split(",").map((o) => o.trim()).filter((o) => o);
+      st.fields.push({ name, type: $("#type").value, label: st.label, value: st.value, page: st.page, double_key: $("#double").checked, options, required: false,
+        shown: { label: words(st.label), value: words(st.value) } });
+    }
     $("#double").checked = false;
     $("#options").value = "";
     chooseNextField();
@@ -135,7 +188,8 @@ window.studioPage = async function studioPage() {
         el("tr", { class: "summary" }, el("td", { text: t("found") }), ...found.map((n) => el("td", { text: `${n}/${r.charts.length}` }))),
         ...r.charts.map((c) => el("tr", {}, el("td", { text: c.chart.slice(0, 10) }), ...r.fields.map((f) => {
           const v = c.fields[f];
-          return el("td", { class: v.value == null ? "tried-missing" : v.review ? "tried-review" : "", title: v.issue || "", text: v.value == null ? "—" : v.value });
+          const text = v.value == null ? "—" : v.rows != null ? `${v.rows} ${t("rows")}` : v.value;
+          return el("td", { class: v.value == null ? "tried-missing" : v.review ? "tried-review" : "", title: v.issue || "", text });
         }))));
       $("#try-result").hidden = false;
     } catch (e) { showMessage(e.message); }
@@ -176,9 +230,12 @@ window.studioPage = async function studioPage() {
     const spec = st.known.find((f) => f.name === $("#field").value);
     if (spec) $("#type").value = spec.type;
     showOptions();
-    step();
+    startField();
+    paint();
   });
-  $("#type").addEventListener("change", showOptions);
+  $("#type").addEventListener("change", () => { showOptions(); startField(); paint(); });
+  $("#prev-page").addEventListener("click", () => turn(-1));
+  $("#next-page").addEventListener("click", () => turn(1));
   $("#try").addEventListener("click", tryIt);
   $("#save").addEventListener("click", save);
   $("#reread").addEventListener("click", reread);
@@ -186,7 +243,9 @@ window.studioPage = async function studioPage() {
     const typing = ev.target.matches("input[type=text], input:not([type]), select");
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); save(); }
     else if (ev.key === "Enter" && !typing) { ev.preventDefault(); confirmField(); }
-    else if (ev.key === "Escape") { Object.assign(st, { label: [], value: [], mode: "label" }); paint(); }
+    else if (ev.key === "Escape") { startField(); paint(); }
+    else if (ev.key === "PageDown" && !typing) { ev.preventDefault(); turn(1); }
+    else if (ev.key === "PageUp" && !typing) { ev.preventDefault(); turn(-1); }
     else if (ev.altKey && ev.key.toLowerCase() === "t") { ev.preventDefault(); tryIt(); }
     else if (ev.altKey && ev.key.toLowerCase() === "h") { ev.preventDefault(); st.mode = "title"; paint(); }
   });

@@ -543,15 +543,7 @@ fn khmer_card(id: &str, name: &str) -> PageWords {
 }
 
 fn taught(version_label: &str) -> chart::Template {
-    let field = |name: &str, kind: chart::FieldType, label: Vec<usize>, value: Vec<usize>| chart::studio::ShownField {
-        name: name.into(),
-        kind,
-        label,
-        value,
-        options: vec![],
-        double_key: false,
-        required: false,
-    };
+    let field = chart::studio::ShownField::new;
     let t = chart::studio::Taught {
         form: "opd".into(),
         name: format!("Outpatient card (Khmer) {version_label}"),
@@ -563,7 +555,7 @@ fn taught(version_label: &str) -> chart::Template {
             field("name_khmer", chart::FieldType::KhmerText, vec![5], vec![6, 7]),
         ],
     };
-    chart::studio::build(&t, &khmer_card("004512", "សុខ ស្រីនាង")).unwrap()
+    chart::studio::build(&t, &[khmer_card("004512", "សុខ ស្រីនាង")]).unwrap()
 }
 
 async fn taught_templates_are_versioned_used_for_their_facility_and_reextract(s: Store) {

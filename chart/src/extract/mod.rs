@@ -666,6 +666,9 @@ impl Zones<'_> {
 /// this is), it always goes to a reviewer.
 fn from_zone(spec: &crate::template::FieldSpec, zone: [f32; 4], layouts: &[PageLayout<'_>], zones: &Zones<'_>) -> Option<ExtractedField> {
     for (pi, page) in layouts.iter().enumerate() {
+        if spec.page.is_some_and(|p| p != page.words.page) {
+            continue;
+        }
         let (zone, registered) = zones.on_page(pi, page.words, zone);
         let mut words: Vec<&Word> = page.words.words.iter().filter(|wd| wd.bbox.center_within(&zone) && !layout::is_separator(wd)).collect();
         if words.is_empty() {
