@@ -97,6 +97,12 @@ fn ensure_single_threaded_openmp(cli: &Cli) {
 }
 
 fn main() {
+    // A child checking one untrusted file for ingest (`ingest::isolate`): no command line,
+    // no runtime, no database.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == ingest::isolate::CHILD_ARG) {
+        std::process::exit(ingest::isolate::child_main(&args[1..]));
+    }
     let cli = Cli::parse();
     ensure_single_threaded_openmp(&cli);
     let filter = tracing_subscriber::EnvFilter::try_from_env("CHARTSCAN_LOG")

@@ -72,6 +72,9 @@ pub struct IngestOptions {
     pub jobs: usize,
     /// How a multi-page file becomes charts.
     pub split: chart::SplitOn,
+    /// Check each file in a child process running this program (the `chartscan` binary,
+    /// which answers [`crate::isolate::CHILD_ARG`]); `None`: in this process.
+    pub isolate: Option<PathBuf>,
 }
 
 /// A file set aside, with the reason.
@@ -197,8 +200,16 @@ async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &Ingest
         return Ok(Prepared::Known(chart));
     }
     let limits = options.limits;
-    // A file that takes too long is rejected; its decoding thread finishes in the background,
-    // bounded by the memory and pixel limits.
+    if let Some(program) = &options.isolate {
+        let copy = bytes.clone();
+        let (kind, kinds) = match crate::isolate::inspect_in_child(program, path, copy, &limits).await {
+            Ok(found) => found,
+            Err(reason) => return reject(reason),
+        };
+        return store_original(blobs, path, sha256, bytes, kind, kinds, options).await;
+    }
+    // In this process: a file that takes too long is rejected; its decoding thread finishes
+    // in the background, bounded by the memory and pixel limits.
     let checking = tokio::task::spawn_blocking(move || {
         let r = std::panic::catch_unwind(|| inspect_pages(&bytes, &limits));
         (bytes, r)
@@ -212,6 +223,19 @@ async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &Ingest
         Ok(Err(e)) => return reject(e.to_string()),
         Err(_) => return reject("the decoder crashed on this file".into()),
     };
+    store_original(blobs, path, sha256, bytes, kind, kinds, options).await
+}
+
+/// Stores an accepted file's original durably and describes it for the ledger.
+async fn store_original(
+    blobs: &BlobStore,
+    path: &Path,
+    sha256: String,
+    bytes: Vec<u8>,
+    kind: MediaType,
+    kinds: Vec<chart::PageKind>,
+    options: &IngestOptions,
+) -> Result<Prepared, PipelineError> {
     // The original is on disk (fsync) before the ledger row can exist.
     let (blob_store, sha) = (blobs.clone(), sha256.clone());
     let size_bytes = bytes.len() as i64;
@@ -574,6 +598,7 @@ mod tests {
             limits: Limits::default(),
             jobs: 2,
             split: chart::SplitOn::None,
+            isolate: None,
         };
         let report = ingest_files(&store, &blobs, &[samples.clone(), junk.clone()], &options, &NoProgress).await.unwrap();
         assert_eq!((report.files, report.accepted, report.duplicates, report.pages), (5, 4, 0, 4));

@@ -78,11 +78,21 @@ fn csv_cell(s: &str) -> String {
     }
 }
 
-/// This process's peak resident memory in MiB (Linux), for the reports.
+/// The peak resident memory in MiB (Linux) of this process or of the largest of its children
+/// (the decoders that checked each file), for the reports.
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
+    // SAFETY: getrusage fills the struct it is given.
+    let children = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        if libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) == 0 {
+            usage.ru_maxrss as f64
+        } else {
+            0.0
+        }
+    };
+    Some(kb.max(children) / 1024.0)
 }
 
 fn print_ingest(report: &IngestReport, processed: &ProcessReport, json: bool) -> Result<()> {

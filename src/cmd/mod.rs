@@ -91,16 +91,30 @@ pub struct BatchArgs {
     /// Who scanned the batch.
     #[arg(long, env = "CHARTSCAN_OPERATOR")]
     operator: Option<String>,
+    /// Longest time checking one file may take, in seconds; a file that takes longer is
+    /// rejected and its decoder stopped.
+    #[arg(long, env = "CHARTSCAN_DECODE_TIMEOUT", value_name = "SECONDS", default_value_t = Limits::default().max_decode_seconds)]
+    decode_timeout: u64,
 }
 
 impl BatchArgs {
     /// The ingest options of a batch of `paths`.
     pub fn options(&self, paths: &[PathBuf], ocr: &OcrArgs, split: chart::SplitOn) -> IngestOptions {
-        ingest_options(&self.facility, self.batch.clone().unwrap_or_else(|| default_batch(paths)), self.box_label.clone(), self.operator.clone(), ocr, split)
+        let mut options = ingest_options(
+            &self.facility,
+            self.batch.clone().unwrap_or_else(|| default_batch(paths)),
+            self.box_label.clone(),
+            self.operator.clone(),
+            ocr,
+            split,
+        );
+        options.limits.max_decode_seconds = self.decode_timeout;
+        options
     }
 }
 
-/// Ingest options from their parts.
+/// Ingest options from their parts. Files are checked in child processes of this program
+/// (`ingest::isolate`), so that no file can take the batch down.
 pub fn ingest_options(
     facility: &str,
     batch: String,
@@ -109,7 +123,16 @@ pub fn ingest_options(
     ocr: &OcrArgs,
     split: chart::SplitOn,
 ) -> IngestOptions {
-    IngestOptions { facility: facility.to_string(), batch, box_label, operator, limits: Limits::default(), jobs: ocr.options().jobs, split }
+    IngestOptions {
+        facility: facility.to_string(),
+        batch,
+        box_label,
+        operator,
+        limits: Limits::default(),
+        jobs: ocr.options().jobs,
+        split,
+        isolate: std::env::current_exe().ok(),
+    }
 }
 
 /// OCR settings shared by the commands that process pages.

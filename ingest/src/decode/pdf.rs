@@ -3,12 +3,25 @@
 //! RGB, CMYK, ICC-based and Indexed colour spaces), placed where the content stream draws
 //! them so that a page scanned in strips is reassembled, and `/Rotate` honoured.
 //! JPEG 2000 (JPXDecode) and JBIG2 are rejected with a clear reason.
+//!
+//! Every size a file states is checked against the [`Limits`] before anything is allocated
+//! for it: the page's content and palettes are decompressed under their own small bounds,
+//! a page draws at most [`MAX_IMAGES_PER_PAGE`] images whose pixels together stay under the
+//! page limit, a fax image's own `/Columns` and `/Rows` are the size checked, and colour
+//! spaces are walked to a bounded depth.
 
 use super::fax::{self, FaxCoding};
 use super::pixels::{packed_to_gray, ColorModel};
 use super::{corrupt, decode_raster, DecodeError, Limits, MediaType};
 use image::{DynamicImage, GrayImage};
 use lopdf::{Dictionary, Document, Object, ObjectId, Stream};
+
+/// Most images one page may draw (a page scanned in strips has a few dozen at most).
+pub const MAX_IMAGES_PER_PAGE: usize = 64;
+/// Largest decompressed content stream of a page (a scanned page's is a few hundred bytes).
+const MAX_CONTENT_BYTES: usize = 4 << 20;
+/// Largest decompressed palette of an indexed colour space (256 entries of 4 components).
+const MAX_PALETTE_BYTES: usize = 256 * 4;
 
 /// Loads a PDF within the limits; encrypted files are refused.
 pub fn load(bytes: &[u8], limits: &Limits) -> Result<Document, DecodeError> {
@@ -26,6 +39,15 @@ pub fn load(bytes: &[u8], limits: &Limits) -> Result<Document, DecodeError> {
         return Err(DecodeError::Encrypted);
     }
     Ok(doc)
+}
+
+/// A stream that does not decompress: over its bound (`too large`), or damaged.
+fn stream_error(what: &str, e: lopdf::Error) -> DecodeError {
+    match e {
+        lopdf::Error::Decompress(inner @ lopdf::DecompressError::MemoryLimitExceeded { .. }) => DecodeError::TooLarge(format!("{what}: {inner}")),
+        lopdf::Error::Decompress(inner) => corrupt("PDF", format!("{what}: {inner}")),
+        other => corrupt("PDF", format!("{what}: {other}")),
+    }
 }
 
 fn resolve<'a>(doc: &'a Document, obj: &'a Object) -> Option<&'a Object> {
@@ -59,9 +81,16 @@ fn page_images(doc: &Document, page_id: ObjectId) -> Result<Vec<(Vec<u8>, &Strea
 
 /// Where the content stream draws each image: (name, x, y, width, height) in points, for
 /// images drawn upright (no rotation or shear in their transform).
-fn placements(doc: &Document, page_id: ObjectId) -> Option<Vec<(Vec<u8>, [f32; 4])>> {
-    let content = doc.get_page_content(page_id);
-    let ops = lopdf::content::Content::decode(&content).ok()?;
+/// An image drawn by a page: its resource name and its rectangle `[x, y, w, h]` in points.
+type Placement = (Vec<u8>, [f32; 4]);
+
+fn placements(doc: &Document, page_id: ObjectId) -> Result<Option<Vec<Placement>>, DecodeError> {
+    let content = doc.get_page_content_with_limit(page_id, MAX_CONTENT_BYTES).map_err(|e| stream_error("PDF page content", e))?;
+    Ok(drawn_images(&content))
+}
+
+fn drawn_images(content: &[u8]) -> Option<Vec<Placement>> {
+    let ops = lopdf::content::Content::decode(content).ok()?;
     let mut ctm = [1.0f32, 0.0, 0.0, 1.0, 0.0, 0.0];
     let mut stack = Vec::new();
     let mut out = Vec::new();
@@ -102,12 +131,15 @@ pub fn decode_page(doc: &Document, page_id: ObjectId, index: usize, limits: &Lim
     if images.is_empty() {
         return Err(DecodeError::NoImage { page: index + 1 });
     }
-    let drawn: Vec<(&Stream, [f32; 4])> = placements(doc, page_id)
+    let drawn: Vec<(&Stream, [f32; 4])> = placements(doc, page_id)?
         .unwrap_or_default()
         .into_iter()
         .filter_map(|(name, rect)| images.iter().find(|(n, _)| *n == name).map(|(_, s)| (*s, rect)))
         .filter(|(_, r)| r[2] > 0.0 && r[3] > 0.0)
         .collect();
+    if drawn.len() > MAX_IMAGES_PER_PAGE {
+        return Err(DecodeError::TooLarge(format!("PDF page {} draws {} images, over the limit of {MAX_IMAGES_PER_PAGE}", index + 1, drawn.len())));
+    }
     let mut page = if drawn.len() > 1 {
         composite(doc, &drawn, limits)?
     } else {
@@ -132,14 +164,22 @@ pub fn decode_page(doc: &Document, page_id: ObjectId, index: usize, limits: &Lim
 /// Draws several images (strips of one scan) where the page places them, at the finest
 /// resolution among them.
 fn composite(doc: &Document, drawn: &[(&Stream, [f32; 4])], limits: &Limits) -> Result<DynamicImage, DecodeError> {
-    let decoded: Vec<(GrayImage, [f32; 4])> = drawn.iter().map(|(s, r)| decode_image(doc, s, limits).map(|i| (i, *r))).collect::<Result<_, _>>()?;
-    let density = decoded.iter().map(|(img, r)| img.width() as f32 / r[2]).fold(0.0f32, f32::max);
-    let min_x = decoded.iter().map(|(_, r)| r[0]).fold(f32::MAX, f32::min);
-    let max_y = decoded.iter().map(|(_, r)| r[1] + r[3]).fold(f32::MIN, f32::max);
-    let max_x = decoded.iter().map(|(_, r)| r[0] + r[2]).fold(f32::MIN, f32::max);
-    let min_y = decoded.iter().map(|(_, r)| r[1]).fold(f32::MAX, f32::min);
-    let (w, h) = (((max_x - min_x) * density).round() as u32, ((max_y - min_y) * density).round() as u32);
+    // Sizes first, from what the file states: the canvas and the images' pixels together
+    // must fit the limits before any image is decoded.
+    let stated = |s: &Stream| (int(doc, &s.dict, b"Width").unwrap_or(0).max(0) as u64, int(doc, &s.dict, b"Height").unwrap_or(0).max(0) as u64);
+    let pixels: u64 = drawn.iter().map(|(s, _)| stated(s).0 * stated(s).1).sum();
+    if pixels > limits.max_pixels {
+        return Err(DecodeError::TooLarge(format!("PDF page's images hold {pixels} pixels together, over the limit of {}", limits.max_pixels)));
+    }
+    let density = drawn.iter().map(|(s, r)| stated(s).0 as f32 / r[2]).fold(0.0f32, f32::max);
+    let min_x = drawn.iter().map(|(_, r)| r[0]).fold(f32::MAX, f32::min);
+    let max_y = drawn.iter().map(|(_, r)| r[1] + r[3]).fold(f32::MIN, f32::max);
+    let max_x = drawn.iter().map(|(_, r)| r[0] + r[2]).fold(f32::MIN, f32::max);
+    let min_y = drawn.iter().map(|(_, r)| r[1]).fold(f32::MAX, f32::min);
+    let side = |v: f32| if v.is_finite() { v.round().clamp(0.0, u32::MAX as f32) as u32 } else { u32::MAX };
+    let (w, h) = (side((max_x - min_x) * density), side((max_y - min_y) * density));
     limits.check_size(w, h)?;
+    let decoded: Vec<(GrayImage, [f32; 4])> = drawn.iter().map(|(s, r)| decode_image(doc, s, limits).map(|i| (i, *r))).collect::<Result<_, _>>()?;
     let mut canvas = GrayImage::from_pixel(w, h, image::Luma([255]));
     for (img, [x, y, rw, rh]) in decoded {
         let (tw, th) = ((rw * density).round().max(1.0) as u32, (rh * density).round().max(1.0) as u32);
@@ -157,10 +197,13 @@ fn color_model(doc: &Document, dict: &Dictionary) -> Result<(ColorModel, usize),
         return Ok((ColorModel::Gray, 1));
     }
     let cs = dict.get(b"ColorSpace").ok().and_then(|o| resolve(doc, o));
-    model_of(doc, cs)
+    model_of(doc, cs, 0)
 }
 
-fn model_of(doc: &Document, cs: Option<&Object>) -> Result<(ColorModel, usize), DecodeError> {
+/// The colour model of colour space `cs`, `depth` colour spaces down from the image's: an
+/// indexed space's base is walked once (the PDF format allows no deeper nesting), so a space
+/// that refers back to itself ends here instead of recursing without end.
+fn model_of(doc: &Document, cs: Option<&Object>, depth: u32) -> Result<(ColorModel, usize), DecodeError> {
     let unsupported = |what: String| DecodeError::Unsupported(format!("PDF image colour space {what} is not supported yet"));
     match cs {
         None => Ok((ColorModel::Gray, 1)),
@@ -185,10 +228,19 @@ fn model_of(doc: &Document, cs: Option<&Object>) -> Result<(ColorModel, usize), 
                     }
                 }
                 b"Indexed" | b"I" => {
-                    let (base, n) = model_of(doc, a.get(1).and_then(|o| resolve(doc, o)))?;
+                    if depth > 0 {
+                        return Err(corrupt("PDF", "indexed colour space inside another (its base refers back to an indexed space)"));
+                    }
+                    let (base, n) = model_of(doc, a.get(1).and_then(|o| resolve(doc, o)), depth + 1)?;
                     let lookup: Vec<u8> = match a.get(3).and_then(|o| resolve(doc, o)) {
-                        Some(Object::String(s, _)) => s.clone(),
-                        Some(Object::Stream(s)) => s.decompressed_content().unwrap_or_else(|_| s.content.clone()),
+                        Some(Object::String(s, _)) => s.iter().copied().take(MAX_PALETTE_BYTES).collect(),
+                        Some(Object::Stream(s)) => {
+                            let mut table = s
+                                .decompressed_content_with_limit(64 * MAX_PALETTE_BYTES)
+                                .map_err(|e| stream_error("indexed colour space's lookup table", e))?;
+                            table.truncate(MAX_PALETTE_BYTES);
+                            table
+                        }
                         _ => return Err(corrupt("PDF", "indexed colour space without a lookup table")),
                     };
                     let table = lookup
@@ -262,6 +314,8 @@ pub fn decode_image(doc: &Document, stream: &Stream, limits: &Limits) -> Result<
             let k = p(b"K").unwrap_or(0);
             let columns = p(b"Columns").unwrap_or(1728).clamp(1, 65535) as u32;
             let rows = p(b"Rows").filter(|r| *r > 0).unwrap_or(h as i64).clamp(1, 65535) as u32;
+            // The fax decoder's buffer is sized from these, not from /Width and /Height.
+            limits.check_size(columns, rows)?;
             let black_is_1 = params.and_then(|d| d.get(b"BlackIs1").ok()).and_then(|o| o.as_bool().ok()).unwrap_or(false);
             let coding = match k {
                 k if k < 0 => FaxCoding::Group4,
@@ -282,7 +336,7 @@ pub fn decode_image(doc: &Document, stream: &Stream, limits: &Limits) -> Result<
                 Some(b"RunLengthDecode") | Some(b"RL") => {
                     run_length_decode(&stream.content, limits.max_alloc as usize).ok_or_else(|| corrupt("PDF", "RunLength data does not decode"))?
                 }
-                _ => stream.decompressed_content_with_limit(limits.max_alloc as usize).map_err(|e| corrupt("PDF", format!("image stream: {e}")))?,
+                _ => stream.decompressed_content_with_limit(limits.max_alloc as usize).map_err(|e| stream_error("image stream", e))?,
             };
             let (model, n) = color_model(doc, dict)?;
             let model = match (model, inverted) {
