@@ -107,14 +107,14 @@ impl Browser {
         self.cmd("POST", "/execute/sync", json!({"script": js, "args": []}))
     }
 
-    /// A browser signed in as the reviewer `dara` (password `browser-pass-1`), on the queue.
+    /// A browser signed in as the reviewer `dara` (password `mango-lantern-river-41`), on the queue.
     fn signed_in(app: &str) -> Browser {
         let b = Browser::start();
         b.go(&format!("{app}/login"));
         let user = b.wait_for("input[name=username]");
         b.keys(&user, "dara");
         let pass = b.wait_for("input[name=password]");
-        b.keys(&pass, "browser-pass-1\u{E007}");
+        b.keys(&pass, "mango-lantern-river-41\u{E007}");
         b.wait_for("#queue tbody tr");
         b
     }
@@ -160,7 +160,7 @@ fn reviewer_corrects_and_approves_with_the_keyboard() {
     let dir = ws.samples(&["SR01/ipd-0002.png", "SR01/opd-0008.tif", "SR01/anc-0005.pdf", "SR01/opd-0026.png"]);
     let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--json"]);
     assert_eq!(code, 0, "{report}");
-    ws.add_user("dara", "reviewer", "browser-pass-1");
+    ws.add_user("dara", "reviewer", "mango-lantern-river-41");
     let (_server, app) = ws.serve();
 
     let b = Browser::start();
@@ -169,7 +169,7 @@ fn reviewer_corrects_and_approves_with_the_keyboard() {
     let user = b.wait_for("input[name=username]");
     b.keys(&user, "dara");
     let pass = b.wait_for("input[name=password]");
-    b.keys(&pass, "browser-pass-1\u{E007}");
+    b.keys(&pass, "mango-lantern-river-41\u{E007}");
     b.wait_for("#queue tbody tr");
     b.screenshot("queue");
     let rows = b.find_all("#queue tbody tr");
@@ -285,7 +285,7 @@ fn ocr_text_that_looks_like_markup_shows_as_text() {
     let ws = Workspace::new();
     let payload = "<img src=x onerror=alert(1)>";
     let id = chart_with_markup_in_its_text(&ws, payload);
-    ws.add_user("dara", "reviewer", "browser-pass-1");
+    ws.add_user("dara", "reviewer", "mango-lantern-river-41");
     let (_server, app) = ws.serve();
     let b = Browser::signed_in(&app);
     b.go(&format!("{app}/charts/{id}"));
@@ -375,7 +375,7 @@ fn a_patient_to_choose(ws: &Workspace) -> (String, String) {
 fn the_reviewer_says_who_an_uncertain_patient_is_with_the_keyboard() {
     let ws = Workspace::new();
     let (patient, id) = a_patient_to_choose(&ws);
-    ws.add_user("dara", "reviewer", "browser-pass-1");
+    ws.add_user("dara", "reviewer", "mango-lantern-river-41");
     let (_server, app) = ws.serve();
     let b = Browser::signed_in(&app);
     b.go(&format!("{app}/charts/{id}"));
@@ -419,7 +419,7 @@ fn the_reviewer_edits_a_visit_table_and_picks_a_place_from_the_gazetteer() {
     let dir = ws.samples(&["SR01/anc-0005.pdf"]);
     let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--json"]);
     assert_eq!(code, 0, "{report}");
-    ws.add_user("dara", "reviewer", "browser-pass-1");
+    ws.add_user("dara", "reviewer", "mango-lantern-river-41");
     let (_server, app) = ws.serve();
     let b = Browser::signed_in(&app);
     let row = b.wait_for("#queue tbody tr");
@@ -497,14 +497,14 @@ fn a_manager_teaches_a_form_in_the_studio_with_three_actions_per_field() {
     let dir = ws.samples(&["SR01/opd-0026.png", "SR01/opd-0017.pdf", "SR01/opd-0035.png"]);
     let (code, report) = ws.json(&["ingest", dir.to_str().unwrap(), "--facility", "SR01", "--json"]);
     assert_eq!(code, 0, "{report}");
-    ws.add_user("mona", "manager", "browser-pass-1");
+    ws.add_user("mona", "manager", "mango-lantern-river-41");
     let (_server, app) = ws.serve();
     let b = Browser::start();
     b.go(&format!("{app}/login"));
     let user = b.wait_for("input[name=username]");
     b.keys(&user, "mona");
     let pass = b.wait_for("input[name=password]");
-    b.keys(&pass, "browser-pass-1\u{E007}");
+    b.keys(&pass, "mango-lantern-river-41\u{E007}");
     b.wait_for("#queue");
     b.go(&format!("{app}/studio"));
     b.wait_for("#chart option");

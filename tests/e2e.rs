@@ -9,6 +9,7 @@ mod common;
 use common::{root, Workspace};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::process::Stdio;
 
 /// Field accuracy (the 1,194 fields of the 60 charts, handwritten ones included) below this
@@ -96,12 +97,12 @@ fn samples_ingest_review_and_export() {
     assert_eq!(ws.json(&["stats", "--json"]).1, before, "a second ingest must change nothing");
 
     // 4. A reviewer corrects a field and approves, through the real server.
-    ws.add_user("sokha", "reviewer", "review-pass-1");
+    ws.add_user("sokha", "reviewer", "tamarind-kettle-oxbow-7");
     let server = ws.serve();
     let agent = ureq::AgentBuilder::new().redirects(0).build();
     let anonymous = agent.get(&format!("{}/api/queue", server.1)).call();
     assert!(matches!(anonymous, Err(ureq::Error::Status(401, _))), "anonymous API access must be refused");
-    let login = agent.post(&format!("{}/login", server.1)).send_form(&[("username", "sokha"), ("password", "review-pass-1")]).unwrap();
+    let login = agent.post(&format!("{}/login", server.1)).send_form(&[("username", "sokha"), ("password", "tamarind-kettle-oxbow-7")]).unwrap();
     assert_eq!(login.status(), 303);
     let session: Value = agent.get(&format!("{}/api/session", server.1)).call().unwrap().into_json().unwrap();
     let csrf = session["csrf"].as_str().unwrap().to_string();
@@ -323,4 +324,41 @@ fn the_database_password_is_never_printed() {
     let err = String::from_utf8_lossy(&failed.stderr);
     assert_eq!(failed.status.code(), Some(1), "{err}");
     assert!(err.contains("chartscan:***@db.local") && !err.contains("hunter2"), "{err}");
+}
+
+/// `user add` refuses a name taken; `user passwd` and `user role` change a user and end their
+/// sessions; the audit names the operating-system user; `demo` refuses a store with real users.
+#[test]
+fn users_are_changed_on_purpose_and_the_demo_keeps_off_real_stores() {
+    let ws = Workspace::new();
+    ws.add_user("sokha", "reviewer", "tamarind-kettle-oxbow-7");
+    let add = |password: &str, args: &[&str]| {
+        let mut c = ws.cmd().args(args).stdin(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        c.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+        let out = c.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).to_string())
+    };
+    let (code, err) = add("copper-monsoon-bamboo-9", &["user", "add", "sokha", "--role", "admin"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("exists already") && err.contains("user passwd"), "{err}");
+    let (code, err) = add("password12345", &["user", "add", "vanna", "--role", "reviewer"]);
+    assert!(code == Some(1) && err.contains("too easy to guess"), "a common password is refused: {err}");
+    let (code, err) = add("copper-monsoon-bamboo-9", &["user", "passwd", "sokha"]);
+    assert_eq!(code, Some(0), "{err}");
+    let out = ws.run(&["user", "role", "sokha", "manager"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let audit = runtime.block_on(async {
+        let store = store::Store::open(&format!("sqlite://{}/db/chartscan.db", ws.path().display())).await.unwrap();
+        assert_eq!(store.verify_login("sokha", "copper-monsoon-bamboo-9").await.unwrap().map(|u| u.role), Some(chart::Role::Manager));
+        store.audit_entries(None).await.unwrap()
+    });
+    let changes: Vec<&(i64, String, String, Option<String>, String)> = audit.iter().filter(|e| e.2.starts_with("user_")).collect();
+    assert_eq!(changes.iter().map(|e| e.2.as_str()).collect::<Vec<_>>(), ["user_add", "user_password", "user_role"]);
+    assert!(changes.iter().all(|e| e.1.starts_with("cli:") && e.1 != "cli:unknown"), "the OS user is named: {changes:?}");
+
+    let out = ws.run(&["demo", "--bind", "127.0.0.1:0"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("other than the demo's (sokha)"), "{err}");
 }

@@ -62,10 +62,10 @@ fn batch_scan_is_split_at_separator_sheets_and_the_split_can_be_undone() {
     }
 
     // The reviewer sees the flags and the cut, and undoes both.
-    ws.add_user("vanna", "reviewer", "split-pass-1");
+    ws.add_user("vanna", "reviewer", "pomelo-anvil-harbour-3");
     let (_server, url) = ws.serve();
     let agent = ureq::AgentBuilder::new().build();
-    agent.post(&format!("{url}/login")).send_form(&[("username", "vanna"), ("password", "split-pass-1")]).unwrap();
+    agent.post(&format!("{url}/login")).send_form(&[("username", "vanna"), ("password", "pomelo-anvil-harbour-3")]).unwrap();
     let csrf = agent.get(&format!("{url}/api/session")).call().unwrap().into_json::<Value>().unwrap()["csrf"].as_str().unwrap().to_string();
     let get = |id: &str| agent.get(&format!("{url}/api/charts/{id}")).call().unwrap().into_json::<Value>().unwrap();
     let first_id = charts[0]["chart"].as_str().unwrap().to_string();

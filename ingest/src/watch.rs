@@ -47,6 +47,8 @@ pub struct RoundReport {
 pub struct Watcher {
     seen: HashMap<PathBuf, (u64, SystemTime, Instant)>,
     handled: HashMap<PathBuf, (u64, SystemTime)>,
+    /// Paths not read (links out of the folder), reported once each.
+    refused: std::collections::HashSet<PathBuf>,
 }
 
 #[derive(Default)]
@@ -61,7 +63,12 @@ impl Progress for Collect {
 impl Watcher {
     /// Files under the folder that have settled and were not handled in their current state.
     pub fn settled(&mut self, options: &WatchOptions) -> Vec<PathBuf> {
-        let (files, _) = crate::discover(std::slice::from_ref(&options.dir));
+        let (files, refused) = crate::discover(std::slice::from_ref(&options.dir));
+        for (path, reason) in refused {
+            if self.refused.insert(path.clone()) {
+                tracing::warn!(path = %path.display(), %reason, "not read");
+            }
+        }
         let now = Instant::now();
         let mut ready = Vec::new();
         let mut present = std::collections::HashSet::new();

@@ -138,7 +138,7 @@ async fn main() {
     let times = Arc::new(Mutex::new(Times::default()));
     let mut sessions = Vec::new();
     for r in 0..reviewers {
-        let user = store.add_user(&format!("load{r}"), chart::Role::Reviewer, "load-password").await.unwrap();
+        let user = store.add_user(&format!("load{r}"), chart::Role::Reviewer, "load-lantern-mango-river", "load").await.unwrap();
         sessions.push(store.create_session(&user).await.unwrap());
     }
     let deadline = Instant::now() + Duration::from_secs(seconds);

@@ -455,8 +455,7 @@ struct NewUser {
 async fn add_user(State(state): State<AppState>, user: ApiUser, Json(body): Json<NewUser>) -> Result<Json<Value>, AppError> {
     let s = admin(&user)?;
     let role: chart::Role = body.role.parse().map_err(AppError::Unprocessable)?;
-    let added = state.store.add_user(&body.name, role, &body.password).await?;
-    state.store.audit(&s.user.name, "user_add", None, &format!("{} as {}", added.name, added.role)).await?;
+    let added = state.store.add_user(&body.name, role, &body.password, &s.user.name).await?;
     Ok(Json(json!({ "name": added.name, "role": added.role, "disabled": false })))
 }
 

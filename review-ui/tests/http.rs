@@ -57,7 +57,7 @@ async fn env_with_page(jpeg: Vec<u8>) -> Env {
         .await
         .unwrap();
     for (name, role) in [("rev", Role::Reviewer), ("rev2", Role::Reviewer), ("boss", Role::Manager), ("clerk", Role::Clerk), ("root", Role::Admin)] {
-        store.add_user(name, role, "password-123").await.unwrap();
+        store.add_user(name, role, "lotus-quarry-violet-58", "admin").await.unwrap();
     }
     Env { state: AppState::new(store.clone(), blobs), store, chart: job.chart, _dir: dir }
 }
@@ -170,7 +170,7 @@ async fn anonymous_requests_are_refused_on_every_route() {
 async fn reviewer_edits_with_csrf_and_versions_then_approves_and_manager_exports() {
     let e = env().await;
     let c = e.chart.clone();
-    let (cookie, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (cookie, csrf) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
     let queue = send(&e.state, Method::GET, "/api/queue", Some(&cookie), None, None).await.json();
     assert_eq!(queue[0]["chart"], c.as_str());
     let chart = send(&e.state, Method::GET, &format!("/api/charts/{c}"), Some(&cookie), None, None).await.json();
@@ -204,7 +204,7 @@ async fn reviewer_edits_with_csrf_and_versions_then_approves_and_manager_exports
     // A reviewer may not see statistics or export; a manager may.
     assert_eq!(send(&e.state, Method::GET, "/api/stats", Some(&cookie), None, None).await.status, StatusCode::FORBIDDEN);
     assert_eq!(send(&e.state, Method::GET, "/dashboard", Some(&cookie), None, None).await.status, StatusCode::FORBIDDEN);
-    let (boss, _) = login(&e.state, "boss", "password-123").await.unwrap();
+    let (boss, _) = login(&e.state, "boss", "lotus-quarry-violet-58").await.unwrap();
     let stats = send(&e.state, Method::GET, "/api/stats", Some(&boss), None, None).await.json();
     assert_eq!(stats["charts"]["approved"], 1);
     assert_eq!(stats["by_reviewer"]["rev"]["approved"], 1);
@@ -246,7 +246,7 @@ async fn reviewer_edits_with_csrf_and_versions_then_approves_and_manager_exports
 #[tokio::test]
 async fn reviewers_get_places_and_codes_from_the_reference_lists() {
     let e = env().await;
-    let (rev, _) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (rev, _) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
     let get = |uri: String| {
         let state = e.state.clone();
         let rev = rev.clone();
@@ -266,7 +266,7 @@ async fn reviewers_get_places_and_codes_from_the_reference_lists() {
     assert!(khmer.as_array().unwrap().iter().any(|p| p["value"] == "Siem Reap"), "provinces are offered by their canonical name: {khmer}");
     assert_eq!(get("/api/reference/icd10?q=".into()).await.json(), json!([]));
     assert_eq!(get("/api/reference/patients?q=a".into()).await.status, StatusCode::NOT_FOUND);
-    let (clerk, _) = login(&e.state, "clerk", "password-123").await.unwrap();
+    let (clerk, _) = login(&e.state, "clerk", "lotus-quarry-violet-58").await.unwrap();
     assert_eq!(send(&e.state, Method::GET, "/api/reference/icd10?q=J0", Some(&clerk), None, None).await.status, StatusCode::FORBIDDEN);
 }
 
@@ -274,7 +274,7 @@ async fn reviewers_get_places_and_codes_from_the_reference_lists() {
 async fn a_table_is_saved_whole_with_each_cell_made_canonical_and_checked() {
     let e = env().await;
     let c = e.chart.clone();
-    let (cookie, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (cookie, csrf) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
     let chart = send(&e.state, Method::GET, &format!("/api/charts/{c}"), Some(&cookie), None, None).await.json();
     let columns: Vec<&str> = chart["columns"]["lab_results"].as_array().expect("the lab table's columns").iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(columns, ["test", "value", "unit"]);
@@ -305,7 +305,7 @@ async fn a_table_is_saved_whole_with_each_cell_made_canonical_and_checked() {
 #[tokio::test]
 async fn roles_are_enforced() {
     let e = env().await;
-    let (clerk, csrf) = login(&e.state, "clerk", "password-123").await.unwrap();
+    let (clerk, csrf) = login(&e.state, "clerk", "lotus-quarry-violet-58").await.unwrap();
     for uri in ["/api/queue".to_string(), format!("/api/charts/{}", e.chart), format!("/charts/{}/pages/1/image", e.chart), "/api/stats".into()] {
         assert_eq!(send(&e.state, Method::GET, &uri, Some(&clerk), None, None).await.status, StatusCode::FORBIDDEN, "{uri}");
     }
@@ -317,9 +317,9 @@ async fn roles_are_enforced() {
     assert_eq!(batches.json()[0]["batch"], "b");
     assert_eq!(send(&e.state, Method::GET, "/api/rejections", Some(&clerk), None, None).await.json(), json!([]));
     assert_eq!(send(&e.state, Method::GET, &format!("/charts/{}", e.chart), Some(&clerk), None, None).await.status, StatusCode::FORBIDDEN);
-    let (boss, _) = login(&e.state, "boss", "password-123").await.unwrap();
+    let (boss, _) = login(&e.state, "boss", "lotus-quarry-violet-58").await.unwrap();
     assert_eq!(send(&e.state, Method::GET, "/admin", Some(&boss), None, None).await.status, StatusCode::FORBIDDEN, "managers do not manage users");
-    let (root, _) = login(&e.state, "root", "password-123").await.unwrap();
+    let (root, _) = login(&e.state, "root", "lotus-quarry-violet-58").await.unwrap();
     assert_eq!(send(&e.state, Method::GET, "/admin", Some(&root), None, None).await.status, StatusCode::OK);
     // Logging out ends the session.
     assert_eq!(send(&e.state, Method::POST, "/logout", Some(&clerk), Some(&csrf), None).await.status, StatusCode::NO_CONTENT);
@@ -329,7 +329,7 @@ async fn roles_are_enforced() {
 #[tokio::test]
 async fn ocr_text_never_becomes_markup() {
     let e = env().await;
-    let (cookie, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (cookie, csrf) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
     // The API carries OCR text as JSON data only.
     let r = send(&e.state, Method::GET, &format!("/api/charts/{}", e.chart), Some(&cookie), None, None).await;
     assert!(r.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
@@ -359,7 +359,7 @@ async fn ocr_text_never_becomes_markup() {
     .await;
     assert_eq!(r.status, StatusCode::OK);
     // CSV export neutralises formulas.
-    let (boss, _) = login(&e.state, "boss", "password-123").await.unwrap();
+    let (boss, _) = login(&e.state, "boss", "lotus-quarry-violet-58").await.unwrap();
     let r = send(
         &e.state,
         Method::PUT,
@@ -378,8 +378,8 @@ async fn ocr_text_never_becomes_markup() {
 async fn a_claimed_chart_is_skipped_and_two_editors_get_one_success_and_one_409() {
     let e = env().await;
     let c = &e.chart;
-    let (a, a_csrf) = login(&e.state, "rev", "password-123").await.unwrap();
-    let (b, b_csrf) = login(&e.state, "rev2", "password-123").await.unwrap();
+    let (a, a_csrf) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
+    let (b, b_csrf) = login(&e.state, "rev2", "lotus-quarry-violet-58").await.unwrap();
     let claimed = send(&e.state, Method::POST, &format!("/api/charts/{c}/claim"), Some(&a), Some(&a_csrf), None).await;
     assert_eq!(claimed.status, StatusCode::OK, "{}", claimed.text());
     assert_eq!(claimed.json()["claimed_by"], "rev");
@@ -417,13 +417,13 @@ async fn repeated_failed_logins_lock_the_name() {
         .method(Method::POST)
         .uri("/login")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("username=rev&password=password-123"))
+        .body(Body::from("username=rev&password=lotus-quarry-violet-58"))
         .unwrap();
     let res = app(e.state.clone()).oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
     assert!(res.headers().get(header::SET_COOKIE).is_none());
     // Other names are not affected.
-    assert!(login(&e.state, "rev2", "password-123").await.is_some());
+    assert!(login(&e.state, "rev2", "lotus-quarry-violet-58").await.is_some());
     let actions: Vec<String> = e.store.audit_entries(None).await.unwrap().into_iter().map(|a| a.2).collect();
     assert!(actions.iter().any(|a| a == "login_throttled"));
 }
@@ -431,11 +431,18 @@ async fn repeated_failed_logins_lock_the_name() {
 #[tokio::test]
 async fn admins_add_and_disable_users_and_nobody_else_can() {
     let e = env().await;
-    let (root, csrf) = login(&e.state, "root", "password-123").await.unwrap();
-    let (rev, rev_csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (root, csrf) = login(&e.state, "root", "lotus-quarry-violet-58").await.unwrap();
+    let (rev, rev_csrf) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
     assert_eq!(send(&e.state, Method::GET, "/api/users", Some(&rev), None, None).await.status, StatusCode::FORBIDDEN);
-    let r =
-        send(&e.state, Method::POST, "/api/users", Some(&rev), Some(&rev_csrf), Some(json!({"name": "x", "role": "admin", "password": "password-123"}))).await;
+    let r = send(
+        &e.state,
+        Method::POST,
+        "/api/users",
+        Some(&rev),
+        Some(&rev_csrf),
+        Some(json!({"name": "x", "role": "admin", "password": "lotus-quarry-violet-58"})),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let added = send(
         &e.state,
@@ -484,7 +491,7 @@ async fn page_images_go_out_small_and_snippets_are_cut_on_the_server() {
     let page = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/PP01/opd-0001.jpg")).unwrap();
     let e = env_with_page(page).await;
     let c = &e.chart;
-    let (rev, _) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (rev, _) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
     let full = send(&e.state, Method::GET, &format!("/charts/{c}/pages/1/image"), Some(&rev), None, None).await;
     let small = send(&e.state, Method::GET, &format!("/charts/{c}/pages/1/image?width=1000"), Some(&rev), None, None).await;
     assert_eq!(small.status, StatusCode::OK);
@@ -504,12 +511,12 @@ async fn page_images_go_out_small_and_snippets_are_cut_on_the_server() {
 #[tokio::test]
 async fn each_user_chooses_the_interface_language_and_the_khmer_font_is_served_locally() {
     let e = env().await;
-    let (rev, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (rev, csrf) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
     assert_eq!(send(&e.state, Method::GET, "/api/session", Some(&rev), None, None).await.json()["lang"], "en");
     let r = send(&e.state, Method::PUT, "/api/session/lang", Some(&rev), Some(&csrf), Some(json!({"lang": "km"}))).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     assert_eq!(send(&e.state, Method::GET, "/api/session", Some(&rev), None, None).await.json()["lang"], "km");
-    let (rev2, _) = login(&e.state, "rev2", "password-123").await.unwrap();
+    let (rev2, _) = login(&e.state, "rev2", "lotus-quarry-violet-58").await.unwrap();
     assert_eq!(send(&e.state, Method::GET, "/api/session", Some(&rev2), None, None).await.json()["lang"], "en", "per user");
     let bad = send(&e.state, Method::PUT, "/api/session/lang", Some(&rev), Some(&csrf), Some(json!({"lang": "fr"}))).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -528,8 +535,8 @@ async fn double_keyed_fields_are_typed_blind_by_a_second_reviewer() {
     templates.iter_mut().for_each(|t| t.fields.iter_mut().filter(|f| f.name == "patient_id").for_each(|f| f.double_key = true));
     let state = AppState::new(e.store.clone().with_templates(Arc::new(templates)), BlobStore::new(e._dir.path().join("data")).unwrap());
     let c = &e.chart;
-    let (a, a_csrf) = login(&state, "rev", "password-123").await.unwrap();
-    let (b, b_csrf) = login(&state, "rev2", "password-123").await.unwrap();
+    let (a, a_csrf) = login(&state, "rev", "lotus-quarry-violet-58").await.unwrap();
+    let (b, b_csrf) = login(&state, "rev2", "lotus-quarry-violet-58").await.unwrap();
     let v = send(&state, Method::GET, &format!("/api/charts/{c}"), Some(&a), None, None).await.json()["version"].as_i64().unwrap();
     let first = send(&state, Method::POST, &format!("/api/charts/{c}/approve"), Some(&a), Some(&a_csrf), Some(json!({"version": v}))).await;
     assert_eq!(first.json()["status"], "second_key");
@@ -625,7 +632,7 @@ async fn key_fields(e: &Env, chart: &str, cookie: &str, csrf: &str, values: &[(&
 #[tokio::test]
 async fn an_uncertain_patient_is_the_reviewers_choice_and_a_manager_can_take_an_approval_back() {
     let e = env().await;
-    let (rev, csrf) = login(&e.state, "rev", "password-123").await.unwrap();
+    let (rev, csrf) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
     let first = e.chart.clone();
     let v = key_fields(
         &e,
@@ -663,7 +670,7 @@ async fn an_uncertain_patient_is_the_reviewers_choice_and_a_manager_can_take_an_
     let v = chosen.json()["version"].as_i64().unwrap();
     let url = format!("/api/charts/{second}/unapprove");
     assert_eq!(send(&e.state, Method::POST, &url, Some(&rev), Some(&csrf), Some(json!({"version": v, "reason": "oops"}))).await.status, StatusCode::FORBIDDEN);
-    let (boss, boss_csrf) = login(&e.state, "boss", "password-123").await.unwrap();
+    let (boss, boss_csrf) = login(&e.state, "boss", "lotus-quarry-violet-58").await.unwrap();
     assert_eq!(
         send(&e.state, Method::POST, &url, Some(&boss), Some(&boss_csrf), Some(json!({"version": v, "reason": ""}))).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
@@ -690,8 +697,8 @@ async fn an_uncertain_patient_is_the_reviewers_choice_and_a_manager_can_take_an_
 async fn managers_teach_a_form_in_the_studio_and_others_may_not() {
     let e = env().await;
     let c = &e.chart;
-    let (rev, rev_csrf) = login(&e.state, "rev", "password-123").await.unwrap();
-    let (boss, csrf) = login(&e.state, "boss", "password-123").await.unwrap();
+    let (rev, rev_csrf) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
+    let (boss, csrf) = login(&e.state, "boss", "lotus-quarry-violet-58").await.unwrap();
     // Reviewers and anonymous users may not.
     assert_eq!(send(&e.state, Method::GET, "/api/studio/charts", Some(&rev), None, None).await.status, StatusCode::FORBIDDEN);
     assert_eq!(send(&e.state, Method::GET, "/api/studio/charts", None, None, None).await.status, StatusCode::UNAUTHORIZED);
@@ -732,8 +739,8 @@ async fn managers_teach_a_form_in_the_studio_and_others_may_not() {
 #[tokio::test]
 async fn a_scan_uploaded_in_the_studio_lands_whole_in_the_inbox() {
     let e = env().await;
-    let (rev, rev_csrf) = login(&e.state, "rev", "password-123").await.unwrap();
-    let (boss, csrf) = login(&e.state, "boss", "password-123").await.unwrap();
+    let (rev, rev_csrf) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
+    let (boss, csrf) = login(&e.state, "boss", "lotus-quarry-violet-58").await.unwrap();
     let upload = |state: AppState, cookie: String, csrf: String, name: &'static str, bytes: Vec<u8>| async move {
         let req = Request::builder()
             .method(Method::POST)

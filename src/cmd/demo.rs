@@ -3,7 +3,7 @@
 
 use super::{ingest_options, process, today, Context, OcrArgs};
 use crate::progress;
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -19,8 +19,25 @@ pub struct Args {
     ocr: OcrArgs,
 }
 
+/// The demo's own users: name, role, what the banner calls them.
+const DEMO_USERS: [(&str, chart::Role, &str); 4] = [
+    ("demo", chart::Role::Reviewer, "Reviewer:  "),
+    ("manager", chart::Role::Manager, "Manager:   "),
+    ("demo2", chart::Role::Reviewer, "Second reviewer (double keying): "),
+    ("admin", chart::Role::Admin, "Admin:     "),
+];
+
 pub async fn run(ctx: &Context, args: Args) -> Result<i32> {
     let (store, blobs) = ctx.open().await?;
+    // The demo gives its users fresh passwords each time: never in a store with real users.
+    let others: Vec<String> = store.users().await?.into_iter().map(|(u, _)| u.name).filter(|n| !DEMO_USERS.iter().any(|(d, ..)| d == n)).collect();
+    if !others.is_empty() {
+        bail!(
+            "this store has users other than the demo's ({}): the demo resets its users' passwords and is not for a store in use; \
+             give it its own (--db and --data), or serve this one with `chartscan serve`",
+            others.join(", ")
+        );
+    }
     let mut facilities: Vec<PathBuf> = std::fs::read_dir(&args.samples)
         .with_context(|| format!("reading {} (run the demo from the repository root)", args.samples.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -37,30 +54,41 @@ pub async fn run(ctx: &Context, args: Args) -> Result<i32> {
         eprintln!("{facility}: {} accepted, {} duplicate(s), {} rejected", r.accepted, r.duplicates, r.rejected.len());
     }
     process(&store, &blobs, &args.ocr.options(), show).await?;
-    let reviewer = random_password();
-    let manager = random_password();
-    store.add_user("demo", chart::Role::Reviewer, &reviewer).await?;
-    store.add_user("manager", chart::Role::Manager, &manager).await?;
-    let (reviewer2, admin) = (random_password(), random_password());
-    store.add_user("demo2", chart::Role::Reviewer, &reviewer2).await?;
-    store.add_user("admin", chart::Role::Admin, &admin).await?;
+    let existing: Vec<String> = store.users().await?.into_iter().map(|(u, _)| u.name).collect();
+    let by = super::cli_actor();
+    let mut logins = Vec::new();
+    for (name, role, title) in DEMO_USERS {
+        let password = random_password();
+        if existing.iter().any(|e| e == name) {
+            store.set_password(name, &password, &by).await?;
+            store.set_role(name, role, &by).await?;
+        } else {
+            store.add_user(name, role, &password, &by).await?;
+        }
+        logins.push(format!("  {title}{name} / {password}"));
+    }
     let listener = tokio::net::TcpListener::bind(&args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
     println!();
     println!("  Review UI: http://{addr}/");
-    println!("  Reviewer:  demo / {reviewer}");
-    println!("  Manager:   manager / {manager}");
-    println!("  Second reviewer (double keying): demo2 / {reviewer2}");
-    println!("  Admin:     admin / {admin}");
+    for login in &logins {
+        println!("{login}");
+    }
     println!("  (Ctrl-C to stop; data in {} and {})", ctx.data.display(), ctx.db);
     println!();
     super::serve::serve(store, blobs, listener, None).await?;
     Ok(0)
 }
 
+/// 14 random letters and digits (70 bits), easy to type.
 fn random_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
     let mut rng = rand::thread_rng();
-    (0..12).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    loop {
+        let password: String = (0..14).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect();
+        if store::users::check_password("demo", &password).is_ok() {
+            return password;
+        }
+    }
 }

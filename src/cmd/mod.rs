@@ -76,6 +76,20 @@ fn load_templates(dir: Option<&Path>) -> Result<Vec<chart::Template>> {
     Ok(templates)
 }
 
+/// Who runs a command, for the audit log: `cli:` and the operating-system user the process
+/// runs as (from its user id, not from the environment, which the caller sets).
+pub fn cli_actor() -> String {
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let name = std::fs::read_to_string("/etc/passwd").ok().and_then(|passwd| {
+        passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_string())
+        })
+    });
+    format!("cli:{}", name.unwrap_or_else(|| format!("uid {uid}")))
+}
+
 /// What is recorded with every file of a batch (ingest and watch).
 #[derive(Debug, Args)]
 pub struct BatchArgs {

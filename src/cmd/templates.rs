@@ -37,11 +37,6 @@ pub enum Command {
     },
 }
 
-/// Who runs the command, for the audit log: the operating-system user.
-fn actor() -> String {
-    format!("cli:{}", std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into()))
-}
-
 /// `check` exits with 2 when the template has problems.
 pub async fn run(ctx: &Context, command: Command) -> Result<i32> {
     match command {
@@ -108,7 +103,7 @@ pub async fn run(ctx: &Context, command: Command) -> Result<i32> {
                 templates.push(chart::Template::parse(&text).with_context(|| format!("template {}", file.display()))?);
             }
             for (t, file) in templates.iter().zip(&files) {
-                let saved = store.save_template(t, &actor()).await?;
+                let saved = store.save_template(t, &super::cli_actor()).await?;
                 let scope = saved.facility.as_deref().map(|f| format!(" for facility {f}")).unwrap_or_default();
                 eprintln!("{}: stored as {} v{}{scope}", file.display(), saved.form, saved.version);
             }
@@ -116,7 +111,7 @@ pub async fn run(ctx: &Context, command: Command) -> Result<i32> {
         }
         Command::Reextract { facility } => {
             let store = ctx.store().await?;
-            let n = store.reextract_charts(facility.as_deref(), &actor()).await?;
+            let n = store.reextract_charts(facility.as_deref(), &super::cli_actor()).await?;
             eprintln!("{n} chart(s) extracted again");
             Ok(0)
         }

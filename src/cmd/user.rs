@@ -1,19 +1,35 @@
-//! `chartscan user add`: add a user or reset their password and role; the password is read
-//! from stdin (prompted on a terminal), never from the command line.
+//! `chartscan user add|passwd|role`: add a user, set a user's password or role. Passwords
+//! are read from stdin (prompted on a terminal), never from the command line. Changing a
+//! password or a role ends the user's sessions; the audit names the operating-system user who
+//! ran the command.
 
-use super::Context;
+use super::{cli_actor, Context};
 use anyhow::Result;
 use clap::{Subcommand, ValueEnum};
 use std::io::{IsTerminal, Read, Write};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Add a user (or reset their password and role); the password is read from stdin.
+    /// Add a user; the password (12 characters or more, not a common one) is read from stdin.
+    /// A name already taken is refused.
     Add {
         /// Login name.
         name: String,
         /// What they may do.
         #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Set a user's password (read from stdin); their sessions end.
+    Passwd {
+        /// Login name.
+        name: String,
+    },
+    /// Give a user another role; their sessions end.
+    Role {
+        /// Login name.
+        name: String,
+        /// What they may do from now on.
+        #[arg(value_enum)]
         role: RoleArg,
     },
 }
@@ -37,9 +53,8 @@ impl From<RoleArg> for chart::Role {
     }
 }
 
-pub async fn run(ctx: &Context, command: Command) -> Result<i32> {
-    let Command::Add { name, role } = command;
-    let store = ctx.store().await?;
+/// A password from stdin: prompted for on a terminal, otherwise the whole input.
+fn read_password(name: &str) -> Result<String> {
     let mut password = String::new();
     if std::io::stdin().is_terminal() {
         eprint!("password for {name}: ");
@@ -48,8 +63,28 @@ pub async fn run(ctx: &Context, command: Command) -> Result<i32> {
     } else {
         std::io::stdin().read_to_string(&mut password)?;
     }
-    let password = password.trim_end_matches(['\r', '\n']);
-    let user = store.add_user(&name, role.into(), password).await?;
-    eprintln!("user {} ({}) saved", user.name, user.role);
+    Ok(password.trim_end_matches(['\r', '\n']).to_string())
+}
+
+pub async fn run(ctx: &Context, command: Command) -> Result<i32> {
+    let store = ctx.store().await?;
+    let by = cli_actor();
+    match command {
+        Command::Add { name, role } => {
+            let password = read_password(&name)?;
+            let user = store.add_user(&name, role.into(), &password, &by).await?;
+            eprintln!("user {} ({}) added", user.name, user.role);
+        }
+        Command::Passwd { name } => {
+            let password = read_password(&name)?;
+            store.set_password(&name, &password, &by).await?;
+            eprintln!("password of {name} set; their sessions have ended");
+        }
+        Command::Role { name, role } => {
+            let role: chart::Role = role.into();
+            store.set_role(&name, role, &by).await?;
+            eprintln!("{name} is now {role}; their sessions have ended");
+        }
+    }
     Ok(0)
 }

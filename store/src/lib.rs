@@ -25,7 +25,7 @@ mod queue;
 mod records;
 mod stats;
 mod templates;
-mod users;
+pub mod users;
 
 pub use charts::{ChartRecord, FieldRecord, PageInfo, QueueFilter, QueueItem, Source};
 pub use committed::RecordCounts;

@@ -45,40 +45,88 @@ pub fn hash_password(password: &str) -> Result<String> {
     Ok(Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|e| StoreError::Invalid(e.to_string()))?.to_string())
 }
 
+/// The shortest password accepted.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Refuses a password that is short, or common or easy to guess (zxcvbn's estimate below
+/// 10^8 guesses, with the user's name and the product's as known words), saying why.
+pub fn check_password(name: &str, password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(StoreError::Invalid(format!("a password has at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    let estimate = zxcvbn::zxcvbn(password, &[name, "chartscan"]);
+    if u8::from(estimate.score()) < 3 {
+        let why = estimate.feedback().and_then(|f| f.warning()).map(|w| format!(" ({w})")).unwrap_or_default();
+        return Err(StoreError::Invalid(format!("this password is too easy to guess{why}: use a longer phrase of unrelated words")));
+    }
+    Ok(())
+}
+
 fn parse_role(s: &str) -> Result<Role> {
     s.parse().map_err(StoreError::Invalid)
 }
 
 impl Store {
-    /// Adds a user, or replaces the password and role of an existing one.
-    pub async fn add_user(&self, name: &str, role: Role, password: &str) -> Result<User> {
+    /// Adds a user; a name already taken is refused (change a user with
+    /// [`Store::set_password`] and [`Store::set_role`]). `by` is who adds them, for the audit.
+    pub async fn add_user(&self, name: &str, role: Role, password: &str, by: &str) -> Result<User> {
         if name.trim().is_empty() || name.len() > 64 {
             return Err(StoreError::Invalid("a user name has 1 to 64 characters".into()));
         }
-        if password.chars().count() < 8 {
-            return Err(StoreError::Invalid("a password has at least 8 characters".into()));
-        }
+        check_password(name, password)?;
         let hash = hash_password(password)?;
         let mut tx = self.begin_write().await?;
-        let existing = sqlx::query("SELECT id FROM users WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?;
-        let id: i64 = match existing {
-            Some(r) => {
-                let id: i64 = r.try_get(0)?;
-                sqlx::query("UPDATE users SET role = $1, password_hash = $2 WHERE id = $3").bind(role.as_str()).bind(&hash).bind(id).execute(&mut *tx).await?;
-                id
-            }
-            None => sqlx::query("INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-                .bind(name)
-                .bind(role.as_str())
-                .bind(&hash)
-                .bind(now_ms())
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?,
-        };
-        crate::audit(&mut tx, "admin", "user_add", None, &format!("{name} as {role}")).await?;
+        if sqlx::query("SELECT id FROM users WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?.is_some() {
+            return Err(StoreError::InvalidState(format!(
+                "user {name} exists already: `chartscan user passwd {name}` sets a new password, `chartscan user role {name} ROLE` another role"
+            )));
+        }
+        let id: i64 = sqlx::query("INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+            .bind(name)
+            .bind(role.as_str())
+            .bind(&hash)
+            .bind(now_ms())
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        crate::audit(&mut tx, by, "user_add", None, &format!("{name} as {role}")).await?;
         tx.commit().await?;
         Ok(User { id, name: name.to_string(), role })
+    }
+
+    /// The id of user `name` in a transaction.
+    async fn user_id(tx: &mut sqlx::Transaction<'static, sqlx::Any>, name: &str) -> Result<i64> {
+        Ok(sqlx::query("SELECT id FROM users WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("user {name}")))?
+            .try_get(0)?)
+    }
+
+    /// Sets a user's password; their sessions end. Audited with `by`.
+    pub async fn set_password(&self, name: &str, password: &str, by: &str) -> Result<()> {
+        check_password(name, password)?;
+        let hash = hash_password(password)?;
+        let mut tx = self.begin_write().await?;
+        let id = Self::user_id(&mut tx, name).await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(&hash).bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        crate::audit(&mut tx, by, "user_password", None, name).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives a user another role; their sessions end (a session never outlives the role it
+    /// was opened with). Audited with `by`.
+    pub async fn set_role(&self, name: &str, role: Role, by: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let id = Self::user_id(&mut tx, name).await?;
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2").bind(role.as_str()).bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        crate::audit(&mut tx, by, "user_role", None, &format!("{name} as {role}")).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Checks a login; `None` when the name or password is wrong (the same answer for both).
@@ -133,12 +181,7 @@ impl Store {
     /// Disables a user (they cannot sign in, and their sessions end) or enables them again.
     pub async fn set_user_disabled(&self, name: &str, disabled: bool, by: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let id: i64 = sqlx::query("SELECT id FROM users WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("user {name}")))?
-            .try_get(0)?;
+        let id = Self::user_id(&mut tx, name).await?;
         sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2").bind(i64::from(disabled)).bind(id).execute(&mut *tx).await?;
         if disabled {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
@@ -167,5 +210,21 @@ impl Store {
     pub async fn end_session(&self, token: &str) -> Result<()> {
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(token.as_bytes())).execute(&self.pool).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_password;
+
+    #[test]
+    fn short_common_and_guessable_passwords_are_refused() {
+        for bad in ["short", "password1234", "qwertyuiop123", "dara-dara-dara", "chartscan2024", "123456789012"] {
+            let err = check_password("dara", bad).unwrap_err().to_string();
+            assert!(err.contains("12 characters") || err.contains("too easy to guess"), "{bad}: {err}");
+        }
+        for good in ["lantern mango river tuesday", "Kampot-pepper-47-harbour", "u8wq3mzpt7xkfa"] {
+            assert!(check_password("dara", good).is_ok(), "{good}");
+        }
     }
 }

@@ -198,21 +198,34 @@ async fn review_edits_are_versioned_and_audited(s: Store) {
 }
 
 async fn users_and_sessions(s: Store) {
-    let u = s.add_user("dara", Role::Reviewer, "correct horse").await.unwrap();
-    assert!(s.add_user("x", Role::Reviewer, "short").await.is_err());
-    assert_eq!(s.verify_login("dara", "correct horse").await.unwrap(), Some(u.clone()));
+    let u = s.add_user("dara", Role::Reviewer, "saffron canal lighthouse 12", "admin").await.unwrap();
+    assert!(s.add_user("x", Role::Reviewer, "short", "admin").await.is_err());
+    assert_eq!(s.verify_login("dara", "saffron canal lighthouse 12").await.unwrap(), Some(u.clone()));
     assert_eq!(s.verify_login("dara", "wrong password").await.unwrap(), None);
-    assert_eq!(s.verify_login("nobody", "correct horse").await.unwrap(), None);
+    assert_eq!(s.verify_login("nobody", "saffron canal lighthouse 12").await.unwrap(), None);
     let (token, session) = s.create_session(&u).await.unwrap();
     assert_eq!(s.session(&token).await.unwrap(), Some(session.clone()));
     assert_eq!(session.csrf.len(), 32);
     assert_eq!(s.session("forged").await.unwrap(), None);
     s.end_session(&token).await.unwrap();
     assert_eq!(s.session(&token).await.unwrap(), None);
-    // Re-adding changes the role and password, not the id.
-    let again = s.add_user("dara", Role::Manager, "another secret").await.unwrap();
+    // A name taken is refused: the existing user keeps role and password.
+    let err = s.add_user("dara", Role::Admin, "copper-monsoon-bamboo-9", "mallory").await.unwrap_err();
+    assert!(err.to_string().contains("exists already"), "{err}");
+    assert_eq!(s.verify_login("dara", "saffron canal lighthouse 12").await.unwrap().map(|u| u.role), Some(Role::Reviewer));
+    // A new password and a new role each end the user's sessions, and name who changed them.
+    let (token, _) = s.create_session(&u).await.unwrap();
+    s.set_password("dara", "copper-monsoon-bamboo-9", "cli:root").await.unwrap();
+    assert_eq!(s.session(&token).await.unwrap(), None, "a new password ends the sessions");
+    assert!(s.verify_login("dara", "saffron canal lighthouse 12").await.unwrap().is_none());
+    let (token, _) = s.create_session(&u).await.unwrap();
+    s.set_role("dara", Role::Manager, "cli:root").await.unwrap();
+    assert_eq!(s.session(&token).await.unwrap(), None, "a new role ends the sessions");
+    let again = s.verify_login("dara", "copper-monsoon-bamboo-9").await.unwrap().unwrap();
     assert_eq!((again.id, again.role), (u.id, Role::Manager));
-    assert!(s.verify_login("dara", "correct horse").await.unwrap().is_none());
+    assert!(s.set_password("dara", "password", "cli:root").await.is_err(), "the password rules hold for changes too");
+    let audit: Vec<(String, String)> = s.audit_entries(None).await.unwrap().into_iter().filter(|e| e.2.starts_with("user_")).map(|e| (e.1, e.2)).collect();
+    assert_eq!(audit, [("admin".into(), "user_add".into()), ("cli:root".into(), "user_password".into()), ("cli:root".into(), "user_role".into())], "{audit:?}");
 }
 
 async fn claims_keep_reviewers_apart_and_the_queue_filters(s: Store) {
@@ -291,14 +304,14 @@ async fn double_keying_agrees_or_goes_to_a_senior(s: Store) {
 }
 
 async fn disabled_users_cannot_sign_in(s: Store) {
-    let u = s.add_user("vuthy", Role::Reviewer, "correct horse").await.unwrap();
+    let u = s.add_user("vuthy", Role::Reviewer, "saffron canal lighthouse 12", "admin").await.unwrap();
     let (token, _) = s.create_session(&u).await.unwrap();
     s.set_user_disabled("vuthy", true, "admin").await.unwrap();
-    assert_eq!(s.verify_login("vuthy", "correct horse").await.unwrap(), None);
+    assert_eq!(s.verify_login("vuthy", "saffron canal lighthouse 12").await.unwrap(), None);
     assert_eq!(s.session(&token).await.unwrap(), None, "a disabled user's sessions end");
     assert!(s.users().await.unwrap().iter().any(|(user, disabled)| user.name == "vuthy" && *disabled));
     s.set_user_disabled("vuthy", false, "admin").await.unwrap();
-    assert!(s.verify_login("vuthy", "correct horse").await.unwrap().is_some());
+    assert!(s.verify_login("vuthy", "saffron canal lighthouse 12").await.unwrap().is_some());
     assert!(matches!(s.set_user_disabled("nobody", true, "admin").await, Err(StoreError::NotFound(_))));
 }
 
