@@ -57,6 +57,11 @@ enum Command {
     /// existed, or whose commit was undone), matching their patients. Charts whose patient is
     /// uncertain are listed for a reviewer and left uncommitted.
     Commit,
+    /// Check the audit log: `audit verify` walks its hash chain.
+    Audit {
+        #[command(subcommand)]
+        command: cmd::audit::Command,
+    },
     /// Work with form templates.
     Templates {
         #[command(subcommand)]
@@ -133,6 +138,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Push(args) => cmd::push::run(&ctx, args).await,
         Command::Commit => cmd::commit::run(&ctx).await,
         Command::Templates { command } => cmd::templates::run(&ctx, command).await,
+        Command::Audit { command } => cmd::audit::run(&ctx, command).await,
         Command::Calibrate(args) => cmd::calibrate::run(&ctx, args),
         Command::Evaluate(args) => cmd::evaluate::run(&ctx, args).await,
     }

@@ -356,6 +356,10 @@ fn users_are_changed_on_purpose_and_the_demo_keeps_off_real_stores() {
     let changes: Vec<&(i64, String, String, Option<String>, String)> = audit.iter().filter(|e| e.2.starts_with("user_")).collect();
     assert_eq!(changes.iter().map(|e| e.2.as_str()).collect::<Vec<_>>(), ["user_add", "user_password", "user_role"]);
     assert!(changes.iter().all(|e| e.1.starts_with("cli:") && e.1 != "cli:unknown"), "the OS user is named: {changes:?}");
+    // The audit log's chain holds (tampering is tested on both backends in the store's suite).
+    let (code, check) = ws.json(&["audit", "verify", "--json"]);
+    assert_eq!((code, check["broken"].clone()), (0, Value::Null), "{check}");
+    assert_eq!(check["chained"].as_u64(), Some(audit.len() as u64), "{check}");
 
     let out = ws.run(&["demo", "--bind", "127.0.0.1:0"]);
     let err = String::from_utf8_lossy(&out.stderr);

@@ -264,7 +264,59 @@ impl Store {
 
     /// Writes an entry to the audit log.
     pub async fn audit(&self, actor: &str, action: &str, chart: Option<&str>, detail: &str) -> Result<()> {
-        audit(&mut *self.pool.acquire().await?, actor, action, chart, detail).await
+        let mut tx = self.begin_write().await?;
+        audit(&mut tx, actor, action, chart, detail).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Walks the audit log's hash chain from the first entry: every entry's link must be the
+    /// previous entry's hash and its hash must match its content.
+    pub async fn verify_audit(&self) -> Result<AuditCheck> {
+        use sqlx::Row;
+        let mut check = AuditCheck::default();
+        let mut prev: Option<String> = None;
+        let mut after = i64::MIN;
+        loop {
+            let rows: Vec<AnyRow> =
+                sqlx::query("SELECT id, at, actor, action, chart_id, detail, prev_hash, hash FROM audit_log WHERE id > $1 ORDER BY id LIMIT 10000")
+                    .bind(after)
+                    .fetch_all(&self.pool)
+                    .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get(0)?;
+            for r in &rows {
+                let id: i64 = r.try_get(0)?;
+                let (link, hash): (Option<String>, Option<String>) = (r.try_get(6)?, r.try_get(7)?);
+                check.entries += 1;
+                let Some(hash) = hash else {
+                    if prev.is_none() {
+                        check.unchained += 1; // written before the chain existed
+                        continue;
+                    }
+                    return Ok(check.broken(id, "the entry has no hash (written outside chartscan, or its hash removed)"));
+                };
+                let expected_link = prev.clone().unwrap_or_default();
+                if link.as_deref().unwrap_or_default() != expected_link {
+                    return Ok(check.broken(id, "its link does not match the entry before it (an entry before it was deleted or changed)"));
+                }
+                let content = audit_hash(
+                    &expected_link,
+                    r.try_get(1)?,
+                    &r.try_get::<String, _>(2)?,
+                    &r.try_get::<String, _>(3)?,
+                    r.try_get::<Option<String>, _>(4)?.as_deref(),
+                    &r.try_get::<String, _>(5)?,
+                );
+                if content != hash {
+                    return Ok(check.broken(id, "its content does not match its hash (the entry was changed)"));
+                }
+                check.chained += 1;
+                prev = Some(hash);
+            }
+        }
+        check.head = prev;
+        Ok(check)
     }
 
     /// The audit log entries of a chart (or all, with `None`), oldest first:
@@ -286,14 +338,65 @@ impl Store {
     }
 }
 
-/// Writes an audit entry on the given connection (inside the caller's transaction).
+/// What walking the audit log's chain found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditCheck {
+    /// Entries read.
+    pub entries: u64,
+    /// Entries from before the chain existed (no hash, all before the first chained one).
+    pub unchained: u64,
+    /// Entries whose link and hash hold.
+    pub chained: u64,
+    /// The first entry where the chain breaks, and why.
+    pub broken: Option<(i64, String)>,
+    /// The last entry's hash when the chain is whole: written down elsewhere, it also shows
+    /// later whether entries were cut off the end.
+    pub head: Option<String>,
+}
+
+impl AuditCheck {
+    fn broken(mut self, id: i64, why: &str) -> AuditCheck {
+        self.broken = Some((id, why.to_string()));
+        self
+    }
+}
+
+/// The hash of an audit entry: SHA-256 over the previous entry's hash and the entry's fields,
+/// as one JSON array (so that no two different entries encode alike).
+pub fn audit_hash(prev: &str, at: i64, actor: &str, action: &str, chart: Option<&str>, detail: &str) -> String {
+    let encoded = serde_json::json!([prev, at, actor, action, chart, detail]).to_string();
+    blobs::sha256_hex(encoded.as_bytes())
+}
+
+/// An arbitrary constant naming the PostgreSQL advisory lock that puts audit writers in line.
+const AUDIT_LOCK: i64 = 0x0063_6861_7274_6175; // "chartau"
+
+/// Writes an audit entry on the given connection, inside the caller's transaction, chained to
+/// the entry before it. Writers take turns: SQLite's write transactions are exclusive
+/// (`BEGIN IMMEDIATE`), and on PostgreSQL a transaction-scoped advisory lock is held until the
+/// caller commits, so that no two entries link to the same predecessor.
 pub(crate) async fn audit(conn: &mut sqlx::AnyConnection, actor: &str, action: &str, chart: Option<&str>, detail: &str) -> Result<()> {
-    sqlx::query("INSERT INTO audit_log (at, actor, action, chart_id, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(now_ms())
+    use sqlx::Row;
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(AUDIT_LOCK).execute(&mut *conn).await?;
+    }
+    let prev: String = sqlx::query("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get::<Option<String>, _>(0))
+        .transpose()?
+        .flatten()
+        .unwrap_or_default();
+    let at = now_ms();
+    let hash = audit_hash(&prev, at, actor, action, chart, detail);
+    sqlx::query("INSERT INTO audit_log (at, actor, action, chart_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(at)
         .bind(actor)
         .bind(action)
         .bind(chart)
         .bind(detail)
+        .bind(&prev)
+        .bind(&hash)
         .execute(conn)
         .await?;
     Ok(())

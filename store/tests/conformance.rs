@@ -13,6 +13,11 @@ async fn sqlite_store() -> (Store, tempfile::TempDir) {
 }
 
 async fn postgres_store() -> (Store, ()) {
+    (Store::open(&postgres_database().await).await.unwrap(), ())
+}
+
+/// A new, empty database on the test PostgreSQL server: its URL.
+async fn postgres_database() -> String {
     let admin = std::env::var("CHARTSCAN_TEST_PG_URL")
         .expect("CHARTSCAN_TEST_PG_URL is not set: the PostgreSQL half of the store suite needs a real server. Run ./dev test, which starts one on loopback");
     sqlx::any::install_default_drivers();
@@ -21,7 +26,7 @@ async fn postgres_store() -> (Store, ()) {
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
     pool.close().await;
     let (base, _) = admin.rsplit_once('/').unwrap();
-    (Store::open(&format!("{base}/{name}")).await.unwrap(), ())
+    format!("{base}/{name}")
 }
 
 fn rand_suffix() -> u64 {
@@ -616,4 +621,59 @@ async fn taught_templates_are_versioned_used_for_their_facility_and_reextract(s:
     let audit: Vec<String> = s.audit_entries(None).await.unwrap().into_iter().filter(|e| e.2 == "template_save").map(|e| e.4).collect();
     assert_eq!(audit.len(), 3, "{audit:?}");
     assert!(audit[1].contains("opd v2 for facility KP01"), "{audit:?}");
+}
+
+/// The audit log is a hash chain: `verify_audit` finds an entry changed, and an entry
+/// deleted, directly in the database (as someone with the database's password could).
+async fn tampering_with_the_audit_log_is_found(url: &str) {
+    let s = Store::open(url).await.unwrap();
+    for i in 0..5 {
+        s.audit("dara", "view", Some(&format!("c{i}")), "opened").await.unwrap();
+    }
+    // Writers in parallel still make one chain.
+    let writers: Vec<_> = (0..8)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move { s.audit("sokha", "edit", Some("c9"), &format!("field {i}")).await.unwrap() })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let whole = s.verify_audit().await.unwrap();
+    assert_eq!((whole.entries, whole.chained, whole.broken.clone()), (13, 13, None), "{whole:?}");
+    assert!(whole.head.is_some());
+    let ids: Vec<i64> = {
+        let raw = sqlx::AnyPool::connect(url).await.unwrap();
+        let ids = sqlx::query_scalar::<_, i64>("SELECT id FROM audit_log ORDER BY id").fetch_all(&raw).await.unwrap();
+        // Someone rewrites what an entry says.
+        sqlx::query("UPDATE audit_log SET detail = 'nothing to see' WHERE id = $1").bind(ids[2]).execute(&raw).await.unwrap();
+        raw.close().await;
+        ids
+    };
+    let changed = s.verify_audit().await.unwrap();
+    assert_eq!(changed.broken.as_ref().map(|b| b.0), Some(ids[2]), "{changed:?}");
+    assert!(changed.broken.unwrap().1.contains("changed"));
+    assert_eq!(changed.chained, 2);
+    // Put back, then delete an entry instead: the one after it no longer links.
+    let raw = sqlx::AnyPool::connect(url).await.unwrap();
+    sqlx::query("UPDATE audit_log SET detail = 'opened' WHERE id = $1").bind(ids[2]).execute(&raw).await.unwrap();
+    assert_eq!(s.verify_audit().await.unwrap().broken, None, "restored");
+    sqlx::query("DELETE FROM audit_log WHERE id = $1").bind(ids[6]).execute(&raw).await.unwrap();
+    raw.close().await;
+    let deleted = s.verify_audit().await.unwrap();
+    assert_eq!(deleted.broken.as_ref().map(|b| b.0), Some(ids[7]), "{deleted:?}");
+    assert!(deleted.broken.unwrap().1.contains("deleted"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_audit_log_tampering_is_found() {
+    sqlx::any::install_default_drivers();
+    let dir = tempfile::tempdir().unwrap();
+    tampering_with_the_audit_log_is_found(&format!("sqlite://{}/t.db", dir.path().display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_audit_log_tampering_is_found() {
+    tampering_with_the_audit_log_is_found(&postgres_database().await).await;
 }
