@@ -245,7 +245,13 @@ fn the_fhir_export_is_valid_r4_and_says_where_every_fact_came_from() {
 
 /// The test FHIR server, its base URL, and its log lines.
 fn fhir_server() -> (Killed, String, mpsc::Receiver<String>) {
-    let mut child = Command::new(fhir_python()).arg(root().join("tests/fhir/server.py")).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    fhir_server_with(&[])
+}
+
+/// The test FHIR server started with `args` (`--tls-cert`...).
+fn fhir_server_with(args: &[&str]) -> (Killed, String, mpsc::Receiver<String>) {
+    let mut child =
+        Command::new(fhir_python()).arg(root().join("tests/fhir/server.py")).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let first = BufReader::new(child.stdout.take().unwrap()).lines().next().expect("the FHIR server starts").unwrap();
     let port = first.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected: {first}")).to_string();
     let (tx, rx) = mpsc::channel();
@@ -255,7 +261,8 @@ fn fhir_server() -> (Killed, String, mpsc::Receiver<String>) {
             let _ = tx.send(line);
         }
     });
-    (Killed(child), format!("http://127.0.0.1:{port}"), rx)
+    let scheme = if args.contains(&"--tls-cert") { "https" } else { "http" };
+    (Killed(child), format!("{scheme}://127.0.0.1:{port}"), rx)
 }
 
 fn counts(url: &str) -> Value {
@@ -298,7 +305,7 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
     //    answer. Nothing was marked sent, so the next push sends it again, and the server's
     //    conditional creates keep it from creating anything twice.
     faults(&url, serde_json::json!({"hang": true}));
-    let mut killed = ws.cmd().args(["push", "--fhir-url", &url, "--batch-size", "2"]).stderr(Stdio::null()).spawn().unwrap();
+    let mut killed = ws.cmd().args(["push", "--allow-insecure-http", "--fhir-url", &url, "--batch-size", "2"]).stderr(Stdio::null()).spawn().unwrap();
     loop {
         let line = log.recv_timeout(Duration::from_secs(60)).expect("the server logs the hanging transaction");
         if line.contains("now hanging") {
@@ -306,7 +313,7 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
         }
     }
     // Meanwhile a second pusher is refused: it could deliver changes out of order.
-    let second = ws.run(&["push", "--fhir-url", &url]);
+    let second = ws.run(&["push", "--allow-insecure-http", "--fhir-url", &url]);
     assert!(
         !second.status.success() && String::from_utf8_lossy(&second.stderr).contains("another push is running"),
         "{}",
@@ -317,13 +324,13 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
     assert_eq!(pending(&ws, &rt), 4, "a killed push marks nothing sent");
     let server_after_kill = counts(&url);
     assert_eq!(server_after_kill["Encounter"], 2, "the server did commit the first batch: {server_after_kill}");
-    let out = ws.run(&["push", "--fhir-url", &url, "--batch-size", "2"]);
+    let out = ws.run(&["push", "--allow-insecure-http", "--fhir-url", &url, "--batch-size", "2"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(counts(&url), expected_counts(), "the resent batch created nothing twice");
     assert_eq!(pending(&ws, &rt), 0);
 
     // 2. Nothing left: a second push sends nothing.
-    let out = ws.run(&["push", "--fhir-url", &url]);
+    let out = ws.run(&["push", "--allow-insecure-http", "--fhir-url", &url]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("pushed 0 chart(s)"), "{}", String::from_utf8_lossy(&out.stderr));
 
     // 3. A manager un-approves Samnang's chart (his only one) and Sopheap's antenatal chart
@@ -340,7 +347,7 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
         }
     });
     faults(&url, serde_json::json!({"fail": 2}));
-    let out = ws.run(&["push", "--fhir-url", &url, "--backoff", "0.05"]);
+    let out = ws.run(&["push", "--allow-insecure-http", "--fhir-url", &url, "--backoff", "0.05"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("2 retraction(s)") && err.contains("2 attempt(s) retried"), "{err}");
@@ -360,11 +367,11 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
             s.approve(chart, v, "sokha").await.unwrap();
         }
     });
-    let out = ws.run(&["push", "--fhir-url", &format!("{url}/not-fhir"), "--attempts", "2", "--backoff", "0.05"]);
+    let out = ws.run(&["push", "--allow-insecure-http", "--fhir-url", &format!("{url}/not-fhir"), "--attempts", "2", "--backoff", "0.05"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refused"), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(pending(&ws, &rt), 2);
-    let out = ws.run(&["push", "--fhir-url", &url]);
+    let out = ws.run(&["push", "--allow-insecure-http", "--fhir-url", &url]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(counts(&url), expected_counts());
     assert_eq!(latin_names(&url, "SOK Sopheap"), vec!["SOK Sopheap", "Sophea SOKH"], "re-approved and linked again");
@@ -382,4 +389,65 @@ fn push_sends_every_record_once_through_kills_failures_and_retractions() {
     // Every push is in the audit log.
     let audit = rt.block_on(async { Store::open(&db_url(&ws)).await.unwrap().audit_entries(None).await.unwrap() });
     assert!(audit.iter().filter(|a| a.2 == "push").count() >= 6, "{:?}", audit.iter().map(|a| &a.2).collect::<Vec<_>>());
+}
+
+/// A certificate authority of the hospital's own and a server certificate it signed for
+/// 127.0.0.1, made with openssl in `dir`: (CA, certificate, key).
+fn hospital_ca(dir: &std::path::Path) -> (String, String, String) {
+    let path = |n: &str| dir.join(n).display().to_string();
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl").args(args).output().expect("openssl is installed (./dev test installs it)");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let (ca, ca_key, cert, key, csr, ext) = (path("ca.pem"), path("ca.key"), path("server.pem"), path("server.key"), path("server.csr"), path("ext.cnf"));
+    openssl(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &ca_key, "-out", &ca, "-days", "2", "-subj", "/CN=Test Hospital CA"]);
+    openssl(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &csr, "-subj", "/CN=127.0.0.1"]);
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
+    openssl(&["x509", "-req", "-in", &csr, "-CA", &ca, "-CAkey", &ca_key, "-CAcreateserial", "-out", &cert, "-days", "2", "-extfile", &ext]);
+    (ca, cert, key)
+}
+
+/// Credentials come from a file or the environment, never the URL, and are never printed or
+/// audited; a hospital's own CA is trusted with --ca-file; plain http needs saying so.
+#[test]
+fn push_authenticates_over_tls_to_a_server_of_the_hospitals_own_authority() {
+    let ws = Workspace::new();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    approved_charts(&ws, &rt);
+    let (ca, cert, key) = hospital_ca(ws.path());
+    let token = "s3cret-token-4f9a";
+    let (_server, url, _log) = fhir_server_with(&["--tls-cert", &cert, "--tls-key", &key, "--require-auth", &format!("Bearer {token}")]);
+    assert!(url.starts_with("https://"));
+    let token_file = ws.path().join("fhir-token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let push = |extra: &[&str]| {
+        let mut args = vec!["push", "--fhir-url", &url, "--attempts", "1"];
+        args.extend_from_slice(extra);
+        let out = ws.run(&args);
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr))
+    };
+    // Without the hospital's CA the server is not trusted.
+    let (code, out) = push(&["--token-file", token_file.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.to_lowercase().contains("certificate"), "{out}");
+    // With it but without the token, the server refuses.
+    let (code, out) = push(&["--ca-file", &ca]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("401"), "{out}");
+    // Credentials in the URL and plain http are refused before anything is sent.
+    let with_password = url.replace("https://", "https://chartscan:hunter2@");
+    let out = ws.run(&["push", "--fhir-url", &with_password, "--ca-file", &ca]);
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && text.contains("carries credentials") && !text.contains("hunter2"), "{text}");
+    let out = ws.run(&["push", "--fhir-url", &url.replace("https://", "http://")]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("--allow-insecure-http"));
+    // The token from the environment, the CA from a file: everything is sent.
+    let out = ws.cmd().args(["push", "--fhir-url", &url, "--ca-file", &ca]).env("CHARTSCAN_FHIR_TOKEN", token).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(pending(&ws, &rt), 0, "{text}");
+    assert!(!text.contains(token), "the token is never printed: {text}");
+    let audit = rt.block_on(async { Store::open(&db_url(&ws)).await.unwrap().audit_entries(None).await.unwrap() });
+    assert!(audit.iter().any(|a| a.2 == "push"));
+    assert!(audit.iter().all(|a| !a.4.contains(token) && !a.1.contains(token)), "the token is never audited");
 }

@@ -28,11 +28,74 @@ pub enum PushError {
 
 type Result<T, E = PushError> = std::result::Result<T, E>;
 
+/// How chartscan proves who it is to the FHIR server. Never printed or logged.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// `Authorization: Bearer TOKEN`.
+    Bearer(String),
+    /// HTTP basic authentication.
+    Basic {
+        /// User name.
+        user: String,
+        /// Password.
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Bearer(_) => f.write_str("Bearer(***)"),
+            Credentials::Basic { user, .. } => write!(f, "Basic({user}, ***)"),
+        }
+    }
+}
+
+impl Credentials {
+    fn header(&self) -> String {
+        use base64::Engine as _;
+        match self {
+            Credentials::Bearer(token) => format!("Bearer {token}"),
+            Credentials::Basic { user, password } => format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))),
+        }
+    }
+}
+
+/// A TLS configuration that trusts the usual public authorities and, when given, the
+/// certificates of `ca_pem` (a hospital's own certificate authority, PEM).
+pub fn tls_config(ca_pem: Option<&[u8]>) -> Result<std::sync::Arc<rustls::ClientConfig>, String> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(pem) = ca_pem {
+        let mut added = 0;
+        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("the CA file is not PEM certificates: {e}"))?;
+            roots.add(cert).map_err(|e| format!("the CA file's certificate cannot be used: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err("the CA file holds no certificate (-----BEGIN CERTIFICATE-----)".into());
+        }
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(std::sync::Arc::new(config))
+}
+
 /// How to push.
 #[derive(Debug, Clone)]
 pub struct PushOptions {
-    /// The FHIR server's base URL.
+    /// The FHIR server's base URL (without credentials in it).
     pub url: String,
+    /// Credentials sent with every request, if the server wants them.
+    pub credentials: Option<Credentials>,
+    /// The TLS configuration ([`tls_config`]).
+    pub tls: std::sync::Arc<rustls::ClientConfig>,
     /// Outbox rows per transaction.
     pub batch: i64,
     /// Attempts per transaction before giving up (transient failures only).
@@ -67,9 +130,13 @@ enum Failure {
     Refused(String),
 }
 
-fn post(agent: &ureq::Agent, url: &str, bundle: &Value) -> Result<Value, Failure> {
+fn post(agent: &ureq::Agent, url: &str, credentials: Option<&Credentials>, bundle: &Value) -> Result<Value, Failure> {
     let body = serde_json::to_vec(bundle).map_err(|e| Failure::Refused(e.to_string()))?;
-    match agent.post(url).set("Content-Type", "application/fhir+json").set("Accept", "application/fhir+json").send_bytes(&body) {
+    let mut request = agent.post(url).set("Content-Type", "application/fhir+json").set("Accept", "application/fhir+json");
+    if let Some(c) = credentials {
+        request = request.set("Authorization", &c.header());
+    }
+    match request.send_bytes(&body) {
         Ok(res) => {
             let reply: Value = res.into_json().map_err(|e| Failure::Transient(format!("unreadable reply: {e}")))?;
             if reply["resourceType"] != "Bundle" {
@@ -133,7 +200,7 @@ fn holder_is_dead_here(holder: &str, me: &str) -> bool {
 }
 
 async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease_ms: i64, mut progress: impl FnMut(&PushReport, i64)) -> Result<PushReport> {
-    let agent = ureq::AgentBuilder::new().timeout(opts.timeout).build();
+    let agent = ureq::AgentBuilder::new().timeout(opts.timeout).tls_config(opts.tls.clone()).build();
     let url = opts.url.trim_end_matches('/').to_string();
     let mut report = PushReport::default();
     loop {
@@ -178,8 +245,8 @@ async fn push_locked(store: &Store, blobs: &BlobStore, opts: &PushOptions, lease
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                let (a, u, b) = (agent.clone(), url.clone(), bundle.clone());
-                let result = tokio::task::spawn_blocking(move || post(&a, &u, &b)).await.map_err(|e| PushError::Server(e.to_string()))?;
+                let (a, u, c, b) = (agent.clone(), url.clone(), opts.credentials.clone(), bundle.clone());
+                let result = tokio::task::spawn_blocking(move || post(&a, &u, c.as_ref(), &b)).await.map_err(|e| PushError::Server(e.to_string()))?;
                 match result {
                     Ok(reply) => {
                         let failed: Vec<String> = reply["entry"]

@@ -171,6 +171,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
         raw = self.rfile.read(length)
+        if ARGS.require_auth and self.headers.get("Authorization") != ARGS.require_auth:
+            print("refused: wrong or missing Authorization", file=sys.stderr, flush=True)
+            return self.reply(401, outcome("authentication required", "login"))
         path = urlparse(self.path).path.rstrip("/")
         if path == "/_test/faults":
             with LOCK:
@@ -227,12 +230,20 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--fail-first", type=int, default=0)
+    p.add_argument("--tls-cert", help="serve HTTPS with this certificate chain (PEM)")
+    p.add_argument("--tls-key", help="the certificate's private key (PEM)")
+    p.add_argument("--require-auth", help="refuse transactions without exactly this Authorization header")
     ARGS = p.parse_args()
     STATE["fail"] = ARGS.fail_first
     if __fhir_version__ != "4.0.1":
         sys.exit(f"fhir.resources speaks FHIR {__fhir_version__}, not R4 4.0.1")
     server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     server.daemon_threads = True
+    if ARGS.tls_cert:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     print(f"listening on {server.server_address[1]}", flush=True)
     server.serve_forever()
 
