@@ -108,6 +108,10 @@ fn main() {
     if args.first().is_some_and(|a| a == ingest::isolate::CHILD_ARG) {
         std::process::exit(ingest::isolate::child_main(&args[1..]));
     }
+    // What chartscan writes (the database, page images, exports) holds patient data: readable
+    // by the user running it only.
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(0o077) };
     let cli = Cli::parse();
     ensure_single_threaded_openmp(&cli);
     let filter = tracing_subscriber::EnvFilter::try_from_env("CHARTSCAN_LOG")

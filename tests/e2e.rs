@@ -361,6 +361,11 @@ fn users_are_changed_on_purpose_and_the_demo_keeps_off_real_stores() {
     assert_eq!((code, check["broken"].clone()), (0, Value::Null), "{check}");
     assert_eq!(check["chained"].as_u64(), Some(audit.len() as u64), "{check}");
 
+    // The database and its folder are their owner's alone.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!((mode(&ws.path().join("db")), mode(&ws.path().join("db/chartscan.db"))), (0o700, 0o600));
+
     let out = ws.run(&["demo", "--bind", "127.0.0.1:0"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");

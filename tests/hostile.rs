@@ -114,6 +114,20 @@ fn hostile() -> Vec<(&'static str, Vec<u8>, &'static str)> {
     files
 }
 
+/// Every file under `dir`.
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// Runs `chartscan ARGS` and waits for it with `wait4`, which also reports the peak resident
 /// memory of the process and of every child it waited for (its decoders), in MiB.
 fn run_measured(ws: &Workspace, args: &[&str]) -> (i32, Value, String, f64) {
@@ -162,6 +176,13 @@ fn crafted_pdfs_are_rejected_and_the_rest_of_the_batch_goes_on() {
         assert!(reason.contains(words), "{name}: the reason should say {words:?}: {reason}");
     }
     assert_eq!(rejected.len(), files.len(), "{report}");
+    // What was accepted is stored readable by its owner only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let data = ws.path().join("data");
+    assert_eq!(mode(&data), 0o700);
+    let original = walk_files(&data).into_iter().next().expect("an original stored");
+    assert_eq!(mode(&original), 0o600, "{}", original.display());
     assert!(peak < 1024.0, "peak memory {peak:.0} MiB");
 }
 

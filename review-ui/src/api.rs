@@ -1,6 +1,6 @@
 //! The JSON API of docs/CONTRACT.md.
 
-use crate::auth::{ApiUser, COOKIE};
+use crate::auth::{ApiUser, ClientAddr};
 use crate::{AppError, AppState};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -59,38 +59,47 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
+async fn login(State(state): State<AppState>, ClientAddr(addr): ClientAddr, headers: HeaderMap, Form(form): Form<LoginForm>) -> Result<Response, AppError> {
+    if !crate::auth::same_origin(&headers) {
+        return Err(AppError::Forbidden("sign in from chartscan's own sign-in page".into()));
+    }
     let name: String = form.username.chars().take(64).collect();
-    if state.login_locked(&name) {
-        state.store.audit(&name, "login_throttled", None, "").await?;
+    let now = store::now_ms();
+    if let crate::throttle::Verdict::Wait(ms) = state.throttle.check(&name, addr, now) {
+        let seconds = (ms + 999) / 1000;
         return Ok((
             StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, (crate::THROTTLE_WINDOW_MS / 1000).to_string())],
-            "Too many failed sign-ins for this name: wait 15 minutes or ask an admin.",
+            [(header::RETRY_AFTER, seconds.to_string())],
+            format!("Too many failed sign-ins for this name from this computer: wait {seconds} s, or ask an admin."),
         )
             .into_response());
     }
     let Some(user) = state.store.verify_login(&form.username, &form.password).await? else {
-        state.login_result(&name, false);
-        state.store.audit(&name, "login_failed", None, "").await?;
+        let failure = state.throttle.failed(&name, addr, now);
+        if failure.worth_auditing() {
+            let delay = failure.delay_ms.map(|d| format!(", next attempt in {} s", d / 1000)).unwrap_or_default();
+            let action = if failure.delay_ms.is_some() { "login_throttled" } else { "login_failed" };
+            state.store.audit(&name, action, None, &format!("failure {} from {addr}{delay}", failure.failures)).await?;
+        }
         return Ok(Redirect::to(&format!("/login?failed=1&next={}", safe_next(form.next.as_deref()))).into_response());
     };
-    state.login_result(&name, true);
+    state.throttle.succeeded(&name, addr);
     let (token, _) = state.store.create_session(&user).await?;
-    state.store.audit(&user.name, "login", None, "").await?;
-    let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200");
+    state.store.audit(&user.name, "login", None, &format!("from {addr}")).await?;
     let mut res = Redirect::to(&safe_next(form.next.as_deref())).into_response();
+    let cookie = crate::auth::session_cookie(&state, Some(&token));
     res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?);
     Ok(res)
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap, user: ApiUser) -> Result<Response, AppError> {
-    if let Some(token) = crate::auth::session_token(&headers) {
+    if let Some(token) = crate::auth::session_token(&headers, state.cookie_name()) {
         state.store.end_session(&token).await?;
     }
     state.store.audit(&user.0.user.name, "logout", None, "").await?;
     let mut res = StatusCode::NO_CONTENT.into_response();
-    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("chartscan_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0"));
+    let cookie = crate::auth::session_cookie(&state, None);
+    res.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?);
     Ok(res)
 }
 
@@ -664,7 +673,7 @@ async fn page_image(
             out
         }
     };
-    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], bytes).into_response())
+    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], bytes).into_response())
 }
 
 /// The image of one field's value, cut from its page on the server (a few KB).
@@ -686,5 +695,5 @@ async fn snippet(State(state): State<AppState>, Path((id, name)): Path<(String, 
     })
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
-    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=3600")], cut).into_response())
+    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], cut).into_response())
 }

@@ -8,15 +8,63 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chart::Role;
 use store::Session;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP.
 pub const COOKIE: &str = "chartscan_session";
+/// The session cookie's name over HTTPS.
+pub const SECURE_COOKIE: &str = "__Host-chartscan_session";
 
-/// The token in the request's session cookie.
-pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
+/// The token in the request's session cookie called `name`.
+pub fn session_token(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
     headers.get_all(axum::http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|kv| {
         let (k, v) = kv.trim().split_once('=')?;
-        (k == COOKIE && !v.is_empty()).then(|| v.to_string())
+        (k == name && !v.is_empty()).then(|| v.to_string())
     })
+}
+
+/// The `Set-Cookie` value that holds `token` (or, with `None`, removes the cookie).
+pub fn session_cookie(state: &AppState, token: Option<&str>) -> String {
+    let secure = if state.cookie_name() == SECURE_COOKIE { "; Secure" } else { "" };
+    match token {
+        Some(t) => format!("{}={t}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200{secure}", state.cookie_name()),
+        None => format!("{}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}", state.cookie_name()),
+    }
+}
+
+/// The client's address: the connection's peer, or, over HTTPS through a TLS proxy on this
+/// machine, the last address the proxy put in `X-Forwarded-For`. Unknown (in tests without
+/// a socket): 0.0.0.0.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let forwarded = peer.filter(|p| state.https && p.is_loopback()).and_then(|_| {
+            let header = parts.headers.get("x-forwarded-for")?.to_str().ok()?;
+            header.rsplit(',').next()?.trim().parse().ok()
+        });
+        Ok(ClientAddr(forwarded.or(peer).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))))
+    }
+}
+
+/// Refuses a sign-in posted from another site (login CSRF: a page elsewhere signing the
+/// clinic's browser into an attacker's account). Browsers name the page a form came from in
+/// `Origin` and `Sec-Fetch-Site`; a request without them is not from a browser page.
+pub fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        if !matches!(site, "same-origin" | "none") {
+            return false;
+        }
+    }
+    match headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+            origin.split_once("://").is_some_and(|(_, authority)| !host.is_empty() && authority.eq_ignore_ascii_case(host))
+        }
+    }
 }
 
 /// A logged-in user of the API; 401 without a session, 403 on a missing or wrong CSRF token
@@ -28,7 +76,7 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = session_token(&parts.headers).ok_or(AppError::Unauthorized)?;
+        let token = session_token(&parts.headers, state.cookie_name()).ok_or(AppError::Unauthorized)?;
         let session = state.store.session(&token).await?.ok_or(AppError::Unauthorized)?;
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             let given = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -79,7 +127,7 @@ impl FromRequestParts<AppState> for PageUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let next: String = parts.uri.path().chars().filter(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c)).collect();
-        let Some(token) = session_token(&parts.headers) else { return Err(ToLogin(next).into_response()) };
+        let Some(token) = session_token(&parts.headers, state.cookie_name()) else { return Err(ToLogin(next).into_response()) };
         match state.store.session(&token).await {
             Ok(Some(s)) => Ok(PageUser(s)),
             Ok(None) => Err(ToLogin(next).into_response()),

@@ -15,6 +15,7 @@ mod auth;
 mod error;
 mod pages;
 mod studio;
+pub mod throttle;
 
 pub use error::AppError;
 
@@ -30,12 +31,15 @@ use store::Store;
 pub struct AppState {
     store: Store,
     blobs: BlobStore,
-    throttle: Arc<std::sync::Mutex<std::collections::HashMap<String, (u32, i64)>>>,
+    throttle: Arc<throttle::Throttle>,
     pages: Arc<Recent<Arc<image::GrayImage>>>,
     shrunk: Arc<Recent<Arc<Vec<u8>>>>,
     /// The folder scans uploaded in the studio are written to (the one `chartscan watch`
     /// reads), if the server was given one.
     inbox: Option<std::path::PathBuf>,
+    /// Served over HTTPS (directly or behind a TLS proxy): the session cookie is `Secure`
+    /// with the `__Host-` prefix, and a proxy on this machine may name the client's address.
+    https: bool,
 }
 
 /// A small cache of the most recently used values (page images: a reviewer asks for many
@@ -57,16 +61,11 @@ impl<T: Clone> Recent<T> {
     }
 }
 
-/// Failed logins of one name allowed within [`THROTTLE_WINDOW_MS`] before it is locked.
-pub const MAX_FAILED_LOGINS: u32 = 5;
-/// How long failed logins are remembered, and a locked name stays locked.
-pub const THROTTLE_WINDOW_MS: i64 = 15 * 60 * 1000;
-
 impl AppState {
     /// State from its parts; the templates are the store's.
     pub fn new(store: Store, blobs: BlobStore) -> Self {
         // 24 decoded A5 pages are about 100 MB; 64 shrunk pages about 10 MB.
-        Self { store, blobs, throttle: Default::default(), pages: Arc::new(Recent::new(24)), shrunk: Arc::new(Recent::new(64)), inbox: None }
+        Self { store, blobs, throttle: Default::default(), pages: Arc::new(Recent::new(24)), shrunk: Arc::new(Recent::new(64)), inbox: None, https: false }
     }
 
     /// The same state, writing scans uploaded in the studio to `inbox` (the folder a
@@ -76,26 +75,21 @@ impl AppState {
         self
     }
 
-    /// Whether a login name is locked after too many failures.
-    fn login_locked(&self, name: &str) -> bool {
-        let map = self.throttle.lock().expect("not poisoned");
-        map.get(&name.to_lowercase()).is_some_and(|(n, first)| *n >= MAX_FAILED_LOGINS && store::now_ms() - first < THROTTLE_WINDOW_MS)
+    /// The same state, for a server its users reach at `public_url`: an `https://` URL
+    /// (served by a TLS proxy in front) makes the session cookie `Secure` and `__Host-`.
+    pub fn with_public_url(mut self, public_url: &str) -> Self {
+        self.https = public_url.starts_with("https://");
+        self
     }
 
-    /// Counts a failed login (or forgets the failures after a success).
-    fn login_result(&self, name: &str, ok: bool) {
-        let mut map = self.throttle.lock().expect("not poisoned");
-        let key = name.to_lowercase();
-        if ok {
-            map.remove(&key);
-            return;
+    /// The session cookie's name: `__Host-` prefixed over HTTPS (the browser then only takes
+    /// it `Secure`, for this host, on every path).
+    pub(crate) fn cookie_name(&self) -> &'static str {
+        if self.https {
+            auth::SECURE_COOKIE
+        } else {
+            auth::COOKIE
         }
-        let now = store::now_ms();
-        let entry = map.entry(key).or_insert((0, now));
-        if now - entry.1 >= THROTTLE_WINDOW_MS {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
     }
 
     /// The template a chart of `form` from `facility` is read with: the facility's own
@@ -129,5 +123,5 @@ async fn security(req: axum::extract::Request, next: axum::middleware::Next) -> 
 
 /// Serves `app(state)` on `listener` until `shutdown` completes.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>()).with_graceful_shutdown(shutdown).await
 }

@@ -407,25 +407,64 @@ async fn a_claimed_chart_is_skipped_and_two_editors_get_one_success_and_one_409(
     assert_eq!(send(&e.state, Method::GET, "/api/queue?facility=SR01", Some(&a), None, None).await.json(), json!([]));
 }
 
-#[tokio::test]
-async fn repeated_failed_logins_lock_the_name() {
-    let e = env().await;
-    for _ in 0..review_ui::MAX_FAILED_LOGINS {
-        assert!(login(&e.state, "rev", "wrong-password").await.is_none());
-    }
-    let req = Request::builder()
+/// A sign-in attempt from `addr` (with `origin` as the browser's `Origin`, if any): status
+/// and the Set-Cookie header.
+async fn sign_in(state: &AppState, user: &str, password: &str, addr: [u8; 4], origin: Option<&str>) -> (StatusCode, Option<String>) {
+    let mut req = Request::builder()
         .method(Method::POST)
         .uri("/login")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from("username=rev&password=lotus-quarry-violet-58"))
-        .unwrap();
-    let res = app(e.state.clone()).oneshot(req).await.unwrap();
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
-    assert!(res.headers().get(header::SET_COOKIE).is_none());
-    // Other names are not affected.
-    assert!(login(&e.state, "rev2", "lotus-quarry-violet-58").await.is_some());
-    let actions: Vec<String> = e.store.audit_entries(None).await.unwrap().into_iter().map(|a| a.2).collect();
-    assert!(actions.iter().any(|a| a == "login_throttled"));
+        .header(header::HOST, "clinic.local:8080")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(o) = origin {
+        req = req.header(header::ORIGIN, o);
+    }
+    let mut req = req.body(Body::from(format!("username={user}&password={password}"))).unwrap();
+    req.extensions_mut().insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((addr, 40000))));
+    let res = app(state.clone()).oneshot(req).await.unwrap();
+    (res.status(), res.headers().get(header::SET_COOKIE).map(|c| c.to_str().unwrap().to_string()))
+}
+
+#[tokio::test]
+async fn a_stranger_guessing_passwords_is_slowed_but_cannot_lock_the_user_out() {
+    let e = env().await;
+    let stranger = [10, 0, 0, 66];
+    let mut refused = 0;
+    for _ in 0..12 {
+        match sign_in(&e.state, "rev", "wrong-password", stranger, None).await.0 {
+            StatusCode::SEE_OTHER => {}
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert!(refused >= 8, "after {} free guesses the stranger waits: {refused} of 12 refused", review_ui::throttle::FREE_FAILURES);
+    // Even the right password waits, from the stranger's address...
+    assert_eq!(sign_in(&e.state, "rev", "lotus-quarry-violet-58", stranger, None).await.0, StatusCode::TOO_MANY_REQUESTS);
+    // ...but the reviewer at her own computer signs in.
+    let (status, cookie) = sign_in(&e.state, "rev", "lotus-quarry-violet-58", [10, 0, 0, 5], Some("http://clinic.local:8080")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(cookie.is_some_and(|c| c.starts_with("chartscan_session=") && !c.contains("Secure")));
+    // Failures are audited, but not every one.
+    let audited = e.store.audit_entries(None).await.unwrap().into_iter().filter(|a| a.2.starts_with("login_")).count();
+    assert!((1..=4).contains(&audited), "{audited} audit entries for 12 guesses");
+}
+
+#[tokio::test]
+async fn sign_in_from_another_site_is_refused_and_https_cookies_are_host_only() {
+    let e = env().await;
+    // Login CSRF: a form on another site posting the clinic's browser into an account.
+    let (status, cookie) = sign_in(&e.state, "rev", "lotus-quarry-violet-58", [10, 0, 0, 5], Some("https://evil.example")).await;
+    assert_eq!((status, cookie), (StatusCode::FORBIDDEN, None));
+    // Served at an https address (behind a TLS proxy): Secure, __Host- prefixed.
+    let state = e.state.clone().with_public_url("https://charts.hospital.kh");
+    let (status, cookie) = sign_in(&state, "rev", "lotus-quarry-violet-58", [127, 0, 0, 1], None).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = cookie.unwrap();
+    assert!(cookie.starts_with("__Host-chartscan_session=") && cookie.contains("; Secure") && cookie.contains("Path=/"), "{cookie}");
+    let token = cookie.split(';').next().unwrap();
+    assert_eq!(send(&state, Method::GET, "/api/session", Some(token), None, None).await.status, StatusCode::OK);
+    // The plain cookie name means nothing to an https server.
+    let plain = token.replace("__Host-", "");
+    assert_eq!(send(&state, Method::GET, "/api/session", Some(&plain), None, None).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -502,6 +541,8 @@ async fn page_images_go_out_small_and_snippets_are_cut_on_the_server() {
     let cut = send(&e.state, Method::GET, &format!("/api/charts/{c}/fields/patient_id/snippet"), Some(&rev), None, None).await;
     assert_eq!(cut.status, StatusCode::OK, "{}", cut.text());
     assert_eq!(cut.headers[header::CONTENT_TYPE], "image/jpeg");
+    // Shared clinic computers keep no copy of a patient's page.
+    assert_eq!((full.headers[header::CACHE_CONTROL].to_str().unwrap(), cut.headers[header::CACHE_CONTROL].to_str().unwrap()), ("no-store", "no-store"));
     let snip = image::load_from_memory(&cut.body).unwrap();
     assert!(snip.width() < 400 && snip.height() < 100 && cut.body.len() < 20 * 1024, "{}x{}, {} bytes", snip.width(), snip.height(), cut.body.len());
     let missing = send(&e.state, Method::GET, &format!("/api/charts/{c}/fields/doctor/snippet"), Some(&rev), None, None).await;

@@ -17,6 +17,8 @@ pub struct Args {
     bind: String,
     #[command(flatten)]
     ocr: OcrArgs,
+    #[command(flatten)]
+    web: super::serve::WebArgs,
 }
 
 /// The demo's own users: name, role, what the banner calls them.
@@ -76,7 +78,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<i32> {
     }
     println!("  (Ctrl-C to stop; data in {} and {})", ctx.data.display(), ctx.db);
     println!();
-    super::serve::serve(store, blobs, listener, None).await?;
+    super::serve::serve(store, blobs, listener, None, &args.web).await?;
     Ok(0)
 }
 

@@ -45,7 +45,7 @@ impl BlobStore {
     /// A blob store rooted at `root` (created when missing).
     pub fn new(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
-        std::fs::create_dir_all(&root).map_err(io(format!("creating data directory {}", root.display())))?;
+        create_private_dir(&root)?;
         Ok(Self { root })
     }
 
@@ -73,10 +73,17 @@ impl BlobStore {
             return Ok(path);
         }
         let dir = path.parent().expect("blob paths have a parent");
-        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        create_private_dir(dir)?;
         let tmp = dir.join(format!(".{sha256}.{}.{:?}.tmp", std::process::id(), std::thread::current().id()));
         {
-            let mut f = std::fs::File::create(&tmp).map_err(io(format!("creating {}", tmp.display())))?;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)
+                .map_err(io(format!("creating {}", tmp.display())))?;
             f.write_all(bytes).map_err(io(format!("writing {}", tmp.display())))?;
             if durable {
                 f.sync_all().map_err(io(format!("syncing {}", tmp.display())))?;
@@ -103,4 +110,25 @@ impl BlobStore {
 
 fn sync_dir(dir: &Path) -> Result<()> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io(format!("syncing {}", dir.display())))
+}
+
+/// Creates `dir` (and its parents) if missing; a folder created here is readable by its owner
+/// only (mode 0700), as are the folders under it that chartscan makes.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(io(format!("creating {}", dir.display())))
+}
+
+/// Creates the empty file `path` readable and writable by its owner only (mode 0600), unless
+/// it exists.
+pub fn create_private_file(path: &Path) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(io(format!("creating {}", path.display()))(e)),
+    }
 }

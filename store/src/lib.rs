@@ -173,6 +173,8 @@ pub struct Store {
     /// store's clones): a chart is extracted when its last page is stored, and again when a
     /// reviewer merges or flags pages or a new template version is tried on it.
     template_set: std::sync::Arc<std::sync::RwLock<templates::TemplateSet>>,
+    /// How long a session lasts without use.
+    session_idle_ms: i64,
 }
 
 /// Now, in Unix milliseconds.
@@ -203,8 +205,11 @@ impl Store {
             let path = path.split('?').next().unwrap_or(path).to_string();
             if path != ":memory:" {
                 if let Some(dir) = std::path::Path::new(&path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io { context: format!("creating {}", dir.display()), source })?;
+                    blobs::create_private_dir(dir)?;
                 }
+                // Patient data: the database file is its owner's alone (its -wal and -shm
+                // files take the same permissions).
+                blobs::create_private_file(std::path::Path::new(&path))?;
             }
             if !url.contains('?') {
                 url.push_str("?mode=rwc");
@@ -227,10 +232,16 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        let store = Store { pool, backend, template_set: Default::default() };
+        let store = Store { pool, backend, template_set: Default::default(), session_idle_ms: users::SESSION_IDLE_MS };
         store.template_set.write().expect("not poisoned").set_base(std::sync::Arc::new(chart::standard_templates()));
         store.reload_templates().await?;
         Ok(store)
+    }
+
+    /// The same store, ending sessions after `idle` without use (default 30 minutes).
+    pub fn with_session_idle(mut self, idle: Duration) -> Store {
+        self.session_idle_ms = (idle.as_millis() as i64).max(1000);
+        self
     }
 
     /// The same store, with `templates` as the base set instead of the bundled ones (the

@@ -28,8 +28,11 @@ pub struct Session {
     pub csrf: String,
 }
 
-/// How long a session lasts.
+/// How long a session lasts at most.
 pub const SESSION_MS: i64 = 12 * 3600 * 1000;
+/// How long a session lasts without use, unless the store is told otherwise
+/// ([`Store::with_session_idle`]): clinic computers are shared.
+pub const SESSION_IDLE_MS: i64 = 30 * 60 * 1000;
 
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
@@ -145,29 +148,43 @@ impl Store {
         Ok(Some(User { id: row.try_get(0)?, name: row.try_get(1)?, role: parse_role(&row.try_get::<String, _>(2)?)? }))
     }
 
-    /// Starts a session; returns the token for the cookie and the session.
+    /// Starts a session; returns the token for the cookie and the session. Sessions that
+    /// have ended (expired, or idle too long) are deleted on the way.
     pub async fn create_session(&self, user: &User) -> Result<(String, Session)> {
         let token = random_hex(32);
         let csrf = random_hex(16);
-        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, expires_at) VALUES ($1, $2, $3, $4)")
+        let now = now_ms();
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR idle_until <= $1").bind(now).execute(&self.pool).await?;
+        sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, expires_at, idle_until) VALUES ($1, $2, $3, $4, $5)")
             .bind(sha256_hex(token.as_bytes()))
             .bind(user.id)
             .bind(&csrf)
-            .bind(now_ms() + SESSION_MS)
+            .bind(now + SESSION_MS)
+            .bind(now + self.session_idle_ms)
             .execute(&self.pool)
             .await?;
         Ok((token, Session { user: user.clone(), csrf }))
     }
 
-    /// The live session of a token.
+    /// The live session of a token; using it keeps it from ending idle (the time is moved on
+    /// at most once a minute, not written at every request).
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
-        let row = sqlx::query("SELECT u.id, u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.disabled = 0")
-            .bind(sha256_hex(token.as_bytes()))
-            .bind(now_ms())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok(Session { user: User { id: r.try_get(0)?, name: r.try_get(1)?, role: parse_role(&r.try_get::<String, _>(2)?)? }, csrf: r.try_get(3)? }))
-            .transpose()
+        let hash = sha256_hex(token.as_bytes());
+        let now = now_ms();
+        let row = sqlx::query(
+            "SELECT u.id, u.name, u.role, s.csrf, s.idle_until FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.idle_until > $2 AND u.disabled = 0",
+        )
+        .bind(&hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let idle_until: i64 = r.try_get(4)?;
+        if idle_until - now < self.session_idle_ms - (self.session_idle_ms / 30).min(60_000) {
+            sqlx::query("UPDATE sessions SET idle_until = $1 WHERE token_hash = $2").bind(now + self.session_idle_ms).bind(&hash).execute(&self.pool).await?;
+        }
+        Ok(Some(Session { user: User { id: r.try_get(0)?, name: r.try_get(1)?, role: parse_role(&r.try_get::<String, _>(2)?)? }, csrf: r.try_get(3)? }))
     }
 
     /// Every user, by name, with role and whether they are disabled.

@@ -49,6 +49,7 @@ both_backends!(
     crashed_pages_are_retried_then_failed,
     review_edits_are_versioned_and_audited,
     users_and_sessions,
+    idle_sessions_end,
     concurrent_workers_claim_each_page_once,
     stats_count_by_facility,
     claims_keep_reviewers_apart_and_the_queue_filters,
@@ -231,6 +232,19 @@ async fn users_and_sessions(s: Store) {
     assert!(s.set_password("dara", "password", "cli:root").await.is_err(), "the password rules hold for changes too");
     let audit: Vec<(String, String)> = s.audit_entries(None).await.unwrap().into_iter().filter(|e| e.2.starts_with("user_")).map(|e| (e.1, e.2)).collect();
     assert_eq!(audit, [("admin".into(), "user_add".into()), ("cli:root".into(), "user_password".into()), ("cli:root".into(), "user_role".into())], "{audit:?}");
+}
+
+async fn idle_sessions_end(s: Store) {
+    let s = s.with_session_idle(std::time::Duration::from_millis(1500));
+    let u = s.add_user("dara", Role::Reviewer, "saffron canal lighthouse 12", "admin").await.unwrap();
+    let (token, _) = s.create_session(&u).await.unwrap();
+    // Used every second, it stays; left alone past its idle time, it ends.
+    for _ in 0..2 {
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        assert!(s.session(&token).await.unwrap().is_some(), "a session in use lives on");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    assert_eq!(s.session(&token).await.unwrap(), None, "an idle session has ended");
 }
 
 async fn claims_keep_reviewers_apart_and_the_queue_filters(s: Store) {
