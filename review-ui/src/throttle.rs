@@ -54,7 +54,7 @@ pub struct Failure {
 impl Failure {
     /// Whether this failure is worth an audit entry.
     pub fn worth_auditing(&self) -> bool {
-        self.failures == 1 || self.failures == FREE_FAILURES + 1 || self.failures % 10 == 0
+        self.failures == 1 || self.failures == FREE_FAILURES + 1 || self.failures.is_multiple_of(10)
     }
 }
 
