@@ -58,6 +58,7 @@ impl From<StoreError> for AppError {
                 AppError::Conflict { message: format!("chart {chart} is being reviewed by {by}; take another one"), current_version: None }
             }
             StoreError::Invalid(m) => AppError::Unprocessable(m),
+            StoreError::NotAllowed(m) => AppError::Forbidden(m),
             StoreError::NeedsPatientChoice { chart, candidates } => AppError::NeedsPatientChoice {
                 message: format!("chart {chart}: choose whether the patient is one of these stored patients or a new one"),
                 candidates: serde_json::to_value(candidates).unwrap_or_default(),

@@ -509,7 +509,9 @@ impl Store {
 
     /// The one check every change of a chart goes through, in the caller's transaction: the
     /// chart exists, nobody else holds a live claim on it, `version` is the current one
-    /// (optimistic locking), and it is in a state the change starts `from`. Then its
+    /// (optimistic locking), it is in a state the change starts `from`, and a disputed chart
+    /// (two keyings that disagree) is changed by a senior reviewer (a manager or admin) only,
+    /// and stays disputed until the senior approves or rejects it. Then its
     /// version is bumped (guarded by `version` again, so that two changes racing past the
     /// check cannot both win) and its status set. A reviewer's change also records them as
     /// the chart's reviewer; leaving review gives the claim back. Returns the chart's row id.
@@ -543,6 +545,21 @@ impl Store {
             ChangeFrom::Approved => status == ChartStatus::Approved,
             ChangeFrom::SecondKey => status == ChartStatus::SecondKey,
         };
+        let mut new_status = new_status;
+        if status == ChartStatus::Disputed && from == ChangeFrom::AwaitingReview {
+            let role: Option<String> = sqlx::query("SELECT role FROM users WHERE name = $1 AND disabled = 0")
+                .bind(actor)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            if !role.and_then(|r| r.parse::<chart::Role>().ok()).is_some_and(|r| r.can_manage()) {
+                return Err(StoreError::NotAllowed(format!("chart {public_id} is disputed: a senior reviewer (manager) settles it")));
+            }
+            if new_status.awaits_review() {
+                new_status = ChartStatus::Disputed;
+            }
+        }
         if !allowed {
             let wanted = match from {
                 ChangeFrom::AwaitingReview => "waiting for review",
@@ -684,6 +701,9 @@ impl Store {
                 .await?
                 .ok_or_else(|| StoreError::InvalidState(format!("chart {public_id} has no next chart from the same file to merge")))?;
         let (next_id, next_public, next_status): (i64, String, String) = (next.try_get(0)?, next.try_get(1)?, next.try_get(2)?);
+        if next_status == ChartStatus::Disputed.as_str() {
+            return Err(StoreError::NotAllowed(format!("chart {next_public} is disputed: a senior reviewer settles it before it can be merged")));
+        }
         if !status_of(&next_status)?.awaits_review() && next_status != ChartStatus::Ingested.as_str() {
             return Err(StoreError::InvalidState(format!("chart {next_public} is {next_status} and cannot be merged")));
         }
@@ -721,7 +741,12 @@ impl Store {
                     .bind(page_id)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("UPDATE charts SET status = $1 WHERE id = $2").bind(ChartStatus::Ingested.as_str()).bind(id).execute(&mut *tx).await?;
+                // Its values will be read again: any second keying of the old ones no longer counts.
+                sqlx::query("UPDATE charts SET status = $1, second_keyed_by = NULL WHERE id = $2")
+                    .bind(ChartStatus::Ingested.as_str())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             Some(f) => {
                 let empty = serde_json::to_string(&chart::PageWords { page, ..Default::default() }).expect("serialises");

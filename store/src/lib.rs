@@ -105,6 +105,9 @@ pub enum StoreError {
     /// A value could not be stored as given.
     #[error("invalid: {0}")]
     Invalid(String),
+    /// The user may not make this change (a plain reviewer changing a disputed chart).
+    #[error("not allowed: {0}")]
+    NotAllowed(String),
 }
 
 /// A database URL (`sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`) that never shows

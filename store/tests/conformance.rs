@@ -55,6 +55,7 @@ both_backends!(
     claims_keep_reviewers_apart_and_the_queue_filters,
     disabled_users_cannot_sign_in,
     double_keying_agrees_or_goes_to_a_senior,
+    a_disputed_chart_is_changed_by_a_senior_only_on_every_path,
     approval_commits_a_matched_record_and_unapproval_retracts_it,
     the_outbox_survives_until_sent,
     concurrent_approvals_of_one_new_patient_make_one_patient,
@@ -286,6 +287,7 @@ async fn claims_keep_reviewers_apart_and_the_queue_filters(s: Store) {
 }
 
 async fn double_keying_agrees_or_goes_to_a_senior(s: Store) {
+    s.add_user("boss", Role::Manager, "saffron canal lighthouse 12", "admin").await.unwrap();
     let keyed = vec!["patient_id".to_string()];
     let ids = |q: Vec<store::QueueItem>| q.into_iter().map(|i| i.chart).collect::<Vec<_>>();
     let plain = store::QueueFilter::default();
@@ -320,6 +322,56 @@ async fn double_keying_agrees_or_goes_to_a_senior(s: Store) {
     }
     let actions: Vec<String> = s.audit_entries(None).await.unwrap().into_iter().map(|e| e.2).filter(|a| a.contains("key")).collect();
     assert_eq!(actions, ["approve_first_key", "second_key", "approve_first_key", "second_key"]);
+}
+
+/// Every way of changing a chart holds the double-keying rule: a disputed chart is changed by
+/// a senior only (edit, reject, flag a page blank or not, merge, approve), a senior's changes
+/// keep it disputed until settled, and values read again need a new second keying.
+async fn a_disputed_chart_is_changed_by_a_senior_only_on_every_path(s: Store) {
+    s.add_user("dara", Role::Reviewer, "saffron canal lighthouse 12", "admin").await.unwrap();
+    s.add_user("boss", Role::Manager, "saffron canal lighthouse 12", "admin").await.unwrap();
+    let keyed = vec!["patient_id".to_string()];
+    let disputed = |sha: &'static str| {
+        let s = s.clone();
+        let keyed = keyed.clone();
+        async move {
+            let id = extracted_chart(&s, sha).await;
+            let first = s.approve_keyed(&id, 1, "sokha", &keyed).await.unwrap();
+            let values: std::collections::BTreeMap<String, Option<String>> = [("patient_id".to_string(), Some("999999".to_string()))].into();
+            let (after, agreed) = s.second_key(&id, first.version, "dara", &values).await.unwrap();
+            assert!(!agreed);
+            assert_eq!(after.status, ChartStatus::Disputed);
+            (id, after.version)
+        }
+    };
+    let (id, v) = disputed("x1").await;
+    let refused = |r: Result<store::ChartRecord, StoreError>, path: &str| {
+        assert!(matches!(r, Err(StoreError::NotAllowed(_))), "{path} by a plain reviewer: {r:?}");
+    };
+    let text = chart::FieldValue::Text("000123".into());
+    refused(s.update_field(&id, "patient_id", Some(&text), v, "dara").await, "edit");
+    refused(s.reject(&id, v, "unreadable", "dara").await, "reject");
+    refused(s.set_page_flag(&id, 1, Some("blank"), v, "dara").await, "flag blank");
+    refused(s.set_page_flag(&id, 1, None, v, "dara").await, "not blank");
+    refused(s.merge_next(&id, v, "dara").await, "merge with next");
+    refused(s.approve_keyed(&id, v, "dara", &keyed).await, "approve");
+    refused(s.approve_keyed(&id, v, "sokha", &keyed).await, "approve by the first keyer");
+    assert_eq!(s.chart(&id).await.unwrap().version, v, "nothing changed");
+    // The senior edits: it stays disputed (a plain reviewer still cannot take over), then
+    // the senior's approval settles it.
+    let edited = s.update_field(&id, "patient_id", Some(&text), v, "boss").await.unwrap();
+    assert_eq!(edited.status, ChartStatus::Disputed);
+    refused(s.approve_keyed(&id, edited.version, "dara", &keyed).await, "approve after the senior's edit");
+    assert_eq!(s.approve_keyed(&id, edited.version, "boss", &keyed).await.unwrap().status, ChartStatus::Approved);
+    // A senior sends a disputed chart's page to be read again: the old keyings no longer
+    // count, and its next approval needs a second keying again.
+    let (id, v) = disputed("x2").await;
+    let reread = s.set_page_flag(&id, 1, None, v, "boss").await.unwrap();
+    assert_eq!(reread.status, ChartStatus::Ingested);
+    let job = s.claim_page("w", 60_000, 3).await.unwrap().unwrap();
+    s.complete_page(job.page_id, &result(&["OUTPATIENT CONSULTATION CARD", "Patient ID: 000777", "Phone: 12"], 1)).await.unwrap();
+    let again = s.chart(&id).await.unwrap();
+    assert_eq!(s.approve_keyed(&id, again.version, "boss", &keyed).await.unwrap().status, ChartStatus::SecondKey, "keyed anew");
 }
 
 async fn disabled_users_cannot_sign_in(s: Store) {
