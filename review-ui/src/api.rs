@@ -598,10 +598,37 @@ async fn export(State(state): State<AppState>, user: ApiUser, Query(q): Query<Ex
     };
     let format: store::export::Format = q.format.as_deref().unwrap_or("jsonl").parse().map_err(AppError::BadRequest)?;
     let request = store::export::Request { format, approved_only, form: q.form.filter(|f| !f.is_empty()) };
-    let mut out = Vec::new();
-    store::export::export(&state.store, &state.blobs, &request, &s.user.name, &mut out).await?;
+    // Streamed a page of charts at a time: a large export never sits whole in memory. The
+    // first chunk is read here, so that a bad request still gets an error status.
+    let mut export = store::export::Export::start(&state.store, &state.blobs, &request)?;
+    let first = export.next_chunk().await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let actor = s.user.name.clone();
+    tokio::spawn(async move {
+        let mut chunk = first;
+        let mut complete = true;
+        while let Some(bytes) = chunk {
+            if tx.send(Ok(bytes)).await.is_err() {
+                complete = false; // the browser went away
+                break;
+            }
+            chunk = match export.next_chunk().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "export failed midway");
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    complete = false;
+                    break;
+                }
+            };
+        }
+        if let Err(e) = export.finish(&actor, complete).await {
+            tracing::error!(error = %e, "auditing an export");
+        }
+    });
+    let body = axum::body::Body::from_stream(futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) }));
     let disposition = format!("attachment; filename=\"chartscan-export.{}\"", format.extension());
-    Ok(([(header::CONTENT_TYPE, format.media_type().to_string()), (header::CONTENT_DISPOSITION, disposition)], out).into_response())
+    Ok(([(header::CONTENT_TYPE, format.media_type().to_string()), (header::CONTENT_DISPOSITION, disposition)], body).into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -809,3 +809,46 @@ async fn a_scan_uploaded_in_the_studio_lands_whole_in_the_inbox() {
     assert_eq!(names, ["card.png"], "no partial file left");
     assert!(e.store.audit_entries(None).await.unwrap().iter().any(|a| a.2 == "studio_upload"));
 }
+
+/// A large export is streamed a page of charts at a time (no length known in advance, every
+/// chart once, in order) and audited with who, what and how many.
+#[tokio::test]
+async fn large_exports_stream_and_are_audited() {
+    let e = env().await;
+    for i in 0..450 {
+        let sha = store::blobs::sha256_hex(format!("card {i}").as_bytes());
+        e.store
+            .record_file(&NewFile {
+                sha256: sha.clone(),
+                original_name: format!("card-{i}.png"),
+                source_path: format!("/s/card-{i}.png"),
+                media_type: "image/png".into(),
+                size_bytes: 10,
+                page_count: 1,
+                facility: "PP01".into(),
+                batch: "big".into(),
+                box_label: None,
+                operator: None,
+                segments: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    let (boss, _) = login(&e.state, "boss", "lotus-quarry-violet-58").await.unwrap();
+    let res = send(&e.state, Method::GET, "/api/export?format=jsonl&status=any", Some(&boss), None, None).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert!(res.headers.get(header::CONTENT_LENGTH).is_none(), "streamed, not built whole first");
+    let charts: Vec<String> = res.text().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["chart"].as_str().unwrap().to_string()).collect();
+    assert_eq!(charts.len(), 451);
+    let unique: std::collections::BTreeSet<&String> = charts.iter().collect();
+    assert_eq!(unique.len(), 451, "every chart once across the pages");
+    let csv = send(&e.state, Method::GET, "/api/export?format=csv&status=any", Some(&boss), None, None).await.text();
+    assert_eq!(csv.lines().count(), 452, "a header and a row per chart");
+    // Give the streaming task a moment to write its audit entry.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let audited: Vec<(String, String)> = e.store.audit_entries(None).await.unwrap().into_iter().filter(|a| a.2 == "export").map(|a| (a.1, a.4)).collect();
+    assert_eq!(
+        audited,
+        [("boss".to_string(), "jsonl, any status: 451 chart(s)".to_string()), ("boss".to_string(), "csv, any status: 451 chart(s)".to_string())]
+    );
+}

@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context, args: Args) -> Result<i32> {
     };
     let request = store::export::Request { format, approved_only: matches!(args.status, ExportStatus::Approved), form: args.form.clone() };
     let mut sink = output(args.out.as_deref())?;
-    let summary = store::export::export(&store, &blobs, &request, "cli", &mut sink).await?;
+    let summary = store::export::export(&store, &blobs, &request, &super::cli_actor(), &mut sink).await?;
     drop(sink);
     if format == Format::Fhir {
         if summary.resources.is_empty() {

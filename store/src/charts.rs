@@ -311,6 +311,40 @@ impl Store {
         Ok(out)
     }
 
+    /// Up to `limit` charts (in a status, of a form) after row `after`, in row order, with
+    /// their row ids: a large export reads the store a page at a time.
+    pub async fn charts_page(&self, status: Option<ChartStatus>, form: Option<&str>, after: i64, limit: i64) -> Result<Vec<(i64, ChartRecord)>> {
+        let rows = sqlx::query_as::<_, ChartRow>(&format!(
+            "SELECT {CHART_COLUMNS} FROM charts c JOIN files f ON f.id = c.file_id \
+             WHERE c.id > $1 AND ($2 = '' OR c.status = $2) AND ($3 = '' OR c.form = $3) ORDER BY c.id LIMIT $4"
+        ))
+        .bind(after)
+        .bind(status.map(|s| s.as_str()).unwrap_or(""))
+        .bind(form.unwrap_or(""))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let id = r.id;
+            out.push((id, self.load_chart(r).await?));
+        }
+        Ok(out)
+    }
+
+    /// The names of the fields the charts (in a status, of a form) have, sorted.
+    pub async fn field_names(&self, status: Option<ChartStatus>, form: Option<&str>) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT fl.name FROM fields fl JOIN charts c ON c.id = fl.chart_id \
+             WHERE ($1 = '' OR c.status = $1) AND ($2 = '' OR c.form = $2) ORDER BY fl.name",
+        )
+        .bind(status.map(|s| s.as_str()).unwrap_or(""))
+        .bind(form.unwrap_or(""))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
     /// Charts waiting for review, least confident first.
     pub async fn review_queue(&self, limit: i64) -> Result<Vec<QueueItem>> {
         self.review_queue_for(limit, &QueueFilter::default(), None).await

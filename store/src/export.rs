@@ -82,48 +82,111 @@ pub struct Summary {
     pub resources: Vec<(String, usize)>,
 }
 
-/// Writes an export: the one function behind `chartscan export` and `GET /api/export`, so
-/// that the two can never disagree on rows or columns. Audited as `actor`.
-pub async fn export(store: &Store, blobs: &BlobStore, request: &Request, actor: &str, out: &mut (dyn Write + Send)) -> Result<Summary> {
-    let templates = store.templates();
-    if let Some(form) = &request.form {
-        if form != chart::UNKNOWN_FORM && !templates.iter().any(|t| t.form == *form) {
-            let known: Vec<&str> = templates.iter().map(|t| t.form.as_str()).collect();
-            return Err(StoreError::Invalid(format!("no template for form {form:?} (forms: {})", known.join(", "))));
+/// Charts read from the store at a time by an export.
+const PAGE: i64 = 200;
+
+/// An export in progress, written a page of charts at a time ([`Export::next_chunk`]) so that
+/// a large one never sits whole in memory: the one code behind `chartscan export` and
+/// `GET /api/export` (which streams the chunks), so that the two never disagree on rows or
+/// columns. A FHIR bundle is one JSON document of the committed records and comes as one
+/// chunk.
+#[derive(Debug)]
+pub struct Export {
+    store: Store,
+    blobs: BlobStore,
+    request: Request,
+    /// CSV columns (fields), once the header is written.
+    columns: Option<Vec<String>>,
+    after: i64,
+    done: bool,
+    summary: Summary,
+}
+
+impl Export {
+    /// Checks the request and starts the export.
+    pub fn start(store: &Store, blobs: &BlobStore, request: &Request) -> Result<Export> {
+        let templates = store.templates();
+        if let Some(form) = &request.form {
+            if form != chart::UNKNOWN_FORM && !templates.iter().any(|t| t.form == *form) {
+                let known: Vec<&str> = templates.iter().map(|t| t.form.as_str()).collect();
+                return Err(StoreError::Invalid(format!("no template for form {form:?} (forms: {})", known.join(", "))));
+            }
         }
+        Ok(Export {
+            store: store.clone(),
+            blobs: blobs.clone(),
+            request: request.clone(),
+            columns: None,
+            after: i64::MIN,
+            done: false,
+            summary: Summary::default(),
+        })
     }
-    let io = |e: std::io::Error| StoreError::Io { context: "writing the export".into(), source: e };
-    let summary = match request.format {
-        Format::Fhir => {
-            let charts = fhir_charts(store, blobs, request.form.as_deref()).await?;
+
+    /// The next bytes of the export; `None` when it is complete.
+    pub async fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let io = |e: std::io::Error| StoreError::Io { context: "writing the export".into(), source: e };
+        let mut out = Vec::new();
+        if self.request.format == Format::Fhir {
+            let charts = fhir_charts(&self.store, &self.blobs, self.request.form.as_deref()).await?;
             let bundle = chart::fhir::bundle(&charts);
-            serde_json::to_writer_pretty(&mut *out, &bundle).map_err(|e| io(e.into()))?;
-            out.write_all(b"\n").map_err(io)?;
-            let resources = chart::fhir::resource_counts(&bundle).into_iter().map(|(t, n)| (t.to_string(), n)).collect();
-            Summary { charts: charts.len(), resources }
+            serde_json::to_writer_pretty(&mut out, &bundle).map_err(|e| io(e.into()))?;
+            out.push(b'\n');
+            self.summary =
+                Summary { charts: charts.len(), resources: chart::fhir::resource_counts(&bundle).into_iter().map(|(t, n)| (t.to_string(), n)).collect() };
+            self.done = true;
+            return Ok(Some(out));
         }
-        Format::Jsonl | Format::Csv => {
-            let mut records = store.charts(request.approved_only.then_some(ChartStatus::Approved)).await?;
-            if let Some(form) = &request.form {
-                records.retain(|r| r.form.as_deref() == Some(form.as_str()));
-            }
-            if request.format == Format::Jsonl {
-                write_jsonl(&records, out).map_err(io)?;
-            } else {
-                let order: Vec<String> = templates
-                    .iter()
-                    .filter(|t| request.form.as_ref().is_none_or(|f| *f == t.form))
-                    .flat_map(|t| t.fields.iter().map(|f| f.name.clone()))
-                    .collect();
-                write_csv(&records, &order, out).map_err(io)?;
-            }
-            Summary { charts: records.len(), resources: Vec::new() }
+        let status = self.request.approved_only.then_some(ChartStatus::Approved);
+        let form = self.request.form.as_deref();
+        if self.request.format == Format::Csv && self.columns.is_none() {
+            let order: Vec<String> =
+                self.store.templates().iter().filter(|t| form.is_none_or(|f| f == t.form)).flat_map(|t| t.fields.iter().map(|f| f.name.clone())).collect();
+            let present = self.store.field_names(status, form).await?;
+            let columns = csv_columns(&order, present);
+            write_csv_header(&columns, &mut out).map_err(io)?;
+            self.columns = Some(columns);
         }
-    };
+        let page = self.store.charts_page(status, form, self.after, PAGE).await?;
+        if let Some((last, _)) = page.last() {
+            self.after = *last;
+        }
+        if (page.len() as i64) < PAGE {
+            self.done = true;
+        }
+        let records: Vec<ChartRecord> = page.into_iter().map(|(_, r)| r).collect();
+        self.summary.charts += records.len();
+        match &self.columns {
+            Some(columns) => write_csv_rows(&records, columns, &mut out).map_err(io)?,
+            None => write_jsonl(&records, &mut out).map_err(io)?,
+        }
+        Ok(Some(out))
+    }
+
+    /// Ends the export: audited as `actor`, with the format, the filter and the number of
+    /// charts (and whether it was cut short, when `complete` is false).
+    pub async fn finish(self, actor: &str, complete: bool) -> Result<Summary> {
+        let status = if self.request.approved_only || self.request.format == Format::Fhir { "approved" } else { "any status" };
+        let scope = self.request.form.as_deref().map(|f| format!(", form {f}")).unwrap_or_default();
+        let cut = if complete { "" } else { " (stopped before the end: the receiver went away)" };
+        let detail = format!("{}, {status}{scope}: {} chart(s){cut}", self.request.format.as_str(), self.summary.charts);
+        self.store.audit(actor, "export", None, &detail).await?;
+        Ok(self.summary)
+    }
+}
+
+/// Writes a whole export to `out` (the command line's way). Audited as `actor`.
+pub async fn export(store: &Store, blobs: &BlobStore, request: &Request, actor: &str, out: &mut (dyn Write + Send)) -> Result<Summary> {
+    let io = |e: std::io::Error| StoreError::Io { context: "writing the export".into(), source: e };
+    let mut export = Export::start(store, blobs, request)?;
+    while let Some(chunk) = export.next_chunk().await? {
+        out.write_all(&chunk).map_err(io)?;
+    }
     out.flush().map_err(io)?;
-    let scope = request.form.as_deref().map(|f| format!(", form {f}")).unwrap_or_default();
-    store.audit(actor, "export", None, &format!("{}, {} chart(s){scope}", request.format.as_str(), summary.charts)).await?;
-    Ok(summary)
+    export.finish(actor, true).await
 }
 
 /// Writes one JSON object per chart, one per line.
@@ -144,23 +207,32 @@ pub fn safe_cell(s: &str) -> String {
     }
 }
 
-/// Writes a CSV with one row per chart: ids, then one column per field (in `field_order`
-/// first, then any other field names, sorted), canonical values.
-fn write_csv(records: &[ChartRecord], field_order: &[String], out: &mut dyn Write) -> std::io::Result<()> {
-    // Each field once, in the forms' order (forms share most of their fields).
+/// The CSV's field columns: `field_order` first (each once: forms share most of their
+/// fields), then any other field the charts have, sorted.
+fn csv_columns(field_order: &[String], present: Vec<String>) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for n in field_order {
         if !names.contains(n) {
             names.push(n.clone());
         }
     }
-    let extra: BTreeSet<&String> = records.iter().flat_map(|r| r.fields.keys()).filter(|n| !field_order.contains(n)).collect();
-    names.extend(extra.into_iter().cloned());
+    let extra: BTreeSet<String> = present.into_iter().filter(|n| !field_order.contains(n)).collect();
+    names.extend(extra);
+    names
+}
+
+fn write_csv_header(columns: &[String], out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     let mut header =
         vec!["chart".to_string(), "facility".into(), "batch".into(), "status".into(), "form".into(), "file".into(), "sha256".into(), "pages".into()];
-    header.extend(names.iter().cloned());
+    header.extend(columns.iter().cloned());
     w.write_record(&header)?;
+    w.flush()
+}
+
+/// Writes one CSV row per chart: ids, then the `columns` (fields), canonical values.
+fn write_csv_rows(records: &[ChartRecord], columns: &[String], out: &mut dyn Write) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_writer(out);
     for r in records {
         let first = r.sources.first();
         let mut row = vec![
@@ -174,7 +246,7 @@ fn write_csv(records: &[ChartRecord], field_order: &[String], out: &mut dyn Writ
             r.sources.len().to_string(),
         ];
         // A table's rows go into its cell as JSON (docs/CONTRACT.md's row objects).
-        row.extend(names.iter().map(|n| safe_cell(&r.fields.get(n).and_then(|f| f.value.as_ref()).map(chart::FieldValue::storage_text).unwrap_or_default())));
+        row.extend(columns.iter().map(|n| safe_cell(&r.fields.get(n).and_then(|f| f.value.as_ref()).map(chart::FieldValue::storage_text).unwrap_or_default())));
         w.write_record(&row)?;
     }
     w.flush()
@@ -258,7 +330,9 @@ mod tests {
         // Two forms' orders, both with `phone`: one column.
         let order: Vec<String> = ["phone", "lab_results", "phone"].map(String::from).to_vec();
         let mut out = Vec::new();
-        write_csv(&[record], &order, &mut out).unwrap();
+        let columns = csv_columns(&order, vec!["lab_results".into(), "phone".into()]);
+        write_csv_header(&columns, &mut out).unwrap();
+        write_csv_rows(&[record], &columns, &mut out).unwrap();
         let mut reader = csv::Reader::from_reader(out.as_slice());
         let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
         assert_eq!(header[8..], ["phone", "lab_results"]);
