@@ -347,6 +347,11 @@ fn users_are_changed_on_purpose_and_the_demo_keeps_off_real_stores() {
     assert_eq!(code, Some(0), "{err}");
     let out = ws.run(&["user", "role", "sokha", "manager"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Facilities: one user for Siem Reap only, then for every facility.
+    let (code, err) = add("copper-monsoon-bamboo-9", &["user", "add", "vanna", "--role", "reviewer", "--facility", "SR01"]);
+    assert!(code == Some(0) && err.contains("SR01"), "{err}");
+    let out = ws.run(&["user", "facilities", "vanna", "--all"]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stderr).contains("all facilities"));
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let audit = runtime.block_on(async {
         let store = store::Store::open(&format!("sqlite://{}/db/chartscan.db", ws.path().display())).await.unwrap();
@@ -354,7 +359,7 @@ fn users_are_changed_on_purpose_and_the_demo_keeps_off_real_stores() {
         store.audit_entries(None).await.unwrap()
     });
     let changes: Vec<&(i64, String, String, Option<String>, String)> = audit.iter().filter(|e| e.2.starts_with("user_")).collect();
-    assert_eq!(changes.iter().map(|e| e.2.as_str()).collect::<Vec<_>>(), ["user_add", "user_password", "user_role"]);
+    assert_eq!(changes.iter().map(|e| e.2.as_str()).collect::<Vec<_>>(), ["user_add", "user_password", "user_role", "user_add", "user_facilities"]);
     assert!(changes.iter().all(|e| e.1.starts_with("cli:") && e.1 != "cli:unknown"), "the OS user is named: {changes:?}");
     // The audit log's chain holds (tampering is tested on both backends in the store's suite).
     let (code, check) = ws.json(&["audit", "verify", "--json"]);
@@ -369,5 +374,5 @@ fn users_are_changed_on_purpose_and_the_demo_keeps_off_real_stores() {
     let out = ws.run(&["demo", "--bind", "127.0.0.1:0"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("other than the demo's (sokha)"), "{err}");
+    assert!(err.contains("other than the demo's (sokha, vanna)"), "{err}");
 }

@@ -129,7 +129,8 @@ struct QueueQuery {
 
 async fn queue(State(state): State<AppState>, user: ApiUser, Query(q): Query<QueueQuery>) -> Result<Json<Value>, AppError> {
     let s = user.reviewer()?;
-    let filter = store::QueueFilter { facility: q.facility, form: q.form, batch: q.batch, senior: s.user.role.can_manage() };
+    let filter =
+        store::QueueFilter { facility: q.facility, form: q.form, batch: q.batch, senior: s.user.role.can_manage(), facilities: s.user.facilities.clone() };
     let items = state.store.review_queue_for(q.limit.unwrap_or(200).clamp(1, 1000), &filter, Some(&s.user.name)).await?;
     state.store.audit(&s.user.name, "view_queue", None, &format!("{} chart(s)", items.len())).await?;
     Ok(Json(serde_json::to_value(items).map_err(|e| AppError::Internal(e.to_string()))?))
@@ -366,7 +367,15 @@ fn admin(user: &ApiUser) -> Result<&store::Session, AppError> {
 async fn users(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
     admin(&user)?;
     let list = state.store.users().await?;
-    Ok(Json(list.into_iter().map(|(u, disabled)| json!({ "name": u.name, "role": u.role, "disabled": disabled })).collect()))
+    let facilities = |f: &store::Facilities| match f {
+        store::Facilities::All => Value::from("*"),
+        store::Facilities::Only(codes) => json!(codes),
+    };
+    Ok(Json(
+        list.into_iter()
+            .map(|(u, disabled)| json!({ "name": u.name, "role": u.role, "disabled": disabled, "facilities": facilities(&u.facilities) }))
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -459,12 +468,16 @@ struct NewUser {
     name: String,
     role: String,
     password: String,
+    /// The facilities whose charts they see (all when absent or empty).
+    #[serde(default)]
+    facilities: Vec<String>,
 }
 
 async fn add_user(State(state): State<AppState>, user: ApiUser, Json(body): Json<NewUser>) -> Result<Json<Value>, AppError> {
     let s = admin(&user)?;
     let role: chart::Role = body.role.parse().map_err(AppError::Unprocessable)?;
-    let added = state.store.add_user(&body.name, role, &body.password, &s.user.name).await?;
+    let facilities = if body.facilities.is_empty() { store::Facilities::All } else { store::Facilities::Only(body.facilities.clone()) };
+    let added = state.store.add_user_for(&body.name, role, facilities, &body.password, &s.user.name).await?;
     Ok(Json(json!({ "name": added.name, "role": added.role, "disabled": false })))
 }
 
@@ -564,21 +577,21 @@ async fn reject(State(state): State<AppState>, Path(id): Path<String>, user: Api
 
 /// Batches and their progress: what a clerk follows (every signed-in role may see them).
 async fn batches(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
-    let list = state.store.batches().await?;
+    let list = state.store.batches_of(&user.0.user.facilities).await?;
     state.store.audit(&user.0.user.name, "view_batches", None, "").await?;
     Ok(Json(serde_json::to_value(list).map_err(|e| AppError::Internal(e.to_string()))?))
 }
 
 /// Rejected charts and why, so that clerks can rescan them.
 async fn rejections(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
-    let list = state.store.rejections(200).await?;
+    let list = state.store.rejections(200, &user.0.user.facilities).await?;
     state.store.audit(&user.0.user.name, "view_rejections", None, &format!("{} chart(s)", list.len())).await?;
     Ok(Json(serde_json::to_value(list).map_err(|e| AppError::Internal(e.to_string()))?))
 }
 
 async fn stats(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
-    user.manager()?;
-    Ok(Json(serde_json::to_value(state.store.stats().await?).map_err(|e| AppError::Internal(e.to_string()))?))
+    let s = user.manager()?;
+    Ok(Json(serde_json::to_value(state.store.stats_of(&s.user.facilities).await?).map_err(|e| AppError::Internal(e.to_string()))?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -597,7 +610,7 @@ async fn export(State(state): State<AppState>, user: ApiUser, Query(q): Query<Ex
         other => return Err(AppError::BadRequest(format!("status {other:?}: use any or approved"))),
     };
     let format: store::export::Format = q.format.as_deref().unwrap_or("jsonl").parse().map_err(AppError::BadRequest)?;
-    let request = store::export::Request { format, approved_only, form: q.form.filter(|f| !f.is_empty()) };
+    let request = store::export::Request { format, approved_only, form: q.form.filter(|f| !f.is_empty()), facilities: s.user.facilities.clone() };
     // Streamed a page of charts at a time: a large export never sits whole in memory. The
     // first chunk is read here, so that a bad request still gets an error status.
     let mut export = store::export::Export::start(&state.store, &state.blobs, &request)?;

@@ -76,8 +76,13 @@ impl FromRequestParts<AppState> for ApiUser {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = session_token(&parts.headers, state.cookie_name()).ok_or(AppError::Unauthorized)?;
-        let session = state.store.session(&token).await?.ok_or(AppError::Unauthorized)?;
+        let session = match parts.extensions.get::<Session>() {
+            Some(s) => s.clone(), // looked up already by `facility_scope`
+            None => {
+                let token = session_token(&parts.headers, state.cookie_name()).ok_or(AppError::Unauthorized)?;
+                state.store.session(&token).await?.ok_or(AppError::Unauthorized)?
+            }
+        };
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
             let given = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
             if !constant_time_eq(given.as_bytes(), session.csrf.as_bytes()) {
@@ -134,6 +139,48 @@ impl FromRequestParts<AppState> for PageUser {
             Err(e) => Err(AppError::from(e).into_response()),
         }
     }
+}
+
+/// The chart a request's path names: `/api/charts/{id}…`, `/charts/{id}…` or
+/// `/api/studio/charts/{id}…`.
+fn chart_in_path(path: &str) -> Option<&str> {
+    let mut parts = path.trim_start_matches('/').split('/');
+    let id = match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("api"), Some("charts"), Some(id), _) | (Some("charts"), Some(id), _, _) | (Some("api"), Some("studio"), Some("charts"), Some(id)) => id,
+        _ => return None,
+    };
+    (!id.is_empty()).then_some(id)
+}
+
+/// Facility scoping for every route that names a chart in its path: to a user of some
+/// facilities, another facility's chart does not exist (404) — its page, fields, image,
+/// snippets, changes and studio words alike. The session found is kept for the handler.
+pub async fn facility_scope(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(id) = chart_in_path(req.uri().path()).map(str::to_string) {
+        let token = session_token(req.headers(), state.cookie_name());
+        let session = match token {
+            Some(t) => match state.store.session(&t).await {
+                Ok(s) => s,
+                Err(e) => return AppError::from(e).into_response(),
+            },
+            None => None,
+        };
+        if let Some(session) = session {
+            if session.user.facilities != store::Facilities::All {
+                match state.store.chart_facility(&id).await {
+                    Ok(Some(f)) if session.user.facilities.includes(&f) => {}
+                    Ok(_) => return AppError::NotFound(format!("chart {id}")).into_response(),
+                    Err(e) => return AppError::from(e).into_response(),
+                }
+            }
+            req.extensions_mut().insert(session);
+        }
+    }
+    next.run(req).await
 }
 
 /// Compares secrets without leaking where they differ.

@@ -104,7 +104,13 @@ impl AppState {
 
 /// The application's routes (construct it in tests; no socket needed).
 pub fn app(state: AppState) -> Router {
-    Router::new().merge(pages::routes()).merge(api::routes()).merge(studio::routes()).with_state(state).layer(axum::middleware::from_fn(security))
+    Router::new()
+        .merge(pages::routes())
+        .merge(api::routes())
+        .merge(studio::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::facility_scope))
+        .with_state(state)
+        .layer(axum::middleware::from_fn(security))
 }
 
 async fn security(req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {

@@ -36,7 +36,8 @@ async fn charts(State(state): State<AppState>, user: ApiUser, Query(q): Query<Ch
     user.manager()?;
     // Versions saved by another server process are known from here on.
     state.store.reload_templates().await?;
-    let list = state.store.recent_charts(q.facility.as_deref().filter(|f| !f.is_empty()), 200).await?;
+    let mut list = state.store.recent_charts(q.facility.as_deref().filter(|f| !f.is_empty()), 200).await?;
+    list.retain(|(_, facility, ..)| user.0.user.facilities.includes(facility));
     Ok(Json(json!(list
         .into_iter()
         .map(|(chart, facility, form, file)| json!({"chart": chart, "facility": facility, "form": form, "file": file}))
@@ -109,8 +110,11 @@ struct Teach {
 }
 
 /// The template the author showed on the example chart.
-async fn taught_template(state: &AppState, body: &Teach) -> Result<(chart::Template, String), AppError> {
+async fn taught_template(state: &AppState, user: &store::Session, body: &Teach) -> Result<(chart::Template, String), AppError> {
     let record = state.store.chart(&body.chart).await?;
+    if !user.user.facilities.includes(&record.facility) {
+        return Err(AppError::NotFound(format!("chart {}", body.chart)));
+    }
     let pages = state.store.chart_words(&body.chart).await?;
     if pages.is_empty() {
         return Err(AppError::Unprocessable(format!("chart {} has no read page to teach from", body.chart)));
@@ -127,8 +131,11 @@ async fn taught_template(state: &AppState, body: &Teach) -> Result<(chart::Templ
 /// by field, without saving it.
 async fn try_template(State(state): State<AppState>, user: ApiUser, Json(body): Json<Teach>) -> Result<Json<Value>, AppError> {
     let s = user.manager()?;
-    let (template, facility) = taught_template(&state, &body).await?;
+    let (template, facility) = taught_template(&state, s, &body).await?;
     let facility = template.facility.clone().unwrap_or(facility);
+    if !s.user.facilities.includes(&facility) {
+        return Err(AppError::NotFound(format!("facility {facility}")));
+    }
     let others: Vec<String> =
         state.store.recent_charts(Some(&facility), 200).await?.into_iter().map(|(c, ..)| c).filter(|c| *c != body.chart).take(20).collect();
     let mut rows = Vec::new();
@@ -164,7 +171,13 @@ async fn try_template(State(state): State<AppState>, user: ApiUser, Json(body): 
 /// extraction on (`chartscan templates reextract` reads the facility's charts again).
 async fn save(State(state): State<AppState>, user: ApiUser, Json(body): Json<Teach>) -> Result<Json<Value>, AppError> {
     let s = user.manager()?;
-    let (template, _) = taught_template(&state, &body).await?;
+    let (template, _) = taught_template(&state, s, &body).await?;
+    if let Some(f) = template.facility.as_deref().filter(|f| !s.user.facilities.includes(f)) {
+        return Err(AppError::NotFound(format!("facility {f}")));
+    }
+    if template.facility.is_none() && s.user.facilities != store::Facilities::All {
+        return Err(AppError::Forbidden("a template for every facility is saved by a user of every facility: name your facility".into()));
+    }
     let saved = state.store.save_template(&template, &s.user.name).await?;
     Ok(Json(json!({"form": saved.form, "facility": saved.facility, "version": saved.version, "fields": template.fields.len()})))
 }
@@ -181,6 +194,9 @@ async fn reextract(State(state): State<AppState>, user: ApiUser, Json(body): Jso
     let facility = body.facility.trim();
     if facility.is_empty() {
         return Err(AppError::Unprocessable("name the facility whose charts to read again".into()));
+    }
+    if !s.user.facilities.includes(facility) {
+        return Err(AppError::NotFound(format!("facility {facility}")));
     }
     let n = state.store.reextract_charts(Some(facility), &s.user.name).await?;
     Ok(Json(json!({"facility": facility, "charts": n})))

@@ -227,7 +227,7 @@ async fn reviewer_edits_with_csrf_and_versions_then_approves_and_manager_exports
         assert_eq!(header.iter().filter(|h| **h == shared).count(), 1, "{shared} in {header:?}");
     }
     let mut cli = Vec::new();
-    let request = store::export::Request { format: store::export::Format::Csv, approved_only: true, form: None };
+    let request = store::export::Request { format: store::export::Format::Csv, approved_only: true, form: None, facilities: store::Facilities::All };
     store::export::export(&e.store, &BlobStore::new(e._dir.path().join("data")).unwrap(), &request, "cli", &mut cli).await.unwrap();
     assert_eq!(String::from_utf8(cli).unwrap(), csv, "the command line and the API export the same CSV");
     let opd = send(&e.state, Method::GET, "/api/export?format=csv&form=opd", Some(&boss), None, None).await.text();
@@ -851,4 +851,52 @@ async fn large_exports_stream_and_are_audited() {
         audited,
         [("boss".to_string(), "jsonl, any status: 451 chart(s)".to_string()), ("boss".to_string(), "csv, any status: 451 chart(s)".to_string())]
     );
+}
+
+/// Users of some facilities see only those facilities' charts, everywhere: queue, chart,
+/// image, snippet, changes, studio, batches, rejections, statistics and exports; another
+/// facility's chart answers 404 as if it did not exist.
+#[tokio::test]
+async fn users_see_only_their_facilities() {
+    let e = env().await; // one chart, of PP01
+    let c = e.chart.clone();
+    let only = |codes: &[&str]| store::Facilities::Only(codes.iter().map(|c| c.to_string()).collect());
+    e.store.add_user_for("sr", Role::Reviewer, only(&["SR01"]), "lotus-quarry-violet-58", "root").await.unwrap();
+    e.store.add_user_for("srboss", Role::Manager, only(&["SR01", "BB01"]), "lotus-quarry-violet-58", "root").await.unwrap();
+    e.store.add_user_for("pp", Role::Reviewer, only(&["PP01"]), "lotus-quarry-violet-58", "root").await.unwrap();
+    let (sr, sr_csrf) = login(&e.state, "sr", "lotus-quarry-violet-58").await.unwrap();
+    let (boss, _) = login(&e.state, "srboss", "lotus-quarry-violet-58").await.unwrap();
+    let (pp, _) = login(&e.state, "pp", "lotus-quarry-violet-58").await.unwrap();
+    let get = |cookie: String, uri: String| {
+        let state = e.state.clone();
+        async move { send(&state, Method::GET, &uri, Some(&cookie), None, None).await }
+    };
+    // Another facility's chart does not exist for them, whatever the route.
+    for uri in [format!("/api/charts/{c}"), format!("/charts/{c}/pages/1/image"), format!("/api/charts/{c}/fields/patient_id/snippet")] {
+        assert_eq!(get(sr.clone(), uri.clone()).await.status, StatusCode::NOT_FOUND, "{uri}");
+        // (The test page is not a real image: its snippet cannot be cut, but it is found.)
+        assert_ne!(get(pp.clone(), uri.clone()).await.status, StatusCode::NOT_FOUND, "{uri} for PP01's own reviewer");
+    }
+    assert_eq!(get(boss.clone(), format!("/api/studio/charts/{c}/words")).await.status, StatusCode::NOT_FOUND);
+    let edit =
+        send(&e.state, Method::PUT, &format!("/api/charts/{c}/fields/phone"), Some(&sr), Some(&sr_csrf), Some(json!({"value": "012345678", "version": 1})))
+            .await;
+    assert_eq!(edit.status, StatusCode::NOT_FOUND);
+    let approve = send(&e.state, Method::POST, &format!("/api/charts/{c}/approve"), Some(&sr), Some(&sr_csrf), Some(json!({"version": 1}))).await;
+    assert_eq!(approve.status, StatusCode::NOT_FOUND);
+    // Lists leave it out.
+    assert_eq!(get(sr.clone(), "/api/queue".into()).await.json(), json!([]));
+    assert_eq!(get(pp.clone(), "/api/queue".into()).await.json().as_array().unwrap().len(), 1);
+    assert_eq!(get(sr.clone(), "/api/batches".into()).await.json(), json!([]));
+    assert_eq!(get(boss.clone(), "/api/studio/charts".into()).await.json(), json!([]));
+    let stats = get(boss.clone(), "/api/stats".into()).await.json();
+    assert!(stats["by_facility"].get("PP01").is_none(), "{stats}");
+    assert_eq!(stats["charts"]["total"].as_i64().unwrap_or(0), 0, "{stats}");
+    let export = get(boss.clone(), "/api/export?format=jsonl&status=any".into()).await;
+    assert_eq!((export.status, export.text()), (StatusCode::OK, String::new()));
+    let (all, _) = login(&e.state, "boss", "lotus-quarry-violet-58").await.unwrap();
+    let everyone = get(all, "/api/export?format=jsonl&status=any".into()).await;
+    assert_eq!(everyone.text().lines().count(), 1, "a user of every facility exports the chart");
+    // Nothing was changed.
+    assert_eq!(e.store.chart(&c).await.unwrap().version, 1);
 }

@@ -47,7 +47,12 @@ pub async fn run(ctx: &Context, args: Args) -> Result<i32> {
         ExportFormat::Csv => Format::Csv,
         ExportFormat::Fhir => Format::Fhir,
     };
-    let request = store::export::Request { format, approved_only: matches!(args.status, ExportStatus::Approved), form: args.form.clone() };
+    let request = store::export::Request {
+        format,
+        approved_only: matches!(args.status, ExportStatus::Approved),
+        form: args.form.clone(),
+        facilities: store::Facilities::All,
+    };
     let mut sink = output(args.out.as_deref())?;
     let summary = store::export::export(&store, &blobs, &request, &super::cli_actor(), &mut sink).await?;
     drop(sink);

@@ -1,4 +1,4 @@
-//! `chartscan user add|passwd|role`: add a user, set a user's password or role. Passwords
+//! `chartscan user add|passwd|role|facilities`: add a user, set a user's password, role or facilities. Passwords
 //! are read from stdin (prompted on a terminal), never from the command line. Changing a
 //! password or a role ends the user's sessions; the audit names the operating-system user who
 //! ran the command.
@@ -18,6 +18,20 @@ pub enum Command {
         /// What they may do.
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// A facility whose charts they see (repeat for several); none: every facility.
+        #[arg(long = "facility", value_name = "CODE")]
+        facilities: Vec<String>,
+    },
+    /// Set whose charts a user sees: facility codes, or --all; their sessions end.
+    Facilities {
+        /// Login name.
+        name: String,
+        /// Facility codes.
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        codes: Vec<String>,
+        /// Every facility.
+        #[arg(long)]
+        all: bool,
     },
     /// Set a user's password (read from stdin); their sessions end.
     Passwd {
@@ -70,10 +84,16 @@ pub async fn run(ctx: &Context, command: Command) -> Result<i32> {
     let store = ctx.store().await?;
     let by = cli_actor();
     match command {
-        Command::Add { name, role } => {
+        Command::Add { name, role, facilities } => {
             let password = read_password(&name)?;
-            let user = store.add_user(&name, role.into(), &password, &by).await?;
-            eprintln!("user {} ({}) added", user.name, user.role);
+            let facilities = if facilities.is_empty() { store::Facilities::All } else { store::Facilities::Only(facilities) };
+            let user = store.add_user_for(&name, role.into(), facilities, &password, &by).await?;
+            eprintln!("user {} ({}, {}) added", user.name, user.role, user.facilities);
+        }
+        Command::Facilities { name, codes, all } => {
+            let facilities = if all { store::Facilities::All } else { store::Facilities::Only(codes) };
+            store.set_facilities(&name, facilities.clone(), &by).await?;
+            eprintln!("{name} now sees {facilities}; their sessions have ended");
         }
         Command::Passwd { name } => {
             let password = read_password(&name)?;

@@ -180,6 +180,9 @@ pub struct QueueFilter {
     /// The viewer settles disputes (sees `disputed` charts).
     #[serde(default)]
     pub senior: bool,
+    /// The facilities the viewer may see.
+    #[serde(skip)]
+    pub facilities: crate::Facilities,
 }
 
 /// The states a change of a chart may start from.
@@ -313,15 +316,24 @@ impl Store {
 
     /// Up to `limit` charts (in a status, of a form) after row `after`, in row order, with
     /// their row ids: a large export reads the store a page at a time.
-    pub async fn charts_page(&self, status: Option<ChartStatus>, form: Option<&str>, after: i64, limit: i64) -> Result<Vec<(i64, ChartRecord)>> {
+    pub async fn charts_page(
+        &self,
+        status: Option<ChartStatus>,
+        form: Option<&str>,
+        facilities: &crate::Facilities,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(i64, ChartRecord)>> {
         let rows = sqlx::query_as::<_, ChartRow>(&format!(
             "SELECT {CHART_COLUMNS} FROM charts c JOIN files f ON f.id = c.file_id \
-             WHERE c.id > $1 AND ($2 = '' OR c.status = $2) AND ($3 = '' OR c.form = $3) ORDER BY c.id LIMIT $4"
+             WHERE c.id > $1 AND ($2 = '' OR c.status = $2) AND ($3 = '' OR c.form = $3) AND {} ORDER BY c.id LIMIT $4",
+            crate::facility_clause("c.facility", 5)
         ))
         .bind(after)
         .bind(status.map(|s| s.as_str()).unwrap_or(""))
         .bind(form.unwrap_or(""))
         .bind(limit)
+        .bind(facilities.stored())
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -333,16 +345,24 @@ impl Store {
     }
 
     /// The names of the fields the charts (in a status, of a form) have, sorted.
-    pub async fn field_names(&self, status: Option<ChartStatus>, form: Option<&str>) -> Result<Vec<String>> {
-        let rows = sqlx::query(
+    pub async fn field_names(&self, status: Option<ChartStatus>, form: Option<&str>, facilities: &crate::Facilities) -> Result<Vec<String>> {
+        let rows = sqlx::query(&format!(
             "SELECT DISTINCT fl.name FROM fields fl JOIN charts c ON c.id = fl.chart_id \
-             WHERE ($1 = '' OR c.status = $1) AND ($2 = '' OR c.form = $2) ORDER BY fl.name",
-        )
+             WHERE ($1 = '' OR c.status = $1) AND ($2 = '' OR c.form = $2) AND {} ORDER BY fl.name",
+            crate::facility_clause("c.facility", 3)
+        ))
         .bind(status.map(|s| s.as_str()).unwrap_or(""))
         .bind(form.unwrap_or(""))
+        .bind(facilities.stored())
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    }
+
+    /// The facility of a chart, if there is such a chart.
+    pub async fn chart_facility(&self, public_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT facility FROM charts WHERE public_id = $1").bind(public_id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     /// Charts waiting for review, least confident first.
@@ -354,34 +374,37 @@ impl Store {
     /// without the charts other reviewers hold a live claim on. (The statuses are written
     /// out in the SQL so that the partial index `charts_queue` serves the order.)
     pub async fn review_queue_for(&self, limit: i64, filter: &QueueFilter, viewer: Option<&str>) -> Result<Vec<QueueItem>> {
-        let mut items = sqlx::query_as::<_, QueueItem>(
+        let mut items = sqlx::query_as::<_, QueueItem>(&format!(
             "SELECT c.public_id AS chart, c.form, COALESCE(c.confidence, 0.0) AS confidence, c.facility,
                     (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0) AS fields_to_review
              FROM charts c
              WHERE c.status IN ('extracted', 'in_review')
                AND ($1 = '' OR c.facility = $1) AND ($2 = '' OR c.form = $2) AND ($3 = '' OR c.batch = $3)
-               AND (c.claimed_by IS NULL OR c.claimed_until <= $4 OR c.claimed_by = $5)
+               AND (c.claimed_by IS NULL OR c.claimed_until <= $4 OR c.claimed_by = $5) AND {}
              ORDER BY c.confidence, c.id LIMIT $6",
-        )
+            crate::facility_clause("c.facility", 7)
+        ))
         .bind(filter.facility.as_deref().unwrap_or(""))
         .bind(filter.form.as_deref().unwrap_or(""))
         .bind(filter.batch.as_deref().unwrap_or(""))
         .bind(now_ms())
         .bind(viewer.unwrap_or(""))
         .bind(limit)
+        .bind(filter.facilities.stored())
         .fetch_all(&self.pool)
         .await?;
         // Charts waiting for a second keying (never by their first reviewer) and, for
         // seniors, disputed ones.
-        let extra = sqlx::query_as::<_, QueueItem>(
+        let extra = sqlx::query_as::<_, QueueItem>(&format!(
             "SELECT c.public_id AS chart, c.form, COALESCE(c.confidence, 0.0) AS confidence, c.facility,
                     (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0) AS fields_to_review
              FROM charts c
              WHERE ((c.status = 'second_key' AND COALESCE(c.reviewer, '') <> $1) OR (c.status = 'disputed' AND $2 = 1))
                AND ($3 = '' OR c.facility = $3) AND ($4 = '' OR c.form = $4) AND ($5 = '' OR c.batch = $5)
-               AND (c.claimed_by IS NULL OR c.claimed_until <= $6 OR c.claimed_by = $1)
+               AND (c.claimed_by IS NULL OR c.claimed_until <= $6 OR c.claimed_by = $1) AND {}
              ORDER BY c.confidence, c.id LIMIT $7",
-        )
+            crate::facility_clause("c.facility", 8)
+        ))
         .bind(viewer.unwrap_or(""))
         .bind(i64::from(filter.senior))
         .bind(filter.facility.as_deref().unwrap_or(""))
@@ -389,6 +412,7 @@ impl Store {
         .bind(filter.batch.as_deref().unwrap_or(""))
         .bind(now_ms())
         .bind(limit)
+        .bind(filter.facilities.stored())
         .fetch_all(&self.pool)
         .await?;
         if !extra.is_empty() {

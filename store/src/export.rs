@@ -71,6 +71,8 @@ pub struct Request {
     pub approved_only: bool,
     /// Only charts of this form; for CSV, that form's fields are the columns.
     pub form: Option<String>,
+    /// Only charts of these facilities (the user's).
+    pub facilities: crate::Facilities,
 }
 
 /// What an export wrote.
@@ -131,7 +133,8 @@ impl Export {
         let io = |e: std::io::Error| StoreError::Io { context: "writing the export".into(), source: e };
         let mut out = Vec::new();
         if self.request.format == Format::Fhir {
-            let charts = fhir_charts(&self.store, &self.blobs, self.request.form.as_deref()).await?;
+            let mut charts = fhir_charts(&self.store, &self.blobs, self.request.form.as_deref()).await?;
+            charts.retain(|c| self.request.facilities.includes(&c.facility));
             let bundle = chart::fhir::bundle(&charts);
             serde_json::to_writer_pretty(&mut out, &bundle).map_err(|e| io(e.into()))?;
             out.push(b'\n');
@@ -145,12 +148,12 @@ impl Export {
         if self.request.format == Format::Csv && self.columns.is_none() {
             let order: Vec<String> =
                 self.store.templates().iter().filter(|t| form.is_none_or(|f| f == t.form)).flat_map(|t| t.fields.iter().map(|f| f.name.clone())).collect();
-            let present = self.store.field_names(status, form).await?;
+            let present = self.store.field_names(status, form, &self.request.facilities).await?;
             let columns = csv_columns(&order, present);
             write_csv_header(&columns, &mut out).map_err(io)?;
             self.columns = Some(columns);
         }
-        let page = self.store.charts_page(status, form, self.after, PAGE).await?;
+        let page = self.store.charts_page(status, form, &self.request.facilities, self.after, PAGE).await?;
         if let Some((last, _)) = page.last() {
             self.after = *last;
         }
@@ -170,7 +173,10 @@ impl Export {
     /// charts (and whether it was cut short, when `complete` is false).
     pub async fn finish(self, actor: &str, complete: bool) -> Result<Summary> {
         let status = if self.request.approved_only || self.request.format == Format::Fhir { "approved" } else { "any status" };
-        let scope = self.request.form.as_deref().map(|f| format!(", form {f}")).unwrap_or_default();
+        let mut scope = self.request.form.as_deref().map(|f| format!(", form {f}")).unwrap_or_default();
+        if self.request.facilities != crate::Facilities::All {
+            scope.push_str(&format!(", facilities {}", self.request.facilities));
+        }
         let cut = if complete { "" } else { " (stopped before the end: the receiver went away)" };
         let detail = format!("{}, {status}{scope}: {} chart(s){cut}", self.request.format.as_str(), self.summary.charts);
         self.store.audit(actor, "export", None, &detail).await?;

@@ -34,7 +34,7 @@ pub use queue::{FileOutcome, NewFile, PageJob, PageResult};
 pub use records::{Candidate, Committed, MatchHow, MatchOutcome, PatientChoice};
 pub use stats::{BatchSummary, ChartCounts, DayCounts, PageCounts, Rejection, ReviewerCounts, Stats};
 pub use templates::StoredTemplate;
-pub use users::{Session, User};
+pub use users::{Facilities, Session, User};
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Transaction};
@@ -350,6 +350,12 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// An SQL condition on `column` (a facility code) for the facilities bound at parameter
+/// `param` in their stored form ([`Facilities::stored`]): `*` matches every facility.
+pub(crate) fn facility_clause(column: &str, param: u32) -> String {
+    format!("(${param} = '*' OR ${param} LIKE '%,' || {column} || ',%')")
 }
 
 /// What walking the audit log's chain found.

@@ -1,6 +1,6 @@
 //! Counts for project managers: charts by status, pages by state, per facility.
 
-use crate::{Result, Store};
+use crate::{facility_clause, Facilities, Result, Store};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -141,10 +141,18 @@ impl ChartCounts {
 impl Store {
     /// Every batch with its files and charts by status, newest first.
     pub async fn batches(&self) -> Result<Vec<BatchSummary>> {
+        self.batches_of(&Facilities::All).await
+    }
+
+    /// [`Store::batches`] of some facilities.
+    pub async fn batches_of(&self, facilities: &Facilities) -> Result<Vec<BatchSummary>> {
         let mut out: Vec<BatchSummary> = Vec::new();
-        let rows = sqlx::query(
-            "SELECT facility, batch, MIN(box_label), MIN(operator), COUNT(*), MIN(ingested_at) FROM files GROUP BY facility, batch ORDER BY MIN(ingested_at) DESC",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT facility, batch, MIN(box_label), MIN(operator), COUNT(*), MIN(ingested_at) FROM files WHERE {} \
+             GROUP BY facility, batch ORDER BY MIN(ingested_at) DESC",
+            facility_clause("facility", 1)
+        ))
+        .bind(facilities.stored())
         .fetch_all(&self.pool)
         .await?;
         for r in rows {
@@ -158,7 +166,9 @@ impl Store {
                 charts: ChartCounts::default(),
             });
         }
-        for r in sqlx::query("SELECT facility, batch, status, COUNT(*) FROM charts GROUP BY facility, batch, status").fetch_all(&self.pool).await? {
+        let by_status =
+            format!("SELECT facility, batch, status, COUNT(*) FROM charts WHERE {} GROUP BY facility, batch, status", facility_clause("facility", 1));
+        for r in sqlx::query(&by_status).bind(facilities.stored()).fetch_all(&self.pool).await? {
             let (facility, batch, status, n): (String, String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
             if let Some(b) = out.iter_mut().find(|b| b.facility == facility && b.batch == batch) {
                 b.charts.add(&status, n);
@@ -168,12 +178,14 @@ impl Store {
     }
 
     /// The most recently rejected charts, with the reason, newest first.
-    pub async fn rejections(&self, limit: i64) -> Result<Vec<Rejection>> {
-        let rows = sqlx::query(
+    pub async fn rejections(&self, limit: i64, facilities: &Facilities) -> Result<Vec<Rejection>> {
+        let rows = sqlx::query(&format!(
             "SELECT c.public_id, c.facility, c.batch, f.original_name, c.reject_reason, c.reviewer, c.reviewed_at
-             FROM charts c JOIN files f ON f.id = c.file_id WHERE c.status = 'rejected' ORDER BY c.reviewed_at DESC LIMIT $1",
-        )
+             FROM charts c JOIN files f ON f.id = c.file_id WHERE c.status = 'rejected' AND {} ORDER BY c.reviewed_at DESC LIMIT $1",
+            facility_clause("c.facility", 2)
+        ))
         .bind(limit)
+        .bind(facilities.stored())
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -193,19 +205,32 @@ impl Store {
 
     /// Current counts.
     pub async fn stats(&self) -> Result<Stats> {
+        self.stats_of(&Facilities::All).await
+    }
+
+    /// Current counts of some facilities' charts (the committed records' counts are the
+    /// whole store's).
+    pub async fn stats_of(&self, facilities: &Facilities) -> Result<Stats> {
+        let scope = facilities.stored();
         let mut stats = Stats { records: self.record_counts().await?, ..Stats::default() };
-        for r in sqlx::query("SELECT facility, status, COUNT(*) FROM charts GROUP BY facility, status").fetch_all(&self.pool).await? {
+        let by_facility = format!("SELECT facility, status, COUNT(*) FROM charts WHERE {} GROUP BY facility, status", facility_clause("facility", 1));
+        for r in sqlx::query(&by_facility).bind(&scope).fetch_all(&self.pool).await? {
             let (facility, status, n): (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             stats.charts.add(&status, n);
             stats.by_facility.entry(facility).or_default().add(&status, n);
         }
         // Days as whole days since 1970; integer division in both databases.
-        for r in sqlx::query("SELECT created_at / 86400000, COUNT(*) FROM charts GROUP BY created_at / 86400000").fetch_all(&self.pool).await? {
+        let ingested = format!("SELECT created_at / 86400000, COUNT(*) FROM charts WHERE {} GROUP BY created_at / 86400000", facility_clause("facility", 1));
+        for r in sqlx::query(&ingested).bind(&scope).fetch_all(&self.pool).await? {
             let (day, n): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
             stats.by_day.entry(day_name(day)).or_default().ingested += n;
         }
-        let reviewed = "SELECT reviewed_at / 86400000, status, COUNT(*) FROM charts WHERE reviewed_at IS NOT NULL AND status IN ('approved', 'rejected') GROUP BY reviewed_at / 86400000, status";
-        for r in sqlx::query(reviewed).fetch_all(&self.pool).await? {
+        let reviewed = format!(
+            "SELECT reviewed_at / 86400000, status, COUNT(*) FROM charts WHERE reviewed_at IS NOT NULL AND status IN ('approved', 'rejected') AND {} \
+             GROUP BY reviewed_at / 86400000, status",
+            facility_clause("facility", 1)
+        );
+        for r in sqlx::query(&reviewed).bind(&scope).fetch_all(&self.pool).await? {
             let (day, status, n): (i64, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             let d = stats.by_day.entry(day_name(day)).or_default();
             if status == "approved" {
@@ -214,8 +239,11 @@ impl Store {
                 d.rejected += n;
             }
         }
-        for r in sqlx::query("SELECT reviewer, status, COUNT(*) FROM charts WHERE reviewer IS NOT NULL GROUP BY reviewer, status").fetch_all(&self.pool).await?
-        {
+        let by_reviewer = format!(
+            "SELECT reviewer, status, COUNT(*) FROM charts WHERE reviewer IS NOT NULL AND {} GROUP BY reviewer, status",
+            facility_clause("facility", 1)
+        );
+        for r in sqlx::query(&by_reviewer).bind(&scope).fetch_all(&self.pool).await? {
             let (reviewer, status, n): (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             let c = stats.by_reviewer.entry(reviewer).or_default();
             match status.as_str() {
@@ -225,7 +253,11 @@ impl Store {
             }
         }
         // Corrections per reviewer and per field, from the audit log.
-        for r in sqlx::query("SELECT actor, detail FROM audit_log WHERE action = 'edit_field'").fetch_all(&self.pool).await? {
+        let edits = format!(
+            "SELECT a.actor, a.detail FROM audit_log a JOIN charts c ON c.public_id = a.chart_id WHERE a.action = 'edit_field' AND {}",
+            facility_clause("c.facility", 1)
+        );
+        for r in sqlx::query(&edits).bind(&scope).fetch_all(&self.pool).await? {
             let (actor, detail): (String, String) = (r.try_get(0)?, r.try_get(1)?);
             stats.by_reviewer.entry(actor).or_default().fields_corrected += 1;
             if let Some(field) = serde_json::from_str::<serde_json::Value>(&detail).ok().and_then(|d| d["field"].as_str().map(str::to_string)) {
@@ -236,11 +268,12 @@ impl Store {
         // opens) to their decision. Views are left out: there is one per request.
         let mut opened: std::collections::HashMap<(String, String), i64> = Default::default();
         let mut durations: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        for r in
-            sqlx::query("SELECT at, actor, action, chart_id FROM audit_log WHERE action IN ('claim', 'approve', 'reject') AND chart_id IS NOT NULL ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?
-        {
+        let decisions = format!(
+            "SELECT a.at, a.actor, a.action, a.chart_id FROM audit_log a JOIN charts c ON c.public_id = a.chart_id \
+             WHERE a.action IN ('claim', 'approve', 'reject') AND {} ORDER BY a.id",
+            facility_clause("c.facility", 1)
+        );
+        for r in sqlx::query(&decisions).bind(&scope).fetch_all(&self.pool).await? {
             let (at, actor, action, chart): (i64, String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
             let key = (actor, chart);
             match action.as_str() {
@@ -258,7 +291,9 @@ impl Store {
             d.sort_by(f64::total_cmp);
             stats.by_reviewer.entry(reviewer).or_default().median_seconds_per_chart = Some(d[d.len() / 2]);
         }
-        for r in sqlx::query("SELECT status, COUNT(*) FROM pages GROUP BY status").fetch_all(&self.pool).await? {
+        let pages =
+            format!("SELECT p.status, COUNT(*) FROM pages p JOIN charts c ON c.id = p.chart_id WHERE {} GROUP BY p.status", facility_clause("c.facility", 1));
+        for r in sqlx::query(&pages).bind(&scope).fetch_all(&self.pool).await? {
             let (status, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
             stats.pages.total += n;
             match status.parse::<chart::PageStatus>().map_err(crate::StoreError::Invalid)? {

@@ -17,6 +17,66 @@ pub struct User {
     pub name: String,
     /// What they may do.
     pub role: Role,
+    /// Whose charts they may see.
+    pub facilities: Facilities,
+}
+
+/// The facilities whose charts a user may see, open, change and export.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Facilities {
+    /// Every facility (the programme's managers, admins).
+    #[default]
+    All,
+    /// These facility codes only.
+    Only(Vec<String>),
+}
+
+impl Facilities {
+    /// From its stored form: `*`, or codes between commas.
+    pub fn parse(stored: &str) -> Facilities {
+        if stored.trim() == "*" {
+            return Facilities::All;
+        }
+        Facilities::Only(stored.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_string).collect())
+    }
+
+    /// Its stored form, which `facility_clause` matches in SQL.
+    pub fn stored(&self) -> String {
+        match self {
+            Facilities::All => "*".into(),
+            Facilities::Only(codes) => format!(",{},", codes.join(",")),
+        }
+    }
+
+    /// Whether a chart of `facility` is among them.
+    pub fn includes(&self, facility: &str) -> bool {
+        match self {
+            Facilities::All => true,
+            Facilities::Only(codes) => codes.iter().any(|c| c == facility),
+        }
+    }
+
+    /// Checks the codes: letters, digits and `-` (they are matched inside SQL patterns).
+    pub fn checked(self) -> Result<Facilities> {
+        if let Facilities::Only(codes) = &self {
+            if codes.is_empty() {
+                return Err(StoreError::Invalid("name at least one facility (or all)".into()));
+            }
+            if let Some(bad) = codes.iter().find(|c| c.is_empty() || c.len() > 32 || !c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')) {
+                return Err(StoreError::Invalid(format!("facility code {bad:?}: use letters, digits and -")));
+            }
+        }
+        Ok(self)
+    }
+}
+
+impl std::fmt::Display for Facilities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Facilities::All => f.write_str("all facilities"),
+            Facilities::Only(codes) => f.write_str(&codes.join(", ")),
+        }
+    }
 }
 
 /// A logged-in session.
@@ -73,6 +133,12 @@ impl Store {
     /// Adds a user; a name already taken is refused (change a user with
     /// [`Store::set_password`] and [`Store::set_role`]). `by` is who adds them, for the audit.
     pub async fn add_user(&self, name: &str, role: Role, password: &str, by: &str) -> Result<User> {
+        self.add_user_for(name, role, Facilities::All, password, by).await
+    }
+
+    /// Adds a user who sees the charts of `facilities` only ([`Store::add_user`]).
+    pub async fn add_user_for(&self, name: &str, role: Role, facilities: Facilities, password: &str, by: &str) -> Result<User> {
+        let facilities = facilities.checked()?;
         if name.trim().is_empty() || name.len() > 64 {
             return Err(StoreError::Invalid("a user name has 1 to 64 characters".into()));
         }
@@ -84,17 +150,19 @@ impl Store {
                 "user {name} exists already: `chartscan user passwd {name}` sets a new password, `chartscan user role {name} ROLE` another role"
             )));
         }
-        let id: i64 = sqlx::query("INSERT INTO users (name, role, password_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+        let id: i64 = sqlx::query("INSERT INTO users (name, role, password_hash, created_at, facilities) VALUES ($1, $2, $3, $4, $5) RETURNING id")
             .bind(name)
             .bind(role.as_str())
             .bind(&hash)
             .bind(now_ms())
+            .bind(facilities.stored())
             .fetch_one(&mut *tx)
             .await?
             .try_get(0)?;
-        crate::audit(&mut tx, by, "user_add", None, &format!("{name} as {role}")).await?;
+        let scope = if facilities == Facilities::All { String::new() } else { format!(" for {facilities}") };
+        crate::audit(&mut tx, by, "user_add", None, &format!("{name} as {role}{scope}")).await?;
         tx.commit().await?;
-        Ok(User { id, name: name.to_string(), role })
+        Ok(User { id, name: name.to_string(), role, facilities })
     }
 
     /// The id of user `name` in a transaction.
@@ -120,6 +188,18 @@ impl Store {
         Ok(())
     }
 
+    /// Sets whose charts a user may see; their sessions end. Audited with `by`.
+    pub async fn set_facilities(&self, name: &str, facilities: Facilities, by: &str) -> Result<()> {
+        let facilities = facilities.checked()?;
+        let mut tx = self.begin_write().await?;
+        let id = Self::user_id(&mut tx, name).await?;
+        sqlx::query("UPDATE users SET facilities = $1 WHERE id = $2").bind(facilities.stored()).bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        crate::audit(&mut tx, by, "user_facilities", None, &format!("{name}: {facilities}")).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Gives a user another role; their sessions end (a session never outlives the role it
     /// was opened with). Audited with `by`.
     pub async fn set_role(&self, name: &str, role: Role, by: &str) -> Result<()> {
@@ -134,7 +214,10 @@ impl Store {
 
     /// Checks a login; `None` when the name or password is wrong (the same answer for both).
     pub async fn verify_login(&self, name: &str, password: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, name, role, password_hash FROM users WHERE name = $1 AND disabled = 0").bind(name).fetch_optional(&self.pool).await?;
+        let row = sqlx::query("SELECT id, name, role, password_hash, facilities FROM users WHERE name = $1 AND disabled = 0")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
         let Some(row) = row else {
             // Spend the same time as a real check so names cannot be probed by timing.
             let _ = hash_password(password);
@@ -145,7 +228,12 @@ impl Store {
         if Argon2::default().verify_password(password.as_bytes(), &parsed).is_err() {
             return Ok(None);
         }
-        Ok(Some(User { id: row.try_get(0)?, name: row.try_get(1)?, role: parse_role(&row.try_get::<String, _>(2)?)? }))
+        Ok(Some(User {
+            id: row.try_get(0)?,
+            name: row.try_get(1)?,
+            role: parse_role(&row.try_get::<String, _>(2)?)?,
+            facilities: Facilities::parse(&row.try_get::<String, _>(4)?),
+        }))
     }
 
     /// Starts a session; returns the token for the cookie and the session. Sessions that
@@ -172,7 +260,7 @@ impl Store {
         let hash = sha256_hex(token.as_bytes());
         let now = now_ms();
         let row = sqlx::query(
-            "SELECT u.id, u.name, u.role, s.csrf, s.idle_until FROM sessions s JOIN users u ON u.id = s.user_id \
+            "SELECT u.id, u.name, u.role, s.csrf, s.idle_until, u.facilities FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.idle_until > $2 AND u.disabled = 0",
         )
         .bind(&hash)
@@ -184,14 +272,28 @@ impl Store {
         if idle_until - now < self.session_idle_ms - (self.session_idle_ms / 30).min(60_000) {
             sqlx::query("UPDATE sessions SET idle_until = $1 WHERE token_hash = $2").bind(now + self.session_idle_ms).bind(&hash).execute(&self.pool).await?;
         }
-        Ok(Some(Session { user: User { id: r.try_get(0)?, name: r.try_get(1)?, role: parse_role(&r.try_get::<String, _>(2)?)? }, csrf: r.try_get(3)? }))
+        let user = User {
+            id: r.try_get(0)?,
+            name: r.try_get(1)?,
+            role: parse_role(&r.try_get::<String, _>(2)?)?,
+            facilities: Facilities::parse(&r.try_get::<String, _>(5)?),
+        };
+        Ok(Some(Session { user, csrf: r.try_get(3)? }))
     }
 
     /// Every user, by name, with role and whether they are disabled.
     pub async fn users(&self) -> Result<Vec<(User, bool)>> {
-        let rows = sqlx::query("SELECT id, name, role, disabled FROM users ORDER BY name").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT id, name, role, disabled, facilities FROM users ORDER BY name").fetch_all(&self.pool).await?;
         rows.iter()
-            .map(|r| Ok((User { id: r.try_get(0)?, name: r.try_get(1)?, role: parse_role(&r.try_get::<String, _>(2)?)? }, r.try_get::<i64, _>(3)? != 0)))
+            .map(|r| {
+                let user = User {
+                    id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    role: parse_role(&r.try_get::<String, _>(2)?)?,
+                    facilities: Facilities::parse(&r.try_get::<String, _>(4)?),
+                };
+                Ok((user, r.try_get::<i64, _>(3)? != 0))
+            })
             .collect()
     }
 

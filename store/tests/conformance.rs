@@ -190,7 +190,7 @@ async fn review_edits_are_versioned_and_audited(s: Store) {
     let other = extracted_chart(&s, "f6").await;
     let rejected = s.reject(&other, 1, "illegible scan", "rev").await.unwrap();
     assert_eq!(rejected.status, ChartStatus::Rejected);
-    let r = s.rejections(10).await.unwrap();
+    let r = s.rejections(10, &store::Facilities::All).await.unwrap();
     assert_eq!((r.len(), r[0].chart.as_str(), r[0].reason.as_deref(), r[0].file.as_str()), (1, other.as_str(), Some("illegible scan"), "f6.jpg"));
     let b = s.batches().await.unwrap();
     assert_eq!(b.len(), 1);
@@ -279,8 +279,14 @@ async fn claims_keep_reviewers_apart_and_the_queue_filters(s: Store) {
         form: Some(form.into()).filter(|x: &String| !x.is_empty()),
         batch: Some(batch.into()).filter(|x: &String| !x.is_empty()),
         senior: false,
+        facilities: store::Facilities::All,
     };
     assert_eq!(s.review_queue_for(10, &f("PP01", "opd", "box1"), None).await.unwrap().len(), 1);
+    // A user of other facilities sees none of PP01's charts.
+    let elsewhere = store::QueueFilter { facilities: store::Facilities::Only(vec!["SR01".into(), "BB01".into()]), ..Default::default() };
+    assert!(s.review_queue_for(10, &elsewhere, None).await.unwrap().is_empty());
+    let own = store::QueueFilter { facilities: store::Facilities::Only(vec!["SR01".into(), "PP01".into()]), ..Default::default() };
+    assert_eq!(s.review_queue_for(10, &own, None).await.unwrap().len(), 1);
     assert!(s.review_queue_for(10, &f("SR01", "", ""), None).await.unwrap().is_empty());
     assert!(s.review_queue_for(10, &f("", "anc", ""), None).await.unwrap().is_empty());
     assert!(s.review_queue_for(10, &f("", "", "box9"), None).await.unwrap().is_empty());
