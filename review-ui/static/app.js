@@ -567,13 +567,15 @@ async function adminPage() {
     for (const u of users) {
       const toggle = el("button", { type: "button", class: u.disabled ? "" : "danger", text: u.disabled ? "Enable" : "Disable",
         onclick: async () => { try { await api("PUT", `/api/users/${encodeURIComponent(u.name)}/disabled`, { disabled: !u.disabled }); showMessage(""); await draw(); } catch (e) { showMessage(e.message); } } });
-      body.append(el("tr", { class: u.disabled ? "muted" : "" }, el("td", { text: u.name }), el("td", { text: u.role }), el("td", { text: u.disabled ? "disabled" : "active" }), el("td", {}, toggle)));
+      const where = Array.isArray(u.facilities) ? u.facilities.join(", ") : "all";
+      body.append(el("tr", { class: u.disabled ? "muted" : "" }, el("td", { text: u.name }), el("td", { text: u.role }), el("td", { text: where }), el("td", { text: u.disabled ? "disabled" : "active" }), el("td", {}, toggle)));
     }
   };
   $("#add-user").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = new FormData(ev.target);
-    try { await api("POST", "/api/users", { name: f.get("name"), role: f.get("role"), password: f.get("password") }); ev.target.reset(); showMessage(""); await draw(); }
+    const facilities = String(f.get("facilities") || "").split(/[\s,]+/).filter((c) => c);
+    try { await api("POST", "/api/users", { name: f.get("name"), role: f.get("role"), password: f.get("password"), facilities }); ev.target.reset(); showMessage(""); await draw(); }
     catch (e) { showMessage(e.message); }
   });
   try { await draw(); } catch (e) { showMessage(e.message); }
