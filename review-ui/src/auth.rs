@@ -51,15 +51,16 @@ impl FromRequestParts<AppState> for ClientAddr {
 
 /// Refuses a sign-in posted from another site (login CSRF: a page elsewhere signing the
 /// clinic's browser into an attacker's account). Browsers name the page a form came from in
-/// `Origin` and `Sec-Fetch-Site`; a request without them is not from a browser page.
+/// `Origin` and `Sec-Fetch-Site`; a request without them is not from a browser page. An
+/// `Origin` of `null` (a page that sends no referrer) is taken on `Sec-Fetch-Site`'s word.
 pub fn same_origin(headers: &axum::http::HeaderMap) -> bool {
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        if !matches!(site, "same-origin" | "none") {
-            return false;
-        }
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if site.is_some_and(|s| !matches!(s, "same-origin" | "none")) {
+        return false;
     }
     match headers.get(axum::http::header::ORIGIN).and_then(|v| v.to_str().ok()) {
         None => true,
+        Some("null") => site.is_some(),
         Some(origin) => {
             let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
             origin.split_once("://").is_some_and(|(_, authority)| !host.is_empty() && authority.eq_ignore_ascii_case(host))
@@ -195,5 +196,31 @@ pub fn allowed(role: Role, needed: Role) -> bool {
         Role::Reviewer => role.can_review(),
         Role::Manager => role.can_manage(),
         Role::Admin => role == Role::Admin,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_origin;
+    use axum::http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("host", "clinic.local:8080".parse().unwrap());
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn sign_in_posts_from_other_sites_are_told_apart() {
+        assert!(same_origin(&headers(&[])), "not from a browser page (a script, a test)");
+        assert!(same_origin(&headers(&[("origin", "http://clinic.local:8080"), ("sec-fetch-site", "same-origin")])));
+        assert!(same_origin(&headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")])), "a page sending no referrer");
+        assert!(!same_origin(&headers(&[("origin", "null")])), "null with nothing to vouch for it");
+        assert!(!same_origin(&headers(&[("origin", "https://evil.example")])));
+        assert!(!same_origin(&headers(&[("origin", "null"), ("sec-fetch-site", "cross-site")])));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "same-site")])));
     }
 }
