@@ -8,6 +8,9 @@
 #   tests/bench/ocr-throughput.sh [PAGES]       default 40 (and 2x that for the RSS check)
 #   tests/bench/ocr-throughput.sh --corpus      the real scans with ground truth in
 #                                               $CHARTSCAN_CORPUS/ocr-truth, 4 copies each
+#   tests/bench/ocr-throughput.sh --forms-dev   the single-page image charts of
+#                                               $CHARTSCAN_CORPUS/forms-dev (another
+#                                               generator's cards: skewed, some turned)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 pages=${1:-40}
@@ -15,7 +18,7 @@ extra=()
 jobs=$(nproc)
 lang=${CHARTSCAN_LANG:-eng+khm}
 export OMP_THREAD_LIMIT=1
-cargo build --release -q -p chartscan -p samples
+[ -n "${CHARTSCAN_BENCH_NO_BUILD:-}" ] || cargo build --release -q -p chartscan -p samples
 work=$(mktemp -d /tmp/chartscan-ocr-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 if [ "${1:-}" = "--corpus" ]; then
@@ -29,6 +32,24 @@ if [ "${1:-}" = "--corpus" ]; then
   # Documents, not forms: chartscan reads them with page segmentation 3, as the CLI does.
   extra=(--psm 3)
   echo "pages: 16 (phototest, eurotext and the two UNLV scans, 4 copies each), cores: $jobs, languages: $lang, psm 3 for both"
+elif [ "${1:-}" = "--forms-dev" ]; then
+  corpus=${CHARTSCAN_CORPUS:-../shared/corpus}/forms-dev
+  [ -d "$corpus" ] || { echo "THE CORPUS IS MISSING at $corpus (set CHARTSCAN_CORPUS)" >&2; exit 1; }
+  mkdir -p "$work/src"
+  python3 - "$corpus" "$work/src" <<'PY'
+import json, os, shutil, sys
+corpus, out = sys.argv[1], sys.argv[2]
+for name in sorted(os.listdir(os.path.join(corpus, "truth"))):
+    if not (name.startswith("scan_") and name.endswith(".json")):
+        continue
+    t = json.load(open(os.path.join(corpus, "truth", name)))
+    if t.get("pages") == 1 and not t["file"].endswith(".pdf"):
+        shutil.copy(os.path.join(corpus, "charts", t["file"]), out)
+PY
+  pages=$(ls "$work/src" | wc -l)
+  ./target/release/chartscan-samples --copies-of "$work/src" --images-only --pages "$pages" --out "$work/pages" 2>/dev/null
+  ./target/release/chartscan-samples --copies-of "$work/src" --images-only --pages $((pages * 2)) --out "$work/pages2" 2>/dev/null
+  echo "pages: $pages (the single-page PNG, JPEG and TIFF charts of forms-dev), cores: $jobs, languages: $lang"
 else
   ./target/release/chartscan-samples --copies-of samples/charts --images-only --pages "$pages" --out "$work/pages" 2>/dev/null
   ./target/release/chartscan-samples --copies-of samples/charts --images-only --pages $((pages * 2)) --out "$work/pages2" 2>/dev/null
