@@ -133,34 +133,59 @@ pub fn read_upright(engine: &mut dyn Recognizer, pre: &Preprocessor, page: &Dyna
         Some(g) => Cow::Borrowed(g),
         None => Cow::Owned(page.to_luma8()),
     };
-    // The profile says which axis the lines run along; try that way up first, then upside
-    // down, then the other axis, until a reading is confident. Upright pages are read once.
-    let ratio = axis_ratio(&gray);
-    let first = if ratio > 1.0 { 90 } else { 0 };
-    // A profile far from even says the axis for sure (on the samples and forms-dev, every
-    // page outside this range was judged right): the other axis is then not tried.
-    let axis_is_clear = !(AXIS_UNSURE.0..=AXIS_UNSURE.1).contains(&ratio);
-    let mut best: Option<(f32, Reading)> = None;
-    let mut prep_time = started.elapsed();
-    for (attempt, rotation) in [first, (first + 180) % 360, (first + 90) % 360, (first + 270) % 360].into_iter().enumerate() {
-        if attempt == 2 && (axis_is_clear || best.as_ref().is_some_and(|(c, _)| *c >= OTHER_AXIS_BELOW)) {
-            break;
-        }
-        let turn_started = std::time::Instant::now();
-        let turned = match rotation {
+    let turn = |rotation: u32| -> Cow<'_, GrayImage> {
+        match rotation {
             90 => Cow::Owned(image::imageops::rotate90(&*gray)),
             180 => Cow::Owned(image::imageops::rotate180(&*gray)),
             270 => Cow::Owned(image::imageops::rotate270(&*gray)),
             _ => Cow::Borrowed(&*gray),
-        };
+        }
+    };
+    // Band readings made so far, by rotation / 90.
+    let mut probes: [Option<Option<f32>>; 4] = [None; 4];
+    let mut prep_time = started.elapsed();
+    let mut probe = |engine: &mut dyn Recognizer, rotation: u32, prep_time: &mut std::time::Duration| -> Result<Option<f32>, OcrError> {
+        if let Some(known) = probes[(rotation / 90) as usize] {
+            return Ok(known);
+        }
+        let t = std::time::Instant::now();
+        let prepared = pre.prepare_gray(Cow::Owned(band(&turn(rotation))));
+        *prep_time += t.elapsed();
+        let conf = band_confidence(&engine.recognize(&prepared)?);
+        probes[(rotation / 90) as usize] = Some(conf);
+        Ok(conf)
+    };
+    // The profile says which axis the lines run along; try that way up first, then upside
+    // down, then the other axis, until a reading is confident. Upright pages are read once.
+    let ratio = axis_ratio(&gray);
+    let mut first = if ratio > 1.0 { 90 } else { 0 };
+    // Most scans are fed upright: a profile that leans sideways without being clear is
+    // settled on a band read each way up (a band is about a third of a page), and the page is
+    // then read whole the way its band read best.
+    if ratio > 1.0 && ratio < AXIS_UNSURE.1 {
+        let mut best_band = (0, f32::MIN);
+        for rotation in [0, 90, 180, 270] {
+            let c = probe(&mut *engine, rotation, &mut prep_time)?.unwrap_or(0.0);
+            if c > best_band.1 {
+                best_band = (rotation, c);
+            }
+        }
+        first = best_band.0;
+    }
+    // A profile far from even says the axis for sure (on the samples and forms-dev, every
+    // page outside this range was judged right): the other axis is then not tried.
+    let axis_is_clear = !(AXIS_UNSURE.0..=AXIS_UNSURE.1).contains(&ratio);
+    let mut best: Option<(f32, Reading)> = None;
+    for (attempt, rotation) in [first, (first + 180) % 360, (first + 90) % 360, (first + 270) % 360].into_iter().enumerate() {
+        if attempt == 2 && (axis_is_clear || best.as_ref().is_some_and(|(c, _)| *c >= OTHER_AXIS_BELOW)) {
+            break;
+        }
         // A retry is first tried on a band: the page is read whole again only when the band
         // reads clearly better this way. Turned 180° from the best reading, the band is the
         // same text as that reading's rows 40–70%; on the other axis it is compared with the
         // best reading as a whole.
         if let Some((best_conf, best_reading)) = &best {
-            let probe = pre.prepare_gray(Cow::Owned(band(&turned)));
-            prep_time += turn_started.elapsed();
-            let probe_conf = band_confidence(&engine.recognize(&probe)?);
+            let probe_conf = probe(&mut *engine, rotation, &mut prep_time)?;
             let against = if (rotation + 360 - best_reading.rotation) % 360 == 180 {
                 confidence_between(best_reading, 1.0 - BAND.1, 1.0 - BAND.0).unwrap_or(*best_conf)
             } else {
@@ -171,7 +196,7 @@ pub fn read_upright(engine: &mut dyn Recognizer, pre: &Preprocessor, page: &Dyna
             }
         }
         let turn_started = std::time::Instant::now();
-        let prepared = pre.prepare_gray(turned);
+        let prepared = pre.prepare_gray(turn(rotation));
         prep_time += turn_started.elapsed();
         let words = engine.recognize(&prepared)?;
         let confidence = reading_confidence(&words);
