@@ -35,7 +35,7 @@ pub fn address_space(limits: &Limits, len: u64) -> u64 {
 
 /// Checks `bytes` (the file `name`, named for the reader of `ps` only) in a child running
 /// `program`: its format and page kinds, or the reason to reject it.
-pub async fn inspect_in_child(program: &Path, name: &Path, bytes: Vec<u8>, limits: &Limits) -> Result<(MediaType, Vec<PageKind>), String> {
+pub async fn inspect_in_child(program: &Path, name: &Path, bytes: std::sync::Arc<Vec<u8>>, limits: &Limits) -> Result<(MediaType, Vec<PageKind>), String> {
     let mut cmd = tokio::process::Command::new(program);
     cmd.arg(CHILD_ARG)
         .arg(name)

@@ -201,8 +201,9 @@ async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &Ingest
     }
     let limits = options.limits;
     if let Some(program) = &options.isolate {
-        let copy = bytes.clone();
-        let (kind, kinds) = match crate::isolate::inspect_in_child(program, path, copy, &limits).await {
+        // Shared with the task that feeds the child, not copied: a file may be hundreds of MB.
+        let bytes = std::sync::Arc::new(bytes);
+        let (kind, kinds) = match crate::isolate::inspect_in_child(program, path, bytes.clone(), &limits).await {
             Ok(found) => found,
             Err(reason) => return reject(reason),
         };
@@ -223,7 +224,7 @@ async fn prepare(store: &Store, blobs: &BlobStore, path: &Path, options: &Ingest
         Ok(Err(e)) => return reject(e.to_string()),
         Err(_) => return reject("the decoder crashed on this file".into()),
     };
-    store_original(blobs, path, sha256, bytes, kind, kinds, options).await
+    store_original(blobs, path, sha256, std::sync::Arc::new(bytes), kind, kinds, options).await
 }
 
 /// Stores an accepted file's original durably and describes it for the ledger.
@@ -231,7 +232,7 @@ async fn store_original(
     blobs: &BlobStore,
     path: &Path,
     sha256: String,
-    bytes: Vec<u8>,
+    bytes: std::sync::Arc<Vec<u8>>,
     kind: MediaType,
     kinds: Vec<chart::PageKind>,
     options: &IngestOptions,

@@ -49,12 +49,18 @@ pub fn axis_ratio(page: &GrayImage) -> f64 {
 /// How sure the engine was of a reading: mean confidence of words with letters or digits,
 /// weighted by length; 0 when there are fewer than 5 such words.
 pub fn reading_confidence(words: &[Word]) -> f32 {
+    confidence_from(words, 5).unwrap_or(0.0)
+}
+
+/// Mean confidence of the words with letters or digits, weighted by length, when there are
+/// at least `min_words` of them.
+fn confidence_from(words: &[Word], min_words: usize) -> Option<f32> {
     let real: Vec<&Word> = words.iter().filter(|w| w.text.chars().filter(|c| c.is_alphanumeric()).count() >= 2).collect();
-    if real.len() < 5 {
-        return 0.0;
+    if real.len() < min_words {
+        return None;
     }
     let chars: f32 = real.iter().map(|w| w.text.chars().count() as f32).sum();
-    real.iter().map(|w| w.confidence * w.text.chars().count() as f32).sum::<f32>() / chars
+    Some(real.iter().map(|w| w.confidence * w.text.chars().count() as f32).sum::<f32>() / chars)
 }
 
 /// A reading below this confidence is tried again upside down.
@@ -99,12 +105,7 @@ fn confidence_between(reading: &Reading, top: f32, bottom: f32) -> Option<f32> {
 
 /// [`reading_confidence`] for the few words of a band: from 3 words with letters or digits.
 fn band_confidence(words: &[Word]) -> Option<f32> {
-    let real: Vec<&Word> = words.iter().filter(|w| w.text.chars().filter(|c| c.is_alphanumeric()).count() >= 2).collect();
-    if real.len() < 3 {
-        return None;
-    }
-    let chars: f32 = real.iter().map(|w| w.text.chars().count() as f32).sum();
-    Some(real.iter().map(|w| w.confidence * w.text.chars().count() as f32).sum::<f32>() / chars)
+    confidence_from(words, 3)
 }
 
 /// A page turned upright and read.

@@ -132,6 +132,9 @@ impl FromRequestParts<AppState> for PageUser {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if let Some(s) = parts.extensions.get::<Session>() {
+            return Ok(PageUser(s.clone())); // looked up already by `facility_scope`
+        }
         let next: String = parts.uri.path().chars().filter(|c| c.is_ascii_alphanumeric() || "/-_".contains(*c)).collect();
         let Some(token) = session_token(&parts.headers, state.cookie_name()) else { return Err(ToLogin(next).into_response()) };
         match state.store.session(&token).await {

@@ -129,6 +129,19 @@ fn parse_role(s: &str) -> Result<Role> {
     s.parse().map_err(StoreError::Invalid)
 }
 
+/// The columns [`user_of`] reads, first in every query that loads a user.
+const USER_COLUMNS: &str = "u.id, u.name, u.role, u.facilities";
+
+/// A user from a row whose first columns are [`USER_COLUMNS`].
+fn user_of(r: &sqlx::any::AnyRow) -> Result<User> {
+    Ok(User {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        role: parse_role(&r.try_get::<String, _>(2)?)?,
+        facilities: Facilities::parse(&r.try_get::<String, _>(3)?),
+    })
+}
+
 impl Store {
     /// Adds a user; a name already taken is refused (change a user with
     /// [`Store::set_password`] and [`Store::set_role`]). `by` is who adds them, for the audit.
@@ -214,7 +227,7 @@ impl Store {
 
     /// Checks a login; `None` when the name or password is wrong (the same answer for both).
     pub async fn verify_login(&self, name: &str, password: &str) -> Result<Option<User>> {
-        let row = sqlx::query("SELECT id, name, role, password_hash, facilities FROM users WHERE name = $1 AND disabled = 0")
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE u.name = $1 AND u.disabled = 0"))
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
@@ -223,17 +236,12 @@ impl Store {
             let _ = hash_password(password);
             return Ok(None);
         };
-        let hash: String = row.try_get(3)?;
+        let hash: String = row.try_get(4)?;
         let parsed = PasswordHash::new(&hash).map_err(|e| StoreError::Invalid(e.to_string()))?;
         if Argon2::default().verify_password(password.as_bytes(), &parsed).is_err() {
             return Ok(None);
         }
-        Ok(Some(User {
-            id: row.try_get(0)?,
-            name: row.try_get(1)?,
-            role: parse_role(&row.try_get::<String, _>(2)?)?,
-            facilities: Facilities::parse(&row.try_get::<String, _>(4)?),
-        }))
+        Ok(Some(user_of(&row)?))
     }
 
     /// Starts a session; returns the token for the cookie and the session. Sessions that
@@ -259,42 +267,26 @@ impl Store {
     pub async fn session(&self, token: &str) -> Result<Option<Session>> {
         let hash = sha256_hex(token.as_bytes());
         let now = now_ms();
-        let row = sqlx::query(
-            "SELECT u.id, u.name, u.role, s.csrf, s.idle_until, u.facilities FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.idle_until > $2 AND u.disabled = 0",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS}, s.csrf, s.idle_until FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND s.idle_until > $2 AND u.disabled = 0"
+        ))
         .bind(&hash)
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
         let Some(r) = row else { return Ok(None) };
-        let idle_until: i64 = r.try_get(4)?;
+        let idle_until: i64 = r.try_get(5)?;
         if idle_until - now < self.session_idle_ms - (self.session_idle_ms / 30).min(60_000) {
             sqlx::query("UPDATE sessions SET idle_until = $1 WHERE token_hash = $2").bind(now + self.session_idle_ms).bind(&hash).execute(&self.pool).await?;
         }
-        let user = User {
-            id: r.try_get(0)?,
-            name: r.try_get(1)?,
-            role: parse_role(&r.try_get::<String, _>(2)?)?,
-            facilities: Facilities::parse(&r.try_get::<String, _>(5)?),
-        };
-        Ok(Some(Session { user, csrf: r.try_get(3)? }))
+        Ok(Some(Session { user: user_of(&r)?, csrf: r.try_get(4)? }))
     }
 
     /// Every user, by name, with role and whether they are disabled.
     pub async fn users(&self) -> Result<Vec<(User, bool)>> {
-        let rows = sqlx::query("SELECT id, name, role, disabled, facilities FROM users ORDER BY name").fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                let user = User {
-                    id: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                    role: parse_role(&r.try_get::<String, _>(2)?)?,
-                    facilities: Facilities::parse(&r.try_get::<String, _>(4)?),
-                };
-                Ok((user, r.try_get::<i64, _>(3)? != 0))
-            })
-            .collect()
+        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS}, u.disabled FROM users u ORDER BY u.name")).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((user_of(r)?, r.try_get::<i64, _>(4)? != 0))).collect()
     }
 
     /// Disables a user (they cannot sign in, and their sessions end) or enables them again.
