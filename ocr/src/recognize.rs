@@ -107,19 +107,32 @@ impl TesseractRecognizer {
     fn read(&mut self, page: &PreparedPage, zone: Option<BBox>) -> Result<Vec<Word>, OcrError> {
         let img = &page.for_ocr;
         let (w, h) = img.dimensions();
-        self.api.raw.set_image(img.as_raw(), w as i32, h as i32, 1, w as i32).map_err(|e| OcrError::Recognition(format!("image refused: {e:?}")))?;
         let f = page.ocr_scale;
         let to_ocr = |v: u32| (v as f32 * f) as u32;
-        if let Some(z) = zone {
-            // Tesseract reports the zone's words in whole-image coordinates. A strip is too
-            // small for it to estimate the resolution, so it is told (300 dpi, scaled with
-            // the page).
-            self.api.raw.set_source_resolution((300.0 * f).round() as i32);
-            // Tesseract 5.3 reads nothing in a rectangle that starts at an image edge: keep
-            // zones one pixel inside.
-            let (x0, y0) = (to_ocr(z.x).clamp(1, w - 1), to_ocr(z.y).clamp(1, h - 1));
-            let (x1, y1) = (to_ocr(z.x + z.w).clamp(x0 + 1, w - 1), to_ocr(z.y + z.h).clamp(y0 + 1, h - 1));
-            self.api.raw.set_rectangle(x0 as i32, y0 as i32, (x1 - x0) as i32, (y1 - y0) as i32);
+        // Where the image given to the engine lies on the page (in `for_ocr` pixels).
+        let mut offset = (0i64, 0i64);
+        match zone {
+            None => self.set_image(img.as_raw(), w, h)?,
+            Some(z) => {
+                // The zone alone, copied with a margin of paper around it: the engine then
+                // works on a strip, not on a copy of the whole page.
+                let (x0, y0) = (to_ocr(z.x).min(w - 1), to_ocr(z.y).min(h - 1));
+                let (x1, y1) = (to_ocr(z.x + z.w).clamp(x0 + 1, w), to_ocr(z.y + z.h).clamp(y0 + 1, h));
+                let (zw, zh) = (x1 - x0, y1 - y0);
+                let (cw, ch) = (zw + 2 * ZONE_MARGIN, zh + 2 * ZONE_MARGIN);
+                let mut strip = vec![255u8; (cw * ch) as usize];
+                let raw = img.as_raw();
+                for row in 0..zh {
+                    let from = ((y0 + row) * w + x0) as usize;
+                    let to = ((row + ZONE_MARGIN) * cw + ZONE_MARGIN) as usize;
+                    strip[to..to + zw as usize].copy_from_slice(&raw[from..from + zw as usize]);
+                }
+                self.set_image(&strip, cw, ch)?;
+                // A strip is too small for the engine to estimate the resolution, so it is
+                // told (300 dpi, scaled with the page).
+                self.api.raw.set_source_resolution((300.0 * f).round() as i32);
+                offset = (x0 as i64 - ZONE_MARGIN as i64, y0 as i64 - ZONE_MARGIN as i64);
+            }
         }
         // A zone is a field's line: read it as one line (psm 7), a page with the configured mode.
         let psm = if zone.is_some() { 7 } else { self.psm };
@@ -128,15 +141,24 @@ impl TesseractRecognizer {
         self.api.raw.recognize().map_err(|_| OcrError::Recognition("Tesseract could not recognise the page".into()))?;
         let tsv = self.api.get_tsv_text(0).map_err(|e| OcrError::Recognition(format!("output is not UTF-8: {e}")))?;
         let mut words = parse_tsv(&tsv);
-        if f != 1.0 {
-            let back = |v: u32| (v as f32 / f).round() as u32;
+        if f != 1.0 || offset != (0, 0) {
+            let back = |v: i64| (v as f32 / f).round().max(0.0) as u32;
             for w in &mut words {
-                w.bbox = chart::BBox::new(back(w.bbox.x), back(w.bbox.y), back(w.bbox.w).max(1), back(w.bbox.h).max(1));
+                let b = w.bbox;
+                w.bbox = chart::BBox::new(back(b.x as i64 + offset.0), back(b.y as i64 + offset.1), back(b.w as i64).max(1), back(b.h as i64).max(1));
             }
         }
         Ok(words)
     }
+
+    fn set_image(&mut self, pixels: &[u8], w: u32, h: u32) -> Result<(), OcrError> {
+        self.api.raw.set_image(pixels, w as i32, h as i32, 1, w as i32).map_err(|e| OcrError::Recognition(format!("image refused: {e:?}")))
+    }
 }
+
+/// White pixels around a zone given to the engine alone (it reads nothing that touches the
+/// image's edge).
+const ZONE_MARGIN: u32 = 1;
 
 /// Parses Tesseract's TSV output into words (level 5 rows with text).
 pub fn parse_tsv(tsv: &str) -> Vec<Word> {

@@ -25,6 +25,13 @@ fn words_zones_and_orientation() {
     assert!(zoned.iter().any(|w| w.text == "171320"), "{zoned:?}");
     assert!(zoned.iter().all(|w| w.bbox.y + w.bbox.h / 2 >= zone.y && w.bbox.y + w.bbox.h / 2 <= zone.bottom()), "zone words keep page coordinates: {zoned:?}");
     assert!(zoned.len() < words.len() / 5);
+    // A zone inside the page (the engine is given the zone alone): boxes come back where
+    // the whole-page reading put them.
+    let inner = chart::BBox::new(id.bbox.x.saturating_sub(30), id.bbox.y.saturating_sub(15), id.bbox.w + 60, id.bbox.h + 30);
+    let again = engine.recognize_zone(&page, inner).unwrap();
+    let same = again.iter().find(|w| w.text == "171320").unwrap_or_else(|| panic!("{again:?}"));
+    let near = |a: u32, b: u32| a.abs_diff(b) <= 3;
+    assert!(near(same.bbox.x, id.bbox.x) && near(same.bbox.y, id.bbox.y) && near(same.bbox.w, id.bbox.w), "{:?} vs {:?}", same.bbox, id.bbox);
 
     // Turned pages come back upright.
     for (turn, expected) in [(90u32, 270u32), (180, 180), (270, 90)] {
