@@ -25,7 +25,7 @@ use super::layout::{is_separator, Line};
 use crate::geometry::BBox;
 use crate::khmer;
 use crate::template::{FieldSpec, Template};
-use crate::text::{label_key, levenshtein, similarity};
+use crate::text::{label_key, levenshtein, similarity_at_least};
 use crate::words::Word;
 
 /// Whose label a phrase is.
@@ -48,6 +48,8 @@ struct Entry {
     /// Latin words of the label, lower case (for matching in any order).
     tokens: Vec<String>,
     khmer: bool,
+    /// Whether the key holds a digit (`ICD-10`).
+    digits: bool,
 }
 
 /// Every label a chart of this template may print.
@@ -77,7 +79,14 @@ impl Vocabulary {
             if key.chars().count() < 2 {
                 return;
             }
-            entries.push(Entry { owner, len: key.chars().count(), khmer: khmer::is_mostly_khmer(label), tokens: tokens(label), key });
+            entries.push(Entry {
+                owner,
+                len: key.chars().count(),
+                khmer: khmer::is_mostly_khmer(label),
+                tokens: tokens(label),
+                digits: key.chars().any(|c| c.is_ascii_digit()),
+                key,
+            });
         };
         let own_keys: std::collections::HashSet<String> = template.fields.iter().flat_map(field_labels).map(|l| label_key(&l)).collect();
         for (i, f) in template.fields.iter().enumerate() {
@@ -215,6 +224,7 @@ fn token_similarity(span_tokens: &[String], label: &[String]) -> f32 {
 pub(crate) fn hits_on_line(vocab: &Vocabulary, words: &[&Word]) -> Vec<Hit> {
     let keys: Vec<String> = words.iter().map(|w| label_key(&w.text)).collect();
     let word_tokens: Vec<Vec<String>> = words.iter().map(|w| tokens(&w.text)).collect();
+    let latin: Vec<bool> = words.iter().map(|w| !khmer::is_mostly_khmer(&w.text)).collect();
     let mut hits = Vec::new();
     for start in 0..keys.len() {
         if keys[start].is_empty() {
@@ -240,20 +250,20 @@ pub(crate) fn hits_on_line(vocab: &Vocabulary, words: &[&Word]) -> Vec<Hit> {
             // A number at either end of the span is a value beside the label, not a part
             // of it (a label OCR misread may hold a digit, not a run of them).
             let number_at_edge = numberish(words[start]) || numberish(words[end - 1]);
+            // Words in another order: Latin words only, the label's own words at both
+            // ends (a parenthesised qualifier after it belongs to the phrase, not the match).
+            let latin_span = latin[start..end].iter().all(|l| *l) && !words[end - 1].text.trim_start().starts_with('(');
             for e in &vocab.entries {
-                if number_at_edge && !e.key.chars().any(|c| c.is_ascii_digit()) {
+                if number_at_edge && !e.digits {
                     continue;
                 }
                 let mut sim = 0.0;
                 if span_len <= e.len * 3 / 2 + 2 && span_len * 2 + 2 >= e.len {
-                    sim = similarity(&span, &e.key);
+                    sim = similarity_at_least(&span, span_len, &e.key, e.len, threshold_for(e.len));
                     if sim < threshold_for(e.len) {
                         sim = inserted_similarity(&span, &e.key);
                     }
                 }
-                // Words in another order: Latin words only, the label's own words at both
-                // ends (a parenthesised qualifier after it belongs to the phrase, not the match).
-                let latin_span = words[start..end].iter().all(|w| !khmer::is_mostly_khmer(&w.text)) && !words[end - 1].text.trim_start().starts_with('(');
                 if sim < threshold_for(e.len) && !e.khmer && latin_span && end - start <= e.tokens.len() + 2 {
                     sim = token_similarity(&span_tokens, &e.tokens);
                 }
@@ -272,8 +282,9 @@ pub(crate) fn hits_on_line(vocab: &Vocabulary, words: &[&Word]) -> Vec<Hit> {
         }
         for piece in [pieces[0], pieces[pieces.len() - 1]] {
             let key = label_key(piece);
+            let key_len = key.chars().count();
             for e in &vocab.entries {
-                let sim = similarity(&key, &e.key);
+                let sim = similarity_at_least(&key, key_len, &e.key, e.len, threshold_for(e.len).max(0.85));
                 if sim >= threshold_for(e.len).max(0.85) && !hits.iter().any(|h| h.start == i && h.end == i + 1 && h.owner == e.owner) {
                     hits.push(Hit { owner: e.owner, start: i, end: i + 1, similarity: sim * 0.95, chars: e.len, khmer: e.khmer });
                 }
