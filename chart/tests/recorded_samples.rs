@@ -110,3 +110,26 @@ fn recorded_samples_meet_the_extraction_targets() {
     assert!(fields.precision() >= 0.995, "auto-accept precision {:.4}", fields.precision());
     assert!(fields.coverage() >= 0.45, "auto-accepted share {:.3}", fields.coverage());
 }
+
+/// The orientation check of the pipeline: the first page of every sample chart, as read,
+/// shows enough labels to be called upright; the same words as an engine reading the page
+/// upside down might give them (each word's letters backwards, the page's positions turned
+/// 180°) show too few. (Real readings turned the wrong way, on the samples and forms-dev,
+/// showed at most 3 labels: see `chart::detect::UPRIGHT_LABELS`.)
+#[test]
+fn first_pages_read_upright_and_their_words_turned_do_not() {
+    let templates = chart::standard_templates();
+    for (truth, pages) in cases() {
+        let page = &pages[0];
+        assert!(chart::detect::reads_upright(&templates, page), "{} page 1: {} labels", truth.file, chart::detect::labels_found(&templates, page));
+        let mut turned = page.clone();
+        for w in &mut turned.words {
+            w.text = w.text.chars().rev().collect();
+            let b = w.bbox;
+            w.bbox = chart::BBox::new(page.width.saturating_sub(b.right()), page.height.saturating_sub(b.bottom()), b.w, b.h);
+        }
+        turned.words.reverse();
+        let seen = chart::detect::labels_found(&templates, &turned);
+        assert!(!chart::detect::reads_upright(&templates, &turned), "{} turned: {seen} labels", truth.file);
+    }
+}

@@ -333,11 +333,13 @@ pub async fn process_queue(store: &Store, blobs: &BlobStore, options: &ProcessOp
     process_queue_with(store, blobs, options, progress, move || TesseractRecognizer::new(&ocr).map(|r| Box::new(r) as Box<dyn Recognizer>)).await
 }
 
-/// Stages of a page whose time is measured.
-const STAGES: [&str; 5] = ["decode", "preprocess", "ocr", "store", "database"];
+/// Stages of a page whose time is measured: `ocr` is the reading kept, `orientation` the
+/// readings made only to tell which way is up, `second_reading` the doubtful values read
+/// again by other engines.
+const STAGES: [&str; 7] = ["decode", "preprocess", "ocr", "orientation", "second_reading", "store", "database"];
 
 struct Shared {
-    stage_nanos: [AtomicU64; 5],
+    stage_nanos: [AtomicU64; 7],
     processed: AtomicU64,
     failed: AtomicU64,
     stop: AtomicBool,
@@ -465,7 +467,7 @@ fn worker_loop(ctx: &WorkerContext, index: usize, make: &(dyn Fn() -> Result<Box
         if let Err(e) = saved {
             return fatal(e.into());
         }
-        ctx.shared.stage_nanos[4].fetch_add(t_db.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        ctx.shared.stage_nanos[6].fetch_add(t_db.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let counter = if outcome.is_ok() { &ctx.shared.processed } else { &ctx.shared.failed };
         counter.fetch_add(1, Ordering::Relaxed);
         ctx.progress.page_done(outcome.is_ok());
@@ -505,11 +507,19 @@ fn process_page(
     let reading = if job.flag.is_some() {
         let started = Instant::now();
         let page = ctx.options.preprocess.prepare(&image);
-        ocr::orient::Reading { page, words: Vec::new(), rotation: 0, prep_time: started.elapsed() }
+        ocr::orient::Reading { page, words: Vec::new(), rotation: 0, prep_time: started.elapsed(), orientation_time: Default::default() }
     } else {
-        ocr::orient::read_upright(engine, &ctx.options.preprocess, &image, ctx.options.detect_orientation).map_err(|e| e.to_string())?
+        // A page that shows enough labels of a known form was read upright: it is not
+        // questioned further, however weak the engine's confidence in its Khmer.
+        let templates = ctx.store.templates();
+        let upright = |page: &ocr::PreparedPage, words: &[chart::Word]| {
+            let (width, height) = page.display.dimensions();
+            chart::detect::reads_upright(&templates, &PageWords { page: job.page_no, width, height, words: words.to_vec(), rereads: Vec::new() })
+        };
+        ocr::orient::read_upright_with(engine, &ctx.options.preprocess, &image, ctx.options.detect_orientation, Some(&upright)).map_err(|e| e.to_string())?
     };
     drop(image);
+    tracing::debug!(file = %job.file_name, page = job.page_no, rotation = reading.rotation, orientation_ms = reading.orientation_time.as_millis() as u64, letter_height = ?reading.page.text_height, scale = reading.page.ocr_scale, width = reading.page.display.width(), "read");
     if reading.rotation != 0 {
         tracing::info!(file = %job.file_name, page = job.page_no, rotation = reading.rotation, "page turned upright");
     }
@@ -530,6 +540,7 @@ fn process_page(
         page.add_check_boxes(&boxes.iter().map(|b| (b.bbox, b.ticked(), b.clarity())).collect::<Vec<_>>());
         box_time = t_read.elapsed();
     }
+    let t_second = Instant::now();
     if !second.is_empty() && !page.words.is_empty() {
         // Values that did not validate, read again by single-script engines.
         for zone in chart::extract::doubtful_zones(&ctx.store.templates(), &page).into_iter().take(MAX_REREADS) {
@@ -544,17 +555,18 @@ fn process_page(
             }
         }
     }
+    let second_time = t_second.elapsed();
     // Preparation time is measured inside (and check boxes are preparation); the rest of the
-    // reading, second readings included, is OCR.
-    let t1 = t_decoded + reading.prep_time + box_time;
+    // reading is OCR, orientation or second readings.
     let t2 = Instant::now();
+    let ocr_time = (t2 - t_decoded).saturating_sub(reading.prep_time + box_time + reading.orientation_time + second_time);
     let jpeg = encode_page_image(&prepared.display)?;
     let image_sha256 = sha256_hex(&jpeg);
     // The page image is derived from the durable original, so it is written without fsync.
     ctx.blobs.put_derived(store::blobs::BlobKind::Page, &image_sha256, &jpeg).map_err(|e| e.to_string())?;
     let t3 = Instant::now();
     let stages = &ctx.shared.stage_nanos;
-    for (i, d) in [t_decoded - t0, t1 - t_decoded, t2 - t1, t3 - t2].into_iter().enumerate() {
+    for (i, d) in [t_decoded - t0, reading.prep_time + box_time, ocr_time, reading.orientation_time, second_time, t3 - t2].into_iter().enumerate() {
         stages[i].fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
     }
     Ok(PageResult { image_sha256, width, height, skew: prepared.skew_degrees, words: page })

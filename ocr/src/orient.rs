@@ -119,16 +119,36 @@ pub struct Reading {
     pub rotation: u32,
     /// Time spent preparing pixels (not reading).
     pub prep_time: std::time::Duration,
+    /// Time spent reading only to tell which way is up: bands, and whole readings that were
+    /// not kept.
+    pub orientation_time: std::time::Duration,
 }
+
+/// Tells from a page's words that it was read the right way up: the pipeline passes one that
+/// looks for the labels of the known forms (`chart::detect::reads_upright`), which no page
+/// read sideways or upside down shows.
+pub type UprightCheck<'a> = &'a dyn Fn(&PreparedPage, &[Word]) -> bool;
 
 /// Turns the page upright (when `detect`), prepares it with `pre` and reads it.
 pub fn read_upright(engine: &mut dyn Recognizer, pre: &Preprocessor, page: &DynamicImage, detect: bool) -> Result<Reading, OcrError> {
+    read_upright_with(engine, pre, page, detect, None)
+}
+
+/// [`read_upright`], with a check that settles the way up from a reading's words (`known`):
+/// a page it recognises is not questioned further, however weak the engine's confidence.
+pub fn read_upright_with(
+    engine: &mut dyn Recognizer,
+    pre: &Preprocessor,
+    page: &DynamicImage,
+    detect: bool,
+    known: Option<UprightCheck<'_>>,
+) -> Result<Reading, OcrError> {
     let started = std::time::Instant::now();
     if !detect {
         let prepared = pre.prepare(page);
         let prep_time = started.elapsed();
         let words = engine.recognize(&prepared)?;
-        return Ok(Reading { page: prepared, words, rotation: 0, prep_time });
+        return Ok(Reading { page: prepared, words, rotation: 0, prep_time, orientation_time: Default::default() });
     }
     let gray = match page.as_luma8() {
         Some(g) => Cow::Borrowed(g),
@@ -142,31 +162,64 @@ pub fn read_upright(engine: &mut dyn Recognizer, pre: &Preprocessor, page: &Dyna
             _ => Cow::Borrowed(&*gray),
         }
     };
+    let mut clock = Clock { prep: started.elapsed(), read: std::time::Duration::ZERO };
     // Band readings made so far, by rotation / 90.
     let mut probes: [Option<Option<f32>>; 4] = [None; 4];
-    let mut prep_time = started.elapsed();
-    let mut probe = |engine: &mut dyn Recognizer, rotation: u32, prep_time: &mut std::time::Duration| -> Result<Option<f32>, OcrError> {
+    let probe = |engine: &mut dyn Recognizer, rotation: u32, clock: &mut Clock, probes: &mut [Option<Option<f32>>; 4]| -> Result<Option<f32>, OcrError> {
         if let Some(known) = probes[(rotation / 90) as usize] {
             return Ok(known);
         }
         let t = std::time::Instant::now();
         let prepared = pre.prepare_gray(Cow::Owned(band(&turn(rotation))));
-        *prep_time += t.elapsed();
+        clock.prep += t.elapsed();
+        let t = std::time::Instant::now();
         let conf = band_confidence(&engine.recognize(&prepared)?);
+        clock.read += t.elapsed();
         probes[(rotation / 90) as usize] = Some(conf);
         Ok(conf)
     };
+    // A whole reading: (its confidence, the reading, whether `known` recognised it).
+    let whole = |engine: &mut dyn Recognizer, rotation: u32, clock: &mut Clock| -> Result<(f32, Reading, bool), OcrError> {
+        let t = std::time::Instant::now();
+        let prepared = pre.prepare_gray(turn(rotation));
+        clock.prep += t.elapsed();
+        let t = std::time::Instant::now();
+        let words = engine.recognize(&prepared)?;
+        let took = t.elapsed();
+        clock.read += took;
+        let sure = known.is_some_and(|k| k(&prepared, &words));
+        Ok((reading_confidence(&words), Reading { page: prepared, words, rotation, prep_time: Default::default(), orientation_time: took }, sure))
+    };
+    let done = |reading: Reading, clock: Clock| {
+        let mut reading = reading;
+        reading.prep_time = clock.prep;
+        // (orientation_time held the kept reading's own time until here.)
+        reading.orientation_time = clock.read.saturating_sub(reading.orientation_time);
+        Ok(reading)
+    };
+    let mut best: Option<(f32, Reading)> = None;
+    let mut read_whole = [false; 4];
     // The profile says which axis the lines run along; try that way up first, then upside
     // down, then the other axis, until a reading is confident. Upright pages are read once.
     let ratio = axis_ratio(&gray);
     let mut first = if ratio > 1.0 { 90 } else { 0 };
     // Most scans are fed upright: a profile that leans sideways without being clear is
-    // settled on a band read each way up (a band is about a third of a page), and the page is
-    // then read whole the way its band read best.
-    if ratio > 1.0 && ratio < AXIS_UNSURE.1 {
+    // read whole as scanned first when the page's words can tell it upright (an upright page
+    // is then read once; otherwise the retries below question it a band at a time, upside
+    // down first). Without that check, it is settled on a band read each way up (a band is
+    // about a third of a page), and the page is then read whole the way its band read best.
+    if ratio > 1.0 && ratio < AXIS_UNSURE.1 && known.is_some() {
+        let (confidence, reading, sure) = whole(&mut *engine, 0, &mut clock)?;
+        if sure {
+            return done(reading, clock);
+        }
+        read_whole[0] = true;
+        best = Some((confidence, reading));
+        first = 0;
+    } else if ratio > 1.0 && ratio < AXIS_UNSURE.1 {
         let mut best_band = (0, f32::MIN);
         for rotation in [0, 90, 180, 270] {
-            let c = probe(&mut *engine, rotation, &mut prep_time)?.unwrap_or(0.0);
+            let c = probe(&mut *engine, rotation, &mut clock, &mut probes)?.unwrap_or(0.0);
             if c > best_band.1 {
                 best_band = (rotation, c);
             }
@@ -176,17 +229,19 @@ pub fn read_upright(engine: &mut dyn Recognizer, pre: &Preprocessor, page: &Dyna
     // A profile far from even says the axis for sure (on the samples and forms-dev, every
     // page outside this range was judged right): the other axis is then not tried.
     let axis_is_clear = !(AXIS_UNSURE.0..=AXIS_UNSURE.1).contains(&ratio);
-    let mut best: Option<(f32, Reading)> = None;
     for (attempt, rotation) in [first, (first + 180) % 360, (first + 90) % 360, (first + 270) % 360].into_iter().enumerate() {
         if attempt == 2 && (axis_is_clear || best.as_ref().is_some_and(|(c, _)| *c >= OTHER_AXIS_BELOW)) {
             break;
+        }
+        if read_whole[(rotation / 90) as usize] {
+            continue;
         }
         // A retry is first tried on a band: the page is read whole again only when the band
         // reads clearly better this way. Turned 180° from the best reading, the band is the
         // same text as that reading's rows 40–70%; on the other axis it is compared with the
         // best reading as a whole.
         if let Some((best_conf, best_reading)) = &best {
-            let probe_conf = probe(&mut *engine, rotation, &mut prep_time)?;
+            let probe_conf = probe(&mut *engine, rotation, &mut clock, &mut probes)?;
             let against = if (rotation + 360 - best_reading.rotation) % 360 == 180 {
                 confidence_between(best_reading, 1.0 - BAND.1, 1.0 - BAND.0).unwrap_or(*best_conf)
             } else {
@@ -196,21 +251,27 @@ pub fn read_upright(engine: &mut dyn Recognizer, pre: &Preprocessor, page: &Dyna
                 continue;
             }
         }
-        let turn_started = std::time::Instant::now();
-        let prepared = pre.prepare_gray(turn(rotation));
-        prep_time += turn_started.elapsed();
-        let words = engine.recognize(&prepared)?;
-        let confidence = reading_confidence(&words);
+        let (confidence, reading, sure) = whole(&mut *engine, rotation, &mut clock)?;
+        read_whole[(rotation / 90) as usize] = true;
+        if sure {
+            return done(reading, clock);
+        }
         if best.as_ref().is_none_or(|(c, _)| confidence > *c + 0.05) {
-            best = Some((confidence, Reading { page: prepared, words, rotation, prep_time }));
+            best = Some((confidence, reading));
         }
         if confidence >= RETRY_BELOW {
             break;
         }
     }
-    let (_, mut reading) = best.expect("at least one reading");
-    reading.prep_time = prep_time;
-    Ok(reading)
+    let (_, reading) = best.expect("at least one reading");
+    done(reading, clock)
+}
+
+/// Time spent preparing pixels and reading them, over every attempt.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    prep: std::time::Duration,
+    read: std::time::Duration,
 }
 
 #[cfg(test)]
@@ -296,5 +357,34 @@ mod tests {
         let r = read_upright(&mut engine, &plain(), &turned, true).unwrap();
         assert_eq!(r.rotation, 180);
         assert_eq!(engine.heights.iter().filter(|h| **h > 200).count(), 2, "{:?}", engine.heights);
+    }
+
+    /// The pipeline's check: the page's words show the form's labels, which only an upright
+    /// reading does (here: the page's upright mark is at its top).
+    fn labels_seen(page: &PreparedPage, _words: &[Word]) -> bool {
+        page.display.get_pixel(page.display.width() / 2, 2).0[0] < 128
+    }
+
+    #[test]
+    fn a_page_whose_words_show_the_form_is_read_once_however_weak() {
+        // Weak everywhere (Khmer on a poor scan): without the check a band is read as well.
+        let mut engine = Scripted { conf: |_full, upright| if upright { 0.35 } else { 0.30 }, heights: vec![] };
+        let r = read_upright_with(&mut engine, &plain(), &page(), true, Some(&labels_seen)).unwrap();
+        assert_eq!(r.rotation, 0);
+        assert_eq!(engine.heights, vec![600], "one whole reading, no band");
+        assert_eq!(r.orientation_time, std::time::Duration::ZERO);
+        let mut engine = Scripted { conf: |_full, upright| if upright { 0.35 } else { 0.30 }, heights: vec![] };
+        read_upright(&mut engine, &plain(), &page(), true).unwrap();
+        assert!(engine.heights.len() > 1, "without the check the weak reading is questioned: {:?}", engine.heights);
+    }
+
+    #[test]
+    fn a_page_upside_down_is_still_turned_when_its_words_show_no_form() {
+        let turned = page().rotate180();
+        let mut engine = Scripted { conf: |_full, upright| if upright { 0.45 } else { 0.25 }, heights: vec![] };
+        let r = read_upright_with(&mut engine, &plain(), &turned, true, Some(&labels_seen)).unwrap();
+        assert_eq!(r.rotation, 180);
+        assert_eq!(engine.heights.iter().filter(|h| **h > 200).count(), 2, "{:?}", engine.heights);
+        assert!(engine.heights.iter().any(|h| *h <= 200), "a band was read before the second whole reading: {:?}", engine.heights);
     }
 }
