@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# OCR throughput benchmark (issue 4): the same pages on the same cores, read by
-#   (a) bare `tesseract` CLI processes, one per core (OMP_THREAD_LIMIT=1), and
-#   (b) chartscan's pipeline (`chartscan ingest --jobs N`, a fresh SQLite store),
-# with the same languages. Prints pages/s of each, the ratio, chartscan's time per stage and
-# its peak RSS for two batch sizes (it must not grow with the number of pages).
+# OCR throughput benchmark (issues 4 and 16): the same pages on the same cores, read by
+#   (a) bare `tesseract` CLI processes, one per core (OMP_THREAD_LIMIT=1),
+#   (b) OCRmyPDF (`ocrmypdf -j N -l LANG`, Debian's package) on one PDF of the same pages,
+#   (c) chartscan's pipeline (`chartscan ingest --jobs N`, a fresh SQLite store, orientation
+#       and second readings on, as by default),
+# with the same languages. Prints pages/s of each and the ratios, chartscan's CPU time per
+# page by stage, the share of work other than OCR, and its peak RSS for two batch sizes (it
+# must not grow with the number of pages: CHARTSCAN_BENCH_BIG=400 for the 40 vs 400 check).
+# CHARTSCAN_BENCH_NO_OCRMYPDF=1 leaves (b) out.
 #
 #   tests/bench/ocr-throughput.sh [PAGES]       default 40 (and 2x that for the RSS check)
 #   tests/bench/ocr-throughput.sh --corpus      the real scans with ground truth in
@@ -56,10 +60,46 @@ else
   echo "pages: $pages (PNG, JPEG and TIFF sample scans), cores: $jobs, languages: $lang"
 fi
 
+big=${CHARTSCAN_BENCH_BIG:-$((pages * 2))}
+if [ "$big" != $((pages * 2)) ]; then
+  rm -rf "$work/pages2"
+  src=samples/charts; [ -d "$work/src" ] && src=$work/src
+  ./target/release/chartscan-samples --copies-of "$src" --images-only --pages "$big" --out "$work/pages2" 2>/dev/null
+fi
+
 start=$(date +%s.%N)
 find "$work/pages" -type f | sort | xargs -P "$jobs" -I{} tesseract {} - -l "$lang" --psm 3 >/dev/null 2>&1
 end=$(date +%s.%N)
 cli=$(python3 -c "print($pages/($end-$start))")
+
+# OCRmyPDF reads PDFs: the pages are put in one PDF (at their own dpi) before the clock starts.
+mypdf=""
+if [ -z "${CHARTSCAN_BENCH_NO_OCRMYPDF:-}" ]; then
+  command -v ocrmypdf >/dev/null || { echo "ocrmypdf is missing: apt-get install ocrmypdf (./dev bench installs it)" >&2; exit 1; }
+  python3 - "$work/pages" "$work/all.pdf" <<'PY'
+import os, sys
+from PIL import Image
+files = sorted(os.listdir(sys.argv[1]))
+pages = []
+for f in files:
+    im = Image.open(os.path.join(sys.argv[1], f))
+    dpi = im.info.get("dpi", (300, 300))[0] or 300
+    pages.append((im.convert("L"), dpi))
+pages[0][0].save(sys.argv[2], save_all=True, append_images=[p for p, _ in pages[1:]], resolution=float(pages[0][1]))
+PY
+  read -r mypdf mypdf_rss < <(python3 - "$jobs" "$lang" "$work/all.pdf" "$work/out.pdf" "$pages" <<'PY'
+import resource, subprocess, sys, time
+jobs, lang, src, out, pages = sys.argv[1:6]
+t = time.monotonic()
+r = subprocess.run(["ocrmypdf", "-j", jobs, "-l", lang, src, out], capture_output=True)
+secs = time.monotonic() - t
+if r.returncode != 0:
+    sys.stderr.write(r.stderr.decode()[-2000:])
+    sys.exit(1)
+print(f"{int(pages)/secs:.3f} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss/1024:.0f}")
+PY
+)
+fi
 
 run_chartscan() {
   local dir=$1 tag=$2
@@ -70,7 +110,7 @@ run_chartscan() {
   python3 -c "
 import json,sys
 r=json.loads(sys.argv[1]); secs=float(sys.argv[3])-float(sys.argv[2]); n=r['processed_pages']
-st=r['stage_seconds']; ocr=st['ocr']; other=sum(v for k,v in st.items() if k!='ocr')
+st=r['stage_seconds']; tess=('ocr','orientation','second_reading'); ocr=sum(st.get(k,0) for k in tess); other=sum(v for k,v in st.items() if k not in tess)
 print(f'{n/secs:.3f} {r[\"peak_rss_mib\"]} {other/ocr*100:.1f} ' + ', '.join(f'{k} {v*1000/n:.0f} ms' for k,v in st.items()))
 " "$r" "$s" "$e"
 }
@@ -78,8 +118,10 @@ read -r ours rss1 overhead stages < <(run_chartscan "$work/pages" a)
 read -r _ rss2 _ _ < <(run_chartscan "$work/pages2" b)
 
 printf '(a) tesseract CLI, %s processes: %6.2f pages/s\n' "$jobs" "$cli"
-printf '(b) chartscan pipeline, %s jobs:  %6.2f pages/s\n' "$jobs" "$ours"
+[ -z "$mypdf" ] || printf '(b) ocrmypdf -j %s:              %6.2f pages/s (peak RSS of its largest process %s MiB)\n' "$jobs" "$mypdf" "$mypdf_rss"
+printf '(c) chartscan pipeline, %s jobs:  %6.2f pages/s\n' "$jobs" "$ours"
 python3 -c "print(f'ratio chartscan / tesseract CLI: {$ours/$cli:.2f}x')"
-echo "chartscan per page (summed over threads): $stages"
-echo "everything but OCR: ${overhead}% of OCR time"
-echo "chartscan peak RSS: ${rss1} MiB for $pages pages, ${rss2} MiB for $((pages * 2)) pages"
+[ -z "$mypdf" ] || python3 -c "print(f'ratio chartscan / ocrmypdf:      {$ours/$mypdf:.2f}x')"
+echo "chartscan CPU per page (summed over threads): $stages"
+echo "everything but Tesseract (ocr, orientation, second_reading): ${overhead}% of Tesseract's time"
+echo "chartscan peak RSS: ${rss1} MiB for $pages pages, ${rss2} MiB for $big pages"
