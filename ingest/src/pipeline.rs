@@ -503,6 +503,7 @@ fn process_page(
     let source = &original.as_ref().expect("just opened").1;
     let image = source.page(job.file_page, &ctx.options.limits).map_err(|e| e.to_string())?;
     let t_decoded = Instant::now();
+    let templates = ctx.store.templates();
     // Blank pages and separator sheets are kept and shown, not read.
     let reading = if job.flag.is_some() {
         let started = Instant::now();
@@ -511,7 +512,6 @@ fn process_page(
     } else {
         // A page that shows enough labels of a known form was read upright: it is not
         // questioned further, however weak the engine's confidence in its Khmer.
-        let templates = ctx.store.templates();
         let upright = |page: &ocr::PreparedPage, words: &[chart::Word]| {
             let (width, height) = page.display.dimensions();
             chart::detect::reads_upright(&templates, &PageWords { page: job.page_no, width, height, words: words.to_vec(), rereads: Vec::new() })
@@ -543,7 +543,7 @@ fn process_page(
     let t_second = Instant::now();
     if !second.is_empty() && !page.words.is_empty() {
         // Values that did not validate, read again by single-script engines.
-        for zone in chart::extract::doubtful_zones(&ctx.store.templates(), &page).into_iter().take(MAX_REREADS) {
+        for zone in chart::extract::doubtful_zones(&templates, &page).into_iter().take(MAX_REREADS) {
             for (languages, engine) in second.iter_mut() {
                 let words = engine.recognize_zone(&prepared, zone).map_err(|e| e.to_string())?;
                 if words.is_empty() {

@@ -178,8 +178,7 @@ pub fn read_upright_with(
         probes[(rotation / 90) as usize] = Some(conf);
         Ok(conf)
     };
-    // A whole reading: (its confidence, the reading, whether `known` recognised it).
-    let whole = |engine: &mut dyn Recognizer, rotation: u32, clock: &mut Clock| -> Result<(f32, Reading, bool), OcrError> {
+    let whole = |engine: &mut dyn Recognizer, rotation: u32, clock: &mut Clock| -> Result<Attempt, OcrError> {
         let t = std::time::Instant::now();
         let prepared = pre.prepare_gray(turn(rotation));
         clock.prep += t.elapsed();
@@ -188,17 +187,22 @@ pub fn read_upright_with(
         let took = t.elapsed();
         clock.read += took;
         let sure = known.is_some_and(|k| k(&prepared, &words));
-        Ok((reading_confidence(&words), Reading { page: prepared, words, rotation, prep_time: Default::default(), orientation_time: took }, sure))
+        let confidence = reading_confidence(&words);
+        Ok(Attempt {
+            confidence,
+            sure,
+            took,
+            reading: Reading { page: prepared, words, rotation, prep_time: Default::default(), orientation_time: Default::default() },
+        })
     };
-    let done = |reading: Reading, clock: Clock| {
-        let mut reading = reading;
+    // The reading kept; every other reading's time went to telling which way is up.
+    let done = |kept: Attempt, clock: Clock| {
+        let mut reading = kept.reading;
         reading.prep_time = clock.prep;
-        // (orientation_time held the kept reading's own time until here.)
-        reading.orientation_time = clock.read.saturating_sub(reading.orientation_time);
+        reading.orientation_time = clock.read.saturating_sub(kept.took);
         Ok(reading)
     };
-    let mut best: Option<(f32, Reading)> = None;
-    let mut read_whole = [false; 4];
+    let mut best: Option<Attempt> = None;
     // The profile says which axis the lines run along; try that way up first, then upside
     // down, then the other axis, until a reading is confident. Upright pages are read once.
     let ratio = axis_ratio(&gray);
@@ -209,12 +213,11 @@ pub fn read_upright_with(
     // down first). Without that check, it is settled on a band read each way up (a band is
     // about a third of a page), and the page is then read whole the way its band read best.
     if ratio > 1.0 && ratio < AXIS_UNSURE.1 && known.is_some() {
-        let (confidence, reading, sure) = whole(&mut *engine, 0, &mut clock)?;
-        if sure {
-            return done(reading, clock);
+        let attempt = whole(&mut *engine, 0, &mut clock)?;
+        if attempt.sure {
+            return done(attempt, clock);
         }
-        read_whole[0] = true;
-        best = Some((confidence, reading));
+        best = Some(attempt);
         first = 0;
     } else if ratio > 1.0 && ratio < AXIS_UNSURE.1 {
         let mut best_band = (0, f32::MIN);
@@ -230,41 +233,52 @@ pub fn read_upright_with(
     // page outside this range was judged right): the other axis is then not tried.
     let axis_is_clear = !(AXIS_UNSURE.0..=AXIS_UNSURE.1).contains(&ratio);
     for (attempt, rotation) in [first, (first + 180) % 360, (first + 90) % 360, (first + 270) % 360].into_iter().enumerate() {
-        if attempt == 2 && (axis_is_clear || best.as_ref().is_some_and(|(c, _)| *c >= OTHER_AXIS_BELOW)) {
+        if attempt == 2 && (axis_is_clear || best.as_ref().is_some_and(|b| b.confidence >= OTHER_AXIS_BELOW)) {
             break;
         }
-        if read_whole[(rotation / 90) as usize] {
+        // (Read whole already: the page leaning sideways, read as scanned above.)
+        if best.as_ref().is_some_and(|b| b.reading.rotation == rotation) {
             continue;
         }
         // A retry is first tried on a band: the page is read whole again only when the band
         // reads clearly better this way. Turned 180° from the best reading, the band is the
         // same text as that reading's rows 40–70%; on the other axis it is compared with the
         // best reading as a whole.
-        if let Some((best_conf, best_reading)) = &best {
+        if let Some(b) = &best {
             let probe_conf = probe(&mut *engine, rotation, &mut clock, &mut probes)?;
-            let against = if (rotation + 360 - best_reading.rotation) % 360 == 180 {
-                confidence_between(best_reading, 1.0 - BAND.1, 1.0 - BAND.0).unwrap_or(*best_conf)
+            let against = if (rotation + 360 - b.reading.rotation) % 360 == 180 {
+                confidence_between(&b.reading, 1.0 - BAND.1, 1.0 - BAND.0).unwrap_or(b.confidence)
             } else {
-                *best_conf
+                b.confidence
             };
             if probe_conf.is_none_or(|p| p <= against + PROBE_MARGIN) {
                 continue;
             }
         }
-        let (confidence, reading, sure) = whole(&mut *engine, rotation, &mut clock)?;
-        read_whole[(rotation / 90) as usize] = true;
-        if sure {
-            return done(reading, clock);
+        let attempt = whole(&mut *engine, rotation, &mut clock)?;
+        if attempt.sure {
+            return done(attempt, clock);
         }
-        if best.as_ref().is_none_or(|(c, _)| confidence > *c + 0.05) {
-            best = Some((confidence, reading));
+        let confident = attempt.confidence >= RETRY_BELOW;
+        if best.as_ref().is_none_or(|b| attempt.confidence > b.confidence + 0.05) {
+            best = Some(attempt);
         }
-        if confidence >= RETRY_BELOW {
+        if confident {
             break;
         }
     }
-    let (_, reading) = best.expect("at least one reading");
-    done(reading, clock)
+    done(best.expect("at least one reading"), clock)
+}
+
+/// A whole reading of the page one way up.
+struct Attempt {
+    reading: Reading,
+    /// The engine's confidence in it ([`reading_confidence`]).
+    confidence: f32,
+    /// Whether its words told it upright (the `known` check).
+    sure: bool,
+    /// How long the engine took.
+    took: std::time::Duration,
 }
 
 /// Time spent preparing pixels and reading them, over every attempt.

@@ -155,14 +155,13 @@ impl Preprocessor {
 pub fn resize(img: &GrayImage, width: u32, height: u32) -> GrayImage {
     use fast_image_resize as fr;
     let (w, h) = img.dimensions();
-    let resized = (|| {
-        let src = fr::images::ImageRef::new(w, h, img.as_raw(), fr::PixelType::U8).ok()?;
-        let mut dst = fr::images::Image::new(width.max(1), height.max(1), fr::PixelType::U8);
-        let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
-        fr::Resizer::new().resize(&src, &mut dst, &options).ok()?;
-        GrayImage::from_raw(width.max(1), height.max(1), dst.into_vec())
-    })();
-    resized.unwrap_or_else(|| image::imageops::resize(img, width.max(1), height.max(1), image::imageops::FilterType::Triangle))
+    let (width, height) = (width.max(1), height.max(1));
+    // A GrayImage's buffer always holds width × height bytes, which is all these check.
+    let src = fr::images::ImageRef::new(w, h, img.as_raw(), fr::PixelType::U8).expect("a grey image's buffer fits its size");
+    let mut dst = fr::images::Image::new(width, height, fr::PixelType::U8);
+    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear));
+    fr::Resizer::new().resize(&src, &mut dst, &options).expect("same pixel type on both sides");
+    GrayImage::from_raw(width, height, dst.into_vec()).expect("the buffer was made for this size")
 }
 
 /// The median height of the letters on a black-and-white page: connected components of ink
@@ -752,6 +751,16 @@ mod tests {
             }
         }
         img
+    }
+
+    #[test]
+    fn enlargement_matches_a_bilinear_filter_within_a_grey_level() {
+        let img = GrayImage::from_fn(97, 61, |x, y| image::Luma([((x * 7 + y * 13) % 251) as u8]));
+        let ours = resize(&img, 170, 107);
+        let reference = image::imageops::resize(&img, 170, 107, image::imageops::FilterType::Triangle);
+        assert_eq!(ours.dimensions(), (170, 107));
+        let worst = ours.as_raw().iter().zip(reference.as_raw()).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        assert!(worst <= 1, "differs by {worst} grey levels");
     }
 
     #[test]
