@@ -1,8 +1,8 @@
 //! Form detection: which template a chart is, from its printed titles and labels.
 
-use crate::extract::labels::{page_phrases, Owner, Vocabulary};
+use crate::extract::labels::{page_phrases, Labels, LineMatches, Owner};
 use crate::template::Template;
-use crate::text::{label_key, similarity};
+use crate::text::{similarity_at_least_masked, MatchKey};
 use crate::words::{Line, PageWords};
 use std::collections::HashSet;
 
@@ -18,32 +18,39 @@ pub struct FormGuess {
 /// Below this score a chart is an unknown form.
 pub const MIN_FORM_SCORE: f32 = 0.35;
 
+/// How well a title is printed on the pages: the best similarity of a span of words to it,
+/// when at least [`TITLE_MATCH`] (under it, 0 or some lower figure).
 fn title_score(lines: &[Vec<Line<'_>>], title: &str) -> f32 {
-    let key = label_key(title);
+    let key = MatchKey::of(title);
     let mut best: f32 = 0.0;
     for line in lines.iter().flatten() {
-        let keys: Vec<String> = line.words.iter().map(|w| label_key(&w.text)).collect();
+        let keys: Vec<MatchKey> = line.words.iter().map(|w| MatchKey::of(&w.text)).collect();
         for start in 0..keys.len() {
-            let mut span = String::new();
+            let (mut span, mut mask) = (Vec::new(), 0u64);
             for k in keys.iter().skip(start).take(8) {
-                span.push_str(k);
-                if span.chars().count() > key.chars().count() * 3 / 2 {
+                span.extend(&k.chars);
+                mask |= k.mask();
+                if span.len() > key.len() * 3 / 2 {
                     break;
                 }
-                best = best.max(similarity(&span, &key));
+                best = best.max(similarity_at_least_masked(&span, mask, &key.chars, key.mask(), TITLE_MATCH));
             }
         }
     }
     best
 }
 
-/// The fields of `t` whose label was found on the pages' lines.
-fn fields_labelled(t: &Template, templates: &[Template], lines: &[Vec<Line<'_>>]) -> HashSet<usize> {
-    let vocab = Vocabulary::new(t, templates);
+/// A title matched less well than this does not count.
+const TITLE_MATCH: f32 = 0.75;
+
+/// The fields of the `index`th template whose label was found on the pages' lines
+/// (`matches`: the lines' label matches, [`Labels::match_lines`]).
+fn fields_labelled(labels: &Labels, index: usize, t: &Template, lines: &[Vec<Line<'_>>], matches: &[Vec<LineMatches>]) -> HashSet<usize> {
+    let vocab = labels.vocabulary(index);
     let mut found: HashSet<usize> = HashSet::new();
-    for page_lines in lines {
-        let titles: Vec<bool> = page_lines.iter().map(|l| crate::extract::labels::is_title_line(l, &t.titles)).collect();
-        for p in page_phrases(&vocab, page_lines, &titles) {
+    for (page_lines, page_matches) in lines.iter().zip(matches) {
+        let titles = crate::extract::labels::title_lines(page_matches, &t.titles);
+        for p in page_phrases(vocab, page_lines, &titles, page_matches) {
             if let Some(Owner::Field(i) | Owner::Column(i, _)) = p.owner {
                 found.insert(i);
             }
@@ -55,8 +62,10 @@ fn fields_labelled(t: &Template, templates: &[Template], lines: &[Vec<Line<'_>>]
 /// How many labels of one form a page shows (the most of any template): a page read the
 /// wrong way up shows next to none, since its words are noise.
 pub fn labels_found(templates: &[Template], page: &PageWords) -> usize {
+    let labels = Labels::for_set(templates);
     let lines = vec![page.lines()];
-    templates.iter().map(|t| fields_labelled(t, templates, &lines).len()).max().unwrap_or(0)
+    let matches = vec![labels.match_lines(&lines[0])];
+    templates.iter().enumerate().map(|(i, t)| fields_labelled(&labels, i, t, &lines, &matches).len()).max().unwrap_or(0)
 }
 
 /// A reading that shows at least this many labels of one form was read the right way up.
@@ -68,8 +77,7 @@ pub const UPRIGHT_LABELS: usize = 6;
 /// Whether the words of a page show enough of a form's labels ([`UPRIGHT_LABELS`]) for the
 /// page to be upright.
 pub fn reads_upright(templates: &[Template], page: &PageWords) -> bool {
-    let lines = vec![page.lines()];
-    templates.iter().any(|t| fields_labelled(t, templates, &lines).len() >= UPRIGHT_LABELS)
+    labels_found(templates, page) >= UPRIGHT_LABELS
 }
 
 /// Scores every template on the pages (40% best title match, 60% share of fields whose
@@ -77,12 +85,20 @@ pub fn reads_upright(templates: &[Template], page: &PageWords) -> bool {
 /// taught on an example, at least the share of its anchors found in their places) and
 /// returns the best, or unknown.
 pub fn detect_form(templates: &[Template], pages: &[PageWords]) -> FormGuess {
+    let labels = Labels::for_set(templates);
     let lines: Vec<Vec<Line<'_>>> = pages.iter().map(PageWords::lines).collect();
+    let matches: Vec<Vec<LineMatches>> = lines.iter().map(|l| labels.match_lines(l)).collect();
+    detect_matched(templates, pages, &labels, &lines, &matches)
+}
+
+/// [`detect_form`] on pages whose lines were matched against the set's labels
+/// (`labels`: [`Labels::for_set`] of `templates`).
+pub(crate) fn detect_matched(templates: &[Template], pages: &[PageWords], labels: &Labels, lines: &[Vec<Line<'_>>], matches: &[Vec<LineMatches>]) -> FormGuess {
     let mut best = FormGuess { form: None, score: 0.0 };
-    for t in templates {
-        let title = t.titles.iter().map(|title| title_score(&lines, title)).fold(0.0, f32::max);
-        let title = if title >= 0.75 { title } else { 0.0 };
-        let found = fields_labelled(t, templates, &lines);
+    for (index, t) in templates.iter().enumerate() {
+        let title = t.titles.iter().map(|title| title_score(lines, title)).fold(0.0, f32::max);
+        let title = if title >= TITLE_MATCH { title } else { 0.0 };
+        let found = fields_labelled(labels, index, t, lines, matches);
         let labelled = t.fields.iter().filter(|f| f.heading.is_empty()).count().max(1);
         let coverage = found.len() as f32 / labelled as f32;
         // A template taught on an example also knows its layout: the share of its anchors

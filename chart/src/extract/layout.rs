@@ -3,7 +3,7 @@
 
 pub(crate) use crate::words::Line;
 
-use super::labels::{self, Phrase, Vocabulary};
+use super::labels::{self, LineMatches, Phrase, Vocabulary};
 use crate::khmer;
 use crate::template::Template;
 use crate::text::label_key;
@@ -37,11 +37,11 @@ pub(crate) struct PageLayout<'a> {
 }
 
 impl<'a> PageLayout<'a> {
-    /// Lines and phrases of a page for `template`.
-    pub fn new(page: &'a PageWords, vocab: &Vocabulary, template: &Template) -> Self {
-        let lines = page.lines();
-        let titles: Vec<bool> = lines.iter().map(|l| labels::is_title_line(l, &template.titles)).collect();
-        let phrases = labels::page_phrases(vocab, &lines, &titles);
+    /// Lines and phrases of a page for `template`, given its lines (`page.lines()`) and
+    /// their label matches ([`labels::Labels::match_lines`]).
+    pub fn new(page: &'a PageWords, lines: Vec<Line<'a>>, matches: &[LineMatches], vocab: Vocabulary<'_>, template: &Template) -> Self {
+        let titles = labels::title_lines(matches, &template.titles);
+        let phrases = labels::page_phrases(vocab, &lines, &titles, matches);
         let mut heights: Vec<u32> = lines.iter().filter(|l| l.words.len() >= 2).map(|l| l.bbox.h).collect();
         heights.sort_unstable();
         let line_height = heights.get(heights.len() / 2).copied().unwrap_or(30).max(8);

@@ -24,15 +24,15 @@ mod locate;
 mod table;
 mod value;
 
-use crate::detect::detect_form;
+use crate::detect::detect_matched;
 use crate::field::{Evidence, ExtractedField, FieldValue, Found, Verdict};
 use crate::geometry::BBox;
 use crate::normalize::FieldType;
 use crate::template::Template;
-use crate::text::label_key;
+use crate::text::{label_key, MatchKey};
 use crate::words::{PageWords, Word};
-use labels::{Owner, Vocabulary};
-use layout::{join_words, PageLayout};
+use labels::{Labels, LineMatches, Owner};
+use layout::{join_words, Line, PageLayout};
 use std::collections::{BTreeMap, HashSet};
 use value::Reading;
 
@@ -87,9 +87,14 @@ pub fn extract_for(templates: &[Template], facility: Option<&str>, pages: &[Page
         if set.is_empty() {
             continue;
         }
-        let guess = detect_form(&set, pages);
-        if let Some(template) = guess.form.as_deref().and_then(|f| set.iter().find(|t| t.form == f)) {
-            return extract_among(template, &set, pages);
+        // The pages' lines are matched against the set's labels once, for detection and
+        // extraction alike.
+        let labels = Labels::for_set(&set);
+        let lines: Vec<Vec<Line<'_>>> = pages.iter().map(PageWords::lines).collect();
+        let matches: Vec<Vec<LineMatches>> = lines.iter().map(|l| labels.match_lines(l)).collect();
+        let guess = detect_matched(&set, pages, &labels, &lines, &matches);
+        if let Some(index) = guess.form.as_deref().and_then(|f| set.iter().position(|t| t.form == f)) {
+            return extract_matched(&set[index], &labels, index, pages, lines, &matches);
         }
     }
     extract_generic(pages)
@@ -129,17 +134,17 @@ pub fn doubtful_zones(templates: &[Template], page: &PageWords) -> Vec<BBox> {
 
 /// Whether a value reads like one of the form's printed labels (`លេខកូដ / ICD-10`,
 /// `Bed No.`): such text is never a value that skips review.
-fn looks_like_label(raw: &str, vocab_keys: &[String]) -> bool {
-    let key = label_key(raw);
-    let n = key.chars().count();
+fn looks_like_label(raw: &str, vocab_keys: &[MatchKey]) -> bool {
+    let key = MatchKey::of(raw);
+    let n = key.len();
     if n < 3 {
         return false;
     }
-    if vocab_keys.iter().any(|k| k.chars().count() >= 3 && crate::text::similarity(&key, k) >= 0.8) {
+    if vocab_keys.iter().any(|k| k.len() >= 3 && key.similarity_at_least(k, 0.8) >= 0.8) {
         return true;
     }
     // Mostly made of label words.
-    let covered: usize = vocab_keys.iter().filter(|k| k.chars().count() >= 4 && key.contains(k.as_str())).map(|k| k.chars().count()).max().unwrap_or(0);
+    let covered: usize = vocab_keys.iter().filter(|k| k.len() >= 4 && key.text.contains(k.text.as_str())).map(MatchKey::len).max().unwrap_or(0);
     covered * 10 >= n * 6
 }
 
@@ -152,16 +157,25 @@ fn reading_rank(r: &Reading, similarity: f32, label_like: bool) -> (u8, u8, u8, 
 /// Extracts every field of `template`, telling labels of the other templates apart from
 /// values (see the module documentation).
 pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWords]) -> Extraction {
-    let vocab = Vocabulary::new(template, others);
-    let vocab_keys: Vec<String> = template
-        .fields
-        .iter()
-        .chain(others.iter().flat_map(|t| t.fields.iter()))
-        .flat_map(|f| f.labels.iter().chain(f.columns.iter().flat_map(|c| c.labels.iter())))
-        .map(|l| label_key(l))
-        .filter(|k| !k.is_empty())
-        .collect();
-    let mut layouts: Vec<PageLayout<'_>> = pages.iter().map(|p| PageLayout::new(p, &vocab, template)).collect();
+    let labels = Labels::new(template, others);
+    let lines: Vec<Vec<Line<'_>>> = pages.iter().map(PageWords::lines).collect();
+    let matches: Vec<Vec<LineMatches>> = lines.iter().map(|l| labels.match_lines(l)).collect();
+    extract_matched(template, &labels, 0, pages, lines, &matches)
+}
+
+/// [`extract_among`] with the `index`th vocabulary of `labels`, on pages whose lines
+/// (`lines`) were matched against its labels (`matches`).
+fn extract_matched<'p>(
+    template: &Template,
+    labels: &Labels,
+    index: usize,
+    pages: &'p [PageWords],
+    lines: Vec<Vec<Line<'p>>>,
+    matches: &[Vec<LineMatches>],
+) -> Extraction {
+    let vocab_keys = &labels.all_keys;
+    let mut layouts: Vec<PageLayout<'_>> =
+        pages.iter().zip(lines).zip(matches).map(|((p, l), m)| PageLayout::new(p, l, m, labels.vocabulary(index), template)).collect();
     for layout in &mut layouts {
         assign_shared_labels(template, layout);
     }
@@ -253,7 +267,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
                 }
             }
         }
-        let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], &vocab_keys);
+        let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], vocab_keys);
         readings.sort_by_key(|r| std::cmp::Reverse(reading_rank(&r.0, r.1, r.2)));
         let Some((best, similarity, label_like)) = readings.first().cloned() else { continue };
         // Another copy of the label elsewhere (a second page) that reads the same value.
@@ -284,7 +298,7 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
 
     // A whole address under one label fills the parts that have no label of their own.
     for (fi, spec) in template.fields.iter().enumerate().filter(|(_, f)| f.kind == FieldType::Address) {
-        let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], &vocab_keys);
+        let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], vocab_keys);
         readings.sort_by_key(|r| std::cmp::Reverse(reading_rank(&r.0, r.1, r.2)));
         let Some((r, similarity, _)) = readings.into_iter().next() else { continue };
         let parts = address::split(&r.raw);
@@ -414,7 +428,7 @@ fn readings_of(
     layouts: &[PageLayout<'_>],
     table_phrases: &HashSet<(usize, usize)>,
     own_labels: &[String],
-    vocab_keys: &[String],
+    vocab_keys: &[MatchKey],
 ) -> Vec<(Reading, f32, bool)> {
     let mut readings = Vec::new();
     for (pi, page) in layouts.iter().enumerate() {
@@ -691,10 +705,12 @@ fn from_zone(spec: &crate::template::FieldSpec, zone: [f32; 4], layouts: &[PageL
 /// nothing the template reads). For template authors and for debugging.
 pub fn explain(template: &Template, others: &[Template], pages: &[PageWords]) -> String {
     use std::fmt::Write as _;
-    let vocab = Vocabulary::new(template, others);
+    let labels = Labels::new(template, others);
     let mut out = String::new();
     for page in pages {
-        let mut layout = PageLayout::new(page, &vocab, template);
+        let lines = page.lines();
+        let matches = labels.match_lines(&lines);
+        let mut layout = PageLayout::new(page, lines, &matches, labels.vocabulary(0), template);
         assign_shared_labels(template, &mut layout);
         let _ = writeln!(out, "--- page {} ({}x{}, line height {})", page.page, page.width, page.height, layout.line_height);
         for (li, line) in layout.lines.iter().enumerate() {
