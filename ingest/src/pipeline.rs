@@ -335,11 +335,13 @@ pub async fn process_queue(store: &Store, blobs: &BlobStore, options: &ProcessOp
 
 /// Stages of a page whose time is measured: `ocr` is the reading kept, `orientation` the
 /// readings made only to tell which way is up, `second_reading` the doubtful values read
-/// again by other engines.
-const STAGES: [&str; 7] = ["decode", "preprocess", "ocr", "orientation", "second_reading", "store", "database"];
+/// again by other engines (these three are the engine's time); `extraction` is label
+/// matching and extraction done while reading (the upright check, finding doubtful values),
+/// `database` the page's write, extraction of a completed chart included.
+const STAGES: [&str; 8] = ["decode", "preprocess", "ocr", "orientation", "second_reading", "extraction", "store", "database"];
 
 struct Shared {
-    stage_nanos: [AtomicU64; 7],
+    stage_nanos: [AtomicU64; 8],
     processed: AtomicU64,
     failed: AtomicU64,
     stop: AtomicBool,
@@ -467,7 +469,7 @@ fn worker_loop(ctx: &WorkerContext, index: usize, make: &(dyn Fn() -> Result<Box
         if let Err(e) = saved {
             return fatal(e.into());
         }
-        ctx.shared.stage_nanos[6].fetch_add(t_db.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        ctx.shared.stage_nanos[7].fetch_add(t_db.elapsed().as_nanos() as u64, Ordering::Relaxed);
         let counter = if outcome.is_ok() { &ctx.shared.processed } else { &ctx.shared.failed };
         counter.fetch_add(1, Ordering::Relaxed);
         ctx.progress.page_done(outcome.is_ok());
@@ -504,6 +506,8 @@ fn process_page(
     let image = source.page(job.file_page, &ctx.options.limits).map_err(|e| e.to_string())?;
     let t_decoded = Instant::now();
     let templates = ctx.store.templates();
+    // Time spent matching labels and extracting while the page is read (not the engine's).
+    let check_time = std::cell::Cell::new(std::time::Duration::ZERO);
     // Blank pages and separator sheets are kept and shown, not read.
     let reading = if job.flag.is_some() {
         let started = Instant::now();
@@ -513,8 +517,11 @@ fn process_page(
         // A page that shows enough labels of a known form was read upright: it is not
         // questioned further, however weak the engine's confidence in its Khmer.
         let upright = |page: &ocr::PreparedPage, words: &[chart::Word]| {
+            let started = Instant::now();
             let (width, height) = page.display.dimensions();
-            chart::detect::reads_upright(&templates, &PageWords { page: job.page_no, width, height, words: words.to_vec(), rereads: Vec::new() })
+            let sure = chart::detect::reads_upright(&templates, &PageWords { page: job.page_no, width, height, words: words.to_vec(), rereads: Vec::new() });
+            check_time.set(check_time.get() + started.elapsed());
+            sure
         };
         ocr::orient::read_upright_with(engine, &ctx.options.preprocess, &image, ctx.options.detect_orientation, Some(&upright)).map_err(|e| e.to_string())?
     };
@@ -541,9 +548,13 @@ fn process_page(
         box_time = t_read.elapsed();
     }
     let t_second = Instant::now();
+    let mut zones_time = std::time::Duration::ZERO;
     if !second.is_empty() && !page.words.is_empty() {
         // Values that did not validate, read again by single-script engines.
-        for zone in chart::extract::doubtful_zones(&templates, &page).into_iter().take(MAX_REREADS) {
+        let started = Instant::now();
+        let zones = chart::extract::doubtful_zones(&templates, &page);
+        zones_time = started.elapsed();
+        for zone in zones.into_iter().take(MAX_REREADS) {
             for (languages, engine) in second.iter_mut() {
                 let words = engine.recognize_zone(&prepared, zone).map_err(|e| e.to_string())?;
                 if words.is_empty() {
@@ -556,17 +567,22 @@ fn process_page(
         }
     }
     let second_time = t_second.elapsed();
-    // Preparation time is measured inside (and check boxes are preparation); the rest of the
-    // reading is OCR, orientation or second readings.
+    // Preparation time is measured inside (and check boxes are preparation), and so is
+    // extraction's; the rest of the reading is OCR, orientation or second readings.
     let t2 = Instant::now();
-    let ocr_time = (t2 - t_decoded).saturating_sub(reading.prep_time + box_time + reading.orientation_time + second_time);
+    let ocr_time = (t2 - t_decoded).saturating_sub(reading.prep_time + box_time + reading.orientation_time + second_time + check_time.get());
     let jpeg = encode_page_image(&prepared.display)?;
     let image_sha256 = sha256_hex(&jpeg);
     // The page image is derived from the durable original, so it is written without fsync.
     ctx.blobs.put_derived(store::blobs::BlobKind::Page, &image_sha256, &jpeg).map_err(|e| e.to_string())?;
     let t3 = Instant::now();
     let stages = &ctx.shared.stage_nanos;
-    for (i, d) in [t_decoded - t0, reading.prep_time + box_time, ocr_time, reading.orientation_time, second_time, t3 - t2].into_iter().enumerate() {
+    // Finding the doubtful values was timed inside `second_time`: it is extraction.
+    let extraction_time = check_time.get() + zones_time;
+    let second_time = second_time.saturating_sub(zones_time);
+    for (i, d) in
+        [t_decoded - t0, reading.prep_time + box_time, ocr_time, reading.orientation_time, second_time, extraction_time, t3 - t2].into_iter().enumerate()
+    {
         stages[i].fetch_add(d.as_nanos() as u64, Ordering::Relaxed);
     }
     Ok(PageResult { image_sha256, width, height, skew: prepared.skew_degrees, words: page })
