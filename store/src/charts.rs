@@ -399,7 +399,8 @@ impl Store {
             "SELECT c.public_id AS chart, c.form, COALESCE(c.confidence, 0.0) AS confidence, c.facility,
                     (SELECT COUNT(*) FROM fields f WHERE f.chart_id = c.id AND f.needs_review <> 0) AS fields_to_review
              FROM charts c
-             WHERE ((c.status = 'second_key' AND COALESCE(c.reviewer, '') <> $1) OR (c.status = 'disputed' AND $2 = 1))
+             WHERE c.status IN ('second_key', 'disputed')
+               AND ((c.status = 'second_key' AND COALESCE(c.reviewer, '') <> $1) OR (c.status = 'disputed' AND $2 = 1))
                AND ($3 = '' OR c.facility = $3) AND ($4 = '' OR c.form = $4) AND ($5 = '' OR c.batch = $5)
                AND (c.claimed_by IS NULL OR c.claimed_until <= $6 OR c.claimed_by = $1) AND {}
              ORDER BY c.confidence, c.id LIMIT $7",
@@ -548,7 +549,7 @@ impl Store {
         sqlx::query("UPDATE charts SET claimed_by = NULL, claimed_until = NULL WHERE public_id = $1 AND claimed_by = $2")
             .bind(public_id)
             .bind(reviewer)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

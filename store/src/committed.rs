@@ -202,7 +202,7 @@ impl Store {
 
     /// Keeps the SHA-1 (base64) of an original file.
     pub async fn set_file_sha1(&self, sha256: &str, sha1_base64: &str) -> Result<()> {
-        sqlx::query("UPDATE files SET sha1_base64 = $1 WHERE sha256 = $2").bind(sha1_base64).bind(sha256).execute(&self.pool).await?;
+        sqlx::query("UPDATE files SET sha1_base64 = $1 WHERE sha256 = $2").bind(sha1_base64).bind(sha256).execute(&self.writer).await?;
         Ok(())
     }
 }

@@ -24,6 +24,7 @@ mod outbox;
 mod queue;
 mod records;
 mod stats;
+pub mod synthetic;
 mod templates;
 pub mod users;
 
@@ -171,6 +172,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where write transactions run. On SQLite, one connection: writers wait their turn in
+    /// the pool, first come first served, instead of retrying SQLite's lock in its
+    /// busy handler's growing sleeps (which made readers' slowest requests wait for
+    /// connections held by sleeping writers). On PostgreSQL, the same pool.
+    writer: AnyPool,
     backend: Backend,
     /// The form templates charts are extracted with, held once here (and shared by the
     /// store's clones): a chart is extracted when its last page is stored, and again when a
@@ -218,10 +224,8 @@ impl Store {
                 url.push_str("?mode=rwc");
             }
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 8 } else { 16 })
-            .acquire_timeout(Duration::from_secs(30))
-            .after_connect(move |conn, _meta| {
+        let options = |connections: u32| {
+            AnyPoolOptions::new().max_connections(connections).acquire_timeout(Duration::from_secs(30)).after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;").await?;
@@ -229,13 +233,17 @@ impl Store {
                     Ok(())
                 })
             })
-            .connect(&url)
-            .await?;
+        };
+        let pool = options(if backend == Backend::Sqlite { 8 } else { 16 }).connect(&url).await?;
+        let writer = match backend {
+            Backend::Sqlite => options(1).connect(&url).await?,
+            Backend::Postgres => pool.clone(),
+        };
         match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        let store = Store { pool, backend, template_set: Default::default(), session_idle_ms: users::SESSION_IDLE_MS };
+        let store = Store { pool, writer, backend, template_set: Default::default(), session_idle_ms: users::SESSION_IDLE_MS };
         store.template_set.write().expect("not poisoned").set_base(std::sync::Arc::new(chart::standard_templates()));
         store.reload_templates().await?;
         Ok(store)
@@ -271,8 +279,8 @@ impl Store {
     /// Starts a write transaction that takes the write lock at once on SQLite.
     pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         })
     }
 
@@ -349,6 +357,7 @@ impl Store {
     /// Closes the pool, waiting for connections to finish.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

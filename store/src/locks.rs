@@ -32,7 +32,7 @@ impl Store {
 
     /// Gives the named lease back, if `owner` holds it.
     pub async fn release_lock(&self, name: &str, owner: &str) -> Result<()> {
-        sqlx::query("DELETE FROM locks WHERE name = $1 AND owner = $2").bind(name).bind(owner).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM locks WHERE name = $1 AND owner = $2").bind(name).bind(owner).execute(&self.writer).await?;
         Ok(())
     }
 }

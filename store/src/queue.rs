@@ -324,7 +324,7 @@ impl Store {
         .bind(PageStatus::Processing.as_str())
         .bind(prefix.chars().count() as i64)
         .bind(prefix)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }

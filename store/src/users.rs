@@ -250,14 +250,14 @@ impl Store {
         let token = random_hex(32);
         let csrf = random_hex(16);
         let now = now_ms();
-        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR idle_until <= $1").bind(now).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at <= $1 OR idle_until <= $1").bind(now).execute(&self.writer).await?;
         sqlx::query("INSERT INTO sessions (token_hash, user_id, csrf, expires_at, idle_until) VALUES ($1, $2, $3, $4, $5)")
             .bind(sha256_hex(token.as_bytes()))
             .bind(user.id)
             .bind(&csrf)
             .bind(now + SESSION_MS)
             .bind(now + self.session_idle_ms)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok((token, Session { user: user.clone(), csrf }))
     }
@@ -278,7 +278,7 @@ impl Store {
         let Some(r) = row else { return Ok(None) };
         let idle_until: i64 = r.try_get(5)?;
         if idle_until - now < self.session_idle_ms - (self.session_idle_ms / 30).min(60_000) {
-            sqlx::query("UPDATE sessions SET idle_until = $1 WHERE token_hash = $2").bind(now + self.session_idle_ms).bind(&hash).execute(&self.pool).await?;
+            sqlx::query("UPDATE sessions SET idle_until = $1 WHERE token_hash = $2").bind(now + self.session_idle_ms).bind(&hash).execute(&self.writer).await?;
         }
         Ok(Some(Session { user: user_of(&r)?, csrf: r.try_get(4)? }))
     }
@@ -313,13 +313,13 @@ impl Store {
         if !matches!(lang, "en" | "km") {
             return Err(StoreError::Invalid(format!("language {lang:?}: use en or km")));
         }
-        sqlx::query("UPDATE users SET lang = $1 WHERE name = $2").bind(lang).bind(name).execute(&self.pool).await?;
+        sqlx::query("UPDATE users SET lang = $1 WHERE name = $2").bind(lang).bind(name).execute(&self.writer).await?;
         Ok(())
     }
 
     /// Ends a session.
     pub async fn end_session(&self, token: &str) -> Result<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(token.as_bytes())).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(sha256_hex(token.as_bytes())).execute(&self.writer).await?;
         Ok(())
     }
 }
