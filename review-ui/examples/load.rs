@@ -6,10 +6,12 @@
 //! cargo run --release -p review-ui --example load -- postgres://user@host/db 100000 20 20
 //! ```
 //!
-//! The store is filled with synthetic charts by SQL (one page image shared by all, 17 fields
-//! each, a third of them needing review) unless it already holds enough. Then R simulated
+//! The store is filled with synthetic charts by SQL (`store::synthetic`: one page image shared
+//! by all, 17 fields each, a third of them needing review, two audit rows each) unless it
+//! already holds enough. Then R simulated
 //! reviewers each loop: open the queue, open a chart from it, load three of its field
-//! snippets, correct a field now and then. Requests go to the real application in process
+//! snippets and (every other time) its page image, correct a field now and then, and approve
+//! one chart in eight (which commits its record). Requests go to the real application in process
 //! (`app(state)`), so the times are the server's: routing, session and role checks, the
 //! database, image cutting, audit writes. Prints p50/p95/p99 per endpoint.
 
@@ -23,76 +25,16 @@ use store::blobs::BlobStore;
 use store::Store;
 use tower::ServiceExt;
 
-const FIELDS: [&str; 17] = [
-    "patient_id",
-    "name_khmer",
-    "name_latin",
-    "sex",
-    "age",
-    "date_of_birth",
-    "visit_date",
-    "phone",
-    "village",
-    "commune",
-    "district",
-    "province",
-    "chief_complaint",
-    "diagnosis",
-    "diagnosis_icd10",
-    "treatment",
-    "doctor",
-];
-
-async fn seed(url: &str, charts: i64, page_sha: &str) {
-    sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(url).await.unwrap();
-    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM charts").fetch_one(&pool).await.unwrap();
-    if have >= charts {
-        println!("store holds {have} charts already");
-        return;
-    }
-    let started = Instant::now();
-    let postgres = url.starts_with("postgres");
-    let series = if postgres {
-        format!("SELECT g AS i FROM generate_series(1, {charts}) g")
-    } else {
-        format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {charts}) SELECT i FROM n")
-    };
-    let now = store::now_ms();
-    let hex = if postgres { "lpad(to_hex(i), 64, '0')" } else { "printf('%064x', i)" };
-    let pid = if postgres { "'c' || lpad(to_hex(f.id), 16, '0')" } else { "printf('c%016x', f.id)" };
-    let facility = "CASE i % 3 WHEN 0 THEN 'PP01' WHEN 1 THEN 'SR01' ELSE 'BB01' END";
-    let statements = [
-        format!("INSERT INTO files (sha256, original_name, source_path, media_type, size_bytes, page_count, facility, batch, ingested_at) SELECT {hex}, 'scan.jpg', '/scans/scan.jpg', 'image/jpeg', 500000, 1, {facility}, 'load', {now} FROM ({series}) s"),
-        format!("INSERT INTO charts (public_id, file_id, facility, batch, form, status, confidence, version, created_at, updated_at) SELECT {pid}, f.id, f.facility, 'load', 'opd', 'extracted', (f.id % 1000) / 1000.0, 1, {now}, {now} FROM files f WHERE f.batch = 'load'"),
-        format!("INSERT INTO pages (chart_id, file_id, page_no, file_page, status, image_sha256, width, height, skew, words_json, processed_at) SELECT c.id, c.file_id, 1, 0, 'done', '{page_sha}', 1748, 2480, 0.0, NULL, {now} FROM charts c WHERE c.batch = 'load'"),
-    ];
-    let mut tx = pool.begin().await.unwrap();
-    for sql in &statements {
-        sqlx::query(sql).execute(&mut *tx).await.unwrap();
-    }
-    for (k, name) in FIELDS.iter().enumerate() {
-        let bbox = format!("[{}, {}, 300, 45]", 300 + 50 * (k % 2), 380 + 110 * k);
-        sqlx::query(&format!(
-            "INSERT INTO fields (chart_id, name, value, raw, confidence, needs_review, page, bbox, issue, corrected) SELECT c.id, '{name}', 'value {k}', 'value {k}', 0.8, CASE WHEN (c.id + {k}) % 3 = 0 THEN 1 ELSE 0 END, 1, '{bbox}', NULL, 0 FROM charts c WHERE c.batch = 'load'"
-        ))
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    }
-    tx.commit().await.unwrap();
-    if postgres {
-        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
-    }
-    println!("seeded {charts} charts ({} fields) in {:.1} s", charts * FIELDS.len() as i64, started.elapsed().as_secs_f64());
-}
+use store::synthetic::FIELDS;
 
 #[derive(Default)]
 struct Times {
     queue: Vec<f64>,
     chart: Vec<f64>,
     snippet: Vec<f64>,
+    page: Vec<f64>,
     edit: Vec<f64>,
+    approve: Vec<f64>,
     conflicts: u64,
 }
 
@@ -133,12 +75,16 @@ async fn main() {
     let page = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/PP01/opd-0001.jpg")).unwrap();
     let sha = store::blobs::sha256_hex(&page);
     blobs.put(store::blobs::BlobKind::Page, &sha, &page).unwrap();
-    seed(&url, charts, &sha).await;
+    match store::synthetic::seed(&url, charts, 2, &sha).await.unwrap() {
+        Some(secs) => println!("seeded {charts} charts ({} fields, {} audit rows) in {secs:.1} s", charts * FIELDS.len() as i64, charts * 2),
+        None => println!("the store holds {charts} charts already"),
+    }
     let state = AppState::new(store.clone(), blobs);
     let times = Arc::new(Mutex::new(Times::default()));
     let mut sessions = Vec::new();
     for r in 0..reviewers {
-        let user = store.add_user(&format!("load{r}"), chart::Role::Reviewer, "load-lantern-mango-river", "load").await.unwrap();
+        // Names of this run: the store may be reused from an earlier run.
+        let user = store.add_user(&format!("load{}-{r}", std::process::id()), chart::Role::Reviewer, "load-lantern-mango-river", "load").await.unwrap();
         sessions.push(store.create_session(&user).await.unwrap());
     }
     let deadline = Instant::now() + Duration::from_secs(seconds);
@@ -167,7 +113,24 @@ async fn main() {
                     assert_eq!(status, StatusCode::OK);
                     times.lock().unwrap().snippet.push(ms);
                 }
-                if n.is_multiple_of(4) {
+                if n.is_multiple_of(2) {
+                    let (status, _, ms) = call(&state, Method::GET, &format!("/charts/{id}/pages/1/image"), &cookie, &session.csrf, None).await;
+                    assert_eq!(status, StatusCode::OK);
+                    times.lock().unwrap().page.push(ms);
+                }
+                if n % 8 == 2 {
+                    // Approved as shown: the record is committed (a new patient: every chart's
+                    // values are its own).
+                    let body = serde_json::json!({"version": chart["version"]}).to_string();
+                    let (status, _, ms) = call(&state, Method::POST, &format!("/api/charts/{id}/approve"), &cookie, &session.csrf, Some(body)).await;
+                    let mut t = times.lock().unwrap();
+                    if status == StatusCode::CONFLICT {
+                        t.conflicts += 1;
+                    } else {
+                        assert_eq!(status, StatusCode::OK);
+                        t.approve.push(ms);
+                    }
+                } else if n.is_multiple_of(4) {
                     let body = serde_json::json!({"value": "012345678", "version": chart["version"]}).to_string();
                     let (status, _, ms) = call(&state, Method::PUT, &format!("/api/charts/{id}/fields/phone"), &cookie, &session.csrf, Some(body)).await;
                     let mut t = times.lock().unwrap();
@@ -188,7 +151,14 @@ async fn main() {
     let backend = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
     println!("{backend}, {charts} charts, {reviewers} reviewers, {seconds} s (server time per request, ms)");
     println!("{:<10} {:>8} {:>8} {:>8} {:>8}", "endpoint", "requests", "p50", "p95", "p99");
-    for (name, v) in [("queue", &mut t.queue), ("chart", &mut t.chart), ("snippet", &mut t.snippet), ("edit", &mut t.edit)] {
+    for (name, v) in [
+        ("queue", &mut t.queue),
+        ("chart", &mut t.chart),
+        ("snippet", &mut t.snippet),
+        ("page", &mut t.page),
+        ("edit", &mut t.edit),
+        ("approve", &mut t.approve),
+    ] {
         let n = v.len();
         println!("{name:<10} {n:>8} {:>8.1} {:>8.1} {:>8.1}", pct(v, 0.5), pct(v, 0.95), pct(v, 0.99));
     }
