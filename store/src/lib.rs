@@ -177,6 +177,8 @@ pub struct Store {
     /// busy handler's growing sleeps (which made readers' slowest requests wait for
     /// connections held by sleeping writers). On PostgreSQL, the same pool.
     writer: AnyPool,
+    /// Audit entries waiting to be written together (see [`Store::audit`]).
+    audit_batch: std::sync::Arc<AuditBatch>,
     backend: Backend,
     /// The form templates charts are extracted with, held once here (and shared by the
     /// store's clones): a chart is extracted when its last page is stored, and again when a
@@ -184,6 +186,44 @@ pub struct Store {
     template_set: std::sync::Arc<std::sync::RwLock<templates::TemplateSet>>,
     /// How long a session lasts without use.
     session_idle_ms: i64,
+}
+
+/// One entry of the audit log, waiting to be written.
+#[derive(Debug)]
+struct AuditEntry {
+    actor: String,
+    action: String,
+    chart: Option<String>,
+    detail: String,
+}
+
+/// The audit entries of [`Store::audit`] waiting for a commit, numbered in the order they came.
+#[derive(Debug, Default)]
+struct AuditBatch {
+    /// Entries queued and not yet taken by a writer, with their numbers.
+    pending: std::sync::Mutex<Vec<(u64, AuditEntry)>>,
+    /// The last number given.
+    next: std::sync::atomic::AtomicU64,
+    /// Held while a batch is written; says how far writing got.
+    written: std::sync::Arc<tokio::sync::Mutex<Written>>,
+}
+
+/// How far the audit batches got: every entry up to `upto` was written, except those of the
+/// (recent) batches in `failed`, which failed with that error.
+#[derive(Debug, Default)]
+struct Written {
+    upto: u64,
+    failed: Vec<(u64, u64, String)>,
+}
+
+impl Written {
+    /// Whether entry `seq` (written, or in a failed batch) is in the log.
+    fn outcome_of(&self, seq: u64) -> Result<()> {
+        match self.failed.iter().find(|(a, b, _)| (*a..=*b).contains(&seq)) {
+            Some((_, _, e)) => Err(StoreError::Database(sqlx::Error::Protocol(format!("writing the audit entry failed: {e}")))),
+            None => Ok(()),
+        }
+    }
 }
 
 /// Now, in Unix milliseconds.
@@ -243,7 +283,7 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        let store = Store { pool, writer, backend, template_set: Default::default(), session_idle_ms: users::SESSION_IDLE_MS };
+        let store = Store { pool, writer, audit_batch: Default::default(), backend, template_set: Default::default(), session_idle_ms: users::SESSION_IDLE_MS };
         store.template_set.write().expect("not poisoned").set_base(std::sync::Arc::new(chart::standard_templates()));
         store.reload_templates().await?;
         Ok(store)
@@ -285,11 +325,50 @@ impl Store {
     }
 
     /// Writes an entry to the audit log.
+    ///
+    /// Entries written at the same moment share one transaction (group commit): each caller
+    /// queues its entry, and whoever gets the writer's turn first writes every entry queued
+    /// so far, in order, and commits once. Every caller returns only once its own entry is
+    /// committed (or with the error that stopped it), so nothing is acknowledged unwritten;
+    /// but twenty reviewers opening charts cost one synced commit, not twenty, under SQLite's
+    /// one writer and PostgreSQL's chain lock alike.
     pub async fn audit(&self, actor: &str, action: &str, chart: Option<&str>, detail: &str) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        audit(&mut tx, actor, action, chart, detail).await?;
-        tx.commit().await?;
-        Ok(())
+        let entry = AuditEntry { actor: actor.to_string(), action: action.to_string(), chart: chart.map(str::to_string), detail: detail.to_string() };
+        let seq = {
+            let mut pending = self.audit_batch.pending.lock().expect("not poisoned");
+            let seq = self.audit_batch.next.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            pending.push((seq, entry));
+            seq
+        };
+        let written = self.audit_batch.written.clone().lock_owned().await;
+        if written.upto >= seq {
+            return written.outcome_of(seq);
+        }
+        // This caller's turn: everything queued so far is written, in a task of its own so
+        // that a caller going away (a closed connection) cannot stop a batch half-way.
+        let store = self.clone();
+        let write = tokio::spawn(async move {
+            let mut written = written;
+            let batch: Vec<(u64, AuditEntry)> = std::mem::take(&mut *store.audit_batch.pending.lock().expect("not poisoned"));
+            let (first, last) = (batch.first().map_or(seq, |b| b.0), batch.last().map_or(seq, |b| b.0));
+            let outcome = async {
+                let mut tx = store.begin_write().await?;
+                for (_, e) in &batch {
+                    audit(&mut tx, &e.actor, &e.action, e.chart.as_deref(), &e.detail).await?;
+                }
+                tx.commit().await?;
+                Ok::<(), StoreError>(())
+            }
+            .await;
+            if let Err(e) = outcome {
+                written.failed.push((first, last, e.to_string()));
+                let excess = written.failed.len().saturating_sub(64);
+                written.failed.drain(..excess);
+            }
+            written.upto = written.upto.max(last);
+            written.outcome_of(seq)
+        });
+        write.await.map_err(|e| StoreError::Database(sqlx::Error::Protocol(format!("writing the audit log stopped: {e}"))))?
     }
 
     /// Walks the audit log's hash chain from the first entry: every entry's link must be the

@@ -44,6 +44,7 @@ macro_rules! both_backends {
 }
 
 both_backends!(
+    simultaneous_audit_entries_share_commits_and_keep_the_chain,
     duplicates_are_recognised,
     pages_flow_to_extraction,
     crashed_pages_are_retried_then_failed,
@@ -693,6 +694,36 @@ async fn taught_templates_are_versioned_used_for_their_facility_and_reextract(s:
     let audit: Vec<String> = s.audit_entries(None).await.unwrap().into_iter().filter(|e| e.2 == "template_save").map(|e| e.4).collect();
     assert_eq!(audit.len(), 3, "{audit:?}");
     assert!(audit[1].contains("opd v2 for facility KP01"), "{audit:?}");
+}
+
+/// Audit entries written at the same moment share a commit: sixty reviewers' views at once
+/// all land in one unbroken chain, each caller returning only once its entry is written, and
+/// callers that go away mid-write (a third of them, cancelled) break nothing.
+async fn simultaneous_audit_entries_share_commits_and_keep_the_chain(s: Store) {
+    let writers: Vec<_> = (0..60)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move { s.audit(&format!("r{i}"), "view_chart", Some(&format!("c{i}")), "opened").await })
+        })
+        .collect();
+    let mut done = Vec::new();
+    for (i, w) in writers.into_iter().enumerate() {
+        if i % 3 == 0 {
+            w.abort();
+        } else {
+            w.await.unwrap().unwrap();
+            done.push(format!("c{i}"));
+        }
+    }
+    // (An aborted caller's entry may still be written by the batch it joined.)
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let check = s.verify_audit().await.unwrap();
+    assert_eq!(check.broken, None, "{check:?}");
+    assert!((40..=60).contains(&check.entries), "{check:?}");
+    let logged: Vec<Option<String>> = s.audit_entries(None).await.unwrap().into_iter().map(|e| e.3).collect();
+    for c in &done {
+        assert!(logged.contains(&Some(c.clone())), "{c} returned but is not in the log");
+    }
 }
 
 /// The audit log is a hash chain: `verify_audit` finds an entry changed, and an entry
