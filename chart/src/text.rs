@@ -32,11 +32,11 @@ pub fn similarity(a: &str, b: &str) -> f32 {
     1.0 - levenshtein(a, b) as f32 / longest as f32
 }
 
-/// [`similarity`] of `a` and `b` (of `a_chars` and `b_chars` characters) when it is at
+/// [`similarity`] of `a` and `b` (characters, or the bytes of ASCII texts) when it is at
 /// least `min`; below `min` it may be reported as 0. The edit distance stops counting past
 /// what `min` allows, which makes matching a page against a vocabulary of labels several
 /// times faster.
-pub fn similarity_at_least(a: &[char], b: &[char], min: f32) -> f32 {
+pub fn similarity_at_least<T: Copy + PartialEq + rapidfuzz::HashableChar>(a: &[T], b: &[T], min: f32) -> f32 {
     let longest = a.len().max(b.len());
     if longest == 0 {
         return 0.0;
@@ -116,20 +116,6 @@ pub fn similarity_at_least_masked(a: &[char], a_mask: u64, b: &[char], b_mask: u
         return 0.0;
     }
     similarity_at_least(a, b, min)
-}
-
-/// [`similarity_at_least`] of two ASCII texts, by bytes.
-pub fn similarity_at_least_bytes(a: &[u8], b: &[u8], min: f32) -> f32 {
-    let longest = a.len().max(b.len());
-    if longest == 0 {
-        return 0.0;
-    }
-    let cutoff = ((1.0 - min).max(0.0) * longest as f32).ceil() as usize + 1;
-    let args = rapidfuzz::distance::levenshtein::Args::default().score_cutoff(cutoff);
-    match rapidfuzz::distance::levenshtein::distance_with_args(a.iter().copied(), b.iter().copied(), &args) {
-        Some(d) => 1.0 - d as f32 / longest as f32,
-        None => 0.0,
-    }
 }
 
 #[cfg(test)]

@@ -48,10 +48,5 @@ async fn hot_paths_read_no_large_table_whole_on_postgres() {
         }
     }
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&pool).await.unwrap();
-    println!("{checked} plans checked");
-    assert!(checked >= 25, "only {checked} plans were reported: is auto_explain loaded (Debian's postgresql-15 has it)?");
-    let total = faults.len();
-    faults.sort();
-    faults.dedup();
-    assert!(faults.is_empty(), "{total} plans read a large table whole; the distinct faults:\n{}", faults.join("\n"));
+    plans::assert_clean(checked, 25, faults, "is auto_explain loaded (Debian's postgresql-15 has it)?");
 }

@@ -35,10 +35,5 @@ async fn hot_paths_read_no_large_table_whole_on_sqlite() {
             faults.push(format!("{f}\n    in: {}", plans::short(sql)));
         }
     }
-    println!("{checked} statements' plans checked");
-    assert!(checked >= 25, "the hot paths made only {checked} statements on large tables: is the statement log collected?");
-    let total = faults.len();
-    faults.sort();
-    faults.dedup();
-    assert!(faults.is_empty(), "{total} plans read a large table whole; the distinct faults:\n{}", faults.join("\n"));
+    plans::assert_clean(checked, 25, faults, "is sqlx's statement log collected?");
 }

@@ -25,7 +25,7 @@ use super::layout::{is_separator, Line};
 use crate::geometry::BBox;
 use crate::khmer;
 use crate::template::{FieldSpec, Template};
-use crate::text::{label_key, similarity_at_least_bytes, similarity_at_least_masked, MatchKey};
+use crate::text::{label_key, similarity_at_least, similarity_at_least_masked, MatchKey};
 use crate::words::Word;
 
 /// Whose label a phrase is.
@@ -241,7 +241,7 @@ fn token_match(t: &str, l: &str) -> f32 {
     let longest = t.len().max(l.len());
     // (Tokens are ASCII: a byte is a character. A quarter of the longer one at most apart.)
     if longest >= 4 && 4 * t.len().abs_diff(l.len()) <= longest {
-        let s = similarity_at_least_bytes(t.as_bytes(), l.as_bytes(), 0.75);
+        let s = similarity_at_least(t.as_bytes(), l.as_bytes(), 0.75);
         if s >= 0.75 {
             return s;
         }

@@ -196,6 +196,17 @@ pub async fn exercise(s: &Store) {
     s.pending_pages().await.unwrap();
 }
 
+/// Fails the test when fewer than `at_least` plans were checked (the plans were not collected)
+/// or any of them read a large table whole, listing each distinct fault once.
+pub fn assert_clean(checked: usize, at_least: usize, mut faults: Vec<String>, hint: &str) {
+    println!("{checked} plans checked");
+    assert!(checked >= at_least, "only {checked} plans were checked: {hint}");
+    let total = faults.len();
+    faults.sort();
+    faults.dedup();
+    assert!(faults.is_empty(), "{total} plans read a large table whole; the distinct faults:\n{}", faults.join("\n"));
+}
+
 /// The first few lines of a statement, for a failure message.
 pub fn short(sql: &str) -> String {
     sql.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(300).collect()
