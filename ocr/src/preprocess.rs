@@ -756,6 +756,41 @@ pub fn estimate_skew(img: &GrayImage, max_degrees: f32) -> f32 {
     search(medium - 0.1, medium + 0.1, 0.02, &mut score)
 }
 
+/// The first and last `x` in `0..width` for which `inside` holds, given that it holds on one
+/// run of consecutive `x` (or nowhere). A rotated row's source moves in a straight line, so
+/// the part of it inside the page is such a run; the run is found by sampling the row and
+/// then searching its two edges by bisection.
+fn inside_run(width: i64, inside: &dyn Fn(i64) -> bool) -> Option<(i64, i64)> {
+    if width <= 0 {
+        return None;
+    }
+    // Any run of more than `step` pixels holds a sample; a shorter one is found pixel by pixel.
+    let step = 64;
+    let hit = (0..width).step_by(step).chain(std::iter::once(width - 1)).find(|&x| inside(x)).or_else(|| (0..width).find(|&x| inside(x)))?;
+    // The run's left edge: the first inside pixel at or before `hit`.
+    let (mut lo, mut hi) = (-1i64, hit);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if inside(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    let first = hi;
+    // Its right edge: the last inside pixel at or after `hit`.
+    let (mut lo, mut hi) = (hit, width);
+    while hi - lo > 1 {
+        let mid = (lo + hi) / 2;
+        if inside(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some((first, lo))
+}
+
 /// Rotates by `degrees` about the centre (bilinear), filling uncovered corners with `fill`.
 /// Fixed-point arithmetic, stepping the source position along each row: about 4x faster than
 /// computing every position in floating point.
@@ -772,22 +807,28 @@ pub fn rotate(img: &GrayImage, degrees: f32, fill: u8) -> GrayImage {
     for y in 0..h as usize {
         let dy = y as f64 - cy;
         // Source position of the row's first pixel; each pixel to the right adds (c, -s).
-        let mut sx = ((c * -cx + s * dy + cx) * ONE) as i64;
-        let mut sy = ((-s * -cx + c * dy + cy) * ONE) as i64;
+        let sx = ((c * -cx + s * dy + cx) * ONE) as i64;
+        let sy = ((-s * -cx + c * dy + cy) * ONE) as i64;
         let row = &mut dst[y * stride..(y + 1) * stride];
-        for out in row.iter_mut() {
-            if sx >= 0 && sy >= 0 && sx < max_x && sy < max_y {
-                let (x0, y0) = ((sx >> 16) as usize, (sy >> 16) as usize);
-                let (fx, fy) = ((sx & 0xFFFF) as u32, (sy & 0xFFFF) as u32);
-                let i = y0 * stride + x0;
-                let (p00, p10, p01, p11) = (src[i] as u32, src[i + 1] as u32, src[i + stride] as u32, src[i + stride + 1] as u32);
-                let top = p00 * (65536 - fx) + p10 * fx;
-                let bottom = p01 * (65536 - fx) + p11 * fx;
-                let v = ((top >> 8) * ((65536 - fy) >> 8) + (bottom >> 8) * (fy >> 8) + (1 << 15)) >> 16;
-                *out = v.min(255) as u8;
-            }
-            sx += step_x;
-            sy += step_y;
+        // The pixels whose source lies inside the page form one run along the row (the source
+        // moves in a straight line): found first, so that the loop over them tests nothing.
+        let inside = |x: i64| {
+            let (px, py) = (sx + x * step_x, sy + x * step_y);
+            px >= 0 && py >= 0 && px < max_x && py < max_y
+        };
+        let Some((first, last)) = inside_run(w as i64, &inside) else { continue };
+        let (mut px, mut py) = (sx + first * step_x, sy + first * step_y);
+        for out in &mut row[first as usize..=last as usize] {
+            let (x0, y0) = ((px >> 16) as usize, (py >> 16) as usize);
+            let (fx, fy) = ((px & 0xFFFF) as u32, (py & 0xFFFF) as u32);
+            let i = y0 * stride + x0;
+            let (p00, p10, p01, p11) = (src[i] as u32, src[i + 1] as u32, src[i + stride] as u32, src[i + stride + 1] as u32);
+            let top = p00 * (65536 - fx) + p10 * fx;
+            let bottom = p01 * (65536 - fx) + p11 * fx;
+            let v = ((top >> 8) * ((65536 - fy) >> 8) + (bottom >> 8) * (fy >> 8) + (1 << 15)) >> 16;
+            *out = v.min(255) as u8;
+            px += step_x;
+            py += step_y;
         }
     }
     GrayImage::from_raw(w, h, dst).expect("buffer has w*h pixels")
@@ -1006,6 +1047,18 @@ mod run_tests {
             out.push(Component { x: x0 as u32, y: y0 as u32, width: (x1 - x0 + 1) as u32, height: (y1 - y0 + 1) as u32, pixels: n });
         }
         out
+    }
+
+    #[test]
+    fn the_inside_run_of_a_row_is_found_as_by_testing_every_pixel() {
+        // Intervals anywhere along rows of several widths, short ones included, and none.
+        for width in [1i64, 5, 63, 64, 65, 300, 2480] {
+            for (a, b) in [(0, width - 1), (3, 3), (width / 2, width - 1), (0, width / 3), (width / 3, width / 2), (width + 5, width + 9)] {
+                let inside = |x: i64| x >= a && x <= b;
+                let want = (0..width).find(|&x| inside(x)).map(|f| (f, (0..width).rev().find(|&x| inside(x)).unwrap()));
+                assert_eq!(inside_run(width, &inside), want, "width {width}, run {a}..={b}");
+            }
+        }
     }
 
     #[test]
