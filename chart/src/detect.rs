@@ -20,11 +20,12 @@ pub const MIN_FORM_SCORE: f32 = 0.35;
 
 /// How well a title is printed on the pages: the best similarity of a span of words to it,
 /// when at least [`TITLE_MATCH`] (under it, 0 or some lower figure).
-fn title_score(lines: &[Vec<Line<'_>>], title: &str) -> f32 {
+/// (`matches`: the pages' lines' label matches, which hold each word's key.)
+fn title_score(matches: &[Vec<LineMatches>], title: &str) -> f32 {
     let key = MatchKey::of(title);
     let mut best: f32 = 0.0;
-    for line in lines.iter().flatten() {
-        let keys: Vec<MatchKey> = line.words.iter().map(|w| MatchKey::of(&w.text)).collect();
+    for line in matches.iter().flatten() {
+        let keys = &line.keys;
         for start in 0..keys.len() {
             let (mut span, mut mask) = (Vec::new(), 0u64);
             for k in keys.iter().skip(start).take(8) {
@@ -96,7 +97,7 @@ pub fn detect_form(templates: &[Template], pages: &[PageWords]) -> FormGuess {
 pub(crate) fn detect_matched(templates: &[Template], pages: &[PageWords], labels: &Labels, lines: &[Vec<Line<'_>>], matches: &[Vec<LineMatches>]) -> FormGuess {
     let mut best = FormGuess { form: None, score: 0.0 };
     for (index, t) in templates.iter().enumerate() {
-        let title = t.titles.iter().map(|title| title_score(lines, title)).fold(0.0, f32::max);
+        let title = t.titles.iter().map(|title| title_score(matches, title)).fold(0.0, f32::max);
         let title = if title >= TITLE_MATCH { title } else { 0.0 };
         let found = fields_labelled(labels, index, t, lines, matches);
         let labelled = t.fields.iter().filter(|f| f.heading.is_empty()).count().max(1);

@@ -767,28 +767,24 @@ fn inside_run(width: i64, inside: &dyn Fn(i64) -> bool) -> Option<(i64, i64)> {
     // Any run of more than `step` pixels holds a sample; a shorter one is found pixel by pixel.
     let step = 64;
     let hit = (0..width).step_by(step).chain(std::iter::once(width - 1)).find(|&x| inside(x)).or_else(|| (0..width).find(|&x| inside(x)))?;
-    // The run's left edge: the first inside pixel at or before `hit`.
-    let (mut lo, mut hi) = (-1i64, hit);
+    // The run's edges: the first inside pixel at or before `hit`, and the last at or after it.
+    let first = first_where(-1, hit, inside);
+    let last = first_where(hit, width, &|x| x >= width || !inside(x)) - 1;
+    Some((first, last))
+}
+
+/// The first `x` in `lo + 1..=hi` for which `holds` is true, by bisection, given that it is
+/// false at `lo`, true at `hi`, and changes once between them.
+fn first_where(mut lo: i64, mut hi: i64, holds: &dyn Fn(i64) -> bool) -> i64 {
     while hi - lo > 1 {
         let mid = (lo + hi) / 2;
-        if inside(mid) {
+        if holds(mid) {
             hi = mid;
         } else {
             lo = mid;
         }
     }
-    let first = hi;
-    // Its right edge: the last inside pixel at or after `hit`.
-    let (mut lo, mut hi) = (hit, width);
-    while hi - lo > 1 {
-        let mid = (lo + hi) / 2;
-        if inside(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Some((first, lo))
+    hi
 }
 
 /// Rotates by `degrees` about the centre (bilinear), filling uncovered corners with `fill`.

@@ -292,7 +292,9 @@ fn token_similarity(span_tokens: &[String], label: &[String]) -> f32 {
 /// the labels its first and its last piece match.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LineMatches {
-    /// The line's words' keys, run together.
+    /// The line's words' keys, one per word (titles are looked for in them too).
+    pub keys: Vec<MatchKey>,
+    /// The same keys, run together.
     text: String,
     spans: Vec<(usize, usize, Matched)>,
     pieces: Vec<(usize, [Matched; 2])>,
@@ -382,6 +384,7 @@ fn match_line(labels: &[Label], words: &[&Word]) -> LineMatches {
             matches.pieces.push((i, found));
         }
     }
+    matches.keys = keys;
     matches
 }
 
