@@ -67,6 +67,16 @@ enum Command {
         #[command(subcommand)]
         command: cmd::templates::Command,
     },
+    /// The programme's facilities: names in English and Khmer, province, target, start date.
+    Facility {
+        #[command(subcommand)]
+        command: cmd::archive::FacilityCommand,
+    },
+    /// The archive's boxes on the shelves, and each reconciled against what was scanned.
+    Boxes {
+        #[command(subcommand)]
+        command: cmd::archive::BoxesCommand,
+    },
     /// Fit the confidence model on charts with ground truth: extraction runs on each chart's
     /// saved OCR words, every value it finds is compared with the truth, a logistic model
     /// learns from the evidence which values are right, and the auto-accept threshold is
@@ -143,6 +153,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Commit => cmd::commit::run(&ctx).await,
         Command::Templates { command } => cmd::templates::run(&ctx, command).await,
         Command::Audit { command } => cmd::audit::run(&ctx, command).await,
+        Command::Facility { command } => cmd::archive::facility(&ctx, command).await,
+        Command::Boxes { command } => cmd::archive::boxes(&ctx, command).await,
         Command::Calibrate(args) => cmd::calibrate::run(&ctx, args),
         Command::Evaluate(args) => cmd::evaluate::run(&ctx, args).await,
     }

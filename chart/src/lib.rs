@@ -7,6 +7,7 @@
 //! values; extraction never fails, it reports unreadable fields as missing with an issue for
 //! the reviewer.
 
+pub mod archive;
 pub mod confidence;
 pub mod detect;
 pub mod eval;

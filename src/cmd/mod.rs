@@ -2,6 +2,7 @@
 //! the [`Context`] (database, data directory, templates), the OCR and batch options, the
 //! processing loop with its progress bars, and where output goes.
 
+pub mod archive;
 pub mod audit;
 pub mod calibrate;
 pub mod commit;

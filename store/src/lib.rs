@@ -13,6 +13,7 @@
 //! then refuses every later f64 (found by the store suite: "incorrect binary data format").
 //! Invariant: this crate knows nothing of HTTP or Tesseract.
 
+pub mod archive;
 pub mod blobs;
 mod charts;
 mod committed;

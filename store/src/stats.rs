@@ -120,6 +120,10 @@ pub struct Rejection {
     pub at: Option<i64>,
 }
 
+/// How many of each kind of decision (claims, approvals, rejections) the median time per
+/// chart is taken over: the most recent ones.
+const RECENT_DECISIONS: i64 = 2_000;
+
 /// `YYYY-MM-DD` of a day number since 1970 (UTC).
 fn day_name(day: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(day * 86_400).map(|t| t.date().to_string()).unwrap_or_else(|_| day.to_string())
@@ -147,9 +151,9 @@ impl Store {
     /// [`Store::batches`] of some facilities.
     pub async fn batches_of(&self, facilities: &Facilities) -> Result<Vec<BatchSummary>> {
         let mut out: Vec<BatchSummary> = Vec::new();
+        // From the running totals of migration 0019, not the files and charts themselves.
         let rows = sqlx::query(&format!(
-            "SELECT facility, batch, MIN(box_label), MIN(operator), COUNT(*), MIN(ingested_at) FROM files WHERE {} \
-             GROUP BY facility, batch ORDER BY MIN(ingested_at) DESC",
+            "SELECT facility, batch, box_label, operator, files, started_at FROM batch_tally WHERE {} ORDER BY started_at DESC",
             facility_clause("facility", 1)
         ))
         .bind(facilities.stored())
@@ -166,8 +170,10 @@ impl Store {
                 charts: ChartCounts::default(),
             });
         }
-        let by_status =
-            format!("SELECT facility, batch, status, COUNT(*) FROM charts WHERE {} GROUP BY facility, batch, status", facility_clause("facility", 1));
+        let by_status = format!(
+            "SELECT facility, batch, status, CAST(SUM(n) AS BIGINT) FROM chart_tally WHERE {} GROUP BY facility, batch, status",
+            facility_clause("facility", 1)
+        );
         for r in sqlx::query(&by_status).bind(facilities.stored()).fetch_all(&self.pool).await? {
             let (facility, batch, status, n): (String, String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
             if let Some(b) = out.iter_mut().find(|b| b.facility == facility && b.batch == batch) {
@@ -213,38 +219,39 @@ impl Store {
     pub async fn stats_of(&self, facilities: &Facilities) -> Result<Stats> {
         let scope = facilities.stored();
         let mut stats = Stats { records: self.record_counts().await?, ..Stats::default() };
-        let by_facility = format!("SELECT facility, status, COUNT(*) FROM charts WHERE {} GROUP BY facility, status", facility_clause("facility", 1));
+        // Counts come from the running totals the triggers of migration 0019 keep: a few
+        // rows per facility, day and reviewer, whatever the size of the archive.
+        let by_facility =
+            format!("SELECT facility, status, CAST(SUM(n) AS BIGINT) FROM chart_tally WHERE {} GROUP BY facility, status", facility_clause("facility", 1));
         for r in sqlx::query(&by_facility).bind(&scope).fetch_all(&self.pool).await? {
             let (facility, status, n): (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
-            stats.charts.add(&status, n);
-            stats.by_facility.entry(facility).or_default().add(&status, n);
+            if n != 0 {
+                stats.charts.add(&status, n);
+                stats.by_facility.entry(facility).or_default().add(&status, n);
+            }
         }
-        // Days as whole days since 1970; integer division in both databases.
-        let ingested = format!("SELECT created_at / 86400000, COUNT(*) FROM charts WHERE {} GROUP BY created_at / 86400000", facility_clause("facility", 1));
-        for r in sqlx::query(&ingested).bind(&scope).fetch_all(&self.pool).await? {
-            let (day, n): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
-            stats.by_day.entry(day_name(day)).or_default().ingested += n;
-        }
-        let reviewed = format!(
-            "SELECT reviewed_at / 86400000, status, COUNT(*) FROM charts WHERE reviewed_at IS NOT NULL AND status IN ('approved', 'rejected') AND {} \
-             GROUP BY reviewed_at / 86400000, status",
+        let by_day = format!(
+            "SELECT day, stage, CAST(SUM(n) AS BIGINT) FROM day_tally WHERE stage IN ('scanned', 'approved', 'rejected') AND {} GROUP BY day, stage",
             facility_clause("facility", 1)
         );
-        for r in sqlx::query(&reviewed).bind(&scope).fetch_all(&self.pool).await? {
-            let (day, status, n): (i64, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        for r in sqlx::query(&by_day).bind(&scope).fetch_all(&self.pool).await? {
+            let (day, stage, n): (i64, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
             let d = stats.by_day.entry(day_name(day)).or_default();
-            if status == "approved" {
-                d.approved += n;
-            } else {
-                d.rejected += n;
+            match stage.as_str() {
+                "scanned" => d.ingested += n,
+                "approved" => d.approved += n,
+                _ => d.rejected += n,
             }
         }
         let by_reviewer = format!(
-            "SELECT reviewer, status, COUNT(*) FROM charts WHERE reviewer IS NOT NULL AND {} GROUP BY reviewer, status",
+            "SELECT reviewer, status, CAST(SUM(n) AS BIGINT) FROM chart_tally WHERE reviewer <> '' AND {} GROUP BY reviewer, status",
             facility_clause("facility", 1)
         );
         for r in sqlx::query(&by_reviewer).bind(&scope).fetch_all(&self.pool).await? {
             let (reviewer, status, n): (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            if n == 0 {
+                continue;
+            }
             let c = stats.by_reviewer.entry(reviewer).or_default();
             match status.as_str() {
                 "approved" => c.approved += n,
@@ -252,29 +259,36 @@ impl Store {
                 _ => c.in_review += n,
             }
         }
-        // Corrections per reviewer and per field, from the audit log.
-        let edits = format!(
-            "SELECT a.actor, a.detail FROM audit_log a JOIN charts c ON c.public_id = a.chart_id WHERE a.action = 'edit_field' AND {}",
-            facility_clause("c.facility", 1)
-        );
-        for r in sqlx::query(&edits).bind(&scope).fetch_all(&self.pool).await? {
-            let (actor, detail): (String, String) = (r.try_get(0)?, r.try_get(1)?);
-            stats.by_reviewer.entry(actor).or_default().fields_corrected += 1;
-            if let Some(field) = serde_json::from_str::<serde_json::Value>(&detail).ok().and_then(|d| d["field"].as_str().map(str::to_string)) {
-                *stats.corrections_by_field.entry(field).or_default() += 1;
+        let corrections =
+            format!("SELECT actor, field, CAST(SUM(n) AS BIGINT) FROM correction_tally WHERE {} GROUP BY actor, field", facility_clause("facility", 1));
+        for r in sqlx::query(&corrections).bind(&scope).fetch_all(&self.pool).await? {
+            let (actor, field, n): (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            stats.by_reviewer.entry(actor).or_default().fields_corrected += n;
+            if !field.is_empty() {
+                *stats.corrections_by_field.entry(field).or_default() += n;
             }
         }
         // Time per chart: from a reviewer's claim of a chart (the review page claims what it
         // opens) to their decision. Views are left out: there is one per request.
         let mut opened: std::collections::HashMap<(String, String), i64> = Default::default();
         let mut durations: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        // Over the most recent decisions only (each kind read newest first through its
+        // index, a bounded number of rows), so that the dashboard does not read the whole log.
         let decisions = format!(
-            "SELECT a.at, a.actor, a.action, a.chart_id FROM audit_log a JOIN charts c ON c.public_id = a.chart_id \
-             WHERE a.action IN ('claim', 'approve', 'reject') AND {} ORDER BY a.id",
+            "SELECT a.id, a.at, a.actor, a.action, a.chart_id FROM audit_log a JOIN charts c ON c.public_id = a.chart_id \
+             WHERE a.action = $2 AND {} ORDER BY a.id DESC LIMIT {RECENT_DECISIONS}",
             facility_clause("c.facility", 1)
         );
-        for r in sqlx::query(&decisions).bind(&scope).fetch_all(&self.pool).await? {
-            let (at, actor, action, chart): (i64, String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+        let mut rows = Vec::new();
+        for action in ["claim", "approve", "reject"] {
+            for r in sqlx::query(&decisions).bind(&scope).bind(action).fetch_all(&self.pool).await? {
+                let (id, at, actor, action, chart): (i64, i64, String, String, String) =
+                    (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+                rows.push((id, at, actor, action, chart));
+            }
+        }
+        rows.sort_by_key(|r| r.0);
+        for (_, at, actor, action, chart) in rows {
             let key = (actor, chart);
             match action.as_str() {
                 "claim" => {
@@ -291,8 +305,7 @@ impl Store {
             d.sort_by(f64::total_cmp);
             stats.by_reviewer.entry(reviewer).or_default().median_seconds_per_chart = Some(d[d.len() / 2]);
         }
-        let pages =
-            format!("SELECT p.status, COUNT(*) FROM pages p JOIN charts c ON c.id = p.chart_id WHERE {} GROUP BY p.status", facility_clause("c.facility", 1));
+        let pages = format!("SELECT status, CAST(SUM(n) AS BIGINT) FROM page_tally WHERE {} GROUP BY status", facility_clause("facility", 1));
         for r in sqlx::query(&pages).bind(&scope).fetch_all(&self.pool).await? {
             let (status, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
             stats.pages.total += n;

@@ -38,8 +38,8 @@ fn rand_suffix() -> u64 {
 
 macro_rules! both_backends {
     ($($name:ident),+ $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { let (s, _d) = super::sqlite_store().await; super::$name(s).await } )+ }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { let (s, _d) = super::postgres_store().await; super::$name(s).await } )+ }
+        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { let (s, _d) = super::sqlite_store().await; super::$name(s.clone()).await; super::tallies_agree(&s).await } )+ }
+        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { let (s, _d) = super::postgres_store().await; super::$name(s.clone()).await; super::tallies_agree(&s).await } )+ }
     };
 }
 
@@ -63,7 +63,15 @@ both_backends!(
     one_pusher_at_a_time,
     tables_are_stored_as_rows_and_committed_as_facts,
     taught_templates_are_versioned_used_for_their_facility_and_reextract,
+    the_archive_is_reconciled_box_by_box,
 );
+
+/// After every test of the suite: the running totals the dashboard reads (migration 0019's
+/// triggers) agree with counting the tables, whatever the test did to its charts.
+async fn tallies_agree(s: &Store) {
+    let drift = s.check_tallies().await.unwrap();
+    assert!(drift.is_empty(), "the running totals drifted from the tables:\n{}", drift.join("\n"));
+}
 
 fn file(sha: &str, pages: u32, facility: &str) -> NewFile {
     NewFile {
@@ -779,4 +787,42 @@ async fn sqlite_audit_log_tampering_is_found() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_audit_log_tampering_is_found() {
     tampering_with_the_audit_log_is_found(&postgres_database().await).await;
+}
+
+async fn the_archive_is_reconciled_box_by_box(s: Store) {
+    use chart::archive::{box_state, parse_boxes, parse_facilities, BoxState};
+    let facilities =
+        parse_facilities("code,name,name_km,province,target\nPP01,Example Hospital,មន្ទីរពេទ្យ,Phnom Penh,5000\nSR01,Other Clinic,,siem reap,\n").unwrap();
+    assert_eq!(s.upsert_facilities(&facilities).await.unwrap(), store::archive::Imported { added: 2, updated: 0 });
+    let renamed = parse_facilities("code,name,target\nPP01,Example Referral Hospital,6000\n").unwrap();
+    assert_eq!(s.upsert_facilities(&renamed).await.unwrap(), store::archive::Imported { added: 0, updated: 1 });
+    let registry = s.facility_registry().await.unwrap();
+    assert_eq!(
+        (registry[0].name.as_str(), registry[0].target_charts, registry[1].province.as_deref()),
+        ("Example Referral Hospital", Some(6000), Some("Siem Reap"))
+    );
+    let boxes = parse_boxes("facility,box,expected,years,shelf\nPP01,box 17,3,2019-2020,R1\nPP01,box 18,40,,\nSR01,A-1,2,,\n").unwrap();
+    assert_eq!(s.import_boxes(&boxes).await.unwrap().added, 3);
+    // Box 17: three charts scanned; one approved, one rejected, one still waiting.
+    let a = extracted_chart(&s, "k1").await;
+    let b = extracted_chart(&s, "k2").await;
+    extracted_chart(&s, "k3").await;
+    s.approve(&a, s.chart(&a).await.unwrap().version, "rev").await.unwrap();
+    s.reject(&b, s.chart(&b).await.unwrap().version, "blurred", "rev").await.unwrap();
+    // A box the inventory does not list.
+    let mut stray = file("k4", 1, "SR01");
+    stray.box_label = Some("Z-9".into());
+    s.record_file(&stray).await.unwrap();
+    let rows = s.box_rows(&store::Facilities::All, None).await.unwrap();
+    let row = |f: &str, l: &str| rows.iter().find(|r| r.facility == f && r.label == l).unwrap_or_else(|| panic!("no row {f} {l}: {rows:?}")).clone();
+    let b17 = row("PP01", "box 17");
+    assert_eq!((b17.counts.expected, b17.counts.scanned, b17.counts.in_review, b17.counts.approved, b17.counts.rejected), (Some(3), 3, 1, 1, 1));
+    assert_eq!((b17.years.as_deref(), b17.shelf.as_deref()), (Some("2019-2020"), Some("R1")));
+    assert_eq!(box_state(&b17.counts, 0.02), BoxState::InProgress);
+    assert_eq!(box_state(&row("PP01", "box 18").counts, 0.02), BoxState::NotStarted);
+    assert_eq!(box_state(&row("SR01", "Z-9").counts, 0.02), BoxState::NotInInventory);
+    assert_eq!(rows.len(), 4);
+    // A user of one facility sees its boxes only; a facility asked for, only its own.
+    assert!(s.box_rows(&store::Facilities::Only(vec!["SR01".into()]), None).await.unwrap().iter().all(|r| r.facility == "SR01"));
+    assert_eq!(s.box_rows(&store::Facilities::All, Some("PP01")).await.unwrap().len(), 2);
 }

@@ -25,6 +25,8 @@ async fn hot_paths_read_no_large_table_whole_on_postgres() {
         "auto_explain.log_format = 'json'",
         "auto_explain.log_analyze = on",
         "auto_explain.log_timing = off",
+        // The statements of the running totals' triggers too.
+        "auto_explain.log_nested_statements = on",
     ] {
         sqlx::query(&format!("ALTER DATABASE {name} SET {setting}")).execute(&pool).await.unwrap();
     }

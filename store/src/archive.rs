@@ -1,0 +1,243 @@
+//! The programme's archive: the facility registry, the inventory of boxes on the shelves,
+//! and each box and facility reconciled against what was scanned and reviewed. The counts
+//! come from the running totals the database's triggers keep (migration 0019), so they cost
+//! the same with ten charts or ten million.
+
+use crate::{facility_clause, now_ms, Facilities, Result, Store};
+use chart::archive::{ArchiveBox, BoxCounts, Facility};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// One box as the reconciliation shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoxRow {
+    /// The facility's code.
+    pub facility: String,
+    /// The box's label (`""`: files ingested without `--box`).
+    pub label: String,
+    /// Years on the box, from the inventory.
+    pub years: Option<String>,
+    /// Shelf, from the inventory.
+    pub shelf: Option<String>,
+    /// Its counts.
+    #[serde(flatten)]
+    pub counts: BoxCounts,
+}
+
+/// How many rows an import added and changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Imported {
+    /// Rows not there before.
+    pub added: u64,
+    /// Rows there already, now updated.
+    pub updated: u64,
+}
+
+fn status_into(c: &mut BoxCounts, status: &str, n: i64) {
+    c.scanned += n;
+    match status {
+        "approved" => c.approved += n,
+        "rejected" => c.rejected += n,
+        _ => c.in_review += n,
+    }
+}
+
+impl Store {
+    /// Adds facilities to the registry or updates them (by code), in one transaction.
+    pub async fn upsert_facilities(&self, facilities: &[Facility]) -> Result<Imported> {
+        let mut tx = self.begin_write().await?;
+        let mut out = Imported::default();
+        for f in facilities {
+            let known: Option<i64> = sqlx::query_scalar("SELECT 1 FROM facilities WHERE code = $1").bind(&f.code).fetch_optional(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO facilities (code, name, name_km, province, target_charts, start_date, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_km = excluded.name_km, province = excluded.province, \
+                 target_charts = excluded.target_charts, start_date = excluded.start_date, updated_at = excluded.updated_at",
+            )
+            .bind(&f.code)
+            .bind(&f.name)
+            .bind(&f.name_km)
+            .bind(&f.province)
+            .bind(f.target_charts)
+            .bind(&f.start_date)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+            if known.is_some() {
+                out.updated += 1;
+            } else {
+                out.added += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// The registry, by code.
+    pub async fn facility_registry(&self) -> Result<Vec<Facility>> {
+        let rows = sqlx::query("SELECT code, name, name_km, province, target_charts, start_date FROM facilities ORDER BY code").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Facility {
+                    code: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    name_km: r.try_get(2)?,
+                    province: r.try_get(3)?,
+                    target_charts: r.try_get(4)?,
+                    start_date: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds boxes to the inventory or updates them (by facility and label), in one
+    /// transaction.
+    pub async fn import_boxes(&self, boxes: &[ArchiveBox]) -> Result<Imported> {
+        let mut tx = self.begin_write().await?;
+        let mut out = Imported::default();
+        for b in boxes {
+            let known: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM boxes WHERE facility = $1 AND label = $2").bind(&b.facility).bind(&b.label).fetch_optional(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO boxes (facility, label, expected_charts, years, shelf, imported_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (facility, label) DO UPDATE SET expected_charts = excluded.expected_charts, years = excluded.years, \
+                 shelf = excluded.shelf, imported_at = excluded.imported_at",
+            )
+            .bind(&b.facility)
+            .bind(&b.label)
+            .bind(b.expected_charts)
+            .bind(&b.years)
+            .bind(&b.shelf)
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+            if known.is_some() {
+                out.updated += 1;
+            } else {
+                out.added += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Every box of the inventory, and every box label charts were scanned under, with its
+    /// counts: of the facilities a user may see, optionally of one. By facility and label.
+    pub async fn box_rows(&self, facilities: &Facilities, only: Option<&str>) -> Result<Vec<BoxRow>> {
+        let scope = facilities.stored();
+        let mut out: BTreeMap<(String, String), BoxRow> = BTreeMap::new();
+        let inventory =
+            format!("SELECT facility, label, expected_charts, years, shelf FROM boxes WHERE {} AND ($2 = '' OR facility = $2)", facility_clause("facility", 1));
+        for r in sqlx::query(&inventory).bind(&scope).bind(only.unwrap_or("")).fetch_all(&self.pool).await? {
+            let (facility, label): (String, String) = (r.try_get(0)?, r.try_get(1)?);
+            let row = BoxRow {
+                facility: facility.clone(),
+                label: label.clone(),
+                years: r.try_get(3)?,
+                shelf: r.try_get(4)?,
+                counts: BoxCounts { expected: Some(r.try_get(2)?), ..BoxCounts::default() },
+            };
+            out.insert((facility, label), row);
+        }
+        let tally = format!(
+            "SELECT facility, box_label, status, CAST(SUM(n) AS BIGINT) FROM chart_tally WHERE {} AND ($2 = '' OR facility = $2) GROUP BY facility, box_label, status",
+            facility_clause("facility", 1)
+        );
+        for r in sqlx::query(&tally).bind(&scope).bind(only.unwrap_or("")).fetch_all(&self.pool).await? {
+            let (facility, label, status, n): (String, String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            if n == 0 {
+                continue;
+            }
+            let row = out.entry((facility.clone(), label.clone())).or_insert_with(|| BoxRow {
+                facility,
+                label,
+                years: None,
+                shelf: None,
+                counts: BoxCounts::default(),
+            });
+            status_into(&mut row.counts, &status, n);
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// Recounts what the running totals hold from the tables themselves and returns every
+    /// difference (empty when they agree). Reads every chart: for tests and `doctor`, not
+    /// for pages.
+    pub async fn check_tallies(&self) -> Result<Vec<String>> {
+        let pairs = [
+            (
+                "charts by facility, batch, box, reviewer and status",
+                "SELECT c.facility || '|' || c.batch || '|' || COALESCE(f.box_label, '') || '|' || COALESCE(c.reviewer, '') || '|' || c.status, COUNT(*) \
+                 FROM charts c JOIN files f ON f.id = c.file_id GROUP BY 1",
+                "SELECT facility || '|' || batch || '|' || box_label || '|' || reviewer || '|' || status, CAST(SUM(n) AS BIGINT) FROM chart_tally GROUP BY 1",
+            ),
+            (
+                "charts scanned per day",
+                "SELECT CAST(created_at / 86400000 AS TEXT) || '|' || facility, COUNT(*) FROM charts GROUP BY 1",
+                "SELECT CAST(day AS TEXT) || '|' || facility, CAST(SUM(n) AS BIGINT) FROM day_tally WHERE stage = 'scanned' GROUP BY 1",
+            ),
+            (
+                "charts awaiting a decision per day created",
+                "SELECT CAST(created_at / 86400000 AS TEXT) || '|' || facility, COUNT(*) FROM charts WHERE status NOT IN ('approved', 'rejected') GROUP BY 1",
+                "SELECT CAST(day AS TEXT) || '|' || facility, CAST(SUM(n) AS BIGINT) FROM day_tally WHERE stage = 'open' GROUP BY 1",
+            ),
+            (
+                "files per batch",
+                "SELECT facility || '|' || batch, COUNT(*) FROM files GROUP BY 1",
+                "SELECT facility || '|' || batch, CAST(SUM(files) AS BIGINT) FROM batch_tally GROUP BY 1",
+            ),
+            (
+                "pages by facility and status",
+                "SELECT c.facility || '|' || p.status, COUNT(*) FROM pages p JOIN charts c ON c.id = p.chart_id GROUP BY 1",
+                "SELECT facility || '|' || status, CAST(SUM(n) AS BIGINT) FROM page_tally GROUP BY 1",
+            ),
+            (
+                "corrections by reviewer",
+                "SELECT actor, COUNT(*) FROM audit_log WHERE action = 'edit_field' GROUP BY 1",
+                "SELECT actor, CAST(SUM(n) AS BIGINT) FROM correction_tally GROUP BY 1",
+            ),
+            (
+                "committed records",
+                "SELECT 'patients', COUNT(*) FROM patients UNION ALL SELECT 'encounters', COUNT(*) FROM encounters \
+                 UNION ALL SELECT 'facts', COUNT(*) FROM facts UNION ALL SELECT 'outbox_pending', COUNT(*) FROM outbox WHERE sent_at IS NULL",
+                "SELECT kind, n FROM record_tally",
+            ),
+        ];
+        let mut out = Vec::new();
+        for (what, counted, kept) in pairs {
+            let read = |sql: &'static str| async move {
+                let mut m = BTreeMap::<String, i64>::new();
+                for r in sqlx::query(sql).fetch_all(&self.pool).await? {
+                    let (k, n): (String, i64) = (r.try_get(0)?, r.try_get(1)?);
+                    if n != 0 {
+                        m.insert(k, n);
+                    }
+                }
+                Ok::<_, crate::StoreError>(m)
+            };
+            let (counted, kept) = (read(counted).await?, read(kept).await?);
+            for key in counted.keys().chain(kept.keys()).collect::<std::collections::BTreeSet<_>>() {
+                let (a, b) = (counted.get(key).copied().unwrap_or(0), kept.get(key).copied().unwrap_or(0));
+                if a != b {
+                    out.push(format!("{what}: {key}: {a} counted, {b} kept"));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_fall_into_the_reconciliation_columns() {
+        let mut c = BoxCounts::default();
+        for (s, n) in [("ingested", 2), ("extracted", 3), ("in_review", 1), ("second_key", 1), ("approved", 5), ("rejected", 1)] {
+            status_into(&mut c, s, n);
+        }
+        assert_eq!((c.scanned, c.in_review, c.approved, c.rejected), (13, 7, 5, 1));
+    }
+}
