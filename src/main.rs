@@ -77,6 +77,8 @@ enum Command {
         #[command(subcommand)]
         command: cmd::archive::BoxesCommand,
     },
+    /// Write the monthly report (HTML with plots, printable on A4) for donors and directors.
+    Report(cmd::report::Args),
     /// Fit the confidence model on charts with ground truth: extraction runs on each chart's
     /// saved OCR words, every value it finds is compared with the truth, a logistic model
     /// learns from the evidence which values are right, and the auto-accept threshold is
@@ -155,6 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Audit { command } => cmd::audit::run(&ctx, command).await,
         Command::Facility { command } => cmd::archive::facility(&ctx, command).await,
         Command::Boxes { command } => cmd::archive::boxes(&ctx, command).await,
+        Command::Report(args) => cmd::report::run(&ctx, args).await,
         Command::Calibrate(args) => cmd::calibrate::run(&ctx, args),
         Command::Evaluate(args) => cmd::evaluate::run(&ctx, args).await,
     }

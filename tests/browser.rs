@@ -617,3 +617,108 @@ fn a_manager_teaches_a_form_in_the_studio_with_three_actions_per_field() {
     let rows = e.fields["lab_results"].value.as_ref().and_then(|v| v.rows()).map_or(0, <[chart::Row]>::len);
     assert_eq!(rows, 6, "{:?}", e.fields.get("lab_results"));
 }
+
+/// A workspace whose store holds a synthetic programme's history (4 facilities, 3,000 charts
+/// over 120 days; `store::synthetic::seed_programme`).
+fn programme_workspace() -> Workspace {
+    let ws = Workspace::new();
+    std::fs::create_dir_all(ws.path().join("db")).unwrap();
+    let url = format!("sqlite://{}/db/chartscan.db", ws.path().display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        store::Store::open(&url).await.unwrap().close().await;
+        store::synthetic::seed_programme(&url, 3000, 4, 120).await.unwrap();
+    });
+    ws
+}
+
+/// Fetches a URL of the station from inside the signed-in browser.
+fn fetch_text(b: &Browser, path: &str) -> String {
+    let js = format!("const x = new XMLHttpRequest(); x.open('GET', '{path}', false); x.send(); return x.status + ' ' + x.responseText;");
+    b.script(&js).as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_manager_follows_the_programme_on_the_dashboard_in_english_and_khmer() {
+    let ws = programme_workspace();
+    ws.add_user("mona", "manager", "mango-lantern-river-41");
+    let (_server, app) = ws.serve();
+    let b = Browser::start();
+    b.cmd("POST", "/window/rect", json!({"width": 1366, "height": 1400}));
+    b.go(&format!("{app}/login"));
+    let user = b.wait_for("input[name=username]");
+    b.keys(&user, "mona");
+    let pass = b.wait_for("input[name=password]");
+    b.keys(&pass, "mango-lantern-river-41\u{E007}");
+    b.wait_for("#queue");
+    b.go(&format!("{app}/dashboard"));
+    b.wait_for("#programme tbody tr.total");
+    // Every facility by name, with its target, boxes and a forecast date.
+    let table = b.text(&b.wait_for("#programme"));
+    for k in 1..=4 {
+        assert!(table.contains(&format!("Facility 0{k} Referral Hospital")), "{table}");
+    }
+    let rows = b.find_all("#programme tbody tr");
+    assert_eq!(rows.len(), 5, "four facilities and the total");
+    let first = b.text(&rows[0]);
+    assert!(first.contains("F01") && first.contains("1125") && first.contains(" · "), "target 1,125 and boxes: {first}");
+    assert!(first.chars().filter(|c| *c == '-').count() >= 6, "a forecast finish and its range (YYYY-MM-DD): {first}");
+    // The plots are drawn and carry the data: every image loaded, the SVGs have their lines.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while b.script("return [...document.querySelectorAll('img.plot, #burnups img')].every((i) => i.complete && i.naturalWidth > 0)") != json!(true) {
+        assert!(Instant::now() < deadline, "the plots did not load");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(b.find_all("#burnups img").len(), 4);
+    let burnup = fetch_text(&b, "/api/plots/burnup.svg?facility=F02");
+    assert!(burnup.starts_with("200 ") && burnup.contains("<polyline") && burnup.contains("Facility 02"), "{}", &burnup[..burnup.len().min(300)]);
+    let throughput = fetch_text(&b, "/api/plots/throughput.svg");
+    assert!(throughput.matches("<polyline").count() >= 4, "four stages drawn");
+    let csv = fetch_text(&b, "/api/plots/throughput.csv");
+    let days: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(days.len(), 60, "the last 60 days");
+    let scanned: i64 = days.iter().map(|l| l.split(',').nth(1).unwrap().parse::<i64>().unwrap()).sum();
+    assert!(scanned > 500, "the last 60 days of a rising pace hold most charts: {scanned}");
+    assert!(b.find_all("#throughput tbody tr").len() == 60 && b.find_all("#people tbody tr").len() == 6 && b.find_all("#operators tbody tr").len() == 5);
+    assert!(b.text(&b.wait_for("#reasons")).contains("illegible scan"));
+    b.script("window.scrollTo(0, 0)");
+    std::thread::sleep(Duration::from_millis(300));
+    b.screenshot("dashboard");
+    // The box reconciliation: boxes that hold 96 by the inventory but were scanned with 100
+    // charts are flagged; the filter keeps only those.
+    b.script("document.querySelector('#boxes-block').scrollIntoView()");
+    let flagged = b.wait_for("#box-flagged");
+    b.cmd("POST", &format!("/element/{flagged}/click"), json!({}));
+    std::thread::sleep(Duration::from_millis(500));
+    let boxes = b.find_all("#boxes tbody tr.flag");
+    assert!(!boxes.is_empty() && boxes.len() == b.find_all("#boxes tbody tr").len(), "only flagged boxes");
+    assert!(b.text(&boxes[0]).contains("too many"), "{}", b.text(&boxes[0]));
+    b.cmd("POST", &format!("/element/{flagged}/click"), json!({}));
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(b.text(&b.wait_for("#boxes")).contains("not started"), "boxes not scanned yet are listed");
+    b.script("document.querySelector('#boxes-block').scrollIntoView()");
+    std::thread::sleep(Duration::from_millis(200));
+    b.screenshot("dashboard-boxes");
+    // In Khmer: the page, the names and the plots.
+    b.script("window.scrollTo(0, 0)");
+    let lang = b.wait_for("#lang");
+    b.cmd("POST", &format!("/element/{lang}/click"), json!({}));
+    std::thread::sleep(Duration::from_millis(800));
+    b.wait_for("#programme tbody tr.total");
+    assert_eq!(b.text(&b.wait_for("main h1")), "កម្មវិធីឌីជីថលូបនីយកម្ម");
+    assert!(b.text(&b.wait_for("#programme")).contains("មន្ទីរពេទ្យ ០១"), "Khmer facility names");
+    assert!(fetch_text(&b, "/api/plots/throughput.svg").contains("បានស្កេន"), "the plots speak Khmer too");
+    std::thread::sleep(Duration::from_millis(500));
+    b.screenshot("dashboard-km");
+    // The monthly report, printed on A4.
+    let month = b.script("return document.querySelector('#report-link').getAttribute('href')").as_str().unwrap().to_string();
+    b.go(&format!("{app}{month}"));
+    let h1 = b.text(&b.wait_for("h1"));
+    assert!(h1.contains("របាយការណ៍ប្រចាំខែ"), "{h1}");
+    assert!(b.find_all("svg").len() >= 9, "four burn-ups and five plots");
+    b.cmd("POST", "/goog/cdp/execute", json!({"cmd": "Emulation.setEmulatedMedia", "params": {"media": "print"}}));
+    b.cmd("POST", "/window/rect", json!({"width": 794, "height": 1123}));
+    std::thread::sleep(Duration::from_millis(300));
+    b.screenshot("report-print");
+    let pdf = decode_base64(b.cmd("POST", "/print", json!({"page": {"width": 21.0, "height": 29.7}, "background": true})).as_str().unwrap());
+    assert!(pdf.starts_with(b"%PDF") && pdf.len() > 20_000, "the report prints to an A4 PDF");
+}

@@ -288,6 +288,51 @@ pub fn box_state(c: &BoxCounts, tolerance: f64) -> BoxState {
     BoxState::Done
 }
 
+/// When a facility will be done at its recent pace.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Forecast {
+    /// Charts a day over the trailing window.
+    pub rate_per_day: f64,
+    /// Charts still to do.
+    pub remaining: i64,
+    /// The day (Unix days) it finishes at that rate; `None` when nothing was done in the
+    /// window (it will not finish at this pace).
+    pub finish_day: Option<i64>,
+    /// The finish at the fastest 7 days of the window.
+    pub earliest_day: Option<i64>,
+    /// The finish at the slowest 7 days of the window; `None` when some week did nothing.
+    pub latest_day: Option<i64>,
+}
+
+/// The forecast finish of `remaining` charts from the charts done each day (`daily`: day,
+/// count; any order, missing days are zero) over the `window` days ending with `today`. Its
+/// range comes from the slowest and fastest 7 consecutive days inside the window, so a week
+/// of holidays or a week of overtime shows as uncertainty rather than moving the date alone.
+pub fn forecast(daily: &[(i64, i64)], today: i64, remaining: i64, window: i64) -> Forecast {
+    let window = window.max(7);
+    let first = today - window + 1;
+    let mut per_day = vec![0i64; window as usize];
+    for &(day, n) in daily {
+        if (first..=today).contains(&day) {
+            per_day[(day - first) as usize] += n;
+        }
+    }
+    let rate = per_day.iter().sum::<i64>() as f64 / window as f64;
+    let weeks: Vec<f64> = per_day.windows(7).map(|w| w.iter().sum::<i64>() as f64 / 7.0).collect();
+    let (slow, fast) = weeks.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    let remaining = remaining.max(0);
+    let finish = |r: f64| {
+        if remaining == 0 {
+            Some(today)
+        } else if r > 0.0 {
+            Some(today + (remaining as f64 / r).ceil() as i64)
+        } else {
+            None
+        }
+    };
+    Forecast { rate_per_day: rate, remaining, finish_day: finish(rate), earliest_day: finish(fast), latest_day: finish(slow) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,5 +382,20 @@ mod tests {
         assert_eq!(box_state(&c(Some(100), 103, 40, 63), 0.02), BoxState::TooMany, "too many shows while still in review");
         assert_eq!(box_state(&c(Some(10), 11, 0, 11), 0.0), BoxState::Done, "at least one chart of slack");
         assert_eq!(box_state(&c(None, 5, 5, 0), 0.02), BoxState::NotInInventory);
+    }
+
+    #[test]
+    fn the_forecast_follows_the_trailing_rate_and_its_slowest_and_fastest_weeks() {
+        // 14 days: a week at 10 a day, then a week at 30 a day.
+        let daily: Vec<(i64, i64)> = (0..14).map(|d| (100 + d, if d < 7 { 10 } else { 30 })).collect();
+        let f = forecast(&daily, 113, 1000, 14);
+        assert_eq!(f.rate_per_day, 20.0);
+        assert_eq!(f.finish_day, Some(113 + 50));
+        assert_eq!(f.earliest_day, Some(113 + 34), "1000 / 30 a day, rounded up");
+        assert_eq!(f.latest_day, Some(113 + 100));
+        // Days before the window do not count; nothing done: no finish.
+        let idle = forecast(&[(50, 500)], 113, 10, 14);
+        assert_eq!((idle.rate_per_day, idle.finish_day, idle.latest_day), (0.0, None, None));
+        assert_eq!(forecast(&[], 113, 0, 14).finish_day, Some(113), "nothing left: done today");
     }
 }

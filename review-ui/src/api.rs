@@ -40,6 +40,12 @@ pub fn routes() -> Router<AppState> {
         .route("/api/batches", get(batches))
         .route("/api/rejections", get(rejections))
         .route("/api/export", get(export))
+        .route("/api/programme", get(programme))
+        .route("/api/plots/{file}", get(plot))
+        .route("/api/facilities", get(facilities))
+        .route("/api/boxes", get(boxes))
+        .route("/report", get(report))
+        .route("/static/report.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], crate::programme::REPORT_CSS) }))
         .route("/charts/{id}/pages/{page}/image", get(page_image))
 }
 
@@ -726,4 +732,110 @@ async fn snippet(State(state): State<AppState>, Path((id, name)): Path<(String, 
     .await
     .map_err(|e| AppError::Internal(e.to_string()))??;
     Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], cut).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ProgrammeQuery {
+    /// `YYYY-MM`: that month instead of the last [`crate::programme::DASHBOARD_DAYS`] days.
+    month: Option<String>,
+    /// The burn-up's facility.
+    facility: Option<String>,
+    /// `en` or `km` (default: the user's language).
+    lang: Option<String>,
+}
+
+/// Today, and the days a request asks for: a month, or the dashboard's recent days.
+fn period(month: Option<&str>) -> Result<(i64, i64, i64), AppError> {
+    let today = store::now_ms().div_euclid(86_400_000);
+    match month.filter(|m| !m.is_empty()) {
+        Some(m) => {
+            let (from, to) = crate::programme::month_days(m).ok_or_else(|| AppError::BadRequest(format!("month {m:?}: use YYYY-MM")))?;
+            // A past month is reported as at its last day.
+            Ok((today.min(to), from, to))
+        }
+        None => Ok((today, today - crate::programme::DASHBOARD_DAYS + 1, today)),
+    }
+}
+
+async fn programme_of(state: &AppState, s: &store::Session, month: Option<&str>) -> Result<crate::programme::Programme, AppError> {
+    let (today, from, to) = period(month)?;
+    Ok(crate::programme::gather(&state.store, &s.user.facilities, today, from, to).await?)
+}
+
+async fn lang_of(state: &AppState, s: &store::Session, asked: Option<&str>) -> Result<crate::programme::Lang, AppError> {
+    Ok(match asked {
+        Some(code) => crate::programme::Lang::from_code(Some(code)),
+        None => crate::programme::Lang::from_code(Some(state.store.user_lang(&s.user.name).await?.as_str())),
+    })
+}
+
+/// Everything the programme dashboard shows, as JSON.
+async fn programme(State(state): State<AppState>, user: ApiUser, Query(q): Query<ProgrammeQuery>) -> Result<Json<Value>, AppError> {
+    let s = user.manager()?;
+    let p = programme_of(&state, s, q.month.as_deref()).await?;
+    Ok(Json(serde_json::to_value(p).map_err(|e| AppError::Internal(e.to_string()))?))
+}
+
+/// A plot: `NAME.svg`, or its table as `NAME.csv`.
+async fn plot(State(state): State<AppState>, user: ApiUser, Path(file): Path<String>, Query(q): Query<ProgrammeQuery>) -> Result<Response, AppError> {
+    let s = user.manager()?;
+    let (name, ext) = file.rsplit_once('.').ok_or_else(|| AppError::NotFound(format!("no plot {file:?}")))?;
+    let plot: crate::programme::Plot = name.parse().map_err(AppError::NotFound)?;
+    let p = programme_of(&state, s, q.month.as_deref()).await?;
+    match ext {
+        "svg" => {
+            let lang = lang_of(&state, s, q.lang.as_deref()).await?;
+            let svg = crate::programme::svg(&p, plot, q.facility.as_deref(), lang).map_err(AppError::NotFound)?;
+            Ok(([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
+        }
+        "csv" => Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (header::CONTENT_DISPOSITION, format!("attachment; filename=\"chartscan-{name}.csv\"")),
+            ],
+            crate::programme::csv(&p, plot),
+        )
+            .into_response()),
+        other => Err(AppError::NotFound(format!("plots come as .svg or .csv, not .{other}"))),
+    }
+}
+
+/// The facility registry (of the facilities the user may see).
+async fn facilities(State(state): State<AppState>, user: ApiUser) -> Result<Json<Value>, AppError> {
+    let s = user.manager()?;
+    let list: Vec<chart::archive::Facility> = state.store.facility_registry().await?.into_iter().filter(|f| s.user.facilities.includes(&f.code)).collect();
+    Ok(Json(serde_json::to_value(list).map_err(|e| AppError::Internal(e.to_string()))?))
+}
+
+#[derive(Debug, Deserialize)]
+struct BoxesQuery {
+    facility: Option<String>,
+}
+
+/// The box reconciliation: each box's counts and state.
+async fn boxes(State(state): State<AppState>, user: ApiUser, Query(q): Query<BoxesQuery>) -> Result<Json<Value>, AppError> {
+    let s = user.manager()?;
+    let rows = state.store.box_rows(&s.user.facilities, q.facility.as_deref().filter(|f| !f.is_empty())).await?;
+    let out: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            v["state"] = serde_json::to_value(chart::archive::box_state(&r.counts, crate::programme::BOX_TOLERANCE)).unwrap_or_default();
+            v
+        })
+        .collect();
+    Ok(Json(Value::Array(out)))
+}
+
+/// The monthly report as a page (print it for A4).
+async fn report(State(state): State<AppState>, user: crate::auth::PageUser, Query(q): Query<ProgrammeQuery>) -> Result<Response, AppError> {
+    let s = &user.0;
+    if !s.user.role.can_manage() {
+        return Err(AppError::Forbidden(format!("a {} may not see reports", s.user.role)));
+    }
+    let month = q.month.clone().unwrap_or_else(|| crate::programme::date(store::now_ms().div_euclid(86_400_000))[..7].to_string());
+    let p = programme_of(&state, s, Some(&month)).await?;
+    let lang = lang_of(&state, s, q.lang.as_deref()).await?;
+    state.store.audit(&s.user.name, "view_report", None, &month).await?;
+    Ok(axum::response::Html(crate::programme::report_html(&p, &month, lang, crate::programme::Css::Linked)).into_response())
 }

@@ -14,6 +14,7 @@ mod api;
 mod auth;
 mod error;
 mod pages;
+pub mod programme;
 mod studio;
 pub mod throttle;
 

@@ -22,6 +22,16 @@ const KM = {
   "Waiting": "កំពុងរង់ចាំ", "Approved": "បានអនុម័ត", "Rejected": "បានបដិសេធ", "Rejected charts": "ឯកសារដែលបានបដិសេធ", "File": "ឯកសារស្កេន",
   "Reason": "មូលហេតុ", "Reviewer": "អ្នកពិនិត្យ", "Rescan these, or fetch the paper chart.": "ស្កេនឡើងវិញ ឬយកឯកសារក្រដាស។",
   "Batches and rejections": "បាច់ស្កេន និងការបដិសេធ",
+  "The programme": "កម្មវិធីឌីជីថលូបនីយកម្ម", "All charts to date; plots show the last 60 days.": "ឯកសារទាំងអស់រហូតមកដល់ពេលនេះ ក្រាហ្វបង្ហាញ ៦០ ថ្ងៃចុងក្រោយ។",
+  "Monthly report": "របាយការណ៍ប្រចាំខែ", "Province": "ខេត្ត", "Target": "គោលដៅ", "Scanned": "បានស្កេន", "Boxes": "ប្រអប់", "Forecast finish": "ការព្យាករណ៍បញ្ចប់",
+  "The forecast: approvals a day over the last 14 days, and the range from the slowest and the fastest week in them.": "ការព្យាករណ៍៖ ការអនុម័តក្នុងមួយថ្ងៃក្នុងរយៈពេល ១៤ ថ្ងៃចុងក្រោយ និងចន្លោះពីសប្តាហ៍យឺតបំផុតទៅលឿនបំផុត។",
+  "Burn-up": "វឌ្ឍនភាពសរុប", "Download the table (CSV)": "ទាញយកតារាង (CSV)", "Daily throughput": "លទ្ធផលប្រចាំថ្ងៃ", "Day (UTC)": "ថ្ងៃ (UTC)", "Extracted": "បានអាន",
+  "Review backlog by age": "ឯកសាររង់ចាំតាមអាយុ", "Waiting for": "រង់ចាំអស់", "Charts": "ឯកសារ", "Quality": "គុណភាព", "Fields": "ចំណុច", "Auto-accepted": "ទទួលយកស្វ័យប្រវត្តិ",
+  "Corrections": "ការកែតម្រូវ", "Per 100 fields": "ក្នុង ១០០ ចំណុច", "Rejections by reason": "ការបដិសេធតាមមូលហេតុ", "Reviewers": "អ្នកពិនិត្យ", "Charts per hour": "ឯកសារក្នុងមួយម៉ោង",
+  "Corrections per field": "ការកែតម្រូវក្នុងមួយចំណុច", "Scanning operators": "អ្នកស្កេន", "Batches": "បាច់ស្កេន", "Rescans": "ស្កេនឡើងវិញ", "All facilities": "មូលដ្ឋានទាំងអស់",
+  "only boxes to look at": "តែប្រអប់ដែលត្រូវពិនិត្យ", "Shelf": "ធ្នើ", "Years": "ឆ្នាំ", "Expected": "រំពឹងទុក", "In review": "កំពុងពិនិត្យ", "State": "ស្ថានភាព",
+  "not started": "មិនទាន់ចាប់ផ្តើម", "in progress": "កំពុងដំណើរការ", "done": "រួចរាល់", "too many: scanned twice?": "ច្រើនពេក៖ ស្កេនពីរដង?", "too few: charts missing?": "តិចពេក៖ បាត់ឯកសារ?",
+  "not in the inventory": "មិនមានក្នុងបញ្ជីប្រអប់", "to check": "ត្រូវពិនិត្យ", "no target": "គ្មានគោលដៅ", "not at this pace": "មិនបញ្ចប់តាមល្បឿននេះ", "(no box)": "(គ្មានប្រអប់)",
   "Studio": "បង្រៀនទម្រង់", "Teach a form": "បង្រៀនទម្រង់ថ្មី", "Example chart": "ឯកសារគំរូ", "Name": "ឈ្មោះ", "Field": "ចំណុច", "Type": "ប្រភេទ",
   "Custom name": "ឈ្មោះផ្ទាល់ខ្លួន", "double keying": "វាយបញ្ចូលពីរដង", "Label": "ស្លាក", "Value": "តម្លៃ", "confirm": "បញ្ជាក់", "clear": "សម្អាត",
   "label, then value": "ស្លាក រួចតម្លៃ", "mark the title": "សម្គាល់ចំណងជើង", "try": "សាកល្បង", "save": "រក្សាទុក",
@@ -539,22 +549,69 @@ async function reviewPage() {
 }
 
 // ---------------------------------------------------------------- dashboard
+const BOX_STATES = { not_started: "not started", in_progress: "in progress", done: "done", too_many: "too many: scanned twice?", too_few: "too few: charts missing?", not_in_inventory: "not in the inventory" };
+const fmt1 = (v) => (v == null ? "–" : (Math.round(v * 10) / 10).toString());
+const cells = (values) => values.map((v) => el("td", { text: v == null ? "–" : String(v) }));
+
 async function dashboardPage() {
   await loadSession();
-  let s;
-  try { s = await api("GET", "/api/stats"); } catch (e) { showMessage(e.message); return; }
+  let p, s;
+  try { [p, s] = await Promise.all([api("GET", "/api/programme"), api("GET", "/api/stats")]); } catch (e) { showMessage(e.message); return; }
+  $("#report-link").href = "/report?month=" + p.to.slice(0, 7);
+  // Facilities: names in the user's language, progress, boxes and forecast.
+  const names = {};
+  for (const f of p.facilities) {
+    names[f.code] = session.lang === "km" && f.name_km ? f.name_km : f.name;
+    const c = f.charts;
+    const waiting = c.total - c.approved - c.rejected;
+    const approved = f.target ? `${c.approved} (${Math.round((100 * c.approved) / f.target)}%)` : String(c.approved);
+    const boxes = `${f.boxes.boxes} · ${f.boxes.not_started} ${t("not started")} · ${f.boxes.to_check} ${t("to check")}`;
+    const [finish, early, late] = f.forecast_dates;
+    const forecast = !f.target ? t("no target") : finish ? `${finish} (${early || "?"} – ${late || t("not at this pace")})` : t("not at this pace");
+    const name = el("td", {}, el("span", { text: names[f.code] }), " ", el("code", { text: f.code }));
+    if (f.name_km && session.lang !== "km") name.append(el("div", { class: "muted", text: f.name_km, lang: "km" }));
+    $("#programme tbody").append(el("tr", {}, name, ...cells([f.province, f.target, c.total, approved, waiting, c.rejected, boxes, forecast])));
+    const fig = el("figure", {}, el("img", { src: "/api/plots/burnup.svg?facility=" + encodeURIComponent(f.code), alt: t("Burn-up") + ": " + names[f.code], class: "burnup" }));
+    $("#burnups").append(fig);
+  }
+  const tp = p.totals;
+  $("#programme tbody").append(el("tr", { class: "total" }, el("td", { text: t("All facilities") }), ...cells(["", "", tp.total, tp.approved, tp.total - tp.approved - tp.rejected, tp.rejected, "", ""])));
+  // The plots, each with its table underneath.
+  for (const name of ["throughput", "backlog", "quality", "reviewers", "operators"]) $(`#${name}-plot`).src = `/api/plots/${name}.svg`;
+  for (const d of [...p.throughput].reverse()) $("#throughput tbody").append(el("tr", {}, ...cells([d.date, d.scanned, d.extracted, d.approved, d.rejected])));
+  for (const b of p.backlog) $("#backlog tbody").append(el("tr", {}, ...cells([b.age, b.charts])));
+  for (const q of [...p.quality].reverse()) $("#quality tbody").append(el("tr", {}, ...cells([q.date, q.fields, q.auto_accepted_pct == null ? null : fmt1(q.auto_accepted_pct) + "%", q.corrections, fmt1(q.corrections_per_100), q.rejected])));
+  for (const [reason, n] of p.rejection_reasons) $("#reasons tbody").append(el("tr", {}, ...cells([reason || "—", n])));
+  for (const r of p.reviewers) $("#people tbody").append(el("tr", {}, ...cells([r.name, r.approved, r.rejected, r.corrections, fmt1(r.charts_per_hour), r.corrections_per_field == null ? null : (Math.round(r.corrections_per_field * 1000) / 1000).toString()])));
+  for (const o of p.operators) $("#operators tbody").append(el("tr", {}, ...cells([o.name, o.batches, o.charts, o.rescans, fmt1(o.charts_per_hour)])));
+  // Box reconciliation.
+  for (const f of p.facilities) $("#box-facility").append(el("option", { value: f.code, text: `${names[f.code]} (${f.code})` }));
+  const drawBoxes = async () => {
+    const facility = $("#box-facility").value;
+    let rows;
+    try { rows = await api("GET", "/api/boxes" + (facility ? "?facility=" + encodeURIComponent(facility) : "")); } catch (e) { showMessage(e.message); return; }
+    const flaggedOnly = $("#box-flagged").checked;
+    const body = $("#boxes tbody");
+    body.replaceChildren();
+    for (const b of rows) {
+      const flag = ["too_many", "too_few", "not_in_inventory"].includes(b.state);
+      if (flaggedOnly && !flag) continue;
+      const state = el("td", { class: "state", text: t(BOX_STATES[b.state] || b.state) });
+      body.append(el("tr", { class: flag ? "flag" : "" }, ...cells([names[b.facility] || b.facility, b.label || t("(no box)"), b.shelf, b.years, b.expected, b.scanned, b.in_review, b.approved, b.rejected]), state));
+    }
+  };
+  $("#box-facility").addEventListener("change", drawBoxes);
+  $("#box-flagged").addEventListener("change", drawBoxes);
+  await drawBoxes();
+  // Counts as before, with names.
   const body = $("#stats tbody");
   const row = (name, c, cls) => body.append(el("tr", { class: cls || "" }, el("td", { text: name }), ...["total", "extracted", "in_review", "approved", "rejected"].map((k) => el("td", { text: String(c[k]) }))));
-  for (const [facility, c] of Object.entries(s.by_facility)) row(facility, c);
-  row("All facilities", s.charts, "total");
+  for (const [facility, c] of Object.entries(s.by_facility)) row(names[facility] ? `${names[facility]} (${facility})` : facility, c);
+  row(t("All facilities"), s.charts, "total");
   $("#pages").textContent = `Pages: ${s.pages.total} total, ${s.pages.queued} queued, ${s.pages.done} done, ${s.pages.failed} failed.`;
   const r = s.records || {};
   $("#records").textContent = `Committed records: ${r.patients || 0} patients, ${r.encounters || 0} encounters, ${r.facts || 0} clinical facts; ${r.outbox_pending || 0} change(s) waiting to be pushed to the hospital system.`;
-  const rows = (sel, entries, keys) => { for (const [name, c] of entries) $(sel + " tbody").append(el("tr", {}, el("td", { text: name }), ...keys.map((k) => el("td", { text: String(c[k]) })))); };
-  rows("#days", Object.entries(s.by_day || {}).reverse().slice(0, 31), ["ingested", "approved", "rejected"]);
-  const reviewers = Object.entries(s.by_reviewer || {}).map(([n, c]) => [n, { ...c, time: c.median_seconds_per_chart == null ? "–" : Math.round(c.median_seconds_per_chart) + " s" }]);
-  rows("#reviewers", reviewers, ["approved", "rejected", "in_review", "fields_corrected", "time"]);
-  rows("#corrections", Object.entries(s.corrections_by_field || {}).sort((a, b) => b[1] - a[1]).map(([f, n]) => [f, { n }]), ["n"]);
+  for (const [f, n] of Object.entries(s.corrections_by_field || {}).sort((a, b) => b[1] - a[1])) $("#corrections tbody").append(el("tr", {}, ...cells([f, n])));
 }
 
 // ---------------------------------------------------------------- admin

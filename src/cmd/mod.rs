@@ -11,6 +11,7 @@ pub mod evaluate;
 pub mod export;
 pub mod ingest;
 pub mod push;
+pub mod report;
 pub mod serve;
 pub mod stats;
 pub mod templates;

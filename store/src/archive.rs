@@ -25,6 +25,37 @@ pub struct BoxRow {
     pub counts: BoxCounts,
 }
 
+/// One row of the daily totals: a facility's charts (or fields) at one stage on one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayStage {
+    /// Unix days (UTC).
+    pub day: i64,
+    /// The facility's code.
+    pub facility: String,
+    /// `scanned`, `extracted`, `approved`, `rejected`, `open` (charts created that day still
+    /// awaiting a decision), `fields` or `fields_auto`.
+    pub stage: String,
+    /// How many.
+    pub n: i64,
+}
+
+/// One scanning operator's batches.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OperatorRow {
+    /// The name given to `ingest --operator` (`""`: none given).
+    pub operator: String,
+    /// Batches.
+    pub batches: i64,
+    /// Files scanned.
+    pub files: i64,
+    /// Charts made from them.
+    pub charts: i64,
+    /// Of them rejected by reviewers (to be rescanned or fetched).
+    pub rejected: i64,
+    /// Seconds from the first to the last file of each batch, summed.
+    pub scanning_seconds: i64,
+}
+
 /// How many rows an import added and changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Imported {
@@ -161,6 +192,76 @@ impl Store {
         Ok(out.into_values().collect())
     }
 
+    /// The daily totals of the facilities a user may see (every non-zero row).
+    pub async fn day_stages(&self, facilities: &Facilities) -> Result<Vec<DayStage>> {
+        let sql = format!("SELECT day, facility, stage, n FROM day_tally WHERE n <> 0 AND {} ORDER BY day", facility_clause("facility", 1));
+        let rows = sqlx::query(&sql).bind(facilities.stored()).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok(DayStage { day: r.try_get(0)?, facility: r.try_get(1)?, stage: r.try_get(2)?, n: r.try_get(3)? })).collect()
+    }
+
+    /// Corrections by day and reviewer (summed over fields and facilities).
+    pub async fn corrections_by_day(&self, facilities: &Facilities) -> Result<Vec<(i64, String, i64)>> {
+        let sql = format!(
+            "SELECT day, actor, CAST(SUM(n) AS BIGINT) FROM correction_tally WHERE {} GROUP BY day, actor ORDER BY day",
+            facility_clause("facility", 1)
+        );
+        let rows = sqlx::query(&sql).bind(facilities.stored()).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+    }
+
+    /// Each scanning operator's batches, files, charts and rejections.
+    pub async fn operators(&self, facilities: &Facilities) -> Result<Vec<OperatorRow>> {
+        let scope = facilities.stored();
+        let mut by_batch: BTreeMap<(String, String), String> = BTreeMap::new();
+        let mut out: BTreeMap<String, OperatorRow> = BTreeMap::new();
+        let sql =
+            format!("SELECT facility, batch, COALESCE(operator, ''), files, started_at, last_at FROM batch_tally WHERE {}", facility_clause("facility", 1));
+        for r in sqlx::query(&sql).bind(&scope).fetch_all(&self.pool).await? {
+            let (facility, batch, operator, files, first, last): (String, String, String, i64, i64, i64) =
+                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
+            let o = out.entry(operator.clone()).or_insert_with(|| OperatorRow { operator: operator.clone(), ..OperatorRow::default() });
+            o.batches += 1;
+            o.files += files;
+            o.scanning_seconds += (last - first).max(0) / 1000;
+            by_batch.insert((facility, batch), operator);
+        }
+        let sql = format!(
+            "SELECT facility, batch, status, CAST(SUM(n) AS BIGINT) FROM chart_tally WHERE {} GROUP BY facility, batch, status",
+            facility_clause("facility", 1)
+        );
+        for r in sqlx::query(&sql).bind(&scope).fetch_all(&self.pool).await? {
+            let (facility, batch, status, n): (String, String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+            if let Some(o) = by_batch.get(&(facility, batch)).and_then(|op| out.get_mut(op)) {
+                o.charts += n;
+                if status == "rejected" {
+                    o.rejected += n;
+                }
+            }
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// Why charts were rejected since `since_ms`, most frequent first.
+    pub async fn rejection_reasons(&self, facilities: &Facilities, since_ms: i64) -> Result<Vec<(String, i64)>> {
+        let sql = format!(
+            "SELECT COALESCE(reject_reason, ''), COUNT(*) FROM charts WHERE status = 'rejected' AND reviewed_at >= $2 AND {} \
+             GROUP BY COALESCE(reject_reason, '') ORDER BY COUNT(*) DESC LIMIT 20",
+            facility_clause("facility", 1)
+        );
+        let rows = sqlx::query(&sql).bind(facilities.stored()).bind(since_ms).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Counts every chart by facility and status from the charts table itself (what the
+    /// dashboard did before the running totals; the dashboard benchmark's baseline): the total.
+    pub async fn count_charts_by_facility(&self) -> Result<i64> {
+        let mut total = 0;
+        for r in sqlx::query("SELECT facility, status, COUNT(*) FROM charts GROUP BY facility, status").fetch_all(&self.pool).await? {
+            total += r.try_get::<i64, _>(2)?;
+        }
+        Ok(total)
+    }
+
     /// Recounts what the running totals hold from the tables themselves and returns every
     /// difference (empty when they agree). Reads every chart: for tests and `doctor`, not
     /// for pages.
@@ -181,6 +282,11 @@ impl Store {
                 "charts awaiting a decision per day created",
                 "SELECT CAST(created_at / 86400000 AS TEXT) || '|' || facility, COUNT(*) FROM charts WHERE status NOT IN ('approved', 'rejected') GROUP BY 1",
                 "SELECT CAST(day AS TEXT) || '|' || facility, CAST(SUM(n) AS BIGINT) FROM day_tally WHERE stage = 'open' GROUP BY 1",
+            ),
+            (
+                "charts approved and rejected, net over the days",
+                "SELECT facility || '|' || status, COUNT(*) FROM charts WHERE status IN ('approved', 'rejected') GROUP BY 1",
+                "SELECT facility || '|' || stage, CAST(SUM(n) AS BIGINT) FROM day_tally WHERE stage IN ('approved', 'rejected') GROUP BY 1",
             ),
             (
                 "files per batch",

@@ -232,6 +232,11 @@ pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as i64
 }
 
+/// Province names for synthetic facilities: the CONTRACT's English names.
+pub(crate) fn synthetic_provinces() -> Vec<&'static str> {
+    chart::province::CANONICAL.iter().map(|(_, name)| *name).collect()
+}
+
 /// Unix milliseconds as an RFC 3339 UTC instant (to the second).
 pub fn rfc3339(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);

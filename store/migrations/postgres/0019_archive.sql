@@ -39,9 +39,11 @@ CREATE TABLE chart_tally (
     PRIMARY KEY (facility, batch, box_label, reviewer, status)
 );
 
--- Each day's work (day = Unix days, UTC): charts `scanned` (created), `extracted`, `approved`
--- and `rejected` (entering that status that day), and `open`: charts created that day that
--- still await a decision (the review backlog by age).
+-- Each day's work (day = Unix days, UTC): charts `scanned` (created) and `extracted` that day;
+-- `approved` and `rejected`: charts entering that status that day less those leaving it (an
+-- approval undone), so that their sum over the days is the charts approved (rejected) now; `open`: charts created that day that still
+-- await a decision (the review backlog by age); `fields` extracted that day and of them
+-- `fields_auto`, accepted without review (the quality plot).
 CREATE TABLE day_tally (
     day      BIGINT NOT NULL,
     facility TEXT    NOT NULL,
@@ -56,6 +58,7 @@ CREATE TABLE batch_tally (
     batch      TEXT    NOT NULL,
     files      BIGINT NOT NULL,
     started_at BIGINT NOT NULL,
+    last_at    BIGINT NOT NULL,
     box_label  TEXT,
     operator   TEXT,
     PRIMARY KEY (facility, batch)
@@ -89,9 +92,11 @@ SELECT d, facility, stage, COUNT(*) FROM (
     UNION ALL SELECT created_at / 86400000, facility, 'extracted' FROM charts WHERE status <> 'ingested'
     UNION ALL SELECT COALESCE(reviewed_at, updated_at) / 86400000, facility, status FROM charts WHERE status IN ('approved', 'rejected')
     UNION ALL SELECT created_at / 86400000, facility, 'open' FROM charts WHERE status NOT IN ('approved', 'rejected')
+    UNION ALL SELECT c.updated_at / 86400000, c.facility, 'fields' FROM fields f JOIN charts c ON c.id = f.chart_id WHERE f.corrected = 0
+    UNION ALL SELECT c.updated_at / 86400000, c.facility, 'fields_auto' FROM fields f JOIN charts c ON c.id = f.chart_id WHERE f.corrected = 0 AND f.needs_review = 0
 ) x GROUP BY 1, 2, 3;
-INSERT INTO batch_tally (facility, batch, files, started_at, box_label, operator)
-SELECT facility, batch, COUNT(*), MIN(ingested_at), MIN(box_label), MIN(operator) FROM files GROUP BY 1, 2;
+INSERT INTO batch_tally (facility, batch, files, started_at, last_at, box_label, operator)
+SELECT facility, batch, COUNT(*), MIN(ingested_at), MAX(ingested_at), MIN(box_label), MIN(operator) FROM files GROUP BY 1, 2;
 INSERT INTO page_tally (facility, status, n)
 SELECT c.facility, p.status, COUNT(*) FROM pages p JOIN charts c ON c.id = p.chart_id GROUP BY 1, 2;
 INSERT INTO correction_tally (day, facility, actor, field, n)
@@ -111,7 +116,9 @@ BEGIN
         INSERT INTO day_tally AS t (day, facility, stage, n)
         SELECT d, facility, stage, COUNT(*) FROM (
             SELECT created_at / 86400000 AS d, facility, 'scanned' AS stage FROM new_rows
-            UNION ALL SELECT updated_at / 86400000, facility, status FROM new_rows WHERE status IN ('extracted', 'approved', 'rejected')
+            -- A chart made past ingestion (imported already read) was extracted when it was made.
+            UNION ALL SELECT created_at / 86400000, facility, 'extracted' FROM new_rows WHERE status <> 'ingested'
+            UNION ALL SELECT updated_at / 86400000, facility, status FROM new_rows WHERE status IN ('approved', 'rejected')
             UNION ALL SELECT created_at / 86400000, facility, 'open' FROM new_rows WHERE status NOT IN ('approved', 'rejected')
         ) x GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (day, facility, stage) DO UPDATE SET n = t.n + EXCLUDED.n;
@@ -130,6 +137,9 @@ BEGIN
             SELECT n.updated_at / 86400000 AS d, n.facility, n.status AS stage, 1 AS k
             FROM new_rows n JOIN old_rows o ON o.id = n.id
             WHERE n.status <> o.status AND n.status IN ('extracted', 'approved', 'rejected')
+            UNION ALL SELECT n.updated_at / 86400000, o.facility, o.status, -1
+            FROM new_rows n JOIN old_rows o ON o.id = n.id
+            WHERE n.status <> o.status AND o.status IN ('approved', 'rejected')
             UNION ALL SELECT created_at / 86400000, facility, 'open', 1 FROM new_rows WHERE status NOT IN ('approved', 'rejected')
             UNION ALL SELECT created_at / 86400000, facility, 'open', -1 FROM old_rows WHERE status NOT IN ('approved', 'rejected')
         ) x GROUP BY 1, 2, 3 HAVING SUM(k) <> 0 ORDER BY 1, 2, 3
@@ -141,8 +151,10 @@ BEGIN
         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
         ON CONFLICT (facility, batch, box_label, reviewer, status) DO UPDATE SET n = t.n + EXCLUDED.n;
         INSERT INTO day_tally AS t (day, facility, stage, n)
-        SELECT created_at / 86400000, facility, 'open', -COUNT(*) FROM old_rows WHERE status NOT IN ('approved', 'rejected')
-        GROUP BY 1, 2 ORDER BY 1, 2
+        SELECT d, facility, stage, -COUNT(*) FROM (
+            SELECT created_at / 86400000 AS d, facility, 'open' AS stage FROM old_rows WHERE status NOT IN ('approved', 'rejected')
+            UNION ALL SELECT updated_at / 86400000, facility, status FROM old_rows WHERE status IN ('approved', 'rejected')
+        ) x GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
         ON CONFLICT (day, facility, stage) DO UPDATE SET n = t.n + EXCLUDED.n;
     END IF;
     RETURN NULL;
@@ -157,10 +169,11 @@ CREATE TRIGGER charts_tally_delete AFTER DELETE ON charts REFERENCING OLD TABLE 
 -- Files.
 CREATE FUNCTION batch_tally_after() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO batch_tally AS t (facility, batch, files, started_at, box_label, operator)
-    SELECT facility, batch, COUNT(*), MIN(ingested_at), MIN(box_label), MIN(operator) FROM new_rows
+    INSERT INTO batch_tally AS t (facility, batch, files, started_at, last_at, box_label, operator)
+    SELECT facility, batch, COUNT(*), MIN(ingested_at), MAX(ingested_at), MIN(box_label), MIN(operator) FROM new_rows
     GROUP BY 1, 2 ORDER BY 1, 2
     ON CONFLICT (facility, batch) DO UPDATE SET files = t.files + EXCLUDED.files, started_at = LEAST(t.started_at, EXCLUDED.started_at),
+        last_at = GREATEST(t.last_at, EXCLUDED.last_at),
         box_label = LEAST(t.box_label, EXCLUDED.box_label), operator = LEAST(t.operator, EXCLUDED.operator);
     RETURN NULL;
 END $$;
@@ -196,6 +209,21 @@ CREATE TRIGGER pages_tally_update AFTER UPDATE ON pages REFERENCING OLD TABLE AS
     FOR EACH STATEMENT EXECUTE FUNCTION page_tally_after();
 CREATE TRIGGER pages_tally_delete AFTER DELETE ON pages REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION page_tally_after();
+
+-- Fields extracted, and of them those accepted without review (not a reviewer's own).
+CREATE FUNCTION fields_tally_after() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO day_tally AS t (day, facility, stage, n)
+    SELECT d, facility, stage, COUNT(*) FROM (
+        SELECT c.updated_at / 86400000 AS d, c.facility, 'fields' AS stage FROM new_rows f JOIN charts c ON c.id = f.chart_id WHERE f.corrected = 0
+        UNION ALL
+        SELECT c.updated_at / 86400000, c.facility, 'fields_auto' FROM new_rows f JOIN charts c ON c.id = f.chart_id WHERE f.corrected = 0 AND f.needs_review = 0
+    ) x GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (day, facility, stage) DO UPDATE SET n = t.n + EXCLUDED.n;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER fields_tally_insert AFTER INSERT ON fields REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION fields_tally_after();
 
 -- Corrections.
 CREATE FUNCTION correction_tally_after() RETURNS trigger LANGUAGE plpgsql AS $$
