@@ -376,3 +376,57 @@ fn users_are_changed_on_purpose_and_the_demo_keeps_off_real_stores() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("other than the demo's (sokha, vanna)"), "{err}");
 }
+
+/// A manager's commands: the facility registry from a CSV (every bad row reported, nothing
+/// taken from a bad file), the archive's boxes, charts scanned into a box with `ingest --box`,
+/// the reconciliation, and the monthly report.
+#[test]
+fn a_manager_registers_facilities_and_boxes_and_reconciles_what_was_scanned() {
+    let ws = Workspace::new();
+    let write = |name: &str, text: &str| {
+        let p = ws.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let bad = write("bad.csv", "code,name,province,target\nPP01,Example Hospital,Atlantis,100\nSR 1,Other,,x\n");
+    let out = ws.run(&["facility", "import", &bad]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("bad.csv:line 2") && err.contains("Atlantis") && err.contains("bad.csv:line 3") && err.contains("nothing was imported"), "{err}");
+    let good = write(
+        "facilities.csv",
+        "code,name,name_km,province,target,start_date\nPP01,Example Hospital,មន្ទីរពេទ្យឧទាហរណ៍,ភ្នំពេញ,100,2026-01-05\nSR01,Other Clinic,,siem reap,20,\n",
+    );
+    assert!(ws.run(&["facility", "import", &good]).status.success());
+    assert!(ws.run(&["facility", "add", "BB01", "--name", "Third Clinic", "--province", "Battambang", "--target", "5"]).status.success());
+    let (code, list) = ws.json(&["facility", "list", "--json"]);
+    assert_eq!(code, 0);
+    let provinces: Vec<&str> = list.as_array().unwrap().iter().map(|f| f["province"].as_str().unwrap()).collect();
+    assert_eq!(provinces, ["Battambang", "Phnom Penh", "Siem Reap"], "by code, each province the gazetteer's");
+    let boxes = write("boxes.csv", "facility,box,expected,years,shelf\nPP01,PP-B1,1,2019,R1\nPP01,PP-B2,30,2020,R1\n");
+    assert!(ws.run(&["boxes", "import", &boxes]).status.success());
+    let dir = ws.samples(&["PP01/opd-0001.jpg", "PP01/anc-0007.jpg", "PP01/opd-0010.jpg"]);
+    let ingest = ws.run(&["ingest", dir.to_str().unwrap(), "--facility", "PP01", "--box", "PP-B1", "--operator", "srey"]);
+    assert!(ingest.status.success(), "{}", String::from_utf8_lossy(&ingest.stderr));
+    let (code, status) = ws.json(&["boxes", "status", "--facility", "PP01", "--json"]);
+    assert_eq!(code, 0);
+    let b1 = status.as_array().unwrap().iter().find(|b| b["label"] == "PP-B1").unwrap();
+    // Three charts from a box of one: more than its one chart of slack, scanned twice?
+    assert_eq!(
+        (b1["expected"].as_i64(), b1["scanned"].as_i64(), b1["in_review"].as_i64(), b1["state"].as_str()),
+        (Some(1), Some(3), Some(3), Some("too_many"))
+    );
+    let b2 = status.as_array().unwrap().iter().find(|b| b["label"] == "PP-B2").unwrap();
+    assert_eq!(b2["state"], "not_started");
+    let table = String::from_utf8_lossy(&ws.run(&["boxes", "status"]).stdout).to_string();
+    assert!(table.contains("PP-B1") && table.contains("scanned twice?") && table.contains("not started"), "{table}");
+    assert_eq!(ws.run(&["boxes", "status", "--tolerance", "2"]).status.code(), Some(1), "a tolerance is a share");
+    // The monthly report: this month's three charts, the names, the plots.
+    let out = ws.run(&["report", "--out", "report.html", "--lang", "km"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(ws.path().join("report.html")).unwrap();
+    assert!(html.contains("មន្ទីរពេទ្យឧទាហរណ៍") && html.contains("របាយការណ៍ប្រចាំខែ") && html.matches("<svg").count() >= 6 && html.contains("@page{size:A4"));
+    let audit = String::from_utf8_lossy(&ws.run(&["audit", "verify"]).stdout).to_string() + &String::from_utf8_lossy(&ws.run(&["audit", "verify"]).stderr);
+    assert!(!audit.contains("broken"), "{audit}");
+    assert_eq!(ws.run(&["report", "--month", "2026-13"]).status.code(), Some(1));
+}

@@ -757,9 +757,20 @@ fn period(month: Option<&str>) -> Result<(i64, i64, i64), AppError> {
     }
 }
 
-async fn programme_of(state: &AppState, s: &store::Session, month: Option<&str>) -> Result<crate::programme::Programme, AppError> {
+/// How long a gathered programme view is reused (a dashboard load's plots come from one).
+const PROGRAMME_FRESH: std::time::Duration = std::time::Duration::from_secs(20);
+
+async fn programme_of(state: &AppState, s: &store::Session, month: Option<&str>) -> Result<Arc<crate::programme::Programme>, AppError> {
     let (today, from, to) = period(month)?;
-    Ok(crate::programme::gather(&state.store, &s.user.facilities, today, from, to).await?)
+    let key = format!("{}|{today}|{from}|{to}", s.user.facilities.stored());
+    if let Some((at, p)) = state.programmes.get(&key) {
+        if at.elapsed() < PROGRAMME_FRESH {
+            return Ok(p);
+        }
+    }
+    let p = Arc::new(crate::programme::gather(&state.store, &s.user.facilities, today, from, to).await?);
+    state.programmes.put(key, (std::time::Instant::now(), p.clone()));
+    Ok(p)
 }
 
 async fn lang_of(state: &AppState, s: &store::Session, asked: Option<&str>) -> Result<crate::programme::Lang, AppError> {
@@ -773,7 +784,7 @@ async fn lang_of(state: &AppState, s: &store::Session, asked: Option<&str>) -> R
 async fn programme(State(state): State<AppState>, user: ApiUser, Query(q): Query<ProgrammeQuery>) -> Result<Json<Value>, AppError> {
     let s = user.manager()?;
     let p = programme_of(&state, s, q.month.as_deref()).await?;
-    Ok(Json(serde_json::to_value(p).map_err(|e| AppError::Internal(e.to_string()))?))
+    Ok(Json(serde_json::to_value(&*p).map_err(|e| AppError::Internal(e.to_string()))?))
 }
 
 /// A plot: `NAME.svg`, or its table as `NAME.csv`.

@@ -35,6 +35,9 @@ pub struct AppState {
     throttle: Arc<throttle::Throttle>,
     pages: Arc<Recent<Arc<image::GrayImage>>>,
     shrunk: Arc<Recent<Arc<Vec<u8>>>>,
+    /// The programme view recently gathered, by scope and month, with when: one dashboard
+    /// load asks for a dozen plots and a burn-up per facility, all drawn from one gathering.
+    programmes: Arc<Recent<(std::time::Instant, Arc<programme::Programme>)>>,
     /// The folder scans uploaded in the studio are written to (the one `chartscan watch`
     /// reads), if the server was given one.
     inbox: Option<std::path::PathBuf>,
@@ -66,7 +69,16 @@ impl AppState {
     /// State from its parts; the templates are the store's.
     pub fn new(store: Store, blobs: BlobStore) -> Self {
         // 24 decoded A5 pages are about 100 MB; 64 shrunk pages about 10 MB.
-        Self { store, blobs, throttle: Default::default(), pages: Arc::new(Recent::new(24)), shrunk: Arc::new(Recent::new(64)), inbox: None, https: false }
+        Self {
+            store,
+            blobs,
+            throttle: Default::default(),
+            pages: Arc::new(Recent::new(24)),
+            shrunk: Arc::new(Recent::new(64)),
+            programmes: Arc::new(Recent::new(16)),
+            inbox: None,
+            https: false,
+        }
     }
 
     /// The same state, writing scans uploaded in the studio to `inbox` (the folder a

@@ -284,7 +284,11 @@ pub struct Programme {
 /// and period totals; burn-ups and totals run to `today`).
 pub async fn gather(store: &Store, facilities: &Facilities, today: i64, from: i64, to: i64) -> Result<Programme, StoreError> {
     let stats = store.stats_of(facilities).await?;
-    let stages = store.day_stages(facilities).await?;
+    // The burn-ups' days, every stage of the period's days, the backlog by day, and totals.
+    let burn = store.day_stages(facilities, &["scanned", "approved"], None).await?;
+    let in_period = store.day_stages(facilities, &[], Some((from, to))).await?;
+    let open_by_day: BTreeMap<i64, i64> = store.stage_by_day(facilities, "open").await?.into_iter().collect();
+    let totals = store.stage_totals(facilities).await?;
     let registry: BTreeMap<String, chart::archive::Facility> =
         store.facility_registry().await?.into_iter().filter(|f| facilities.includes(&f.code)).map(|f| (f.code.clone(), f)).collect();
     let boxes = store.box_rows(facilities, None).await?;
@@ -298,54 +302,45 @@ pub async fn gather(store: &Store, facilities: &Facilities, today: i64, from: i6
     codes.sort();
     let mut throughput: BTreeMap<i64, ThroughputDay> = (from..=to).map(|d| (d, ThroughputDay { date: date(d), ..Default::default() })).collect();
     let mut quality: BTreeMap<i64, QualityDay> = (from..=to).map(|d| (d, QualityDay { date: date(d), ..Default::default() })).collect();
-    let mut open_by_day: BTreeMap<i64, i64> = BTreeMap::new();
     let mut daily: BTreeMap<&str, BTreeMap<i64, (i64, i64)>> = BTreeMap::new();
     let mut period: BTreeMap<&str, Period> = BTreeMap::new();
     let mut all_period = Period::default();
-    let (mut fields_total, mut scanned_total) = (0i64, 0i64);
-    for s in &stages {
-        let in_period = (from..=to).contains(&s.day);
-        match s.stage.as_str() {
-            "scanned" | "approved" => {
-                let e = daily.entry(&s.facility).or_default().entry(s.day).or_default();
-                if s.stage == "scanned" {
-                    e.0 += s.n;
-                    scanned_total += s.n;
-                } else {
-                    e.1 += s.n;
-                }
-            }
-            "open" => *open_by_day.entry(s.day).or_default() += s.n,
-            "fields" => fields_total += s.n,
-            _ => {}
+    let fields_total = totals.get("fields").copied().unwrap_or(0);
+    let scanned_total = totals.get("scanned").copied().unwrap_or(0);
+    for s in &burn {
+        let e = daily.entry(&s.facility).or_default().entry(s.day).or_default();
+        if s.stage == "scanned" {
+            e.0 += s.n;
+        } else {
+            e.1 += s.n;
         }
-        if in_period {
-            let t = throughput.get_mut(&s.day).expect("every day of the period");
-            let q = quality.get_mut(&s.day).expect("every day of the period");
-            let p = period.entry(&s.facility).or_default();
-            match s.stage.as_str() {
-                "scanned" => {
-                    t.scanned += s.n;
-                    p.scanned += s.n;
-                    all_period.scanned += s.n;
-                }
-                "extracted" => t.extracted += s.n,
-                "approved" => {
-                    t.approved += s.n;
-                    p.approved += s.n;
-                    all_period.approved += s.n;
-                }
-                "rejected" => {
-                    t.rejected += s.n;
-                    q.rejected += s.n;
-                    p.rejected += s.n;
-                    all_period.rejected += s.n;
-                }
-                "fields" => q.fields += s.n,
-                // Accepted share, kept as a count until the day is summed.
-                "fields_auto" => *q.auto_accepted_pct.get_or_insert(0.0) += s.n as f64,
-                _ => {}
+    }
+    for s in &in_period {
+        let t = throughput.get_mut(&s.day).expect("every day of the period");
+        let q = quality.get_mut(&s.day).expect("every day of the period");
+        let p = period.entry(&s.facility).or_default();
+        match s.stage.as_str() {
+            "scanned" => {
+                t.scanned += s.n;
+                p.scanned += s.n;
+                all_period.scanned += s.n;
             }
+            "extracted" => t.extracted += s.n,
+            "approved" => {
+                t.approved += s.n;
+                p.approved += s.n;
+                all_period.approved += s.n;
+            }
+            "rejected" => {
+                t.rejected += s.n;
+                q.rejected += s.n;
+                p.rejected += s.n;
+                all_period.rejected += s.n;
+            }
+            "fields" => q.fields += s.n,
+            // Accepted share, kept as a count until the day is summed.
+            "fields_auto" => *q.auto_accepted_pct.get_or_insert(0.0) += s.n as f64,
+            _ => {}
         }
     }
     for (day, _, n) in store.corrections_by_day(facilities).await? {

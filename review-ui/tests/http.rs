@@ -146,6 +146,11 @@ async fn anonymous_requests_are_refused_on_every_route() {
         (Method::GET, format!("/api/charts/{c}/patient-match")),
         (Method::POST, format!("/api/charts/{c}/unapprove")),
         (Method::GET, "/api/reference/icd10?q=J0".into()),
+        (Method::GET, "/api/programme".into()),
+        (Method::GET, "/api/plots/throughput.svg".into()),
+        (Method::GET, "/api/plots/burnup.csv".into()),
+        (Method::GET, "/api/facilities".into()),
+        (Method::GET, "/api/boxes".into()),
     ];
     for (m, uri) in api {
         let r = send(&e.state, m.clone(), &uri, None, None, Some(json!({"version": 1, "value": "x", "reason": "x"}))).await;
@@ -153,7 +158,7 @@ async fn anonymous_requests_are_refused_on_every_route() {
         let r = send(&e.state, m.clone(), &uri, Some("chartscan_session=forged"), None, None).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{m} {uri} with a forged cookie");
     }
-    for uri in ["/", &format!("/charts/{c}"), "/dashboard", "/admin"] {
+    for uri in ["/", &format!("/charts/{c}"), "/dashboard", "/admin", "/report?month=2026-11"] {
         let r = send(&e.state, Method::GET, uri, None, None, None).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{uri}");
         assert!(r.headers[header::LOCATION].to_str().unwrap().starts_with("/login?next="), "{uri}");
@@ -899,4 +904,65 @@ async fn users_see_only_their_facilities() {
     assert_eq!(everyone.text().lines().count(), 1, "a user of every facility exports the chart");
     // Nothing was changed.
     assert_eq!(e.store.chart(&c).await.unwrap().version, 1);
+}
+
+/// The programme's view: managers only; each user's facilities only; plots, tables and the
+/// report from the same figures; the facility and box names (untrusted text someone typed)
+/// never become markup.
+#[tokio::test]
+async fn the_programme_view_is_for_managers_of_their_own_facilities() {
+    let e = env().await; // one chart of PP01, extracted
+    let evil = chart::archive::Facility { code: "PP01".into(), name: EVIL.into(), target_charts: Some(100), ..Default::default() }.checked().unwrap();
+    let other = chart::archive::Facility { code: "SR01".into(), name: "Other Clinic".into(), target_charts: Some(50), ..Default::default() };
+    e.store.upsert_facilities(&[evil, other]).await.unwrap();
+    e.store
+        .import_boxes(&chart::archive::parse_boxes(&format!("facility,box,expected\nPP01,\"{}\",40\nSR01,S-1,10\n", EVIL.replace('"', "'"))).unwrap())
+        .await
+        .unwrap();
+    let (rev, _) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
+    let (boss, _) = login(&e.state, "boss", "lotus-quarry-violet-58").await.unwrap();
+    e.store.add_user_for("srboss", Role::Manager, store::Facilities::Only(vec!["SR01".into()]), "lotus-quarry-violet-58", "root").await.unwrap();
+    let (srboss, _) = login(&e.state, "srboss", "lotus-quarry-violet-58").await.unwrap();
+    for uri in ["/api/programme", "/api/plots/backlog.svg", "/api/plots/quality.csv", "/api/facilities", "/api/boxes", "/report?month=2026-11"] {
+        assert_eq!(send(&e.state, Method::GET, uri, Some(&rev), None, None).await.status, StatusCode::FORBIDDEN, "{uri} for a reviewer");
+    }
+    let p = send(&e.state, Method::GET, "/api/programme", Some(&boss), None, None).await.json();
+    let pp = p["facilities"].as_array().unwrap().iter().find(|f| f["code"] == "PP01").unwrap().clone();
+    assert_eq!((pp["charts"]["total"].as_i64(), pp["target"].as_i64(), pp["name"].as_str()), (Some(1), Some(100), Some(EVIL)));
+    assert_eq!(p["throughput"].as_array().unwrap().len(), 60);
+    assert_eq!(p["throughput"].as_array().unwrap().last().unwrap()["scanned"], 1, "today's scan");
+    // Every plot draws, as SVG; the facility's name is text in it, not markup.
+    for plot in ["throughput", "backlog", "quality", "reviewers", "operators"] {
+        let r = send(&e.state, Method::GET, &format!("/api/plots/{plot}.svg"), Some(&boss), None, None).await;
+        assert_eq!((r.status, r.headers[header::CONTENT_TYPE].to_str().unwrap()), (StatusCode::OK, "image/svg+xml"), "{plot}");
+        assert!(r.text().starts_with("<svg"), "{plot}");
+        let csv = send(&e.state, Method::GET, &format!("/api/plots/{plot}.csv"), Some(&boss), None, None).await;
+        assert!(csv.headers[header::CONTENT_DISPOSITION].to_str().unwrap().contains(&format!("chartscan-{plot}.csv")));
+    }
+    let burnup = send(&e.state, Method::GET, "/api/plots/burnup.svg?facility=PP01", Some(&boss), None, None).await.text();
+    assert!(!burnup.contains("<script") && burnup.contains("&lt;script&gt;"), "names are escaped in plots");
+    assert_eq!(send(&e.state, Method::GET, "/api/plots/nothing.svg", Some(&boss), None, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(send(&e.state, Method::GET, "/api/plots/burnup.svg?facility=XX", Some(&boss), None, None).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(send(&e.state, Method::GET, "/api/programme?month=2026-13", Some(&boss), None, None).await.status, StatusCode::BAD_REQUEST);
+    // The report: escaped, styled from the station (its CSP allows no inline style), audited.
+    let report = send(&e.state, Method::GET, "/report?month=2026-11", Some(&boss), None, None).await;
+    assert_eq!(report.status, StatusCode::OK);
+    let html = report.text();
+    assert!(!html.contains(EVIL) && html.contains("&lt;script&gt;") && html.contains("/static/report.css") && !html.contains("<style"));
+    assert!(e.store.audit_entries(None).await.unwrap().iter().any(|a| a.2 == "view_report" && a.1 == "boss"));
+    assert_eq!(send(&e.state, Method::GET, "/static/report.css", None, None, None).await.status, StatusCode::OK);
+    // Boxes: the unscanned box of PP01 and SR01's; a manager of SR01 sees SR01 only.
+    let boxes = send(&e.state, Method::GET, "/api/boxes", Some(&boss), None, None).await.json();
+    assert_eq!(boxes.as_array().unwrap().len(), 3, "two boxes of the inventory and the files without a box: {boxes}");
+    assert!(boxes.as_array().unwrap().iter().any(|b| b["label"] == "" && b["state"] == "not_in_inventory" && b["scanned"] == 1));
+    let theirs = send(&e.state, Method::GET, "/api/boxes", Some(&srboss), None, None).await.json();
+    assert_eq!(
+        theirs,
+        json!([{"facility": "SR01", "label": "S-1", "years": null, "shelf": null, "expected": 10, "scanned": 0, "in_review": 0, "approved": 0, "rejected": 0, "state": "not_started"}])
+    );
+    let p = send(&e.state, Method::GET, "/api/programme", Some(&srboss), None, None).await.json();
+    assert_eq!(p["facilities"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect::<Vec<_>>(), ["SR01"]);
+    assert_eq!(p["totals"]["total"], 0);
+    let registry = send(&e.state, Method::GET, "/api/facilities", Some(&srboss), None, None).await.json();
+    assert_eq!(registry.as_array().unwrap().len(), 1);
 }

@@ -192,11 +192,35 @@ impl Store {
         Ok(out.into_values().collect())
     }
 
-    /// The daily totals of the facilities a user may see (every non-zero row).
-    pub async fn day_stages(&self, facilities: &Facilities) -> Result<Vec<DayStage>> {
-        let sql = format!("SELECT day, facility, stage, n FROM day_tally WHERE n <> 0 AND {} ORDER BY day", facility_clause("facility", 1));
-        let rows = sqlx::query(&sql).bind(facilities.stored()).fetch_all(&self.pool).await?;
+    /// The daily totals of the facilities a user may see (every non-zero row): of these
+    /// stages only (all when empty), of the days `from..=to` only (all when `None`).
+    pub async fn day_stages(&self, facilities: &Facilities, stages: &[&str], days: Option<(i64, i64)>) -> Result<Vec<DayStage>> {
+        let (from, to) = days.unwrap_or((i64::MIN, i64::MAX));
+        let sql = format!(
+            "SELECT day, facility, stage, n FROM day_tally WHERE n <> 0 AND {} AND day >= $2 AND day <= $3 AND ($4 = '' OR $4 LIKE '%,' || stage || ',%') ORDER BY day",
+            facility_clause("facility", 1)
+        );
+        let wanted = if stages.is_empty() { String::new() } else { format!(",{},", stages.join(",")) };
+        let rows = sqlx::query(&sql).bind(facilities.stored()).bind(from).bind(to).bind(wanted).fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok(DayStage { day: r.try_get(0)?, facility: r.try_get(1)?, stage: r.try_get(2)?, n: r.try_get(3)? })).collect()
+    }
+
+    /// A stage's totals by day over all the facilities a user may see (the backlog by age:
+    /// `open`).
+    pub async fn stage_by_day(&self, facilities: &Facilities, stage: &str) -> Result<Vec<(i64, i64)>> {
+        let sql = format!(
+            "SELECT day, CAST(SUM(n) AS BIGINT) FROM day_tally WHERE stage = $2 AND {} GROUP BY day HAVING SUM(n) <> 0 ORDER BY day",
+            facility_clause("facility", 1)
+        );
+        let rows = sqlx::query(&sql).bind(facilities.stored()).bind(stage).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Each stage's total over all days and the facilities a user may see.
+    pub async fn stage_totals(&self, facilities: &Facilities) -> Result<BTreeMap<String, i64>> {
+        let sql = format!("SELECT stage, CAST(SUM(n) AS BIGINT) FROM day_tally WHERE {} GROUP BY stage", facility_clause("facility", 1));
+        let rows = sqlx::query(&sql).bind(facilities.stored()).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
     }
 
     /// Corrections by day and reviewer (summed over fields and facilities).
@@ -209,29 +233,31 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
     }
 
-    /// Each scanning operator's batches, files, charts and rejections.
+    /// Each scanning operator's batches, files, charts and rejections (summed in the database:
+    /// a programme has a batch per operator and day).
     pub async fn operators(&self, facilities: &Facilities) -> Result<Vec<OperatorRow>> {
         let scope = facilities.stored();
-        let mut by_batch: BTreeMap<(String, String), String> = BTreeMap::new();
         let mut out: BTreeMap<String, OperatorRow> = BTreeMap::new();
-        let sql =
-            format!("SELECT facility, batch, COALESCE(operator, ''), files, started_at, last_at FROM batch_tally WHERE {}", facility_clause("facility", 1));
-        for r in sqlx::query(&sql).bind(&scope).fetch_all(&self.pool).await? {
-            let (facility, batch, operator, files, first, last): (String, String, String, i64, i64, i64) =
-                (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?, r.try_get(5)?);
-            let o = out.entry(operator.clone()).or_insert_with(|| OperatorRow { operator: operator.clone(), ..OperatorRow::default() });
-            o.batches += 1;
-            o.files += files;
-            o.scanning_seconds += (last - first).max(0) / 1000;
-            by_batch.insert((facility, batch), operator);
-        }
         let sql = format!(
-            "SELECT facility, batch, status, CAST(SUM(n) AS BIGINT) FROM chart_tally WHERE {} GROUP BY facility, batch, status",
+            "SELECT COALESCE(operator, ''), COUNT(*), CAST(SUM(files) AS BIGINT), CAST(SUM(last_at - started_at) AS BIGINT) FROM batch_tally WHERE {} GROUP BY COALESCE(operator, '')",
             facility_clause("facility", 1)
         );
         for r in sqlx::query(&sql).bind(&scope).fetch_all(&self.pool).await? {
-            let (facility, batch, status, n): (String, String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
-            if let Some(o) = by_batch.get(&(facility, batch)).and_then(|op| out.get_mut(op)) {
+            let operator: String = r.try_get(0)?;
+            let ms: i64 = r.try_get(3)?;
+            out.insert(
+                operator.clone(),
+                OperatorRow { operator, batches: r.try_get(1)?, files: r.try_get(2)?, scanning_seconds: ms / 1000, ..OperatorRow::default() },
+            );
+        }
+        let sql = format!(
+            "SELECT COALESCE(b.operator, ''), t.status, CAST(SUM(t.n) AS BIGINT) FROM chart_tally t JOIN batch_tally b ON b.facility = t.facility AND b.batch = t.batch \
+             WHERE {} GROUP BY COALESCE(b.operator, ''), t.status",
+            facility_clause("t.facility", 1)
+        );
+        for r in sqlx::query(&sql).bind(&scope).fetch_all(&self.pool).await? {
+            let (operator, status, n): (String, String, i64) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+            if let Some(o) = out.get_mut(&operator) {
                 o.charts += n;
                 if status == "rejected" {
                     o.rejected += n;
@@ -250,16 +276,6 @@ impl Store {
         );
         let rows = sqlx::query(&sql).bind(facilities.stored()).bind(since_ms).fetch_all(&self.pool).await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
-    }
-
-    /// Counts every chart by facility and status from the charts table itself (what the
-    /// dashboard did before the running totals; the dashboard benchmark's baseline): the total.
-    pub async fn count_charts_by_facility(&self) -> Result<i64> {
-        let mut total = 0;
-        for r in sqlx::query("SELECT facility, status, COUNT(*) FROM charts GROUP BY facility, status").fetch_all(&self.pool).await? {
-            total += r.try_get::<i64, _>(2)?;
-        }
-        Ok(total)
     }
 
     /// Recounts what the running totals hold from the tables themselves and returns every

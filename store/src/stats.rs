@@ -276,7 +276,7 @@ impl Store {
         // index, a bounded number of rows), so that the dashboard does not read the whole log.
         let decisions = format!(
             "SELECT a.id, a.at, a.actor, a.action, a.chart_id FROM audit_log a JOIN charts c ON c.public_id = a.chart_id \
-             WHERE a.action = $2 AND {} ORDER BY a.id DESC LIMIT {RECENT_DECISIONS}",
+             WHERE a.action = $2 AND {} ORDER BY a.action DESC, a.id DESC LIMIT {RECENT_DECISIONS}",
             facility_clause("c.facility", 1)
         );
         let mut rows = Vec::new();
