@@ -112,6 +112,19 @@ async function loadSession() {
 
 const pct = (c) => Math.round((c || 0) * 100) + "%";
 
+// Facility names from the registry, by code, in the user's language; a code the registry
+// lacks stays a code.
+let facilityNames = null;
+async function loadFacilityNames() {
+  if (facilityNames) return facilityNames;
+  facilityNames = {};
+  try {
+    for (const f of await api("GET", "/api/facilities")) facilityNames[f.code] = session && session.lang === "km" && f.name_km ? f.name_km : f.name;
+  } catch (e) { /* names are a convenience: codes still show */ }
+  return facilityNames;
+}
+const facilityLabel = (code) => (facilityNames && facilityNames[code] ? `${facilityNames[code]} (${code})` : code);
+
 // ---------------------------------------------------------------- login
 function loginPage() {
   const q = new URLSearchParams(location.search);
@@ -125,16 +138,16 @@ async function clerkPage() {
   $("#clerk").hidden = false;
   document.querySelector("main h1").textContent = t("Batches and rejections");
   document.querySelectorAll("#queue, #queue + p, main > p.muted").forEach((e) => { e.hidden = true; });
-  const [batches, rejections] = await Promise.all([api("GET", "/api/batches"), api("GET", "/api/rejections")]);
+  const [batches, rejections] = await Promise.all([api("GET", "/api/batches"), api("GET", "/api/rejections"), loadFacilityNames()]);
   // The clerk's own batches (scanned with --operator set to their user name) come first.
   const mine = (b) => b.operator === session.user;
   batches.sort((a, b) => Number(mine(b)) - Number(mine(a)));
   for (const b of batches) {
     const waiting = b.charts.total - b.charts.approved - b.charts.rejected;
-    $("#batches tbody").append(el("tr", { class: mine(b) ? "mine" : "" }, ...[b.facility, b.batch, b.box_label || "—", (b.operator || "—") + (mine(b) ? " ★" : ""), String(b.files), String(waiting), String(b.charts.approved), String(b.charts.rejected)].map((v) => el("td", { text: v }))));
+    $("#batches tbody").append(el("tr", { class: mine(b) ? "mine" : "" }, ...[facilityLabel(b.facility), b.batch, b.box_label || "—", (b.operator || "—") + (mine(b) ? " ★" : ""), String(b.files), String(waiting), String(b.charts.approved), String(b.charts.rejected)].map((v) => el("td", { text: v }))));
   }
   for (const r of rejections) {
-    $("#rejections tbody").append(el("tr", {}, ...[r.file, r.facility, r.batch, r.reason || "", r.reviewer || ""].map((v) => el("td", { text: v }))));
+    $("#rejections tbody").append(el("tr", {}, ...[r.file, facilityLabel(r.facility), r.batch, r.reason || "", r.reviewer || ""].map((v) => el("td", { text: v }))));
   }
 }
 
@@ -142,13 +155,13 @@ async function queuePage() {
   await loadSession();
   if (session.role === "clerk") return clerkPage();
   let items;
-  try { items = await api("GET", "/api/queue"); } catch (e) { showMessage(e.message); return; }
+  try { [items] = await Promise.all([api("GET", "/api/queue"), loadFacilityNames()]); } catch (e) { showMessage(e.message); return; }
   const body = $("#queue tbody");
   $("#empty").hidden = items.length > 0;
   items.forEach((it, i) => {
     const open = () => { location.href = "/charts/" + encodeURIComponent(it.chart); };
     const row = el("tr", { tabindex: "0", "data-index": String(i), onclick: open, onkeydown: (ev) => { if (ev.key === "Enter") open(); } },
-      el("td", { text: it.chart, class: "mono" }), el("td", { text: it.facility }), el("td", { text: it.form || "—" }),
+      el("td", { text: it.chart, class: "mono" }), el("td", { text: facilityLabel(it.facility) }), el("td", { text: it.form || "—" }),
       el("td", { text: pct(it.confidence), class: it.confidence < 0.9 ? "low" : "" }), el("td", { text: String(it.fields_to_review) }));
     body.append(row);
   });
@@ -281,7 +294,7 @@ function drawFields(c, focusName) {
   const focus = focusName && $("#f-" + CSS.escape(focusName));
   if (focus && focus.closest("details:not([open])")) certain.open = true;
   (focus || form.querySelector("input"))?.focus();
-  $("#status").textContent = `${c.status} · version ${c.version} · ${c.form || "unknown form"} · ${c.facility}/${c.batch}`;
+  $("#status").textContent = `${c.status} · version ${c.version} · ${c.form || "unknown form"} · ${facilityLabel(c.facility)}/${c.batch}`;
   $("#chart-title").textContent = "Chart " + c.chart;
 }
 
@@ -527,6 +540,7 @@ async function reject() {
 
 async function reviewPage() {
   await loadSession();
+  await loadFacilityNames();
   try { await reloadChart(); } catch (e) { showMessage(e.message); return; }
   $("#approve").addEventListener("click", () => approve());
   $("#reject").addEventListener("click", reject);

@@ -923,9 +923,11 @@ async fn the_programme_view_is_for_managers_of_their_own_facilities() {
     let (boss, _) = login(&e.state, "boss", "lotus-quarry-violet-58").await.unwrap();
     e.store.add_user_for("srboss", Role::Manager, store::Facilities::Only(vec!["SR01".into()]), "lotus-quarry-violet-58", "root").await.unwrap();
     let (srboss, _) = login(&e.state, "srboss", "lotus-quarry-violet-58").await.unwrap();
-    for uri in ["/api/programme", "/api/plots/backlog.svg", "/api/plots/quality.csv", "/api/facilities", "/api/boxes", "/report?month=2026-11"] {
+    for uri in ["/api/programme", "/api/plots/backlog.svg", "/api/plots/quality.csv", "/api/boxes", "/report?month=2026-11"] {
         assert_eq!(send(&e.state, Method::GET, uri, Some(&rev), None, None).await.status, StatusCode::FORBIDDEN, "{uri} for a reviewer");
     }
+    // Facility names are for every page that shows a code.
+    assert_eq!(send(&e.state, Method::GET, "/api/facilities", Some(&rev), None, None).await.json().as_array().unwrap().len(), 2);
     let p = send(&e.state, Method::GET, "/api/programme", Some(&boss), None, None).await.json();
     let pp = p["facilities"].as_array().unwrap().iter().find(|f| f["code"] == "PP01").unwrap().clone();
     assert_eq!((pp["charts"]["total"].as_i64(), pp["target"].as_i64(), pp["name"].as_str()), (Some(1), Some(100), Some(EVIL)));
