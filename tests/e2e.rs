@@ -408,6 +408,10 @@ fn a_manager_registers_facilities_and_boxes_and_reconciles_what_was_scanned() {
     let dir = ws.samples(&["PP01/opd-0001.jpg", "PP01/anc-0007.jpg", "PP01/opd-0010.jpg"]);
     let ingest = ws.run(&["ingest", dir.to_str().unwrap(), "--facility", "PP01", "--box", "PP-B1", "--operator", "srey"]);
     assert!(ingest.status.success(), "{}", String::from_utf8_lossy(&ingest.stderr));
+    assert!(!String::from_utf8_lossy(&ingest.stderr).contains("not in the inventory"));
+    let typo = ws.samples(&["PP01/opd-0019.jpg"]);
+    let ingest = ws.run(&["ingest", typo.to_str().unwrap(), "--facility", "PP01", "--box", "PP-81", "--no-process"]);
+    assert!(ingest.status.success() && String::from_utf8_lossy(&ingest.stderr).contains("box \"PP-81\" of PP01 is not in the inventory"));
     let (code, status) = ws.json(&["boxes", "status", "--facility", "PP01", "--json"]);
     assert_eq!(code, 0);
     let b1 = status.as_array().unwrap().iter().find(|b| b["label"] == "PP-B1").unwrap();
@@ -419,7 +423,7 @@ fn a_manager_registers_facilities_and_boxes_and_reconciles_what_was_scanned() {
     let b2 = status.as_array().unwrap().iter().find(|b| b["label"] == "PP-B2").unwrap();
     assert_eq!(b2["state"], "not_started");
     let table = String::from_utf8_lossy(&ws.run(&["boxes", "status"]).stdout).to_string();
-    assert!(table.contains("PP-B1") && table.contains("scanned twice?") && table.contains("not started"), "{table}");
+    assert!(table.contains("PP-B1") && table.contains("scanned twice?") && table.contains("not started") && table.contains("PP-81"), "{table}");
     assert_eq!(ws.run(&["boxes", "status", "--tolerance", "2"]).status.code(), Some(1), "a tolerance is a share");
     // The monthly report: this month's three charts, the names, the plots.
     let out = ws.run(&["report", "--out", "report.html", "--lang", "km"]);

@@ -153,6 +153,18 @@ impl Store {
         Ok(out)
     }
 
+    /// Whether the inventory lists this box: `None` when the facility has no inventory at all
+    /// (nothing to check against).
+    pub async fn box_known(&self, facility: &str, label: &str) -> Result<Option<bool>> {
+        let any: Option<i64> = sqlx::query_scalar("SELECT 1 FROM boxes WHERE facility = $1 LIMIT 1").bind(facility).fetch_optional(&self.pool).await?;
+        if any.is_none() {
+            return Ok(None);
+        }
+        let known: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM boxes WHERE facility = $1 AND label = $2").bind(facility).bind(label).fetch_optional(&self.pool).await?;
+        Ok(Some(known.is_some()))
+    }
+
     /// Every box of the inventory, and every box label charts were scanned under, with its
     /// counts: of the facilities a user may see, optionally of one. By facility and label.
     pub async fn box_rows(&self, facilities: &Facilities, only: Option<&str>) -> Result<Vec<BoxRow>> {
