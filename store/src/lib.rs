@@ -60,6 +60,18 @@ pub enum StoreError {
     /// A migration failed.
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database was made or upgraded by a newer chartscan: this one does not know its
+    /// schema and must not write to it.
+    #[error(
+        "this database's schema is version {database}, newer than this chartscan knows (version {binary}): it was upgraded by a newer release. \
+         Run that release (or newer), or restore a backup made for this one; nothing was changed"
+    )]
+    SchemaTooNew {
+        /// The newest schema version applied to the database.
+        database: i64,
+        /// The newest this binary knows.
+        binary: i64,
+    },
     /// The URL is not one the store understands.
     #[error("unsupported database URL {:?}: use sqlite://PATH or postgres://...", redact_url(.0))]
     UnsupportedUrl(String),
@@ -285,9 +297,21 @@ impl Store {
             Backend::Sqlite => options(1).connect(&url).await?,
             Backend::Postgres => pool.clone(),
         };
-        match backend {
-            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
-            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
+        // Forward only, each migration in its own transaction (sqlx's default); a database
+        // a newer release upgraded is refused before anything is written to it.
+        let migrator = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        let binary = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        if let Err(e) = migrator.run(&pool).await {
+            return Err(match e {
+                sqlx::migrate::MigrateError::VersionMissing(missing) => {
+                    let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations").fetch_one(&pool).await.ok().flatten();
+                    StoreError::SchemaTooNew { database: newest.unwrap_or(missing).max(missing), binary }
+                }
+                other => other.into(),
+            });
         }
         let store = Store { pool, writer, audit_batch: Default::default(), backend, template_set: Default::default(), session_idle_ms: users::SESSION_IDLE_MS };
         store.template_set.write().expect("not poisoned").set_base(std::sync::Arc::new(chart::standard_templates()));
