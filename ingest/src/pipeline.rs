@@ -456,11 +456,12 @@ fn worker_loop(ctx: &WorkerContext, index: usize, make: &(dyn Fn() -> Result<Box
             Ok(None) => break,
             Err(e) => return fatal(e.into()),
         };
+        let t_page = Instant::now();
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| process_page(ctx, &job, engine.as_mut(), &mut second, &mut original)))
             .unwrap_or_else(|_| Err("processing crashed on this page".to_string()));
         let t_db = Instant::now();
         let saved = match &outcome {
-            Ok(result) => ctx.handle.block_on(ctx.store.complete_page(job.page_id, result)),
+            Ok(result) => ctx.handle.block_on(ctx.store.complete_page_timed(job.page_id, result, Some(t_page.elapsed().as_secs_f64()))),
             Err(reason) => {
                 tracing::warn!(file = %job.file_name, page = job.page_no, attempt = job.attempt, %reason, "page failed");
                 ctx.handle.block_on(ctx.store.fail_page(job.page_id, reason, ctx.options.max_attempts))

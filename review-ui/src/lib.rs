@@ -13,6 +13,7 @@
 mod api;
 mod auth;
 mod error;
+mod health;
 mod pages;
 pub mod programme;
 mod studio;
@@ -41,6 +42,9 @@ pub struct AppState {
     /// The folder scans uploaded in the studio are written to (the one `chartscan watch`
     /// reads), if the server was given one.
     inbox: Option<std::path::PathBuf>,
+    /// The bearer token a monitoring system sends to read `/healthz` and `/metrics` without a
+    /// session (a manager's or admin's session also may).
+    metrics_token: Option<Arc<String>>,
     /// Served over HTTPS (directly or behind a TLS proxy): the session cookie is `Secure`
     /// with the `__Host-` prefix, and a proxy on this machine may name the client's address.
     https: bool,
@@ -77,8 +81,20 @@ impl AppState {
             shrunk: Arc::new(Recent::new(64)),
             programmes: Arc::new(Recent::new(16)),
             inbox: None,
+            metrics_token: None,
             https: false,
         }
+    }
+
+    /// The same state, letting a monitoring system that sends `Authorization: Bearer TOKEN`
+    /// read `/healthz` and `/metrics` (tokens shorter than 16 characters are refused).
+    pub fn with_metrics_token(mut self, token: &str) -> Result<Self, String> {
+        let token = token.trim();
+        if token.len() < 16 {
+            return Err("the metrics token must have at least 16 characters".into());
+        }
+        self.metrics_token = Some(Arc::new(token.to_string()));
+        Ok(self)
     }
 
     /// The same state, writing scans uploaded in the studio to `inbox` (the folder a
@@ -121,6 +137,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(api::routes())
         .merge(studio::routes())
+        .merge(health::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::facility_scope))
         .with_state(state)
         .layer(axum::middleware::from_fn(security))

@@ -968,3 +968,94 @@ async fn the_programme_view_is_for_managers_of_their_own_facilities() {
     let registry = send(&e.state, Method::GET, "/api/facilities", Some(&srboss), None, None).await.json();
     assert_eq!(registry.as_array().unwrap().len(), 1);
 }
+
+/// `/healthz` and `/metrics`: a manager's session or the monitoring token, nobody else; the
+/// installation's pages, queue, review actions and page times in the Prometheus text format.
+#[tokio::test]
+async fn health_and_metrics_are_for_managers_and_the_monitoring_token() {
+    let e = env().await;
+    let token = "a-long-monitoring-token-0123456789";
+    let state = e.state.clone().with_metrics_token(token).unwrap();
+    assert!(e.state.clone().with_metrics_token("short").is_err());
+    // A second file: its page is timed by the worker, as the pipeline does.
+    e.store
+        .record_file(&NewFile {
+            sha256: "cd".repeat(32),
+            original_name: "b.jpg".into(),
+            source_path: "/s/b.jpg".into(),
+            media_type: "image/jpeg".into(),
+            size_bytes: 10,
+            page_count: 1,
+            facility: "PP01".into(),
+            batch: "b".into(),
+            box_label: None,
+            operator: None,
+            segments: vec![],
+        })
+        .await
+        .unwrap();
+    let job = e.store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
+    let words = PageWords::typeset(1, 800, 600, &["OUTPATIENT CONSULTATION CARD", "Patient ID: 000123"]);
+    e.store
+        .complete_page_timed(job.page_id, &PageResult { image_sha256: "ef".repeat(32), width: 800, height: 600, skew: 0.0, words }, Some(3.0))
+        .await
+        .unwrap();
+    let (rev, _) = login(&state, "rev", "lotus-quarry-violet-58").await.unwrap();
+    let (boss, _) = login(&state, "boss", "lotus-quarry-violet-58").await.unwrap();
+    for uri in ["/healthz", "/metrics"] {
+        assert_eq!(send(&state, Method::GET, uri, None, None, None).await.status, StatusCode::UNAUTHORIZED, "{uri}");
+        assert_eq!(send(&state, Method::GET, uri, Some(&rev), None, None).await.status, StatusCode::FORBIDDEN, "{uri} for a reviewer");
+        assert_eq!(send(&state, Method::GET, uri, Some(&boss), None, None).await.status, StatusCode::OK, "{uri} for a manager");
+        let bearer = |t: &str| Request::builder().uri(uri).header(header::AUTHORIZATION, format!("Bearer {t}")).body(Body::empty()).unwrap();
+        assert_eq!(app(state.clone()).oneshot(bearer("wrong-token-wrong-token")).await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(app(state.clone()).oneshot(bearer(token)).await.unwrap().status(), StatusCode::OK, "{uri} with the token");
+    }
+    let health = send(&state, Method::GET, "/healthz", Some(&boss), None, None).await.json();
+    assert_eq!(
+        (health["status"].as_str(), health["store"]["ok"].as_bool(), health["queue"]["pages_waiting"].as_i64()),
+        (Some("ok"), Some(true), Some(0)),
+        "{health}"
+    );
+    assert!(health["disk"]["free_bytes"].as_u64().unwrap() > 0);
+    let text = send(&state, Method::GET, "/metrics", Some(&boss), None, None).await.text();
+    for line in [
+        "chartscan_pages{state=\"done\"} 2",
+        "chartscan_pages_processed_total 2",
+        "chartscan_queue_depth 0",
+        "chartscan_review_actions_total{action=\"approve\"} 0",
+        "chartscan_push_backlog 0",
+        "chartscan_page_seconds_bucket{le=\"2.0\"} 0",
+        "chartscan_page_seconds_bucket{le=\"4.0\"} 1",
+        "chartscan_page_seconds_bucket{le=\"+Inf\"} 1",
+        "chartscan_page_seconds_count 1",
+        "chartscan_page_seconds_sum 3.0",
+        "# EOF",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no line {line:?} in\n{text}");
+    }
+    // A page queued two hours ago with no worker: the health check fails, and says why.
+    e.store
+        .record_file(&NewFile {
+            sha256: "0e".repeat(32),
+            original_name: "c.jpg".into(),
+            source_path: "/s/c.jpg".into(),
+            media_type: "image/jpeg".into(),
+            size_bytes: 10,
+            page_count: 1,
+            facility: "PP01".into(),
+            batch: "b".into(),
+            box_label: None,
+            operator: None,
+            segments: vec![],
+        })
+        .await
+        .unwrap();
+    let url = format!("sqlite://{}/t.db", e._dir.path().display());
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE charts SET created_at = created_at - 7200000 WHERE id = (SELECT MAX(id) FROM charts)").execute(&pool).await.unwrap();
+    let r = send(&state, Method::GET, "/healthz", Some(&boss), None, None).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    let health = r.json();
+    assert_eq!((health["queue"]["ok"].as_bool(), health["queue"]["pages_waiting"].as_i64()), (Some(false), Some(1)), "{health}");
+    assert!(health["queue"]["oldest_seconds"].as_i64().unwrap() >= 7200);
+}

@@ -15,6 +15,10 @@ pub struct Args {
     /// (this server never runs OCR itself).
     #[arg(long, env = "CHARTSCAN_INBOX", value_name = "DIR")]
     inbox: Option<std::path::PathBuf>,
+    /// A file holding the bearer token a monitoring system (Prometheus) sends to read
+    /// /healthz and /metrics without signing in (or CHARTSCAN_METRICS_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    metrics_token_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     web: WebArgs,
 }
@@ -36,12 +40,29 @@ pub async fn run(ctx: &Context, args: Args) -> Result<i32> {
     let (store, blobs) = ctx.open().await?;
     let listener = tokio::net::TcpListener::bind(&args.bind).await.with_context(|| format!("binding {}", args.bind))?;
     eprintln!("serving the review UI on http://{}/", listener.local_addr()?);
-    serve(store, blobs, listener, args.inbox, &args.web).await?;
+    let token = match &args.metrics_token_file {
+        Some(file) => Some(std::fs::read_to_string(file).with_context(|| format!("reading the metrics token {}", file.display()))?),
+        None => std::env::var("CHARTSCAN_METRICS_TOKEN").ok().filter(|t| !t.trim().is_empty()),
+    };
+    serve_with(store, blobs, listener, args.inbox, &args.web, token.as_deref()).await?;
     Ok(0)
 }
 
 /// Serves the review UI on `listener` until Ctrl-C (also the end of `demo`).
 pub async fn serve(store: Store, blobs: BlobStore, listener: tokio::net::TcpListener, inbox: Option<std::path::PathBuf>, web: &WebArgs) -> Result<()> {
+    serve_with(store, blobs, listener, inbox, web, None).await
+}
+
+/// [`serve`], with the monitoring token. Stops on Ctrl-C or SIGTERM (systemd's stop),
+/// finishing the requests under way.
+async fn serve_with(
+    store: Store,
+    blobs: BlobStore,
+    listener: tokio::net::TcpListener,
+    inbox: Option<std::path::PathBuf>,
+    web: &WebArgs,
+    metrics_token: Option<&str>,
+) -> Result<()> {
     if let Some(url) = &web.public_url {
         anyhow::ensure!(url.starts_with("https://") || url.starts_with("http://"), "--public-url {url:?}: give the http(s) address users open");
         eprintln!("users reach it at {url}");
@@ -55,8 +76,15 @@ pub async fn serve(store: Store, blobs: BlobStore, listener: tokio::net::TcpList
     if let Some(dir) = inbox {
         state = state.with_inbox(dir);
     }
-    review_ui::serve(listener, state, async {
-        let _ = tokio::signal::ctrl_c().await;
+    if let Some(token) = metrics_token {
+        state = state.with_metrics_token(token).map_err(anyhow::Error::msg)?;
+    }
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("listening for SIGTERM")?;
+    review_ui::serve(listener, state, async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
     })
     .await?;
     Ok(())

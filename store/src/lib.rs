@@ -21,6 +21,7 @@ pub mod evaluate;
 pub mod export;
 mod extraction;
 mod locks;
+pub mod monitor;
 mod outbox;
 mod queue;
 mod records;

@@ -261,6 +261,12 @@ impl Store {
 
     /// Records a processed page; extracts the chart when it was its last page.
     pub async fn complete_page(&self, page_id: i64, result: &PageResult) -> Result<()> {
+        self.complete_page_timed(page_id, result, None).await
+    }
+
+    /// [`Store::complete_page`], counting the seconds the page took in the page-time
+    /// histogram of `/metrics`, in the same transaction.
+    pub async fn complete_page_timed(&self, page_id: i64, result: &PageResult, seconds: Option<f64>) -> Result<()> {
         let words = serde_json::to_string(&result.words).map_err(|e| crate::StoreError::Invalid(e.to_string()))?;
         let mut tx = self.begin_write().await?;
         sqlx::query(
@@ -277,6 +283,14 @@ impl Store {
         .bind(page_id)
         .execute(&mut *tx)
         .await?;
+        if let Some(seconds) = seconds {
+            let bucket = crate::monitor::PAGE_SECONDS_BUCKETS.iter().position(|le| seconds <= *le).unwrap_or(crate::monitor::PAGE_SECONDS_BUCKETS.len()) as i64;
+            sqlx::query("INSERT INTO page_seconds (bucket, n, sum_ms) VALUES ($1, 1, $2) ON CONFLICT (bucket) DO UPDATE SET n = page_seconds.n + 1, sum_ms = page_seconds.sum_ms + excluded.sum_ms")
+                .bind(bucket)
+                .bind((seconds * 1000.0).round() as i64)
+                .execute(&mut *tx)
+                .await?;
+        }
         extract_if_complete(&mut tx, self, page_id).await?;
         tx.commit().await?;
         Ok(())
