@@ -77,6 +77,9 @@ enum Command {
         #[command(subcommand)]
         command: cmd::archive::BoxesCommand,
     },
+    /// Check this machine (Tesseract and its languages, fonts, the data directory, free
+    /// space, OpenMP, the database) and say what to fix; changes nothing.
+    Doctor(cmd::doctor::Args),
     /// Write the monthly report (HTML with plots, printable on A4) for donors and directors.
     Report(cmd::report::Args),
     /// Fit the confidence model on charts with ground truth: extraction runs on each chart's
@@ -158,6 +161,7 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Facility { command } => cmd::archive::facility(&ctx, command).await,
         Command::Boxes { command } => cmd::archive::boxes(&ctx, command).await,
         Command::Report(args) => cmd::report::run(&ctx, args).await,
+        Command::Doctor(args) => cmd::doctor::run(&ctx, args).await,
         Command::Calibrate(args) => cmd::calibrate::run(&ctx, args),
         Command::Evaluate(args) => cmd::evaluate::run(&ctx, args).await,
     }

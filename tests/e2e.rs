@@ -434,3 +434,38 @@ fn a_manager_registers_facilities_and_boxes_and_reconciles_what_was_scanned() {
     assert!(!audit.contains("broken"), "{audit}");
     assert_eq!(ws.run(&["report", "--month", "2026-13"]).status.code(), Some(1));
 }
+
+/// `doctor` checks the machine and says what to fix: all well after an ingest; a data
+/// directory others can read, a missing Tesseract language and an unreachable database each
+/// fail with their fix.
+#[test]
+fn doctor_says_what_to_fix() {
+    let ws = Workspace::new();
+    let dir = ws.samples(&["PP01/opd-0001.jpg"]);
+    assert!(ws.run(&["ingest", dir.to_str().unwrap(), "--no-process"]).status.success());
+    let (code, report) = ws.json(&["doctor", "--json"]);
+    assert_eq!(code, 0, "{report}");
+    let verdict = |r: &Value, name: &str| {
+        r["checks"].as_array().unwrap().iter().filter(|c| c["check"] == name).map(|c| c["verdict"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(verdict(&report, "tesseract languages"), ["ok", "ok", "ok"]);
+    assert_eq!(verdict(&report, "database schema"), ["ok"]);
+    assert_eq!(verdict(&report, "data directory"), ["ok"]);
+    // Others may read the data directory.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(ws.path().join("data"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = ws.run(&["doctor"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL  data directory") && text.contains("fix: chmod 700"), "{text}");
+    std::fs::set_permissions(ws.path().join("data"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    // No Khmer model where Tesseract looks.
+    let empty = tempfile::tempdir().unwrap();
+    let out = ws.cmd().arg("doctor").env("TESSDATA_PREFIX", empty.path()).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.code() == Some(1) && text.contains("FAIL  tesseract languages") && text.contains("tesseract-ocr-khm"), "{text}");
+    // A database nobody answers at.
+    let out = ws.cmd().arg("doctor").env("CHARTSCAN_DB", "postgres://chartscan:secret-pw@127.0.0.1:9/charts").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.code() == Some(1) && text.contains("FAIL  database") && !text.contains("secret-pw"), "{text}");
+}

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod calibrate;
 pub mod commit;
 pub mod demo;
+pub mod doctor;
 pub mod evaluate;
 pub mod export;
 pub mod ingest;

@@ -256,6 +256,34 @@ pub fn rfc3339(ms: i64) -> String {
     format!("{}T{:02}:{:02}:{:02}Z", t.date(), t.hour(), t.minute(), t.second())
 }
 
+/// A database's schema as found, without changing it (`chartscan doctor`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// The newest migration applied (`None`: an empty database, or none made by chartscan).
+    pub applied: Option<i64>,
+    /// The newest this binary knows.
+    pub known: i64,
+    /// The server's version (PostgreSQL) or the library's (SQLite).
+    pub server: String,
+}
+
+/// Connects to `url` and reads its schema version and server version, changing nothing.
+pub async fn inspect(url: &str) -> Result<SchemaStatus> {
+    sqlx::any::install_default_drivers();
+    let postgres = !url.starts_with("sqlite:");
+    let known =
+        if postgres { sqlx::migrate!("./migrations/postgres") } else { sqlx::migrate!("./migrations/sqlite") }.iter().map(|m| m.version).max().unwrap_or(0);
+    let mut url = url.to_string();
+    if !postgres && !url.contains('?') {
+        url.push_str("?mode=ro");
+    }
+    let pool = AnyPoolOptions::new().max_connections(1).acquire_timeout(Duration::from_secs(10)).connect(&url).await?;
+    let server: String = sqlx::query_scalar(if postgres { "SELECT version()" } else { "SELECT 'SQLite ' || sqlite_version()" }).fetch_one(&pool).await?;
+    let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(&pool).await.ok().flatten();
+    pool.close().await;
+    Ok(SchemaStatus { applied, known, server })
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `url` and brings its schema up to date.
     pub async fn open(url: &str) -> Result<Store> {
