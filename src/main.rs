@@ -77,6 +77,11 @@ enum Command {
         #[command(subcommand)]
         command: cmd::archive::BoxesCommand,
     },
+    /// Back the store and the data directory up into a folder while chartscan runs (SQLite's
+    /// VACUUM INTO or pg_dump, then the new files), with a manifest of hashes; --verify checks.
+    Backup(cmd::backup::BackupArgs),
+    /// Restore a backup into an empty database and data directory (--db, --data).
+    Restore(cmd::backup::RestoreArgs),
     /// Check this machine (Tesseract and its languages, fonts, the data directory, free
     /// space, OpenMP, the database) and say what to fix; changes nothing.
     Doctor(cmd::doctor::Args),
@@ -162,6 +167,8 @@ async fn run(cli: Cli) -> anyhow::Result<i32> {
         Command::Boxes { command } => cmd::archive::boxes(&ctx, command).await,
         Command::Report(args) => cmd::report::run(&ctx, args).await,
         Command::Doctor(args) => cmd::doctor::run(&ctx, args).await,
+        Command::Backup(args) => cmd::backup::backup(&ctx, args).await,
+        Command::Restore(args) => cmd::backup::restore(&ctx, args).await,
         Command::Calibrate(args) => cmd::calibrate::run(&ctx, args),
         Command::Evaluate(args) => cmd::evaluate::run(&ctx, args).await,
     }

@@ -469,3 +469,176 @@ fn doctor_says_what_to_fix() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.code() == Some(1) && text.contains("FAIL  database") && !text.contains("secret-pw"), "{text}");
 }
+
+/// Restores `bk` (the newest snapshot, or `snapshot`) into a fresh place; returns its
+/// workspace-like environment: (database URL, data directory).
+fn restored(ws: &Workspace, bk: &std::path::Path, name: &str, snapshot: Option<&str>) -> (String, std::path::PathBuf) {
+    let db = format!("sqlite://{}/{name}/db/chartscan.db", ws.path().display());
+    let data = ws.path().join(name).join("data");
+    let mut args = vec!["restore".to_string(), bk.display().to_string()];
+    if let Some(s) = snapshot {
+        args.extend(["--snapshot".to_string(), s.to_string()]);
+    }
+    let out = ws.cmd().args(&args).env("CHARTSCAN_DB", &db).env("CHARTSCAN_DATA", &data).output().unwrap();
+    assert!(out.status.success(), "restore: {}", String::from_utf8_lossy(&out.stderr));
+    (db, data)
+}
+
+/// Every original and page image the restored database names is in the restored data
+/// directory, and the audit chain is whole.
+fn restored_store_is_whole(ws: &Workspace, db: &str, data: &std::path::Path) -> (i64, i64) {
+    let verify = ws.cmd().args(["audit", "verify"]).env("CHARTSCAN_DB", db).env("CHARTSCAN_DATA", data).output().unwrap();
+    assert!(verify.status.success(), "the restored audit chain: {}", String::from_utf8_lossy(&verify.stdout));
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(db).await.unwrap();
+        use sqlx::Row;
+        let mut blobs = Vec::new();
+        for r in sqlx::query("SELECT 'originals', sha256 FROM files UNION ALL SELECT 'pages', image_sha256 FROM pages WHERE image_sha256 IS NOT NULL")
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        {
+            let (kind, sha): (String, String) = (r.try_get(0).unwrap(), r.try_get(1).unwrap());
+            blobs.push(data.join(&kind).join(&sha[..2]).join(&sha));
+        }
+        for b in &blobs {
+            assert!(b.is_file(), "{} is named by the restored database but missing", b.display());
+        }
+        let charts: i64 = sqlx::query("SELECT COUNT(*) FROM charts").fetch_one(&pool).await.unwrap().try_get(0).unwrap();
+        let approved: i64 = sqlx::query("SELECT COUNT(*) FROM charts WHERE status = 'approved'").fetch_one(&pool).await.unwrap().try_get(0).unwrap();
+        pool.close().await;
+        (charts, approved)
+    })
+}
+
+/// Back up while a batch is ingested and a reviewer approves charts; every snapshot restores
+/// whole into a fresh place; a quiet backup restores to the same export byte for byte; the
+/// data directory is copied once; a damaged backup is reported and not restored; a target
+/// that is not empty is refused unless told.
+#[test]
+fn backups_taken_during_ingest_and_review_restore_whole() {
+    let ws = Workspace::new();
+    let first = ws.samples(&["PP01/opd-0001.jpg", "PP01/anc-0007.jpg", "SR01/opd-0026.png"]);
+    assert!(ws.run(&["ingest", first.to_str().unwrap(), "--facility", "PP01"]).status.success());
+    ws.add_user("sokha", "reviewer", "tamarind-kettle-oxbow-7");
+    let server = ws.serve();
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    agent.post(&format!("{}/login", server.1)).send_form(&[("username", "sokha"), ("password", "tamarind-kettle-oxbow-7")]).unwrap();
+    let session: Value = agent.get(&format!("{}/api/session", server.1)).call().unwrap().into_json().unwrap();
+    let csrf = session["csrf"].as_str().unwrap().to_string();
+    let bk = ws.path().join("backups");
+    // A second batch goes in, in a process of its own, while the reviewer approves the first
+    // three charts and backups are taken.
+    let second = ws.samples(&["BB01/anc-0003.pdf", "BB01/anc-0012.tif", "SR01/ipd-0011.png", "PP01/ipd-0004.jpg"]);
+    let mut ingest = ws.cmd().args(["ingest", second.to_str().unwrap(), "--facility", "BB01"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let base = server.1.clone();
+    let reviewer = std::thread::spawn(move || {
+        let queue: Vec<Value> = agent.get(&format!("{base}/api/queue")).call().unwrap().into_json().unwrap();
+        let mut approved = 0;
+        for item in queue.iter().take(3) {
+            let id = item["chart"].as_str().unwrap();
+            let chart: Value = agent.get(&format!("{base}/api/charts/{id}")).call().unwrap().into_json().unwrap();
+            let r = agent
+                .post(&format!("{base}/api/charts/{id}/approve"))
+                .set("X-CSRF-Token", &csrf)
+                .send_json(serde_json::json!({"version": chart["version"], "patient": "new"}));
+            approved += r.is_ok() as usize;
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
+        approved
+    });
+    for _ in 0..3 {
+        let out = ws.run(&["backup", bk.to_str().unwrap()]);
+        assert!(out.status.success(), "backup during work: {}", String::from_utf8_lossy(&out.stderr));
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(ingest.wait().unwrap().success());
+    assert_eq!(reviewer.join().unwrap(), 3, "the reviewer approved while backups ran");
+    drop(server);
+    // Every snapshot taken during the work restores whole.
+    let snaps: Vec<String> = std::fs::read_dir(bk.join("snapshots")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    assert_eq!(snaps.len(), 3);
+    for (k, snap) in snaps.iter().enumerate() {
+        let (db, data) = restored(&ws, &bk, &format!("during-{k}"), Some(snap));
+        let (charts, approved) = restored_store_is_whole(&ws, &db, &data);
+        assert!((3..=7).contains(&charts) && approved <= 3, "{snap}: {charts} charts, {approved} approved");
+    }
+    // A quiet backup restores to the same export, byte for byte; nothing new is copied.
+    let source = export(&ws, "jsonl", "any");
+    assert!(ws.run(&["backup", bk.to_str().unwrap()]).status.success());
+    let out = ws.run(&["backup", bk.to_str().unwrap(), "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["blobs_copied"], 0, "originals and page images are copied once: {report}");
+    assert!(report["blobs"].as_u64().unwrap() >= 14, "{report}");
+    let (db, data) = restored(&ws, &bk, "quiet", None);
+    let again = ws.cmd().args(["export", "--format", "jsonl", "--status", "any"]).env("CHARTSCAN_DB", &db).env("CHARTSCAN_DATA", &data).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&again.stdout), source, "the restored store exports what the source did");
+    assert_eq!(restored_store_is_whole(&ws, &db, &data), (7, 3));
+    // Restoring over it is refused; with --force it goes ahead.
+    let over = ws.cmd().args(["restore", bk.to_str().unwrap()]).env("CHARTSCAN_DB", &db).env("CHARTSCAN_DATA", &data).output().unwrap();
+    assert_eq!(over.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&over.stderr).contains("--force"));
+    let forced = ws.cmd().args(["restore", bk.to_str().unwrap(), "--force"]).env("CHARTSCAN_DB", &db).env("CHARTSCAN_DATA", &data).output().unwrap();
+    assert!(forced.status.success(), "{}", String::from_utf8_lossy(&forced.stderr));
+    // A damaged file is found by --verify, and a damaged snapshot is not restored.
+    assert!(ws.run(&["backup", bk.to_str().unwrap(), "--verify"]).status.success());
+    let victim = std::fs::read_dir(bk.join("blobs/pages")).unwrap().next().unwrap().unwrap().path();
+    let victim = std::fs::read_dir(victim).unwrap().next().unwrap().unwrap().path();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x40;
+    std::fs::write(&victim, bytes).unwrap();
+    let out = ws.run(&["backup", bk.to_str().unwrap(), "--verify"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.code() == Some(1) && err.contains(&victim.file_name().unwrap().to_string_lossy().to_string()) && err.contains("altered or damaged"),
+        "{err}"
+    );
+    let db2 = format!("sqlite://{}/damaged/db.sqlite", ws.path().display());
+    let out =
+        ws.cmd().args(["restore", bk.to_str().unwrap()]).env("CHARTSCAN_DB", &db2).env("CHARTSCAN_DATA", ws.path().join("damaged/data")).output().unwrap();
+    assert!(out.status.code() == Some(1) && String::from_utf8_lossy(&out.stderr).contains("damaged, nothing was restored"));
+}
+
+/// The same on PostgreSQL (`pg_dump` and `pg_restore`, the password kept off their command
+/// line): a store backed up and restored into a fresh database exports the same bytes.
+#[test]
+fn a_postgres_store_is_backed_up_and_restored() {
+    let admin = std::env::var("CHARTSCAN_TEST_PG_URL").expect("CHARTSCAN_TEST_PG_URL is not set: this test needs the PostgreSQL server ./dev test starts");
+    let tag = std::process::id();
+    let (source, target) = (format!("chartscan_bk_src_{tag}"), format!("chartscan_bk_dst_{tag}"));
+    let base = admin.rsplit_once('/').unwrap().0.to_string();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&admin).await.unwrap();
+        for db in [&source, &target] {
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {db}")).execute(&pool).await.unwrap();
+            sqlx::query(&format!("CREATE DATABASE {db}")).execute(&pool).await.unwrap();
+        }
+    });
+    let ws = Workspace::new();
+    let (src, dst) = (format!("{base}/{source}"), format!("{base}/{target}"));
+    let run = |db: &str, args: &[&str]| ws.cmd().args(args).env("CHARTSCAN_DB", db).output().unwrap();
+    let batch = ws.samples(&["PP01/opd-0001.jpg", "SR01/opd-0026.png"]);
+    assert!(run(&src, &["ingest", batch.to_str().unwrap()]).status.success());
+    let exported = run(&src, &["export", "--format", "jsonl", "--status", "any"]).stdout;
+    assert_eq!(String::from_utf8_lossy(&exported).lines().count(), 2);
+    let bk = ws.path().join("pg-backups");
+    let out = run(&src, &["backup", bk.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(std::fs::read_dir(bk.join("snapshots")).unwrap().next().unwrap().unwrap().path().join("database.pgdump").is_file());
+    let restore =
+        ws.cmd().args(["restore", bk.to_str().unwrap()]).env("CHARTSCAN_DB", &dst).env("CHARTSCAN_DATA", ws.path().join("pg-restored")).output().unwrap();
+    assert!(restore.status.success(), "{}", String::from_utf8_lossy(&restore.stderr));
+    let again = ws
+        .cmd()
+        .args(["export", "--format", "jsonl", "--status", "any"])
+        .env("CHARTSCAN_DB", &dst)
+        .env("CHARTSCAN_DATA", ws.path().join("pg-restored"))
+        .output()
+        .unwrap();
+    assert_eq!(again.stdout, exported, "the restored database exports what the source did");
+    let over = ws.cmd().args(["restore", bk.to_str().unwrap()]).env("CHARTSCAN_DB", &dst).env("CHARTSCAN_DATA", ws.path().join("pg-other")).output().unwrap();
+    assert!(over.status.code() == Some(1) && String::from_utf8_lossy(&over.stderr).contains("holds a chartscan store already"));
+}

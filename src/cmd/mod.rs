@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod audit;
+pub mod backup;
 pub mod calibrate;
 pub mod commit;
 pub mod demo;

@@ -14,6 +14,7 @@
 //! Invariant: this crate knows nothing of HTTP or Tesseract.
 
 pub mod archive;
+pub mod backup;
 pub mod blobs;
 mod charts;
 mod committed;
