@@ -142,6 +142,13 @@ fn main() {
         Ok(code) => std::process::exit(code),
         Err(e) => {
             eprintln!("error: {e:#}");
+            let text = format!("{e:#}");
+            if text.contains("No space left on device") || text.contains("disk is full") {
+                eprintln!(
+                    "the disk holding the database or the data directory is full: free space (chartscan doctor shows how much is left) and run the same command again; \
+                     what was accepted is kept, and files already accepted are recognised as duplicates"
+                );
+            }
             std::process::exit(1);
         }
     }

@@ -10,7 +10,7 @@ use common::{root, Workspace};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 /// Field accuracy (the 1,194 fields of the 60 charts, handwritten ones included) below this
 /// fails the test. Measured 90.3%; the floor leaves room for Tesseract version drift, not
@@ -641,4 +641,57 @@ fn a_postgres_store_is_backed_up_and_restored() {
     assert_eq!(again.stdout, exported, "the restored database exports what the source did");
     let over = ws.cmd().args(["restore", bk.to_str().unwrap()]).env("CHARTSCAN_DB", &dst).env("CHARTSCAN_DATA", ws.path().join("pg-other")).output().unwrap();
     assert!(over.status.code() == Some(1) && String::from_utf8_lossy(&over.stderr).contains("holds a chartscan store already"));
+}
+
+/// Ingest into a nearly full file system (a 16 MiB tmpfs the test mounts in a mount namespace
+/// of its own) fails with a clear error and leaves nothing half-written; the same command
+/// succeeds once space is freed, every file accepted once.
+#[test]
+fn a_full_disk_stops_ingest_clearly_and_the_same_command_finishes_once_space_is_freed() {
+    let ws = Workspace::new();
+    let files = [
+        "PP01/anc-0007.jpg",
+        "PP01/anc-0016.jpg",
+        "PP01/anc-0025.jpg",
+        "PP01/anc-0034.jpg",
+        "PP01/ipd-0004.jpg",
+        "PP01/ipd-0013.jpg",
+        "PP01/opd-0001.jpg",
+        "PP01/opd-0010.jpg",
+    ];
+    let batch = ws.samples(&files);
+    let mnt = ws.path().join("small-disk");
+    let out = ws.path().join("results");
+    std::fs::create_dir_all(&mnt).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    let bin = env!("CARGO_BIN_EXE_chartscan");
+    let (m, o, b) = (mnt.display(), out.display(), batch.display());
+    let chartscan = format!("{bin} --db sqlite://{m}/db/chartscan.db --data {m}/data");
+    let script = format!(
+        "set -e\nmount -t tmpfs -o size=16m,mode=700 tmpfs {m}\nhead -c 12000000 /dev/zero > {m}/filler\nset +e\n\
+         {chartscan} ingest {b} --no-process > /dev/null 2> {o}/first.err; echo $? > {o}/first.code\n\
+         find {m} -name '*.tmp' -o -name '*.part*' > {o}/leftovers\n\
+         rm {m}/filler\n\
+         {chartscan} ingest {b} --no-process --json > {o}/second.json 2> {o}/second.err; echo $? > {o}/second.code\n\
+         {chartscan} stats --json > {o}/stats.json\n\
+         find {m}/data/originals -type f | wc -l > {o}/originals\n"
+    );
+    let run = Command::new("unshare").args(["--mount", "--propagation", "private", "sh", "-c", &script]).env("OMP_THREAD_LIMIT", "1").output().unwrap();
+    assert!(
+        run.status.success(),
+        "this test mounts a small tmpfs in a mount namespace of its own (unshare --mount, as root); the machine refused: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let first = read("first.err");
+    assert_eq!(read("first.code").trim(), "1", "{first}");
+    assert!(first.contains("disk is full") || first.contains("No space left on device"), "{first}");
+    assert!(first.contains("free space") && first.contains("run the same command again"), "a hint to the clerk: {first}");
+    assert_eq!(read("leftovers").trim(), "", "nothing half-written is left behind");
+    assert_eq!(read("second.code").trim(), "0", "{}", read("second.err"));
+    let second: Value = serde_json::from_str(&read("second.json")).unwrap();
+    assert_eq!(second["accepted"].as_u64().unwrap() + second["duplicates"].as_u64().unwrap(), files.len() as u64, "{second}");
+    let stats: Value = serde_json::from_str(&read("stats.json")).unwrap();
+    assert_eq!(stats["charts"]["total"].as_u64(), Some(files.len() as u64), "every file once: {stats}");
+    assert_eq!(read("originals").trim(), files.len().to_string(), "every original on disk once");
 }

@@ -75,7 +75,7 @@ impl BlobStore {
         let dir = path.parent().expect("blob paths have a parent");
         create_private_dir(dir)?;
         let tmp = dir.join(format!(".{sha256}.{}.{:?}.tmp", std::process::id(), std::thread::current().id()));
-        {
+        let written = (|| {
             use std::os::unix::fs::OpenOptionsExt;
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
@@ -88,6 +88,12 @@ impl BlobStore {
             if durable {
                 f.sync_all().map_err(io(format!("syncing {}", tmp.display())))?;
             }
+            Ok::<(), StoreError>(())
+        })();
+        if let Err(e) = written {
+            // Nothing half-written stays behind (a full disk, for one).
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
         }
         std::fs::rename(&tmp, &path).map_err(io(format!("renaming into {}", path.display())))?;
         if durable {
