@@ -695,3 +695,63 @@ fn a_full_disk_stops_ingest_clearly_and_the_same_command_finishes_once_space_is_
     assert_eq!(stats["charts"]["total"].as_u64(), Some(files.len() as u64), "every file once: {stats}");
     assert_eq!(read("originals").trim(), files.len().to_string(), "every original on disk once");
 }
+
+/// SIGKILL of `serve` while a reviewer approves charts loses no approval it answered: every
+/// chart whose approval came back 200 is approved (and its record committed) after a restart,
+/// and the store's totals agree with its rows.
+#[test]
+fn killing_the_server_during_approvals_loses_no_approved_change() {
+    let ws = Workspace::new();
+    let batch = ws.samples(&["PP01/anc-0007.jpg", "PP01/anc-0016.jpg", "PP01/anc-0025.jpg", "PP01/ipd-0004.jpg", "PP01/ipd-0013.jpg", "PP01/opd-0001.jpg"]);
+    assert!(ws.run(&["ingest", batch.to_str().unwrap(), "--facility", "PP01"]).status.success());
+    ws.add_user("sokha", "reviewer", "tamarind-kettle-oxbow-7");
+    let (mut server, base) = ws.serve();
+    let agent = ureq::AgentBuilder::new().redirects(0).timeout(std::time::Duration::from_secs(5)).build();
+    agent.post(&format!("{base}/login")).send_form(&[("username", "sokha"), ("password", "tamarind-kettle-oxbow-7")]).unwrap();
+    let session: Value = agent.get(&format!("{base}/api/session")).call().unwrap().into_json().unwrap();
+    let csrf = session["csrf"].as_str().unwrap().to_string();
+    let queue: Vec<Value> = agent.get(&format!("{base}/api/queue")).call().unwrap().into_json().unwrap();
+    assert_eq!(queue.len(), 6);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let approver = std::thread::spawn(move || {
+        let mut answered = Vec::new();
+        for item in &queue {
+            let id = item["chart"].as_str().unwrap().to_string();
+            let Ok(chart) = agent.get(&format!("{base}/api/charts/{id}")).call() else { break };
+            let chart: Value = chart.into_json().unwrap();
+            match agent
+                .post(&format!("{base}/api/charts/{id}/approve"))
+                .set("X-CSRF-Token", &csrf)
+                .send_json(serde_json::json!({"version": chart["version"], "patient": "new"}))
+            {
+                Ok(r) if r.status() == 200 => {
+                    answered.push(id);
+                    let _ = tx.send(());
+                }
+                Ok(_) | Err(ureq::Error::Status(..)) => {}
+                Err(_) => break, // the server is gone
+            }
+        }
+        answered
+    });
+    // SIGKILL once two approvals are answered: the third is on its way.
+    rx.recv().unwrap();
+    rx.recv().unwrap();
+    server.0.kill().unwrap();
+    server.0.wait().unwrap();
+    let answered = approver.join().unwrap();
+    // Started again on the same store: every approval answered is there, committed.
+    let (code, stats) = ws.json(&["stats", "--json"]);
+    assert_eq!(code, 0);
+    let approved: Vec<String> =
+        export(&ws, "jsonl", "approved").lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["chart"].as_str().unwrap().to_string()).collect();
+    for id in &answered {
+        assert!(approved.contains(id), "{id} was approved (200) before the kill but is not after it");
+    }
+    assert!(approved.len() >= answered.len() && approved.len() <= 6);
+    assert!(answered.len() < 6, "the kill came before the last approval");
+    assert_eq!(stats["records"]["encounters"].as_u64(), Some(approved.len() as u64), "each approval committed its record in the same transaction: {stats}");
+    println!("{} approval(s) answered before the kill, {} approved after it", answered.len(), approved.len());
+    let (again, _) = ws.serve();
+    drop(again);
+}
