@@ -157,7 +157,18 @@ fn openmp_check(out: &mut Vec<Check>) {
 }
 
 async fn database_check(ctx: &Context, out: &mut Vec<Check>) {
-    match store::inspect(ctx.db.expose()).await {
+    let url = ctx.db.expose();
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+        if !path.exists() {
+            let parent_ok = path.parent().is_none_or(|p| p.as_os_str().is_empty() || p.is_dir());
+            let (verdict, fix) =
+                if parent_ok { (Verdict::Ok, None) } else { (Verdict::Warn, Some("its folder is made by the first command, if the user may")) };
+            out.push(check("database", verdict, format!("{} does not exist yet: the first command creates it", path.display()), fix));
+            return;
+        }
+    }
+    match store::inspect(url).await {
         Ok(s) => {
             out.push(check("database", Verdict::Ok, format!("{} reachable ({})", ctx.db, s.server.split(" on ").next().unwrap_or(&s.server)), None));
             match s.applied {
