@@ -425,6 +425,8 @@ fn a_manager_registers_facilities_and_boxes_and_reconciles_what_was_scanned() {
     let table = String::from_utf8_lossy(&ws.run(&["boxes", "status"]).stdout).to_string();
     assert!(table.contains("PP-B1") && table.contains("scanned twice?") && table.contains("not started") && table.contains("PP-81"), "{table}");
     assert_eq!(ws.run(&["boxes", "status", "--tolerance", "2"]).status.code(), Some(1), "a tolerance is a share");
+    let stats = String::from_utf8_lossy(&ws.run(&["stats"]).stdout).to_string();
+    assert!(stats.contains("PP01 = Example Hospital (មន្ទីរពេទ្យឧទាហរណ៍)"), "stats names the facilities: {stats}");
     // The monthly report: this month's three charts, the names, the plots.
     let out = ws.run(&["report", "--out", "report.html", "--lang", "km"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -32,6 +32,9 @@ const KM = {
   "only boxes to look at": "តែប្រអប់ដែលត្រូវពិនិត្យ", "Shelf": "ធ្នើ", "Years": "ឆ្នាំ", "Expected": "រំពឹងទុក", "In review": "កំពុងពិនិត្យ", "State": "ស្ថានភាព",
   "not started": "មិនទាន់ចាប់ផ្តើម", "in progress": "កំពុងដំណើរការ", "done": "រួចរាល់", "too many: scanned twice?": "ច្រើនពេក៖ ស្កេនពីរដង?", "too few: charts missing?": "តិចពេក៖ បាត់ឯកសារ?",
   "not in the inventory": "មិនមានក្នុងបញ្ជីប្រអប់", "to check": "ត្រូវពិនិត្យ", "no target": "គ្មានគោលដៅ", "not at this pace": "មិនបញ្ចប់តាមល្បឿននេះ", "(no box)": "(គ្មានប្រអប់)",
+  "Total": "សរុប", "Approved charts (JSON lines)": "ឯកសារបានអនុម័ត (JSON lines)", "Approved charts (CSV)": "ឯកសារបានអនុម័ត (CSV)", "All charts (CSV)": "ឯកសារទាំងអស់ (CSV)",
+  "Committed records (FHIR R4 bundle)": "កំណត់ត្រាបានរក្សាទុក (FHIR R4)", "Pages": "ទំព័រ", "total": "សរុប", "queued": "រង់ចាំ", "failed": "បរាជ័យ",
+  "Committed records": "កំណត់ត្រាបានរក្សាទុក", "patients": "អ្នកជំងឺ", "encounters": "ការមកពិនិត្យ", "change(s) waiting to be pushed to the hospital system": "ការផ្លាស់ប្តូររង់ចាំផ្ញើទៅប្រព័ន្ធមន្ទីរពេទ្យ",
   "Studio": "បង្រៀនទម្រង់", "Teach a form": "បង្រៀនទម្រង់ថ្មី", "Example chart": "ឯកសារគំរូ", "Name": "ឈ្មោះ", "Field": "ចំណុច", "Type": "ប្រភេទ",
   "Custom name": "ឈ្មោះផ្ទាល់ខ្លួន", "double keying": "វាយបញ្ចូលពីរដង", "Label": "ស្លាក", "Value": "តម្លៃ", "confirm": "បញ្ជាក់", "clear": "សម្អាត",
   "label, then value": "ស្លាក រួចតម្លៃ", "mark the title": "សម្គាល់ចំណងជើង", "try": "សាកល្បង", "save": "រក្សាទុក",
@@ -622,9 +625,9 @@ async function dashboardPage() {
   const row = (name, c, cls) => body.append(el("tr", { class: cls || "" }, el("td", { text: name }), ...["total", "extracted", "in_review", "approved", "rejected"].map((k) => el("td", { text: String(c[k]) }))));
   for (const [facility, c] of Object.entries(s.by_facility)) row(names[facility] ? `${names[facility]} (${facility})` : facility, c);
   row(t("All facilities"), s.charts, "total");
-  $("#pages").textContent = `Pages: ${s.pages.total} total, ${s.pages.queued} queued, ${s.pages.done} done, ${s.pages.failed} failed.`;
+  $("#pages").textContent = `${t("Pages")}: ${s.pages.total} ${t("total")}, ${s.pages.queued} ${t("queued")}, ${s.pages.done} ${t("done")}, ${s.pages.failed} ${t("failed")}.`;
   const r = s.records || {};
-  $("#records").textContent = `Committed records: ${r.patients || 0} patients, ${r.encounters || 0} encounters, ${r.facts || 0} clinical facts; ${r.outbox_pending || 0} change(s) waiting to be pushed to the hospital system.`;
+  $("#records").textContent = `${t("Committed records")}: ${r.patients || 0} ${t("patients")}, ${r.encounters || 0} ${t("encounters")}, ${r.facts || 0} ${t("clinical facts")}; ${r.outbox_pending || 0} ${t("change(s) waiting to be pushed to the hospital system")}.`;
   for (const [f, n] of Object.entries(s.corrections_by_field || {}).sort((a, b) => b[1] - a[1])) $("#corrections tbody").append(el("tr", {}, ...cells([f, n])));
 }
 

@@ -18,6 +18,21 @@ pub async fn run(ctx: &Context, args: Args) -> Result<i32> {
         println!("{}", serde_json::to_string(&stats)?);
     } else {
         print_stats(&stats);
+        // The registry's names of the codes above.
+        let names: Vec<String> = store
+            .facility_registry()
+            .await?
+            .into_iter()
+            .filter(|f| stats.by_facility.contains_key(&f.code))
+            .map(|f| match f.name_km {
+                Some(km) => format!("{} = {} ({km})", f.code, f.name),
+                None => format!("{} = {}", f.code, f.name),
+            })
+            .collect();
+        if !names.is_empty() {
+            println!();
+            println!("facilities: {}", names.join("; "));
+        }
     }
     Ok(0)
 }
