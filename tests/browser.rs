@@ -107,14 +107,25 @@ impl Browser {
         self.cmd("POST", "/execute/sync", json!({"script": js, "args": []}))
     }
 
+    /// Signs in on the login page as `user` (Enter in the password field), then waits for
+    /// the queue page.
+    fn sign_in(&self, app: &str, user: &str, password: &str) {
+        self.go(&format!("{app}/login"));
+        let name = self.wait_for("input[name=username]");
+        self.keys(&name, user);
+        let pass = self.wait_for("input[name=password]");
+        self.keys(&pass, &format!("{password}\u{E007}"));
+        self.wait_for("#queue");
+    }
+
+    fn click(&self, element: &str) {
+        self.cmd("POST", &format!("/element/{element}/click"), json!({}));
+    }
+
     /// A browser signed in as the reviewer `dara` (password `mango-lantern-river-41`), on the queue.
     fn signed_in(app: &str) -> Browser {
         let b = Browser::start();
-        b.go(&format!("{app}/login"));
-        let user = b.wait_for("input[name=username]");
-        b.keys(&user, "dara");
-        let pass = b.wait_for("input[name=password]");
-        b.keys(&pass, "mango-lantern-river-41\u{E007}");
+        b.sign_in(app, "dara", "mango-lantern-river-41");
         b.wait_for("#queue tbody tr");
         b
     }
@@ -500,12 +511,7 @@ fn a_manager_teaches_a_form_in_the_studio_with_three_actions_per_field() {
     ws.add_user("mona", "manager", "mango-lantern-river-41");
     let (_server, app) = ws.serve();
     let b = Browser::start();
-    b.go(&format!("{app}/login"));
-    let user = b.wait_for("input[name=username]");
-    b.keys(&user, "mona");
-    let pass = b.wait_for("input[name=password]");
-    b.keys(&pass, "mango-lantern-river-41\u{E007}");
-    b.wait_for("#queue");
+    b.sign_in(&app, "mona", "mango-lantern-river-41");
     b.go(&format!("{app}/studio"));
     b.wait_for("#chart option");
     // The example: the card whose patient number is 297980.
@@ -644,12 +650,7 @@ fn a_manager_follows_the_programme_on_the_dashboard_in_english_and_khmer() {
     let (_server, app) = ws.serve();
     let b = Browser::start();
     b.cmd("POST", "/window/rect", json!({"width": 1366, "height": 1400}));
-    b.go(&format!("{app}/login"));
-    let user = b.wait_for("input[name=username]");
-    b.keys(&user, "mona");
-    let pass = b.wait_for("input[name=password]");
-    b.keys(&pass, "mango-lantern-river-41\u{E007}");
-    b.wait_for("#queue");
+    b.sign_in(&app, "mona", "mango-lantern-river-41");
     b.go(&format!("{app}/dashboard"));
     b.wait_for("#programme tbody tr.total");
     // Every facility by name, with its target, boxes and a forecast date.
@@ -687,12 +688,12 @@ fn a_manager_follows_the_programme_on_the_dashboard_in_english_and_khmer() {
     // charts are flagged; the filter keeps only those.
     b.script("document.querySelector('#boxes-block').scrollIntoView()");
     let flagged = b.wait_for("#box-flagged");
-    b.cmd("POST", &format!("/element/{flagged}/click"), json!({}));
+    b.click(&flagged);
     std::thread::sleep(Duration::from_millis(500));
     let boxes = b.find_all("#boxes tbody tr.flag");
     assert!(!boxes.is_empty() && boxes.len() == b.find_all("#boxes tbody tr").len(), "only flagged boxes");
     assert!(b.text(&boxes[0]).contains("too many"), "{}", b.text(&boxes[0]));
-    b.cmd("POST", &format!("/element/{flagged}/click"), json!({}));
+    b.click(&flagged);
     std::thread::sleep(Duration::from_millis(500));
     assert!(b.text(&b.wait_for("#boxes")).contains("not started"), "boxes not scanned yet are listed");
     b.script("document.querySelector('#boxes-block').scrollIntoView()");
@@ -701,7 +702,7 @@ fn a_manager_follows_the_programme_on_the_dashboard_in_english_and_khmer() {
     // In Khmer: the page, the names and the plots.
     b.script("window.scrollTo(0, 0)");
     let lang = b.wait_for("#lang");
-    b.cmd("POST", &format!("/element/{lang}/click"), json!({}));
+    b.click(&lang);
     std::thread::sleep(Duration::from_millis(800));
     b.wait_for("#programme tbody tr.total");
     assert_eq!(b.text(&b.wait_for("main h1")), "កម្មវិធីឌីជីថលូបនីយកម្ម");

@@ -137,99 +137,94 @@ fn cell(record: &csv::StringRecord, column: Option<usize>) -> Option<String> {
     column.and_then(|i| record.get(i)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-fn rows(text: &str) -> csv::Reader<&[u8]> {
-    csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes())
+/// Reads a CSV file with a header: `columns` finds the columns it needs (an error is the
+/// header's), then `row` checks each row and gives its value and its key. Every bad row, and
+/// every key seen twice (`what` names it), is returned with its line.
+fn read_rows<C, T>(
+    text: &str,
+    what: &str,
+    columns: impl FnOnce(&Columns) -> Result<C, RowError>,
+    mut row: impl FnMut(&C, &csv::StringRecord) -> Result<(T, String), String>,
+) -> Result<Vec<T>, Vec<RowError>> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| vec![RowError { line: 1, reason: e.to_string() }])?.clone();
+    let cols = columns(&Columns::new(&headers)).map_err(|e| vec![e])?;
+    let (mut out, mut keys, mut errors) = (Vec::new(), std::collections::HashSet::new(), Vec::new());
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(RowError { line: e.position().map_or(0, |p| p.line()), reason: e.to_string() });
+                continue;
+            }
+        };
+        let line = record.position().map_or(0, |p| p.line());
+        match row(&cols, &record) {
+            Ok((_, key)) if !keys.insert(key.clone()) => errors.push(RowError { line, reason: format!("{what} {key} appears twice") }),
+            Ok((value, _)) => out.push(value),
+            Err(reason) => errors.push(RowError { line, reason }),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Reads a facilities CSV: columns `code`, `name`, and optionally `name_km`, `province`,
 /// `target` (charts) and `start_date`, in any order. Every row is checked; all the bad ones
 /// are returned together so the file is fixed in one go.
 pub fn parse_facilities(text: &str) -> Result<Vec<Facility>, Vec<RowError>> {
-    let mut reader = rows(text);
-    let headers = reader.headers().map_err(|e| vec![RowError { line: 1, reason: e.to_string() }])?.clone();
-    let cols = Columns::new(&headers);
-    let code = cols.require(&["code", "facility", "facility_code"]).map_err(|e| vec![e])?;
-    let name = cols.require(&["name", "name_en", "name_english"]).map_err(|e| vec![e])?;
-    let (km, province, target, start) = (
-        cols.find(&["name_km", "name_khmer", "khmer_name"]),
-        cols.find(&["province"]),
-        cols.find(&["target", "target_charts", "charts"]),
-        cols.find(&["start_date", "start", "started"]),
-    );
-    let (mut out, mut errors) = (Vec::new(), Vec::new());
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(RowError { line: e.position().map_or(0, |p| p.line()), reason: e.to_string() });
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let facility = cell(&record, target).map(|t| count(&t, "target")).transpose().and_then(|target_charts| {
-            Facility {
-                code: cell(&record, Some(code)).unwrap_or_default(),
-                name: cell(&record, Some(name)).unwrap_or_default(),
-                name_km: cell(&record, km),
-                province: cell(&record, province),
-                target_charts,
-                start_date: cell(&record, start),
-            }
-            .checked()
-        });
-        match facility {
-            Ok(f) if out.iter().any(|o: &Facility| o.code == f.code) => errors.push(RowError { line, reason: format!("facility {} appears twice", f.code) }),
-            Ok(f) => out.push(f),
-            Err(reason) => errors.push(RowError { line, reason }),
+    let columns = |cols: &Columns| {
+        Ok([
+            Some(cols.require(&["code", "facility", "facility_code"])?),
+            Some(cols.require(&["name", "name_en", "name_english"])?),
+            cols.find(&["name_km", "name_khmer", "khmer_name"]),
+            cols.find(&["province"]),
+            cols.find(&["target", "target_charts", "charts"]),
+            cols.find(&["start_date", "start", "started"]),
+        ])
+    };
+    read_rows(text, "facility", columns, |c, record| {
+        let target_charts = cell(record, c[4]).map(|t| count(&t, "target")).transpose()?;
+        let f = Facility {
+            code: cell(record, c[0]).unwrap_or_default(),
+            name: cell(record, c[1]).unwrap_or_default(),
+            name_km: cell(record, c[2]),
+            province: cell(record, c[3]),
+            target_charts,
+            start_date: cell(record, c[5]),
         }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+        .checked()?;
+        let key = f.code.clone();
+        Ok((f, key))
+    })
 }
 
 /// Reads a boxes CSV: columns `facility`, `box` (its label) and `expected` (charts), and
 /// optionally `years` and `shelf`. As [`parse_facilities`], every bad row is reported.
 pub fn parse_boxes(text: &str) -> Result<Vec<ArchiveBox>, Vec<RowError>> {
-    let mut reader = rows(text);
-    let headers = reader.headers().map_err(|e| vec![RowError { line: 1, reason: e.to_string() }])?.clone();
-    let cols = Columns::new(&headers);
-    let required = [&["facility", "facility_code", "code"][..], &["box", "box_label", "label"], &["expected", "expected_charts", "charts"]];
-    let mut found = Vec::new();
-    for names in required {
-        found.push(cols.require(names).map_err(|e| vec![e])?);
-    }
-    let (years, shelf) = (cols.find(&["years", "year"]), cols.find(&["shelf", "location"]));
-    let (mut out, mut errors) = (Vec::<ArchiveBox>::new(), Vec::new());
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                errors.push(RowError { line: e.position().map_or(0, |p| p.line()), reason: e.to_string() });
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let facility = cell(&record, Some(found[0])).unwrap_or_default();
-        let label = cell(&record, Some(found[1])).unwrap_or_default();
-        let checked = check_code(&facility)
-            .and_then(|_| if label.is_empty() { Err("a box needs a label".to_string()) } else { Ok(()) })
-            .and_then(|_| count(&cell(&record, Some(found[2])).unwrap_or_default(), "expected"));
-        match checked {
-            Ok(_) if out.iter().any(|b| b.facility == facility && b.label == label) => {
-                errors.push(RowError { line, reason: format!("box {label:?} of {facility} appears twice") })
-            }
-            Ok(expected_charts) => out.push(ArchiveBox { facility, label, expected_charts, years: cell(&record, years), shelf: cell(&record, shelf) }),
-            Err(reason) => errors.push(RowError { line, reason }),
+    let columns = |cols: &Columns| {
+        Ok([
+            Some(cols.require(&["facility", "facility_code", "code"])?),
+            Some(cols.require(&["box", "box_label", "label"])?),
+            Some(cols.require(&["expected", "expected_charts", "charts"])?),
+            cols.find(&["years", "year"]),
+            cols.find(&["shelf", "location"]),
+        ])
+    };
+    read_rows(text, "box", columns, |c, record| {
+        let facility = cell(record, c[0]).unwrap_or_default();
+        let label = cell(record, c[1]).unwrap_or_default();
+        check_code(&facility)?;
+        if label.is_empty() {
+            return Err("a box needs a label".to_string());
         }
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
-    }
+        let expected_charts = count(&cell(record, c[2]).unwrap_or_default(), "expected")?;
+        let key = format!("{label:?} of {facility}");
+        Ok((ArchiveBox { facility, label, expected_charts, years: cell(record, c[3]), shelf: cell(record, c[4]) }, key))
+    })
 }
 
 /// Where a box is, from its counts.

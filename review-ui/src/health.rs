@@ -45,19 +45,6 @@ async fn allowed(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> 
     }
 }
 
-/// Bytes free (for this user) and in all on the file system holding `path`.
-pub fn disk_space(path: &std::path::Path) -> std::io::Result<(u64, u64)> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| std::io::Error::other("a path with a NUL byte"))?;
-    let mut s: libc::statvfs = unsafe { std::mem::zeroed() };
-    // SAFETY: `c` is a valid NUL-terminated path and `s` a writable statvfs.
-    if unsafe { libc::statvfs(c.as_ptr(), &mut s) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    let unit = s.f_frsize as u64;
-    Ok((s.f_bavail as u64 * unit, s.f_blocks as u64 * unit))
-}
-
 async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, AppError> {
     allowed(&state, &headers).await?;
     let now = store::now_ms();
@@ -65,7 +52,7 @@ async fn healthz(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         Ok(m) => (true, Some(m), None),
         Err(e) => (false, None, Some(e.to_string())),
     };
-    let disk = disk_space(state.blobs.root());
+    let disk = store::blobs::disk_space(state.blobs.root());
     let disk_ok = disk.as_ref().is_ok_and(|(free, _)| *free >= MIN_FREE_BYTES);
     let queue_age = monitor.as_ref().and_then(|m| m.oldest_queued_at).map(|at| (now - at).max(0) / 1000);
     let queue_ok = queue_age.is_none_or(|age| age <= MAX_QUEUE_AGE_SECONDS);
@@ -173,7 +160,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     allowed(&state, &headers).await?;
     let m = state.store.monitor().await?;
     let mut registry = prometheus_client::registry::Registry::default();
-    registry.register_collector(Box::new(Snapshot { m, now_ms: store::now_ms(), disk: disk_space(state.blobs.root()).ok() }));
+    registry.register_collector(Box::new(Snapshot { m, now_ms: store::now_ms(), disk: store::blobs::disk_space(state.blobs.root()).ok() }));
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text).into_response())

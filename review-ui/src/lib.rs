@@ -14,7 +14,6 @@ mod api;
 mod auth;
 mod error;
 mod health;
-pub use health::disk_space;
 mod pages;
 pub mod programme;
 mod studio;

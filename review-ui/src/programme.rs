@@ -673,74 +673,70 @@ pub fn svg(p: &Programme, plot: Plot, facility: Option<&str>, lang: Lang) -> Res
 /// The table under a plot, as CSV (the burn-up: every facility's, one row per facility and day).
 pub fn csv(p: &Programme, plot: Plot) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
+    // Writing into memory cannot fail.
+    let _ = write_csv(&mut w, p, plot);
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+fn write_csv(w: &mut csv::Writer<Vec<u8>>, p: &Programme, plot: Plot) -> csv::Result<()> {
     let opt = |v: Option<f64>| v.map(|v| format!("{v:.2}")).unwrap_or_default();
-    let _ = match plot {
+    match plot {
         Plot::Burnup => {
-            let _ = w.write_record(["facility", "date", "scanned_to_date", "approved_to_date", "target"]);
+            w.write_record(["facility", "date", "scanned_to_date", "approved_to_date", "target"])?;
             for f in &p.facilities {
+                let target = f.target.map(|t| t.to_string()).unwrap_or_default();
                 for b in &f.burnup {
-                    let _ = w.write_record([
-                        f.code.clone(),
-                        b.date.clone(),
-                        b.scanned.to_string(),
-                        b.approved.to_string(),
-                        f.target.map(|t| t.to_string()).unwrap_or_default(),
-                    ]);
+                    w.write_record([f.code.clone(), b.date.clone(), b.scanned.to_string(), b.approved.to_string(), target.clone()])?;
                 }
             }
-            Ok(())
         }
         Plot::Throughput => {
-            let _ = w.write_record(["date", "scanned", "extracted", "approved", "rejected"]);
+            w.write_record(["date", "scanned", "extracted", "approved", "rejected"])?;
             for t in &p.throughput {
-                let _ = w.write_record([t.date.clone(), t.scanned.to_string(), t.extracted.to_string(), t.approved.to_string(), t.rejected.to_string()]);
+                w.write_record([t.date.clone(), t.scanned.to_string(), t.extracted.to_string(), t.approved.to_string(), t.rejected.to_string()])?;
             }
-            Ok(())
         }
         Plot::Backlog => {
-            let _ = w.write_record(["age", "charts"]);
+            w.write_record(["age", "charts"])?;
             for b in &p.backlog {
-                let _ = w.write_record([b.age.clone(), b.charts.to_string()]);
+                w.write_record([b.age.clone(), b.charts.to_string()])?;
             }
-            Ok(())
         }
         Plot::Quality => {
-            let _ = w.write_record(["date", "fields", "auto_accepted_pct", "corrections", "corrections_per_100_fields", "rejected"]);
+            w.write_record(["date", "fields", "auto_accepted_pct", "corrections", "corrections_per_100_fields", "rejected"])?;
             for q in &p.quality {
-                let _ = w.write_record([
+                w.write_record([
                     q.date.clone(),
                     q.fields.to_string(),
                     opt(q.auto_accepted_pct),
                     q.corrections.to_string(),
                     opt(q.corrections_per_100),
                     q.rejected.to_string(),
-                ]);
+                ])?;
             }
-            Ok(())
         }
         Plot::Reviewers => {
-            let _ = w.write_record(["reviewer", "approved", "rejected", "corrections", "charts_per_hour", "corrections_per_field"]);
+            w.write_record(["reviewer", "approved", "rejected", "corrections", "charts_per_hour", "corrections_per_field"])?;
             for r in &p.reviewers {
-                let _ = w.write_record([
+                w.write_record([
                     r.name.clone(),
                     r.approved.to_string(),
                     r.rejected.to_string(),
                     r.corrections.to_string(),
                     opt(r.charts_per_hour),
                     r.corrections_per_field.map(|v| format!("{v:.4}")).unwrap_or_default(),
-                ]);
+                ])?;
             }
-            Ok(())
         }
         Plot::Operators => {
-            let _ = w.write_record(["operator", "batches", "charts", "rescans", "charts_per_hour"]);
+            w.write_record(["operator", "batches", "charts", "rescans", "charts_per_hour"])?;
             for o in &p.operators {
-                let _ = w.write_record([o.name.clone(), o.batches.to_string(), o.charts.to_string(), o.rescans.to_string(), opt(o.charts_per_hour)]);
+                w.write_record([o.name.clone(), o.batches.to_string(), o.charts.to_string(), o.rescans.to_string(), opt(o.charts_per_hour)])?;
             }
-            Ok::<(), ()>(())
         }
-    };
-    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+    }
+    w.flush()?;
+    Ok(())
 }
 
 /// Text for HTML.

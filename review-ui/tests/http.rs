@@ -627,24 +627,26 @@ async fn double_keyed_fields_are_typed_blind_by_a_second_reviewer() {
     assert_eq!((done.json()["agreed"].clone(), done.json()["status"].clone()), (json!(true), json!("approved")), "Khmer digits key the same number");
 }
 
+/// A one-page scan of PP01 whose hash is `sha` repeated.
+fn scan(sha: &str) -> NewFile {
+    NewFile {
+        sha256: sha.repeat(64 / sha.len()),
+        original_name: format!("{sha}.jpg"),
+        source_path: format!("/s/{sha}.jpg"),
+        media_type: "image/jpeg".into(),
+        size_bytes: 10,
+        page_count: 1,
+        facility: "PP01".into(),
+        batch: "b".into(),
+        box_label: None,
+        operator: None,
+        segments: vec![],
+    }
+}
+
 /// Another outpatient chart in the environment's store (its own file).
 async fn add_chart(e: &Env, sha: &str) -> String {
-    e.store
-        .record_file(&NewFile {
-            sha256: sha.repeat(64 / sha.len()),
-            original_name: format!("{sha}.jpg"),
-            source_path: format!("/s/{sha}.jpg"),
-            media_type: "image/jpeg".into(),
-            size_bytes: 10,
-            page_count: 1,
-            facility: "PP01".into(),
-            batch: "b".into(),
-            box_label: None,
-            operator: None,
-            segments: vec![],
-        })
-        .await
-        .unwrap();
+    e.store.record_file(&scan(sha)).await.unwrap();
     let job = e.store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
     e.store
         .complete_page(
@@ -978,22 +980,7 @@ async fn health_and_metrics_are_for_managers_and_the_monitoring_token() {
     let state = e.state.clone().with_metrics_token(token).unwrap();
     assert!(e.state.clone().with_metrics_token("short").is_err());
     // A second file: its page is timed by the worker, as the pipeline does.
-    e.store
-        .record_file(&NewFile {
-            sha256: "cd".repeat(32),
-            original_name: "b.jpg".into(),
-            source_path: "/s/b.jpg".into(),
-            media_type: "image/jpeg".into(),
-            size_bytes: 10,
-            page_count: 1,
-            facility: "PP01".into(),
-            batch: "b".into(),
-            box_label: None,
-            operator: None,
-            segments: vec![],
-        })
-        .await
-        .unwrap();
+    e.store.record_file(&scan("cd")).await.unwrap();
     let job = e.store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
     let words = PageWords::typeset(1, 800, 600, &["OUTPATIENT CONSULTATION CARD", "Patient ID: 000123"]);
     e.store
@@ -1034,22 +1021,7 @@ async fn health_and_metrics_are_for_managers_and_the_monitoring_token() {
         assert!(text.lines().any(|l| l == line), "no line {line:?} in\n{text}");
     }
     // A page queued two hours ago with no worker: the health check fails, and says why.
-    e.store
-        .record_file(&NewFile {
-            sha256: "0e".repeat(32),
-            original_name: "c.jpg".into(),
-            source_path: "/s/c.jpg".into(),
-            media_type: "image/jpeg".into(),
-            size_bytes: 10,
-            page_count: 1,
-            facility: "PP01".into(),
-            batch: "b".into(),
-            box_label: None,
-            operator: None,
-            segments: vec![],
-        })
-        .await
-        .unwrap();
+    e.store.record_file(&scan("0e")).await.unwrap();
     let url = format!("sqlite://{}/t.db", e._dir.path().display());
     let pool = sqlx::AnyPool::connect(&url).await.unwrap();
     sqlx::query("UPDATE charts SET created_at = created_at - 7200000 WHERE id = (SELECT MAX(id) FROM charts)").execute(&pool).await.unwrap();

@@ -116,7 +116,7 @@ fn data_checks(ctx: &Context, out: &mut Vec<Check>) {
                     Some("run chartscan as the user that owns the data directory (the chartscan service user)"),
                 )),
             }
-            match review_ui::disk_space(dir) {
+            match store::blobs::disk_space(dir) {
                 Ok((free, total)) => {
                     let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
                     let found = format!("{:.1} GiB free of {:.1} GiB", gib(free), gib(total));

@@ -40,15 +40,9 @@ pub async fn seed(url: &str, charts: i64, audit_per_chart: i64, page_sha: &str) 
     }
     let started = Instant::now();
     let postgres = url.starts_with("postgres");
-    let series = |n: i64| {
-        if postgres {
-            format!("SELECT g AS i FROM generate_series(1, {n}) g")
-        } else {
-            format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) SELECT i FROM n")
-        }
-    };
+    let series = |n: i64| series(postgres, n);
     let now = crate::now_ms();
-    let hex = if postgres { "lpad(to_hex(i), 64, '0')" } else { "printf('%064x', i)" };
+    let hex = hex64(postgres);
     let pid = if postgres { "'c' || lpad(to_hex(f.id), 16, '0')" } else { "printf('c%016x', f.id)" };
     let facility = "CASE i % 3 WHEN 0 THEN 'PP01' WHEN 1 THEN 'SR01' ELSE 'BB01' END";
     let mut statements = vec![
@@ -67,18 +61,7 @@ pub async fn seed(url: &str, charts: i64, audit_per_chart: i64, page_sha: &str) 
             "INSERT INTO audit_log (at, actor, action, chart_id, detail) SELECT {now} + {a}, 'seed', 'view_chart', c.public_id, '' FROM charts c WHERE c.batch = 'load'"
         ));
     }
-    let mut tx = pool.begin().await?;
-    for sql in &statements {
-        sqlx::query(sql).execute(&mut *tx).await?;
-    }
-    tx.commit().await?;
-    sqlx::query(if postgres { "VACUUM ANALYZE" } else { "ANALYZE" }).execute(&pool).await?;
-    if !postgres {
-        // The seeding's write-ahead log (as large as the database) is folded in, as SQLite's
-        // own checkpoints keep it small in use: reads would otherwise look pages up in it.
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await?;
-    }
-    pool.close().await;
+    run(&pool, postgres, &statements).await?;
     Ok(Some(started.elapsed().as_secs_f64()))
 }
 
@@ -96,18 +79,12 @@ pub async fn seed_programme(url: &str, charts: i64, facilities: i64, days: i64) 
     let pool = sqlx::AnyPool::connect(url).await?;
     let started = Instant::now();
     let postgres = url.starts_with("postgres");
-    let series = |n: i64| {
-        if postgres {
-            format!("SELECT g AS i FROM generate_series(1, {n}) g")
-        } else {
-            format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) SELECT i FROM n")
-        }
-    };
+    let series = |n: i64| series(postgres, n);
     let now = crate::now_ms();
     let span = days * 86_400_000;
     let start = now - span;
     let pad = |e: &str, w: usize| if postgres { format!("lpad(CAST({e} AS TEXT), {w}, '0')") } else { format!("printf('%0{w}d', {e})") };
-    let hex = if postgres { "lpad(to_hex(i), 64, '0')" } else { "printf('%064x', i)" };
+    let hex = hex64(postgres);
     let pid = if postgres { "'p' || lpad(to_hex(f.id), 16, '0')" } else { "printf('p%016x', f.id)" };
     let n = charts.max(1);
     let per_facility = (n / facilities.max(1)).max(1);
@@ -180,12 +157,42 @@ pub async fn seed_programme(url: &str, charts: i64, facilities: i64, days: i64) 
          FROM charts c WHERE c.reviewer IS NOT NULL AND c.status IN ('approved', 'rejected') AND c.id % 7 = 1"
             .to_string(),
     );
+    run(&pool, postgres, &statements).await?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// The numbers 1..=n as rows `i`, in either database's SQL.
+fn series(postgres: bool, n: i64) -> String {
+    if postgres {
+        format!("SELECT g AS i FROM generate_series(1, {n}) g")
+    } else {
+        format!("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n}) SELECT i FROM n")
+    }
+}
+
+/// `i` as 64 hexadecimal digits (a file hash), in either database's SQL.
+fn hex64(postgres: bool) -> &'static str {
+    if postgres {
+        "lpad(to_hex(i), 64, '0')"
+    } else {
+        "printf('%064x', i)"
+    }
+}
+
+/// Runs the seeding statements in one transaction, brings the planner's statistics up to
+/// date, and closes the pool.
+async fn run(pool: &sqlx::AnyPool, postgres: bool, statements: &[String]) -> Result<()> {
     let mut tx = pool.begin().await?;
-    for sql in &statements {
+    for sql in statements {
         sqlx::query(sql).execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    sqlx::query(if postgres { "VACUUM ANALYZE" } else { "ANALYZE" }).execute(&pool).await?;
+    sqlx::query(if postgres { "VACUUM ANALYZE" } else { "ANALYZE" }).execute(pool).await?;
+    if !postgres {
+        // The seeding's write-ahead log (as large as the database) is folded in, as SQLite's
+        // own checkpoints keep it small in use: reads would otherwise look pages up in it.
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await?;
+    }
     pool.close().await;
-    Ok(started.elapsed().as_secs_f64())
+    Ok(())
 }
