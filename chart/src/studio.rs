@@ -155,6 +155,7 @@ fn spec(name: &str, kind: FieldType, label: String) -> FieldSpec {
         required: false,
         min: None,
         max: None,
+        decimals: None,
         zone: None,
         options: Vec::new(),
         double_key: false,

@@ -43,6 +43,11 @@ pub struct FieldSpec {
     /// Largest plausible value of a number.
     #[serde(default)]
     pub max: Option<f64>,
+    /// The most decimal places a number is written with (a weight to 0.1 kg: 1). A reading
+    /// out of range whose decimal point was lost (`568` for 56.8) gets it back only at a
+    /// place this allows; unset, one or two places are tried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimals: Option<u8>,
     /// Where the value is printed, as fractions of the page `[left, top, width, height]`;
     /// used when no label is found (forms with unlabelled boxes).
     #[serde(default)]

@@ -103,7 +103,8 @@ fn restore_decimal_point(spec: &FieldSpec, raw: &str) -> Option<String> {
     if digits.len() < 2 {
         return None;
     }
-    let options: Vec<String> = (1..=2.min(digits.len() - 1))
+    let places = usize::from(spec.decimals.unwrap_or(2)).max(1);
+    let options: Vec<String> = (1..=places.min(digits.len() - 1))
         .map(|k| format!("{}.{}", &digits[..digits.len() - k], &digits[digits.len() - k..]))
         .filter(|v| spec.canonicalize(v).is_ok())
         .collect();
