@@ -37,5 +37,5 @@ pub use geometry::BBox;
 pub use normalize::{FieldType, ValueError};
 pub use split::{segments, PageKind, SplitOn};
 pub use status::{ChartStatus, PageStatus, Role};
-pub use template::{standard_templates, FieldSpec, Template, TemplateError};
+pub use template::{standard_templates, FieldSpec, Template, TemplateError, Term};
 pub use words::{PageWords, Word};

@@ -158,6 +158,7 @@ fn spec(name: &str, kind: FieldType, label: String) -> FieldSpec {
         decimals: None,
         zone: None,
         options: Vec::new(),
+        terms: Vec::new(),
         double_key: false,
         columns: Vec::new(),
         key: false,

@@ -56,6 +56,11 @@ pub struct FieldSpec {
     /// when the ticked option's text cannot be read (`["M", "F"]`).
     #[serde(default)]
     pub options: Vec<String>,
+    /// A vocabulary of the values a field takes (the wards of a hospital): a printed name in
+    /// either script, or a reading close to one, becomes the term's canonical value; any
+    /// other text stays as printed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<Term>,
     /// Double keying: after a reviewer approves, a second reviewer types this field blind;
     /// when the two disagree a senior reviewer decides (for patient IDs, dates of birth).
     #[serde(default)]
@@ -92,6 +97,16 @@ pub struct FieldSpec {
     /// the zone is read on that page only. Unset: the first page with words in the zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub page: Option<u32>,
+}
+
+/// One term of a field's vocabulary: its canonical value and the names it is printed as.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Term {
+    /// The canonical value (`Emergency`).
+    pub value: String,
+    /// The names it is printed as, in Khmer and English (`ផ្នែកសង្គ្រោះបន្ទាន់`, `Emergency ward`).
+    pub names: Vec<String>,
 }
 
 /// A form template.
@@ -224,6 +239,16 @@ impl Template {
                     problems.push(format!("field {:?}: label {l:?} is one letter, which OCR noise matches everywhere; print a longer label", f.name));
                 }
             }
+            for t in &f.terms {
+                if f.kind.canonicalize(&t.value).as_deref() != Ok(t.value.as_str()) {
+                    problems.push(format!("field {:?}: term {:?} is not a canonical {:?} value", f.name, t.value, f.kind));
+                }
+                for n in &t.names {
+                    if crate::text::label_key(n).chars().count() < TERM_MIN_CHARS {
+                        problems.push(format!("field {:?}: the name {n:?} of term {:?} is too short to tell from OCR noise", f.name, t.value));
+                    }
+                }
+            }
             for o in &f.options {
                 if f.kind.canonicalize(o).as_deref() != Ok(o.as_str()) {
                     problems.push(format!("field {:?}: option {o:?} is not a canonical {:?} value", f.name, f.kind));
@@ -260,6 +285,9 @@ impl FieldSpec {
     /// Canonicalises a value for this field, with the field's range checks.
     pub fn canonicalize(&self, raw: &str) -> Result<String, crate::ValueError> {
         let value = self.kind.canonicalize(raw)?;
+        if let Some(term) = self.term(&value) {
+            return Ok(term.value.clone());
+        }
         if matches!(self.kind, FieldType::Integer | FieldType::Decimal) {
             let n: f64 = value.parse().map_err(|_| crate::ValueError(format!("{value:?} is not a number")))?;
             if self.min.is_some_and(|lo| n < lo) || self.max.is_some_and(|hi| n > hi) {
@@ -271,6 +299,57 @@ impl FieldSpec {
             }
         }
         Ok(value)
+    }
+}
+
+/// The fewest letters a term's name has: shorter ones match noise.
+const TERM_MIN_CHARS: usize = 3;
+
+/// How close a reading must be to a term's name (1 minus edit distance over length), in
+/// Latin and in Khmer script (whose vowel signs and subscripts OCR confuses more often).
+const TERM_SIMILARITY: (f32, f32) = (0.8, 0.7);
+
+impl FieldSpec {
+    /// The term of the field's vocabulary a text names: the whole text, one of its parts
+    /// (`ផ្នែកកុមារ / Paediatrics`) or a run of up to three of its words (a speck before the
+    /// name) is, or reads close to, one of the term's names. `None` when no term is close
+    /// enough or two terms are equally close.
+    pub fn term(&self, text: &str) -> Option<&Term> {
+        if self.terms.is_empty() {
+            return None;
+        }
+        let mut spans: Vec<String> = vec![text.to_string()];
+        spans.extend(text.split(['/', '(', ')', ',', ';']).map(str::trim).filter(|p| !p.is_empty()).map(str::to_string));
+        let words: Vec<&str> = text.split_whitespace().collect();
+        for n in 1..=3.min(words.len()) {
+            spans.extend(words.windows(n).map(|w| w.join(" ")));
+        }
+        let mut best: Option<(f32, &Term)> = None;
+        let mut tied = false;
+        for span in spans {
+            let key = crate::text::label_key(&span);
+            if key.chars().count() < TERM_MIN_CHARS {
+                continue;
+            }
+            for term in &self.terms {
+                let sim = term
+                    .names
+                    .iter()
+                    .chain(std::iter::once(&term.value))
+                    .map(|n| crate::text::similarity(&key, &crate::text::label_key(n)))
+                    .fold(0.0, f32::max);
+                match best {
+                    Some((b, t)) if sim == b && t.value != term.value => tied = true,
+                    Some((b, _)) if sim <= b => {}
+                    _ => {
+                        best = Some((sim, term));
+                        tied = false;
+                    }
+                }
+            }
+        }
+        let needed = if crate::khmer::is_mostly_khmer(text) { TERM_SIMILARITY.1 } else { TERM_SIMILARITY.0 };
+        best.filter(|(sim, _)| *sim >= needed && !tied).map(|(_, t)| t)
     }
 }
 
@@ -383,5 +462,50 @@ options = ["1", "x"]
         }
         let unknown_type = Template::parse("form='x'\nname='x'\n[[fields]]\nname='a'\ntype='colour'\nlabels=['A']").unwrap_err().to_string();
         assert!(unknown_type.contains("colour"), "{unknown_type}");
+    }
+
+    #[test]
+    fn a_vocabulary_gives_the_canonical_name_of_a_ward_read_in_either_script_or_close_to_one() {
+        let ipd = standard_templates().into_iter().find(|t| t.form == "ipd").unwrap();
+        let ward = ipd.field("ward").unwrap();
+        for (printed, canonical) in [
+            ("ផ្នែកវះកាត់", "Surgery"),
+            ("ផ្នេកវះកាត", "Surgery"), // vowel sign and final mark misread
+            ("ផ្នែកកុមារ / Paediatrics", "Paediatrics"),
+            ("កី Maternity", "Maternity"), // a speck before the name
+            ("Surgicel", "Surgery"),
+            ("Medicine", "Medicine"), // no term is close: kept as printed
+            ("Burns unit", "Burns unit"),
+        ] {
+            assert_eq!(ward.canonicalize(printed).as_deref(), Ok(canonical), "{printed}");
+        }
+        // Two terms equally close: neither is chosen.
+        let spec: FieldSpec = toml::from_str(
+            r#"name = "w"
+type = "text"
+terms = [{ value = "Ward A", names = ["Ward A"] }, { value = "Ward B", names = ["Ward B"] }]"#,
+        )
+        .unwrap();
+        assert_eq!(spec.canonicalize("Ward C").as_deref(), Ok("Ward C"));
+        assert_eq!(spec.canonicalize("Wart B").as_deref(), Ok("Ward B"));
+        assert_eq!(spec.canonicalize("Ward 8").as_deref(), Ok("Ward 8"), "as close to A as to B");
+        let err = Template::parse(
+            r#"form = "x"
+name = "x"
+[[fields]]
+name = "ward"
+type = "text"
+labels = ["Ward"]
+terms = [{ value = "ER", names = ["ER", "Emergency"] }]
+[[fields]]
+name = "n"
+type = "integer"
+labels = ["Number"]
+terms = [{ value = "one", names = ["one"] }]"#,
+        )
+        .unwrap_err()
+        .problems;
+        assert!(err.iter().any(|p| p.contains("\"ER\" of term \"ER\" is too short")), "{err:?}");
+        assert!(err.iter().any(|p| p.contains("term \"one\" is not a canonical")), "{err:?}");
     }
 }

@@ -185,6 +185,21 @@ fn chart_json(state: &AppState, record: &store::ChartRecord) -> Result<Value, Ap
         .map(|t| t.fields.iter().filter_map(|f| suggestion_kind(t, f).map(|k| (f.name.clone(), Value::from(k)))).collect::<serde_json::Map<_, _>>())
         .unwrap_or_default()
         .into();
+    // A field's vocabulary (a hospital's wards), offered as the reviewer types.
+    v["terms"] = template
+        .as_ref()
+        .map(|t| {
+            t.fields
+                .iter()
+                .filter(|f| !f.terms.is_empty())
+                .map(|f| {
+                    let terms: Vec<Value> = f.terms.iter().map(|t| json!({"value": t.value, "label": t.names.join(" · ")})).collect();
+                    (f.name.clone(), Value::from(terms))
+                })
+                .collect::<serde_json::Map<_, _>>()
+        })
+        .unwrap_or_default()
+        .into();
     // A table's columns, in order, with their header labels (English, Khmer).
     v["columns"] = template
         .map(|t| {

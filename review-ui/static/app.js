@@ -269,6 +269,7 @@ function drawFields(c, focusName) {
       input.dataset.original = input.value;
       body = input;
       if (c.suggest && c.suggest[name]) suggestions(input, c.suggest[name]);
+      else if (c.terms && c.terms[name]) termList(input, c.terms[name]);
     }
     const row = el("div", { class: "field" + (f.needs_review ? " needs" : "") },
       el("label", { for: "f-" + name, text: label }), meta, snippet(c, name, f), body,
@@ -355,6 +356,15 @@ function suggestions(input, kind) {
     }, 150);
   });
   // Mount the list beside the input once the row is built.
+  queueMicrotask(() => { if (!list.isConnected) input.after(list); });
+}
+
+/** The template's vocabulary of a field (its wards) as a datalist: the reviewer types a
+ * few letters of a name in either script and picks the canonical value. */
+function termList(input, terms) {
+  const list = el("datalist", { id: "dl-" + input.name },
+    ...terms.map((t) => el("option", { value: t.value, label: t.label })));
+  input.setAttribute("list", list.id);
   queueMicrotask(() => { if (!list.isConnected) input.after(list); });
 }
 

@@ -29,6 +29,11 @@ async fn env() -> Env {
 
 /// The environment with `jpeg` as the chart's page image.
 async fn env_with_page(jpeg: Vec<u8>) -> Env {
+    env_with(jpeg, &["OUTPATIENT CONSULTATION CARD", "Patient ID: 004512", "Phone: 12", &format!("Diagnosis: {EVIL}")]).await
+}
+
+/// The environment with one chart whose page is `jpeg` and reads as `lines`.
+async fn env_with(jpeg: Vec<u8>, lines: &[&str]) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}/t.db", dir.path().display())).await.unwrap();
     let blobs = BlobStore::new(dir.path().join("data")).unwrap();
@@ -49,11 +54,10 @@ async fn env_with_page(jpeg: Vec<u8>) -> Env {
         .await
         .unwrap();
     let job = store.claim_page("w", 60_000, 3).await.unwrap().unwrap();
-    let lines = ["OUTPATIENT CONSULTATION CARD", "Patient ID: 004512", "Phone: 12", &format!("Diagnosis: {EVIL}")];
     let sha = store::blobs::sha256_hex(&jpeg);
     blobs.put(store::blobs::BlobKind::Page, &sha, &jpeg).unwrap();
     store
-        .complete_page(job.page_id, &PageResult { image_sha256: sha, width: 800, height: 600, skew: 0.0, words: PageWords::typeset(1, 800, 600, &lines) })
+        .complete_page(job.page_id, &PageResult { image_sha256: sha, width: 800, height: 600, skew: 0.0, words: PageWords::typeset(1, 800, 600, lines) })
         .await
         .unwrap();
     for (name, role) in [("rev", Role::Reviewer), ("rev2", Role::Reviewer), ("boss", Role::Manager), ("clerk", Role::Clerk), ("root", Role::Admin)] {
@@ -273,6 +277,21 @@ async fn reviewers_get_places_and_codes_from_the_reference_lists() {
     assert_eq!(get("/api/reference/patients?q=a".into()).await.status, StatusCode::NOT_FOUND);
     let (clerk, _) = login(&e.state, "clerk", "lotus-quarry-violet-58").await.unwrap();
     assert_eq!(send(&e.state, Method::GET, "/api/reference/icd10?q=J0", Some(&clerk), None, None).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_ward_printed_in_khmer_is_exported_by_its_english_name_and_the_wards_are_offered() {
+    let mut jpeg = Vec::new();
+    image_jpeg(&mut jpeg);
+    let e = env_with(jpeg, &["INPATIENT ADMISSION AND DISCHARGE SHEET", "Patient ID: 004513", "Ward: ផ្នែកកុមារ"]).await;
+    let (rev, _) = login(&e.state, "rev", "lotus-quarry-violet-58").await.unwrap();
+    let chart = send(&e.state, Method::GET, &format!("/api/charts/{}", e.chart), Some(&rev), None, None).await.json();
+    assert_eq!(chart["form"], "ipd", "{chart}");
+    assert_eq!(chart["fields"]["ward"]["value"], "Paediatrics", "{}", chart["fields"]["ward"]);
+    let wards: Vec<&str> = chart["terms"]["ward"].as_array().unwrap().iter().map(|t| t["value"].as_str().unwrap()).collect();
+    assert!(wards.contains(&"Paediatrics") && wards.contains(&"Surgery"), "{wards:?}");
+    assert!(chart["terms"]["ward"][0]["label"].as_str().unwrap().contains("ផ្នែក"), "Khmer names are offered too: {}", chart["terms"]);
+    assert!(chart["terms"].get("patient_id").is_none());
 }
 
 #[tokio::test]
