@@ -70,7 +70,7 @@ fn flag(b: bool) -> f64 {
 /// The feature vector of a value's evidence (see [`FEATURES`]).
 pub fn features(e: &Evidence, kind: FieldType) -> [f64; FEATURES.len()] {
     use FieldType as T;
-    let name = matches!(kind, T::KhmerText | T::LatinText);
+    let name = matches!(kind, T::KhmerText | T::LatinText | T::Person);
     let free = matches!(kind, T::Text | T::Address) || name;
     let ocr_mean = f64::from(e.ocr_mean);
     let ocr_min = f64::from(e.ocr_min);

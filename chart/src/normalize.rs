@@ -14,6 +14,9 @@ pub enum FieldType {
     KhmerText,
     /// Text in Latin script, single spaces.
     LatinText,
+    /// A person's name (a doctor, a midwife, a husband) in either script, as printed: no
+    /// digits; a title the engine misread (`Or`, `De.` for `Dr.`) is put back.
+    Person,
     /// A patient number: ASCII digits and upper-case letters.
     PatientId,
     /// `M` or `F`.
@@ -76,7 +79,13 @@ impl FieldType {
             FieldType::Text => Ok(cleaned.to_string()),
             FieldType::KhmerText => {
                 if khmer::is_mostly_khmer(cleaned) {
-                    Ok(cleaned.to_string())
+                    // Words without a Khmer letter at either end are label residue or specks
+                    // (`(Khmer ញឹក ដាលីន`), not part of a Khmer text.
+                    let words: Vec<&str> = cleaned.split_whitespace().collect();
+                    let has_khmer = |w: &&str| w.chars().any(khmer::is_khmer);
+                    let start = words.iter().position(has_khmer).unwrap_or(0);
+                    let end = words.iter().rposition(has_khmer).map_or(words.len(), |e| e + 1);
+                    Ok(words[start..end].join(" "))
                 } else {
                     err("expected Khmer script")
                 }
@@ -88,6 +97,7 @@ impl FieldType {
                     Ok(cleaned.to_string())
                 }
             }
+            FieldType::Person => person(cleaned),
             FieldType::PatientId => patient_id(cleaned),
             FieldType::Sex => sex(cleaned),
             FieldType::Date => date(cleaned).map(|d| d.to_string()),
@@ -105,6 +115,34 @@ impl FieldType {
             FieldType::Table => err("a table's value is a list of rows, not text"),
         }
     }
+}
+
+fn person(s: &str) -> Result<String, ValueError> {
+    if s.chars().any(|c| c.is_ascii_digit() || khmer::KHMER_DIGITS.contains(&c)) {
+        return err(format!("{s:?} has digits: not a person's name"));
+    }
+    let mut words: Vec<String> = s
+        .split_whitespace()
+        .map(|w| w.chars().filter(|c| !matches!(c, '“' | '”' | '„' | '"' | '«' | '»')).collect::<String>())
+        .filter(|w| !w.is_empty())
+        .collect();
+    // `Dr.` before a name of two or more words, read as `Or`, `De.`, `DOr` or `r`: the
+    // title is put back rather than left as a word of the name.
+    let title: String = words.first().map(|w| w.trim_end_matches('.').to_lowercase()).unwrap_or_default();
+    let named = words.len() >= 3 && words[1..].iter().all(|w| w.chars().next().is_some_and(char::is_alphabetic));
+    if named
+        && title != "dr"
+        && title != "dy"
+        && title.chars().all(|c| c.is_ascii_alphabetic())
+        && (1..=3).contains(&title.len())
+        && crate::text::levenshtein(&title, "dr") == 1
+    {
+        words[0] = "Dr.".into();
+    }
+    if words.is_empty() {
+        return err("empty");
+    }
+    Ok(words.join(" "))
 }
 
 fn patient_id(s: &str) -> Result<String, ValueError> {
@@ -470,6 +508,19 @@ mod tests {
     }
 
     #[test]
+    fn a_persons_name_keeps_its_title_puts_back_a_misread_one_and_has_no_digits() {
+        assert_eq!(c(Person, "Dr. Sok Vannak"), "Dr. Sok Vannak");
+        assert_eq!(c(Person, "Or Tep Sothea"), "Dr. Tep Sothea");
+        assert_eq!(c(Person, "De. “Touch Rithy"), "Dr. Touch Rithy");
+        assert_eq!(c(Person, "r Ros Vanna"), "Dr. Ros Vanna");
+        assert_eq!(c(Person, "Or Tep"), "Or Tep", "two words are a name, not a title and a name");
+        assert_eq!(c(Person, "Dy Sok Dara"), "Dy Sok Dara", "Dy is a family name");
+        assert_eq!(c(Person, "ពៅ វិជ្ជា"), "ពៅ វិជ្ជា");
+        assert!(c(Person, "ANC-01").starts_with("ERR"));
+        assert!(c(Person, "៦០ ០").starts_with("ERR"));
+    }
+
+    #[test]
     fn dates_in_every_written_form() {
         assert_eq!(c(Date, "25/11/2024"), "2024-11-25");
         assert_eq!(c(Date, "២៥/១១/២០២៤"), "2024-11-25");
@@ -554,6 +605,8 @@ mod tests {
         assert_eq!(c(Outcome, "Recovered"), "recovered");
         assert_eq!(c(KhmerText, "  សុខ  ចាន់ "), "សុខ ចាន់");
         assert!(c(KhmerText, "Sok Chan").starts_with("ERR"));
+        assert_eq!(c(KhmerText, "(Khmer ញឹក ដាលីន"), "ញឹក ដាលីន", "label residue before a Khmer name goes");
+        assert_eq!(c(KhmerText, "fin នារី"), "នារី");
         assert_eq!(c(Province, "ភ្នំពេញ"), "Phnom Penh");
     }
 }

@@ -5,7 +5,7 @@
 // textContent only. Uses app.js's helpers ($, el, api, t, loadSession, showMessage).
 "use strict";
 
-const TYPES = ["table", "text", "khmer_text", "latin_text", "patient_id", "sex", "date", "integer", "decimal", "phone", "province", "icd10", "blood_pressure", "outcome", "result"];
+const TYPES = ["table", "text", "khmer_text", "latin_text", "person", "patient_id", "sex", "date", "integer", "decimal", "phone", "province", "icd10", "blood_pressure", "outcome", "result"];
 
 window.studioPage = async function studioPage() {
   await loadSession();

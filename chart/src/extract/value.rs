@@ -38,12 +38,12 @@ pub(crate) struct Reading {
 
 /// Whether any text is a value of this type (free text), or the type constrains it.
 pub fn is_free_text(kind: FieldType) -> bool {
-    matches!(kind, FieldType::Text | FieldType::KhmerText | FieldType::LatinText | FieldType::Address)
+    matches!(kind, FieldType::Text | FieldType::KhmerText | FieldType::LatinText | FieldType::Person | FieldType::Address)
 }
 
 /// Whether values of this type are people's names, whose words the engine may run together.
 fn is_name(spec: &FieldSpec) -> bool {
-    matches!(spec.kind, FieldType::KhmerText | FieldType::LatinText)
+    matches!(spec.kind, FieldType::KhmerText | FieldType::LatinText | FieldType::Person)
 }
 
 /// How many words at the start of a value are the rest of the field's own label, which OCR
