@@ -352,6 +352,16 @@ pub fn date(s: &str) -> Result<CalendarDate, ValueError> {
         (Some((m, _)), [(a, _), (y, yd)]) => (expand_year(*y, *yd), m, *a as u32),
         (None, [(y, 4), (m, _), (d, _)]) if *y > 31 => (*y, *m as u32, *d as u32),
         (None, [(d, _), (m, _), (y, yd)]) => (expand_year(*y, *yd), *m as u32, *d as u32),
+        // Eight digits whose separators were lost (`31102022`): the day first, or the year
+        // first, whichever alone is a date.
+        (None, [(n, 8)]) => {
+            let day_first = CalendarDate::new(n % 10_000, (n / 10_000 % 100) as u32, (n / 1_000_000) as u32).ok();
+            let year_first = CalendarDate::new(n / 10_000, (n / 100 % 100) as u32, (n % 100) as u32).ok();
+            return match (day_first, year_first) {
+                (Some(d), None) | (None, Some(d)) => Ok(d),
+                _ => err(format!("{s:?} is not a date (expected DD/MM/YYYY)")),
+            };
+        }
         _ => return err(format!("{s:?} is not a date (expected DD/MM/YYYY)")),
     };
     let year = if buddhist { year - 543 } else { year };
@@ -435,6 +445,11 @@ fn icd10(s: &str) -> Result<String, ValueError> {
         .map(|c| if matches!(c, '£' | '€') { 'E' } else { c })
         .flat_map(char::to_uppercase)
         .collect();
+    // The Khmer full stop ។ is how the eng+khm engine reads a J at the start of a code.
+    let compact = match compact.strip_prefix('។') {
+        Some(rest) => format!("J{rest}"),
+        None => compact,
+    };
     // Anything but letters, digits and the point is not part of a code: a code with a dash
     // or a stray mark inside is left for a person rather than repaired.
     if compact.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '.')) {
@@ -523,6 +538,9 @@ mod tests {
     #[test]
     fn dates_in_every_written_form() {
         assert_eq!(c(Date, "25/11/2024"), "2024-11-25");
+        assert_eq!(c(Date, "31102022"), "2022-10-31", "separators lost");
+        assert_eq!(c(Date, "20221031"), "2022-10-31");
+        assert!(c(Date, "12345678").starts_with("ERR"));
         assert_eq!(c(Date, "២៥/១១/២០២៤"), "2024-11-25");
         assert_eq!(c(Date, "5-3-85"), "1985-03-05");
         assert_eq!(c(Date, "25 Nov 2024"), "2024-11-25");
@@ -589,6 +607,7 @@ mod tests {
         assert_eq!(c(Integer, "៣៤"), "34");
         assert_eq!(c(Integer, "34 yrs"), "34");
         assert_eq!(c(Icd10, "j06.9"), "J06.9");
+        assert_eq!(c(Icd10, "។18.9"), "J18.9", "a J read as the Khmer full stop");
         assert_eq!(c(Icd10, "JO69"), "J06.9");
         assert_eq!(c(Icd10, "A09"), "A09");
         assert_eq!(c(Icd10, "110"), "I10");

@@ -286,6 +286,9 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
             FieldType::Integer if v.len() > 1 && crate::khmer::ascii_digits(&raw).trim_start().starts_with('0') => {
                 problem = Some(format!("{raw:?} starts with a 0: a digit was probably misread"));
             }
+            FieldType::Date if crate::khmer::ascii_digits(&raw).split(|c: char| !c.is_ascii_digit()).any(|run| run.len() >= 8) => {
+                problem = Some(format!("{raw:?} was read without separators: check the day, month and year"));
+            }
             FieldType::PatientId if raw.trim().contains(char::is_whitespace) => {
                 // `PP OPD 2023 004417`: the engine reads a thin dash as a gap.
                 problem = Some(format!("{raw:?} has a gap inside: a - or / there may be lost"));
