@@ -346,9 +346,11 @@ fn match_line(labels: &[Label], words: &[&Word]) -> LineMatches {
                 let mut sim = 0.0;
                 if span_len <= e.len * 3 / 2 + 2 && span_len * 2 + 2 >= e.len {
                     sim = similarity_at_least_masked(&span_chars, span_mask, &e.key.chars, e.key.mask(), threshold_for(e.len));
-                    if sim < threshold_for(e.len) {
-                        sim = inserted_similarity(&span_chars, &e.key.chars);
-                    }
+                }
+                // Words inserted inside the label (`ឈ្មោះ[ជាអក្សរ]ឡាតាំង`) may make it up to
+                // twice as long.
+                if sim < threshold_for(e.len) && span_len <= 2 * e.len {
+                    sim = sim.max(inserted_similarity(&span_chars, &e.key.chars));
                 }
                 if sim < threshold_for(e.len) && !e.khmer && latin_span && end - start <= e.tokens.len() + 2 {
                     sim = token_similarity(&span_tokens, &e.tokens);
@@ -561,7 +563,10 @@ fn phrases_on_line(line_index: usize, line: &Line<'_>, hits: &[Hit]) -> Vec<Phra
                         scripts.0 |= h2.khmer;
                         scripts.1 |= !h2.khmer;
                     }
-                    let values_inside = (end..=k).any(|j| has_digit(words[j]) && !hits.iter().any(|h2| h2.start <= j && j < h2.end));
+                    // (A digit in the word that closes the qualifier with a colon is a
+                    // misread letter of the label: `(Name (២8ប)):`, not a value.)
+                    let values_inside =
+                        (end..=k).any(|j| has_digit(words[j]) && !(j == k && ends_like_label(words[j])) && !hits.iter().any(|h2| h2.start <= j && j < h2.end));
                     if !values_inside || k == end {
                         end = k + 1;
                         continue;

@@ -232,3 +232,17 @@ fn a_number_beside_the_next_label_is_a_value_not_part_of_that_label() {
     assert!(e.fields["patient_id"].needs_review, "a gap inside an ID may be a lost dash: {:?}", e.fields["patient_id"]);
     assert_eq!(value(&e, "visit_date").as_deref(), Some("2023-03-09"));
 }
+
+#[test]
+fn words_inside_a_label_and_a_misread_qualifier_after_it_leave_it_one_label() {
+    // The template knows `ឈ្មោះឡាតាំង`; the card prints words inside it (`ជាអក្សរ`, "in
+    // letters"), and its English half, `(Name (Latin))`, is misread so that only `Name`, a
+    // label of the Khmer name, matches.
+    for label in ["ឈ្មោះជាអក្សរឡាតាំង (Name (២8ប)):", "ឈ្មោះដជាអក្សរឡាតាំង (Name (Lavn)):"]
+    {
+        let p = page(&["OUTPATIENT CONSULTATION CARD", "ឈ្មោះ (Name (Khmer)): សុខ ចាន់ធី", &format!("{label} SOK Chanthy"), "ICD-10: J06.9"]);
+        let e = extract(&standard_templates(), &[p]);
+        assert_eq!(value(&e, "name_khmer").as_deref(), Some("សុខ ចាន់ធី"), "{label}");
+        assert_eq!(value(&e, "name_latin").as_deref(), Some("SOK Chanthy"), "{label}");
+    }
+}
