@@ -40,10 +40,14 @@ fn split_khmer(text: &str) -> Parts {
         let shorter = if ('\u{17B6}'..='\u{17D3}').contains(&last) { Some(&prefix[..prefix.len() - last.len_utf8()]) } else { None };
         for (form, whole) in [(prefix, true), (shorter.unwrap_or(prefix), false)] {
             for (pos, _) in text.match_indices(form) {
-                let at_word_start = pos == 0 || text[..pos].ends_with(char::is_whitespace);
+                // (After a space, or a mark that is not a letter: `|ភូម...` at a cell's border.)
+                let at_word_start = text[..pos].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || crate::khmer::is_khmer(c)));
+                // A long prefix without its last sign is distinctive enough inside a run of
+                // words the engine joined (`...ក្តសង្កាតព្រែធំ`); a short one (ភូម, ឃុ) is not.
+                let distinctive = form.chars().count() >= 5;
                 let overlaps = marks.iter().any(|&(p, l, _)| pos < p + l && p < pos + form.len());
                 let next_is_mark = text[pos + form.len()..].chars().next().is_some_and(|c| ('\u{17B6}'..='\u{17D3}').contains(&c));
-                if overlaps || next_is_mark || (!whole && !at_word_start) {
+                if overlaps || next_is_mark || (!whole && !at_word_start && !distinctive) {
                     continue;
                 }
                 if at_word_start || !marks.iter().any(|&(_, _, lv)| lv == level) {
@@ -194,6 +198,9 @@ mod tests {
         // Spaces lost by the engine; the capital's prefix.
         assert_eq!(parts("ភូមិត្រពាំងទាសង្កាត់ពងទឹក ខណ្ឌដង្កោរាជធានីភ្នំពេញ"), [Some("ត្រពាំងទា"), Some("ពងទឹក"), Some("ដង្កោ"), Some("ភ្នំពេញ")]);
         assert_eq!(parts("ត្រពាំងឈូក"), [None, None, None, None], "no prefixes, no parts");
+        // A cell border before the first prefix; prefixes without their last sign, one of
+        // them inside a run of words the engine joined.
+        assert_eq!(parts("|ភូមព្រែក្តសង្កាតព្រែធំ ខេត្តកែប"), [Some("ព្រែក្ត"), Some("ព្រែធំ"), None, Some("កែប")]);
     }
 
     #[test]

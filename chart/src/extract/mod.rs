@@ -300,8 +300,13 @@ fn extract_matched<'p>(
     for (fi, spec) in template.fields.iter().enumerate().filter(|(_, f)| f.kind == FieldType::Address) {
         let mut readings = readings_of(fi, spec, &layouts, &table_phrases, &own_labels[fi], vocab_keys);
         readings.sort_by_key(|r| std::cmp::Reverse(reading_rank(&r.0, r.1, r.2)));
-        let Some((r, similarity, _)) = readings.into_iter().next() else { continue };
-        let parts = address::split(&r.raw);
+        // The place that reads as an address: most parts found (the words right of a label
+        // in a cell's corner are a speck; the address is below), then the better placed.
+        let split: Vec<address::Parts> = readings.iter().map(|(r, _, _)| address::split(&r.raw)).collect();
+        let found = |p: &address::Parts| p.iter().filter(|x| x.is_some()).count();
+        let Some(best) = (0..readings.len()).max_by(|&a, &b| found(&split[a]).cmp(&found(&split[b])).then(b.cmp(&a))) else { continue };
+        let parts = split[best].clone();
+        let (r, similarity, _) = readings.swap_remove(best);
         for (part, target) in parts.iter().zip(&spec.parts) {
             let Some(text) = part else { continue };
             if fields.get(target).is_some_and(|f| f.value.is_some()) {

@@ -246,3 +246,13 @@ fn words_inside_a_label_and_a_misread_qualifier_after_it_leave_it_one_label() {
         assert_eq!(value(&e, "name_latin").as_deref(), Some("SOK Chanthy"), "{label}");
     }
 }
+
+#[test]
+fn an_address_is_read_where_it_splits_into_places_not_from_a_speck_beside_its_label() {
+    // A bordered cell: the label in its corner, a speck read beside it, the address below.
+    let p = page(&["OUTPATIENT CONSULTATION CARD", "អាសយដ្ឋាន / Address: so", "ភូមិត្រពាំងឈូក ឃុំព្រែកក្រឹស ស្រុកកំពង់ត្រាច ខេត្តកំពត", "ICD-10: J06.9"]);
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(value(&e, "village").as_deref(), Some("ត្រពាំងឈូក"));
+    assert_eq!(value(&e, "district").as_deref(), Some("កំពង់ត្រាច"));
+    assert_eq!(value(&e, "province").as_deref(), Some("Kampot"));
+}
