@@ -239,6 +239,19 @@ pub fn latin_skeleton(name: &str) -> String {
     out.trim_end().to_string()
 }
 
+/// A character that is neither a digit, a space nor a separator a number is printed with,
+/// between two digits.
+fn symbol_among_digits(raw: &str) -> bool {
+    let ascii = crate::khmer::ascii_digits(raw);
+    let chars: Vec<char> = ascii.chars().collect();
+    let is_digit = |c: &char| c.is_ascii_digit();
+    chars.iter().enumerate().any(|(i, c)| {
+        let odd = !(c.is_ascii_digit() || c.is_whitespace() || matches!(c, '+' | '-' | '.' | ',' | '/' | '(' | ')'));
+        odd && chars[..i].iter().rev().find(|c| !c.is_whitespace()).is_some_and(is_digit)
+            && chars[i + 1..].iter().find(|c| !c.is_whitespace()).is_some_and(is_digit)
+    })
+}
+
 /// The Khmer and Latin digits of a raw value are both present: a printed number uses one
 /// script, so the engine read some digits wrong (`099 ៧១០ ៩៦៨`).
 fn mixed_digit_scripts(raw: &str) -> bool {
@@ -270,6 +283,11 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
         let latin_only = raw.chars().any(|c| c.is_ascii_digit()) && !raw.chars().any(|c| crate::khmer::KHMER_DIGITS.contains(&c));
         if numeric(spec.kind) && digits <= 3 && latin_only && khmer_values >= 3 && latin_values * 3 <= khmer_values {
             problem = Some(format!("{raw:?} is in Latin digits where the chart writes Khmer ones: a digit may be misread"));
+        }
+        // A mark that is no digit between digits (`010 764 $446`): a digit was misread as it,
+        // and dropping it would shorten the number.
+        if matches!(spec.kind, FieldType::Phone | FieldType::Integer | FieldType::Decimal | FieldType::BloodPressure) && symbol_among_digits(&raw) {
+            problem = Some(format!("{raw:?} has a mark among its digits: a digit may be misread"));
         }
         if matches!(spec.kind, FieldType::Integer | FieldType::Decimal) && raw.trim_end().ends_with(['.', ',']) {
             problem = Some(format!("{raw:?} ends in a point: a digit after it may be lost"));
@@ -444,6 +462,14 @@ mod tests {
         assert!(f["diagnosis_icd10"].evidence.plausible && f["diagnosis_icd10"].evidence.known, "J06.9 is in the WHO list");
         assert!(!f["phone"].evidence.plausible, "no operator's number");
         assert!(!f["age"].evidence.plausible, "a leading zero: 61 read as 01?");
+
+        // A valid number once the mark is dropped, one digit short: 0907695446 read so.
+        let mut f = fields(&[("phone", "010764446"), ("age", "35")]);
+        f.get_mut("phone").unwrap().raw = "010 764 $446".into();
+        f.get_mut("age").unwrap().raw = "3 5".into();
+        plausibility(opd, &mut f);
+        assert!(f["phone"].issue.as_deref().unwrap_or("").contains("mark among its digits"), "{:?}", f["phone"].issue);
+        assert!(f["age"].issue.is_none(), "a space is no mark: {:?}", f["age"].issue);
     }
 
     #[test]
