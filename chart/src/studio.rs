@@ -159,6 +159,7 @@ fn spec(name: &str, kind: FieldType, label: String) -> FieldSpec {
         zone: None,
         options: Vec::new(),
         terms: Vec::new(),
+        spelling: None,
         double_key: false,
         columns: Vec::new(),
         key: false,

@@ -61,6 +61,11 @@ pub struct FieldSpec {
     /// other text stays as printed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub terms: Vec<Term>,
+    /// A dictionary whose words put right the engine's slips in a free-text value
+    /// (`"icd10"`: the words of the WHO ICD-10 titles, for diagnoses). Only what extraction
+    /// reads is corrected, never what a reviewer types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spelling: Option<String>,
     /// Double keying: after a reviewer approves, a second reviewer types this field blind;
     /// when the two disagree a senior reviewer decides (for patient IDs, dates of birth).
     #[serde(default)]
@@ -239,6 +244,13 @@ impl Template {
                     problems.push(format!("field {:?}: label {l:?} is one letter, which OCR noise matches everywhere; print a longer label", f.name));
                 }
             }
+            if f.spelling.as_deref().is_some_and(|d| d != "icd10") {
+                problems.push(format!(
+                    "field {:?}: spelling {:?} is not a dictionary chartscan has (icd10)",
+                    f.name,
+                    f.spelling.as_deref().unwrap_or_default()
+                ));
+            }
             for t in &f.terms {
                 if f.kind.canonicalize(&t.value).as_deref() != Ok(t.value.as_str()) {
                     problems.push(format!("field {:?}: term {:?} is not a canonical {:?} value", f.name, t.value, f.kind));
@@ -310,6 +322,33 @@ const TERM_MIN_CHARS: usize = 3;
 const TERM_SIMILARITY: (f32, f32) = (0.8, 0.7);
 
 impl FieldSpec {
+    /// The value with the engine's slips put right by the field's `spelling` dictionary,
+    /// and the words corrected (`Faltciparum malaria` → `Falciparum malaria`); `None` when
+    /// there is no dictionary or nothing to correct.
+    pub fn correct_spelling(&self, value: &str) -> Option<(String, Vec<(String, String)>)> {
+        if self.spelling.as_deref() != Some("icd10") {
+            return None;
+        }
+        let mut changed = Vec::new();
+        let words: Vec<String> = value
+            .split(' ')
+            .map(|w| {
+                let core = w.trim_matches(|c: char| !c.is_alphanumeric());
+                let Some(right) = crate::reference::icd10::correct_word(core) else { return w.to_string() };
+                let cased: String = if core.chars().all(|c| c.is_ascii_uppercase()) {
+                    right.to_ascii_uppercase()
+                } else if core.starts_with(|c: char| c.is_ascii_uppercase()) {
+                    right[..1].to_ascii_uppercase() + &right[1..]
+                } else {
+                    right.to_string()
+                };
+                changed.push((core.to_string(), cased.clone()));
+                w.replacen(core, &cased, 1)
+            })
+            .collect();
+        (!changed.is_empty()).then(|| (words.join(" "), changed))
+    }
+
     /// The term of the field's vocabulary a text names: the whole text, one of its parts
     /// (`ផ្នែកកុមារ / Paediatrics`) or a run of up to three of its words (a speck before the
     /// name) is, or reads close to, one of the term's names. `None` when no term is close
@@ -507,5 +546,16 @@ terms = [{ value = "one", names = ["one"] }]"#,
         .problems;
         assert!(err.iter().any(|p| p.contains("\"ER\" of term \"ER\" is too short")), "{err:?}");
         assert!(err.iter().any(|p| p.contains("term \"one\" is not a canonical")), "{err:?}");
+        let bad = Template::parse("form='x'\nname='x'\n[[fields]]\nname='d'\ntype='text'\nlabels=['Diagnosis']\nspelling='snomed'").unwrap_err().to_string();
+        assert!(bad.contains("not a dictionary chartscan has"), "{bad}");
+        let opd = standard_templates().into_iter().find(|t| t.form == "opd").unwrap();
+        let diagnosis = opd.field("diagnosis").unwrap();
+        assert_eq!(
+            diagnosis.correct_spelling("Faltciparum MALARLA"),
+            Some(("Falciparum MALARIA".to_string(), vec![("Faltciparum".into(), "Falciparum".into()), ("MALARLA".into(), "MALARIA".into())]))
+        );
+        assert_eq!(diagnosis.correct_spelling("Falciparum malaria"), None);
+        assert_eq!(opd.field("treatment").unwrap().correct_spelling("Faltciparum"), None, "no dictionary");
+        assert_eq!(diagnosis.canonicalize("Faltciparum").as_deref(), Ok("Faltciparum"), "a reviewer's text is never corrected");
     }
 }

@@ -406,6 +406,11 @@ fn extract_matched<'p>(
     crate::validate::plausibility(template, &mut fields);
     for (name, f) in fields.iter_mut() {
         let kind = template.field(name).map_or(FieldType::Text, |s| s.kind);
+        if let Some((corrected, words)) = template.field(name).zip(f.text()).and_then(|(s, v)| s.correct_spelling(v)) {
+            let list: Vec<String> = words.iter().map(|(a, b)| format!("{a} → {b}")).collect();
+            crate::validate::add_issue(f, &format!("spelling put right from the ICD-10 titles: {}", list.join(", ")));
+            f.value = Some(FieldValue::Text(corrected));
+        }
         f.evidence.words = f.raw.split_whitespace().count().min(u16::MAX as usize) as u16;
         f.evidence.khmer = crate::khmer::is_mostly_khmer(&f.raw);
         if f.value.is_none() && f.raw.is_empty() && f.bbox.is_none() {
