@@ -67,7 +67,8 @@ impl FieldType {
     pub fn canonicalize(&self, raw: &str) -> Result<String, ValueError> {
         let cleaned = khmer::clean(raw);
         let cleaned = cleaned.trim_matches(|c: char| {
-            matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.' | '‘' | '’' | '“' | '”' | '\'' | '"' | '`' | '°' | '«' | '»') || c.is_whitespace()
+            matches!(c, ':' | ';' | ',' | '|' | '_' | '—' | '-' | '.' | '‘' | '’' | '“' | '”' | '\'' | '"' | '`' | '°' | '«' | '»' | '*' | '•')
+                || c.is_whitespace()
         });
         // A parenthesis left open or closed at an end is a speck or a rule's stub, not text.
         let cleaned = if cleaned.starts_with('(') && !cleaned.contains(')') { cleaned[1..].trim_start() } else { cleaned };
@@ -386,7 +387,12 @@ fn decimal(s: &str) -> Result<String, ValueError> {
     // read as = or ~ before the number goes.
     let ascii = khmer::ascii_digits(s.trim_start_matches(['=', '~', '*'])).replace(',', ".");
     let ascii = ascii.split('.').map(str::trim).collect::<Vec<_>>().join(".");
-    let num: String = ascii.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    let mut num: String = ascii.trim().chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    // A number is not written with a leading 0 before more digits: `088` is 0.88 whose
+    // point was lost (plausibility sends such a reading to a reviewer).
+    if num.len() >= 2 && num.starts_with('0') && !num.contains('.') {
+        num.insert(1, '.');
+    }
     match num.parse::<f64>() {
         Ok(v) if v.is_finite() => {
             let text = num.trim_end_matches('.').to_string();
@@ -621,6 +627,9 @@ mod tests {
         assert_eq!(c(BloodPressure, "110 / 70"), "110/70");
         assert_eq!(c(Decimal, "52,5"), "52.5");
         assert_eq!(c(Decimal, "៧៦ . ៩"), "76.9");
+        assert_eq!(c(Decimal, "088"), "0.88", "a point lost after a leading 0");
+        assert_eq!(c(Decimal, "0"), "0");
+        assert_eq!(c(Text, "* Platelets"), "Platelets", "a bullet or flag before text goes");
         assert_eq!(c(Outcome, "Recovered"), "recovered");
         assert_eq!(c(KhmerText, "  សុខ  ចាន់ "), "សុខ ចាន់");
         assert!(c(KhmerText, "Sok Chan").starts_with("ERR"));

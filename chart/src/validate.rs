@@ -239,6 +239,13 @@ pub fn latin_skeleton(name: &str) -> String {
     out.trim_end().to_string()
 }
 
+/// A number read with a 0 before more digits and no point (`088`).
+fn leading_zero_without_point(raw: &str) -> bool {
+    let ascii = crate::khmer::ascii_digits(raw);
+    let num: String = ascii.trim_start_matches(|c: char| !c.is_ascii_digit()).chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+    num.len() >= 2 && num.starts_with('0') && !num.contains('.')
+}
+
 /// A character that is neither a digit, a space nor a separator a number is printed with,
 /// between two digits.
 fn symbol_among_digits(raw: &str) -> bool {
@@ -303,6 +310,9 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
         match spec.kind {
             FieldType::Integer if v.len() > 1 && crate::khmer::ascii_digits(&raw).trim_start().starts_with('0') => {
                 problem = Some(format!("{raw:?} starts with a 0: a digit was probably misread"));
+            }
+            FieldType::Decimal | FieldType::Result if leading_zero_without_point(&raw) => {
+                problem = Some(format!("{raw:?} starts with a 0 and has no point: read as {v}, check it"));
             }
             FieldType::Date if crate::khmer::ascii_digits(&raw).split(|c: char| !c.is_ascii_digit()).any(|run| run.len() >= 8) => {
                 problem = Some(format!("{raw:?} was read without separators: check the day, month and year"));
