@@ -238,6 +238,10 @@ fn token_match(t: &str, l: &str) -> f32 {
     if t == l {
         return 1.0;
     }
+    // `No.`, `Nr`, `#`: how forms abbreviate "number" (`ANC visit no.`).
+    if l == "number" && matches!(t, "no" | "nr" | "num" | "nos") {
+        return 0.9;
+    }
     let longest = t.len().max(l.len());
     // (Tokens are ASCII: a byte is a character. A quarter of the longer one at most apart.)
     if longest >= 4 && 4 * t.len().abs_diff(l.len()) <= longest {

@@ -256,3 +256,11 @@ fn an_address_is_read_where_it_splits_into_places_not_from_a_speck_beside_its_la
     assert_eq!(value(&e, "district").as_deref(), Some("កំពង់ត្រាច"));
     assert_eq!(value(&e, "province").as_deref(), Some("Kampot"));
 }
+
+#[test]
+fn no_is_read_as_number_in_a_label() {
+    let p = page(&["ANTENATAL CARE CARD", "Name: សុខ ចាន់ធី", "Visit date: 08/08/2019", "ANC visit no.: 2", "Gravida: 3"]);
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(e.form.as_deref(), Some("anc"));
+    assert_eq!(value(&e, "anc_visit_number").as_deref(), Some("2"), "not the visits table's column");
+}
