@@ -512,11 +512,22 @@ fn outcome(s: &str) -> Result<String, ValueError> {
         ("died", &["died", "dead", "death", "ស្លាប់"]),
         ("left_against_advice", &["left against", "against advice", "lama", "ចាកចេញ"]),
     ];
-    table
+    if let Some((canon, _)) = table.iter().find(|(_, words)| words.iter().any(|w| lower.contains(w))) {
+        return Ok(canon.to_string());
+    }
+    // A word with a letter lost or misread (`mproved` after a ticked box): the one outcome
+    // whose word it is close to.
+    let close: Vec<&str> = table
         .iter()
-        .find(|(_, words)| words.iter().any(|w| lower.contains(w)))
-        .map(|(canon, _)| canon.to_string())
-        .ok_or_else(|| ValueError(format!("{s:?} is not an outcome")))
+        .filter(|(_, words)| {
+            words.iter().filter(|w| w.chars().count() >= 5 && !w.contains(' ')).any(|w| lower.split_whitespace().any(|x| crate::text::similarity(x, w) >= 0.8))
+        })
+        .map(|(canon, _)| *canon)
+        .collect();
+    match close.as_slice() {
+        [one] => Ok(one.to_string()),
+        _ => err(format!("{s:?} is not an outcome")),
+    }
 }
 
 #[cfg(test)]
@@ -631,6 +642,8 @@ mod tests {
         assert_eq!(c(Decimal, "0"), "0");
         assert_eq!(c(Text, "* Platelets"), "Platelets", "a bullet or flag before text goes");
         assert_eq!(c(Outcome, "Recovered"), "recovered");
+        assert_eq!(c(Outcome, "mproved"), "improved", "a letter lost");
+        assert!(c(Outcome, "moved").starts_with("ERR"));
         assert_eq!(c(KhmerText, "  សុខ  ចាន់ "), "សុខ ចាន់");
         assert!(c(KhmerText, "Sok Chan").starts_with("ERR"));
         assert_eq!(c(KhmerText, "(Khmer ញឹក ដាលីន"), "ញឹក ដាលីន", "label residue before a Khmer name goes");

@@ -264,3 +264,26 @@ fn no_is_read_as_number_in_a_label() {
     assert_eq!(e.form.as_deref(), Some("anc"));
     assert_eq!(value(&e, "anc_visit_number").as_deref(), Some("2"), "not the visits table's column");
 }
+
+#[test]
+fn a_misread_option_after_the_ticked_box_still_names_the_outcome() {
+    // The label and its row of boxes a few pixels lower, as two lines of the engine.
+    let p = a4(vec![
+        word("INPATIENT", 100, 100, 0, 0.95),
+        word("ADMISSION", 400, 100, 0, 0.95),
+        word("AND", 700, 100, 0, 0.95),
+        word("DISCHARGE", 800, 100, 0, 0.95),
+        word("SHEET", 1100, 100, 0, 0.95),
+        word("Outcome:", 100, 400, 1, 0.95),
+        word("☐", 300, 406, 2, 1.0),
+        word("Recovered", 340, 406, 2, 0.95),
+        word("☒", 600, 406, 2, 1.0),
+        word("mproved", 640, 406, 2, 0.95),
+        word("☐", 900, 406, 2, 1.0),
+        word("Referred", 940, 406, 2, 0.95),
+    ]);
+    let e = extract(&standard_templates(), &[p]);
+    let outcome = &e.fields["outcome"];
+    assert_eq!(outcome.text(), Some("improved"), "{outcome:?}");
+    assert_eq!(outcome.raw, "mproved");
+}

@@ -220,6 +220,10 @@ fn from_boxes<'a>(spec: &FieldSpec, candidate: &Candidate<'a>, page: &PageLayout
     // The row may wrap onto the next lines.
     if let Some(first_box) = words.iter().find(|w| is_box(w)).map(|w| w.bbox) {
         for (li, next) in page.lines.iter().enumerate().skip(candidate.line + 1).take(2) {
+            // The row itself, when it was read below its label.
+            if next.words.iter().any(|w| words.iter().any(|x| std::ptr::eq(*x, *w))) {
+                continue;
+            }
             let labelled = page.phrases.iter().any(|p| p.parts.iter().any(|&(l, _, _)| l == li));
             let more: Vec<&Word> = next.words.iter().copied().filter(|w| w.bbox.right() > first_box.x.saturating_sub(first_box.w)).collect();
             let close = next.bbox.y < words.iter().map(|w| w.bbox.bottom()).max().unwrap_or(0) + 2 * first_box.h;
