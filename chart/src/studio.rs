@@ -160,6 +160,7 @@ fn spec(name: &str, kind: FieldType, label: String) -> FieldSpec {
         options: Vec::new(),
         terms: Vec::new(),
         spelling: None,
+        implied: None,
         double_key: false,
         columns: Vec::new(),
         key: false,

@@ -66,6 +66,11 @@ pub struct FieldSpec {
     /// reads is corrected, never what a reviewer types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spelling: Option<String>,
+    /// The value the form itself implies (an antenatal card's patient is a woman: `F`): it
+    /// fills the field when nothing valid was read, and a reading that says otherwise goes
+    /// to a reviewer. Either way the field is reviewed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implied: Option<String>,
     /// Double keying: after a reviewer approves, a second reviewer types this field blind;
     /// when the two disagree a senior reviewer decides (for patient IDs, dates of birth).
     #[serde(default)]
@@ -250,6 +255,11 @@ impl Template {
                     f.name,
                     f.spelling.as_deref().unwrap_or_default()
                 ));
+            }
+            if let Some(v) = &f.implied {
+                if f.kind.canonicalize(v).as_deref() != Ok(v.as_str()) {
+                    problems.push(format!("field {:?}: implied value {v:?} is not a canonical {:?} value", f.name, f.kind));
+                }
             }
             for t in &f.terms {
                 if f.kind.canonicalize(&t.value).as_deref() != Ok(t.value.as_str()) {
@@ -546,6 +556,8 @@ terms = [{ value = "one", names = ["one"] }]"#,
         .problems;
         assert!(err.iter().any(|p| p.contains("\"ER\" of term \"ER\" is too short")), "{err:?}");
         assert!(err.iter().any(|p| p.contains("term \"one\" is not a canonical")), "{err:?}");
+        let implied = Template::parse("form='x'\nname='x'\n[[fields]]\nname='s'\ntype='sex'\nlabels=['Sex']\nimplied='woman'").unwrap_err().to_string();
+        assert!(implied.contains("implied value \"woman\" is not a canonical"), "{implied}");
         let bad = Template::parse("form='x'\nname='x'\n[[fields]]\nname='d'\ntype='text'\nlabels=['Diagnosis']\nspelling='snomed'").unwrap_err().to_string();
         assert!(bad.contains("not a dictionary chartscan has"), "{bad}");
         let opd = standard_templates().into_iter().find(|t| t.form == "opd").unwrap();

@@ -406,6 +406,20 @@ fn extract_matched<'p>(
     crate::validate::plausibility(template, &mut fields);
     for (name, f) in fields.iter_mut() {
         let kind = template.field(name).map_or(FieldType::Text, |s| s.kind);
+        if let Some(implied) = template.field(name).and_then(|s| s.implied.as_ref()) {
+            match f.text() {
+                None => {
+                    crate::validate::add_issue(f, &format!("not read: the form implies {implied}"));
+                    f.value = Some(FieldValue::Text(implied.clone()));
+                }
+                Some(v) if v != implied => {
+                    let why = format!("read {v}, but the form implies {implied}");
+                    crate::validate::add_issue(f, &why);
+                    f.evidence.cross = Verdict::Fails;
+                }
+                Some(_) => {}
+            }
+        }
         if let Some((corrected, words)) = template.field(name).zip(f.text()).and_then(|(s, v)| s.correct_spelling(v)) {
             let list: Vec<String> = words.iter().map(|(a, b)| format!("{a} → {b}")).collect();
             crate::validate::add_issue(f, &format!("spelling put right from the ICD-10 titles: {}", list.join(", ")));

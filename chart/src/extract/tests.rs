@@ -287,3 +287,17 @@ fn a_misread_option_after_the_ticked_box_still_names_the_outcome() {
     assert_eq!(outcome.text(), Some("improved"), "{outcome:?}");
     assert_eq!(outcome.raw, "mproved");
 }
+
+#[test]
+fn a_value_the_form_implies_fills_an_unread_field_and_questions_a_contrary_reading() {
+    let unread = page(&["ANTENATAL CARE CARD", "Name: សុខ ចាន់ធី", "Sex: [fu", "Gravida: 3"]);
+    let e = extract(&standard_templates(), &[unread]);
+    let sex = &e.fields["sex"];
+    assert_eq!(sex.text(), Some("F"));
+    assert!(sex.needs_review && sex.issue.as_deref().unwrap_or("").contains("the form implies F"), "{sex:?}");
+    let contrary = page(&["ANTENATAL CARE CARD", "Name: សុខ ចាន់ធី", "Sex: Male", "Gravida: 3"]);
+    let e = extract(&standard_templates(), &[contrary]);
+    let sex = &e.fields["sex"];
+    assert_eq!(sex.text(), Some("M"), "the reading is kept");
+    assert!(sex.needs_review && sex.issue.as_deref().unwrap_or("").contains("implies F"), "{sex:?}");
+}
