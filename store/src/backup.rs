@@ -91,35 +91,9 @@ fn invalid(message: String) -> StoreError {
     StoreError::Invalid(message)
 }
 
-/// SHA-256 and size of a file, read in pieces.
-fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+/// SHA-256 and size of what `src` yields, written on to `dst` as it is read (in pieces).
+fn hash_through(src: &mut impl Read, dst: &mut impl Write) -> std::io::Result<(String, u64)> {
     use sha2::{Digest, Sha256};
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut n = 0u64;
-    loop {
-        let k = f.read(&mut buf)?;
-        if k == 0 {
-            break;
-        }
-        h.update(&buf[..k]);
-        n += k as u64;
-    }
-    Ok((hex::encode(h.finalize()), n))
-}
-
-/// Copies `from` to `to` durably (a temporary name, fsync, rename), returning the copy's
-/// SHA-256 and size.
-fn copy_durably(from: &Path, to: &Path) -> std::io::Result<(String, u64)> {
-    use sha2::{Digest, Sha256};
-    use std::os::unix::fs::OpenOptionsExt;
-    if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = to.with_extension(format!("part-{}", std::process::id()));
-    let mut src = std::fs::File::open(from)?;
-    let mut dst = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut n = 0u64;
@@ -132,12 +106,31 @@ fn copy_durably(from: &Path, to: &Path) -> std::io::Result<(String, u64)> {
         dst.write_all(&buf[..k])?;
         n += k as u64;
     }
+    Ok((hex::encode(h.finalize()), n))
+}
+
+/// SHA-256 and size of a file.
+fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    hash_through(&mut std::fs::File::open(path)?, &mut std::io::sink())
+}
+
+/// Copies `from` to `to` durably (a temporary name, fsync, rename), returning the copy's
+/// SHA-256 and size.
+fn copy_durably(from: &Path, to: &Path) -> std::io::Result<(String, u64)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = to.with_extension(format!("part-{}", std::process::id()));
+    let mut src = std::fs::File::open(from)?;
+    let mut dst = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+    let (sha, n) = hash_through(&mut src, &mut dst)?;
     dst.sync_all()?;
     std::fs::rename(&tmp, to)?;
     if let Some(dir) = to.parent() {
         std::fs::File::open(dir)?.sync_all()?;
     }
-    Ok((hex::encode(h.finalize()), n))
+    Ok((sha, n))
 }
 
 /// Every blob under a data directory: (kind folder / prefix / name, full path).

@@ -86,15 +86,16 @@ fn word(t: &str, x: u32, y: u32, line: u32, confidence: f32) -> Word {
     Word { text: t.into(), bbox: BBox::new(x, y, 20 * t.chars().count().max(2) as u32, 40), confidence, line, block: 0 }
 }
 
+/// An inpatient sheet: its title on the first line (line 0), then `words`.
+fn a4_ipd(words: Vec<Word>) -> PageWords {
+    let title = ["INPATIENT", "ADMISSION", "AND", "DISCHARGE", "SHEET"].iter().zip([100, 400, 700, 800, 1100]).map(|(t, x)| word(t, x, 100, 0, 0.95));
+    a4(title.chain(words).collect())
+}
+
 #[test]
 fn ticked_box_wins_even_when_its_option_is_unreadable() {
     // Boxes found in the pixels come as ☒/☐ words; options wrap onto a second line.
-    let p = a4(vec![
-        word("INPATIENT", 100, 100, 0, 0.95),
-        word("ADMISSION", 400, 100, 0, 0.95),
-        word("AND", 700, 100, 0, 0.95),
-        word("DISCHARGE", 800, 100, 0, 0.95),
-        word("SHEET", 1100, 100, 0, 0.95),
+    let p = a4_ipd(vec![
         word("Sex:", 100, 300, 1, 0.95),
         word("☐", 300, 300, 1, 1.0),
         word("Male", 340, 300, 1, 0.95),
@@ -268,12 +269,7 @@ fn no_is_read_as_number_in_a_label() {
 #[test]
 fn a_misread_option_after_the_ticked_box_still_names_the_outcome() {
     // The label and its row of boxes a few pixels lower, as two lines of the engine.
-    let p = a4(vec![
-        word("INPATIENT", 100, 100, 0, 0.95),
-        word("ADMISSION", 400, 100, 0, 0.95),
-        word("AND", 700, 100, 0, 0.95),
-        word("DISCHARGE", 800, 100, 0, 0.95),
-        word("SHEET", 1100, 100, 0, 0.95),
+    let p = a4_ipd(vec![
         word("Outcome:", 100, 400, 1, 0.95),
         word("☐", 300, 406, 2, 1.0),
         word("Recovered", 340, 406, 2, 0.95),
