@@ -224,7 +224,7 @@ mod tests {
                 }
             })
             .collect();
-        PageWords { page: 1, width: 2000, height: 2800, words, rereads: Vec::new() }
+        PageWords { page: 1, width: 2000, height: 2800, words, rereads: Vec::new(), sparse: Vec::new() }
     }
 
     const PHRASES: [(&str, [f32; 4]); 5] = [

@@ -54,6 +54,12 @@ pub struct PageWords {
     /// Second readings of doubtful places by single-script engines (see [`Reread`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rereads: Vec<Reread>,
+    /// The whole page read a second time as sparse text (every block of text on its own,
+    /// Tesseract's mode 11), in the same page pixels. Extraction reads the fields from both
+    /// readings and keeps, field by field, the better supported value (see
+    /// `chart::extract`); empty when the page was read once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sparse: Vec<Word>,
 }
 
 /// A second reading of one place of the page (a field's value that did not validate or was
@@ -123,7 +129,7 @@ impl PageWords {
                 x += w + t.char_width;
             }
         }
-        PageWords { page, width, height, words, rereads: Vec::new() }
+        PageWords { page, width, height, words, rereads: Vec::new(), sparse: Vec::new() }
     }
 
     /// The page's blocks in the engine's order, with boxes and confidences.
@@ -234,6 +240,7 @@ mod tests {
             height: 500,
             words: vec![w("Sex:", 10, 3), w("&", 100, 3), w("Male", 150, 3), w("XFemale", 260, 3)],
             rereads: Vec::new(),
+            sparse: Vec::new(),
         };
         page.add_check_boxes(&[(BBox::new(98, 100, 24, 40), false, 0.95), (BBox::new(258, 100, 24, 40), true, 0.9)]);
         let line: Vec<String> = page.lines()[0].words.iter().map(|w| w.text.clone()).collect();
@@ -252,6 +259,7 @@ mod tests {
             height: 500,
             words: vec![w("b", 200, 10, 1, 1, 0.8), w("a", 10, 12, 1, 1, 0.6), w("c", 10, 300, 7, 2, 0.9)],
             rereads: Vec::new(),
+            sparse: Vec::new(),
         };
         let lines = page.lines();
         assert_eq!(lines.len(), 2);

@@ -32,7 +32,7 @@ fn main() {
                         let prep = Preprocessor::default().prepare_gray(std::borrow::Cow::Owned(g));
                         let words = eng.recognize(&prep).unwrap();
                         let (w, h) = prep.display.dimensions();
-                        let pw = chart::PageWords { page: 1, width: w, height: h, words: words.clone(), rereads: vec![] };
+                        let pw = chart::PageWords { page: 1, width: w, height: h, words: words.clone(), rereads: vec![], sparse: vec![] };
                         let g = chart::detect::detect_form(&templates, std::slice::from_ref(&pw));
                         let labels = chart::detect::labels_found(&templates, &pw);
                         out.push(format!("{rot}:{:.2}/{:.2}/{labels}", g.score, ocr::orient::reading_confidence(&words)));

@@ -277,6 +277,9 @@ pub struct ProcessOptions {
     /// Languages of the engines that read doubtful values a second time (`khm`, `eng`);
     /// empty: no second readings.
     pub second_opinion: Vec<String>,
+    /// Read each page a second time as sparse text (see `Recognizer::recognize_sparse`);
+    /// extraction keeps the better supported value of the two readings, field by field.
+    pub sparse_reading: bool,
     /// Decoding limits.
     pub limits: Limits,
     /// How long a claimed page stays leased.
@@ -296,6 +299,7 @@ impl Default for ProcessOptions {
             detect_orientation: true,
             check_boxes: true,
             second_opinion: Vec::new(),
+            sparse_reading: true,
             limits: Limits::default(),
             lease: Duration::from_secs(300),
             max_attempts: 3,
@@ -335,7 +339,8 @@ pub async fn process_queue(store: &Store, blobs: &BlobStore, options: &ProcessOp
 
 /// Stages of a page whose time is measured: `ocr` is the reading kept, `orientation` the
 /// readings made only to tell which way is up, `second_reading` the doubtful values read
-/// again by other engines (these three are the engine's time); `extraction` is label
+/// again by other engines and the page read again as sparse text (these three are the
+/// engine's time); `extraction` is label
 /// matching and extraction done while reading (the upright check, finding doubtful values),
 /// `database` the page's write, extraction of a completed chart included.
 const STAGES: [&str; 8] = ["decode", "preprocess", "ocr", "orientation", "second_reading", "extraction", "store", "database"];
@@ -520,7 +525,10 @@ fn process_page(
         let upright = |page: &ocr::PreparedPage, words: &[chart::Word]| {
             let started = Instant::now();
             let (width, height) = page.display.dimensions();
-            let sure = chart::detect::reads_upright(&templates, &PageWords { page: job.page_no, width, height, words: words.to_vec(), rereads: Vec::new() });
+            let sure = chart::detect::reads_upright(
+                &templates,
+                &PageWords { page: job.page_no, width, height, words: words.to_vec(), rereads: Vec::new(), sparse: Vec::new() },
+            );
             check_time.set(check_time.get() + started.elapsed());
             sure
         };
@@ -533,9 +541,10 @@ fn process_page(
     }
     let (prepared, words) = (reading.page, reading.words);
     let (width, height) = prepared.display.dimensions();
-    let mut page = PageWords { page: job.page_no, width, height, words, rereads: Vec::new() };
+    let mut page = PageWords { page: job.page_no, width, height, words, rereads: Vec::new(), sparse: Vec::new() };
     let t_read = Instant::now();
     let mut box_time = std::time::Duration::ZERO;
+    let mut page_boxes = Vec::new();
     if ctx.options.check_boxes && !page.words.is_empty() {
         // Boxes are about a text line high: 1/100 to 1/25 of an A5 page's width at any dpi.
         let side = prepared.display.width();
@@ -545,7 +554,8 @@ fn process_page(
         } else {
             ocr::marks::find_check_boxes(&prepared.display, side / 100, side / 25)
         };
-        page.add_check_boxes(&boxes.iter().map(|b| (b.bbox, b.ticked(), b.clarity())).collect::<Vec<_>>());
+        page_boxes = boxes.iter().map(|b| (b.bbox, b.ticked(), b.clarity())).collect::<Vec<_>>();
+        page.add_check_boxes(&page_boxes);
         box_time = t_read.elapsed();
     }
     let t_second = Instant::now();
@@ -566,6 +576,16 @@ fn process_page(
                 page.rereads.push(chart::words::Reread { bbox: zone, text, confidence, languages: languages.clone() });
             }
         }
+    }
+    if ctx.options.sparse_reading && !page.words.is_empty() {
+        // The page read again as sparse text: extraction keeps, field by field, the better
+        // supported of the two readings (labels stacked in a cell, grids).
+        let words = engine.recognize_sparse(&prepared).map_err(|e| e.to_string())?;
+        let mut sparse = PageWords { page: job.page_no, width, height, words, rereads: Vec::new(), sparse: Vec::new() };
+        if !page_boxes.is_empty() {
+            sparse.add_check_boxes(&page_boxes);
+        }
+        page.sparse = sparse.words;
     }
     let second_time = t_second.elapsed();
     // Preparation time is measured inside (and check boxes are preparation), and so is

@@ -61,7 +61,18 @@ pub trait Recognizer {
             .filter(|w| w.bbox.x >= zone.x && w.bbox.y >= zone.y && w.bbox.right() <= zone.right() && w.bbox.bottom() <= zone.bottom())
             .collect())
     }
+
+    /// Reads the whole page again as sparse text (Tesseract's page segmentation mode 11):
+    /// every block of text on its own, without assuming one uniform block. A small label
+    /// stacked under another beside a tall value, which one-block reading merges into the
+    /// value's line and loses, comes out whole. The default reads nothing.
+    fn recognize_sparse(&mut self, _page: &PreparedPage) -> Result<Vec<Word>, OcrError> {
+        Ok(Vec::new())
+    }
 }
+
+/// Tesseract's page segmentation mode for [`Recognizer::recognize_sparse`].
+pub const SPARSE_TEXT_PSM: u32 = 11;
 
 /// Tesseract through leptess, given raw pixels (never a file).
 #[derive(Debug)]
@@ -95,16 +106,21 @@ impl TesseractRecognizer {
 
 impl Recognizer for TesseractRecognizer {
     fn recognize(&mut self, page: &PreparedPage) -> Result<Vec<Word>, OcrError> {
-        self.read(page, None)
+        self.read(page, None, self.psm)
     }
 
     fn recognize_zone(&mut self, page: &PreparedPage, zone: BBox) -> Result<Vec<Word>, OcrError> {
-        self.read(page, Some(zone))
+        // A zone is a field's line: read as one line (psm 7).
+        self.read(page, Some(zone), 7)
+    }
+
+    fn recognize_sparse(&mut self, page: &PreparedPage) -> Result<Vec<Word>, OcrError> {
+        self.read(page, None, SPARSE_TEXT_PSM)
     }
 }
 
 impl TesseractRecognizer {
-    fn read(&mut self, page: &PreparedPage, zone: Option<BBox>) -> Result<Vec<Word>, OcrError> {
+    fn read(&mut self, page: &PreparedPage, zone: Option<BBox>, psm: u32) -> Result<Vec<Word>, OcrError> {
         let img = &page.for_ocr;
         let (w, h) = img.dimensions();
         let f = page.ocr_scale;
@@ -134,8 +150,6 @@ impl TesseractRecognizer {
                 offset = (x0 as i64 - ZONE_MARGIN as i64, y0 as i64 - ZONE_MARGIN as i64);
             }
         }
-        // A zone is a field's line: read it as one line (psm 7), a page with the configured mode.
-        let psm = if zone.is_some() { 7 } else { self.psm };
         let (name, value) = (CString::new("tessedit_pageseg_mode").expect("no NUL"), CString::new(psm.to_string()).expect("no NUL"));
         self.api.raw.set_variable(&name, &value).map_err(|_| OcrError::Setting(format!("tessedit_pageseg_mode={psm}")))?;
         self.api.raw.recognize().map_err(|_| OcrError::Recognition("Tesseract could not recognise the page".into()))?;

@@ -46,3 +46,21 @@ fn words_zones_and_orientation() {
         assert!(reading.words.iter().any(|w| w.text == "171320"), "read upright after turning {turn}°");
     }
 }
+
+#[test]
+fn sparse_reading_keeps_small_labels_stacked_beside_a_tall_value() {
+    // A card of Khmer labels with their English under them, in a ruled grid, the values
+    // tall beside them: read as one block, the English lines merge into the values' lines.
+    ocr::configure_worker_thread();
+    let card = image::open(Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/charts/PP01/anc-0052.jpg")).unwrap();
+    let mut engine = TesseractRecognizer::new(&OcrConfig::default()).expect("Tesseract with eng+khm (./dev test installs it)");
+    let page = Preprocessor::default().prepare(&card);
+    let sparse = engine.recognize_sparse(&page).unwrap();
+    let text: Vec<&str> = sparse.iter().map(|w| w.text.as_str()).collect();
+    for label in ["Patient", "Sex", "Age", "Phone", "Village", "Commune"] {
+        assert!(text.contains(&label), "{label} missing from the sparse reading: {text:?}");
+    }
+    assert!(text.contains(&"503936"), "the values are read too: {text:?}");
+    let (w, h) = page.display.dimensions();
+    assert!(sparse.iter().all(|w_| w_.bbox.right() <= w && w_.bbox.bottom() <= h), "boxes in page pixels");
+}

@@ -15,12 +15,16 @@
 //! 6. Fields never labelled: a word guessed to be an unreadable label, or the template's
 //!    zone. Then second readings, cross-field checks ([`crate::validate`]), plausibility
 //!    and reference data, and the calibrated confidence ([`crate::confidence`]).
+//! 7. [`readings`]: a page read twice (one block, sparse text) is extracted from each
+//!    reading, and each field keeps the better supported value; readings that disagree go
+//!    to a reviewer.
 
 mod address;
 mod heading;
 pub(crate) mod labels;
 pub(crate) mod layout;
 mod locate;
+mod readings;
 mod table;
 mod value;
 
@@ -94,7 +98,8 @@ pub fn extract_for(templates: &[Template], facility: Option<&str>, pages: &[Page
         let matches: Vec<Vec<LineMatches>> = lines.iter().map(|l| labels.match_lines(l)).collect();
         let guess = detect_matched(&set, pages, &labels, &lines, &matches);
         if let Some(index) = guess.form.as_deref().and_then(|f| set.iter().position(|t| t.form == f)) {
-            return extract_matched(&set[index], &labels, index, pages, lines, &matches);
+            let block = extract_matched(&set[index], &labels, index, pages, lines, &matches);
+            return with_sparse_reading(&set[index], &labels, index, pages, block);
         }
     }
     extract_generic(pages)
@@ -160,7 +165,19 @@ pub fn extract_among(template: &Template, others: &[Template], pages: &[PageWord
     let labels = Labels::new(template, others);
     let lines: Vec<Vec<Line<'_>>> = pages.iter().map(PageWords::lines).collect();
     let matches: Vec<Vec<LineMatches>> = lines.iter().map(|l| labels.match_lines(l)).collect();
-    extract_matched(template, &labels, 0, pages, lines, &matches)
+    let block = extract_matched(template, &labels, 0, pages, lines, &matches);
+    with_sparse_reading(template, &labels, 0, pages, block)
+}
+
+/// `block`, the extraction from the pages' one-block reading, merged field by field with
+/// the extraction from their sparse reading when the pages were read twice (see
+/// [`readings`]).
+fn with_sparse_reading(template: &Template, labels: &Labels, index: usize, pages: &[PageWords], block: Extraction) -> Extraction {
+    let Some(sparse) = readings::sparse_pages(pages) else { return block };
+    let lines: Vec<Vec<Line<'_>>> = sparse.iter().map(PageWords::lines).collect();
+    let matches: Vec<Vec<LineMatches>> = lines.iter().map(|l| labels.match_lines(l)).collect();
+    let other = extract_matched(template, labels, index, &sparse, lines, &matches);
+    readings::merge(template, block, other)
 }
 
 /// [`extract_among`] with the `index`th vocabulary of `labels`, on pages whose lines

@@ -79,7 +79,7 @@ fn value_below_label() {
 
 /// An A4 page (1700×2400) of these words.
 fn a4(words: Vec<Word>) -> PageWords {
-    PageWords { rereads: Vec::new(), page: 1, width: 1700, height: 2400, words }
+    PageWords { rereads: Vec::new(), sparse: Vec::new(), page: 1, width: 1700, height: 2400, words }
 }
 
 fn word(t: &str, x: u32, y: u32, line: u32, confidence: f32) -> Word {
@@ -172,6 +172,7 @@ fn a_zone_reads_an_unlabelled_box_and_cross_checks_explain_themselves() {
     t.fields.iter_mut().find(|f| f.name == "patient_id").unwrap().zone = Some([0.5, 0.0, 0.5, 0.1]);
     let p = PageWords {
         rereads: Vec::new(),
+        sparse: Vec::new(),
         page: 1,
         width: 1000,
         height: 1000,
@@ -296,4 +297,37 @@ fn a_value_the_form_implies_fills_an_unread_field_and_questions_a_contrary_readi
     let sex = &e.fields["sex"];
     assert_eq!(sex.text(), Some("M"), "the reading is kept");
     assert!(sex.needs_review && sex.issue.as_deref().unwrap_or("").contains("implies F"), "{sex:?}");
+}
+
+#[test]
+fn a_page_read_twice_keeps_each_fields_better_reading_and_questions_disagreements() {
+    // The one-block reading lost the age's label (merged into the value's line) and misread
+    // the phone; the sparse reading has the label, and reads the phone otherwise.
+    let block = page(&[
+        "ប័ណ្ណពិគ្រោះជំងឺក្រៅ / OUTPATIENT CONSULTATION CARD",
+        "លេខសម្គាល់ / Patient ID: 004512",
+        "ឈ្មោះ / Name: សុខ ចាន់ធី",
+        "ox ៣៤",
+        "ទូរស័ព្ទ / Phone: 012 345 678",
+        "កាលបរិច្ឆេទពិនិត្យ / Visit date: ២៥/១១/២០២៤",
+    ]);
+    let sparse = page(&[
+        "ប័ណ្ណពិគ្រោះជំងឺក្រៅ / OUTPATIENT CONSULTATION CARD",
+        "លេខសម្គាល់ / Patient ID: 004512",
+        "ឈ្មោះ / Name: សុខ ចាន់ធី",
+        "អាយុ / Age: ៣៤",
+        "ទូរស័ព្ទ / Phone: 012 345 679",
+        "កាលបរិច្ឆេទពិនិត្យ / Visit date: ២៥/១១/២០២៤",
+    ]);
+    let once = extract(&standard_templates(), std::slice::from_ref(&block));
+    assert_eq!(value(&once, "age"), None, "one reading alone misses the age");
+    let twice = PageWords { sparse: sparse.words, ..block };
+    let e = extract(&standard_templates(), &[twice]);
+    assert_eq!(e.form.as_deref(), Some("opd"));
+    assert_eq!(value(&e, "age").as_deref(), Some("34"), "found in the sparse reading");
+    assert_eq!(value(&e, "patient_id").as_deref(), Some("004512"));
+    assert_eq!(e.fields["patient_id"].needs_review, once.fields["patient_id"].needs_review, "agreeing readings change nothing");
+    let phone = &e.fields["phone"];
+    assert!(phone.needs_review, "two readings of the phone disagree");
+    assert!(phone.issue.as_deref().unwrap_or("").contains("two readings disagree"), "{:?}", phone.issue);
 }

@@ -1,0 +1,118 @@
+//! Two readings of the same pages: the engine reads a page as one block of text and again as
+//! sparse text (every block on its own). The first keeps a form's rows together; the second
+//! keeps a small label stacked under another, beside a tall value, which one-block reading
+//! merges into the value's line and loses. Extraction runs on each reading, and each field
+//! keeps the better supported value:
+//! - the value found in one reading only is kept, with its own confidence;
+//! - of two values, the one with the higher calibrated confidence is kept;
+//! - two readings that give different values send the field to a reviewer, with both values
+//!   in its issue and the lower of the two confidences: one of them is wrong.
+//!
+//! Tables come from the one-block reading: sparse text splits a table's rows into cells.
+
+use super::Extraction;
+use crate::field::ExtractedField;
+use crate::normalize::FieldType;
+use crate::template::Template;
+use crate::words::PageWords;
+
+/// The pages as the sparse reading saw them; a page read once keeps its one reading.
+/// `None` when no page was read twice.
+pub(super) fn sparse_pages(pages: &[PageWords]) -> Option<Vec<PageWords>> {
+    if pages.iter().all(|p| p.sparse.is_empty()) {
+        return None;
+    }
+    Some(
+        pages
+            .iter()
+            .map(|p| PageWords {
+                page: p.page,
+                width: p.width,
+                height: p.height,
+                words: if p.sparse.is_empty() { p.words.clone() } else { p.sparse.clone() },
+                rereads: p.rereads.clone(),
+                sparse: Vec::new(),
+            })
+            .collect(),
+    )
+}
+
+/// Field by field, the better supported value of the two readings (see the module
+/// documentation). `block` is the one-block reading's extraction, `sparse` the other's,
+/// both made with `template`.
+pub(super) fn merge(template: &Template, mut block: Extraction, mut sparse: Extraction) -> Extraction {
+    for (name, kept) in block.fields.iter_mut() {
+        if template.field(name).is_some_and(|s| s.kind == FieldType::Table) {
+            continue;
+        }
+        let Some(other) = sparse.fields.remove(name) else { continue };
+        *kept = choose(std::mem::replace(kept, ExtractedField::missing("")), other);
+    }
+    block
+}
+
+fn rank(f: &ExtractedField) -> f32 {
+    if f.value.is_some() {
+        f.confidence
+    } else {
+        -1.0
+    }
+}
+
+fn choose(block: ExtractedField, sparse: ExtractedField) -> ExtractedField {
+    let disagree = match (&block.value, &sparse.value) {
+        (Some(a), Some(b)) => a != b,
+        _ => false,
+    };
+    let lower = block.confidence.min(sparse.confidence);
+    let (a, b) = (block.text().unwrap_or_default().to_string(), sparse.text().unwrap_or_default().to_string());
+    let mut kept = if rank(&sparse) > rank(&block) { sparse } else { block };
+    if disagree {
+        crate::validate::add_issue(&mut kept, &format!("the page's two readings disagree: \"{a}\" or \"{b}\""));
+        kept.confidence = lower;
+        kept.evidence.blocked = true;
+        kept.needs_review = true;
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::FieldValue;
+
+    fn field(value: Option<&str>, confidence: f32, review: bool) -> ExtractedField {
+        let mut f = ExtractedField::missing("not found");
+        if let Some(v) = value {
+            f.value = Some(FieldValue::Text(v.into()));
+            f.raw = v.into();
+            f.issue = review.then(|| "low confidence".into());
+        }
+        f.confidence = confidence;
+        f.needs_review = review;
+        f
+    }
+
+    #[test]
+    fn the_reading_that_found_the_value_wins() {
+        let kept = choose(field(None, 0.0, true), field(Some("42"), 0.99, false));
+        assert_eq!((kept.text(), kept.needs_review), (Some("42"), false));
+        let kept = choose(field(Some("42"), 0.99, false), field(None, 0.0, true));
+        assert_eq!((kept.text(), kept.needs_review), (Some("42"), false));
+    }
+
+    #[test]
+    fn agreeing_readings_keep_the_surer_one() {
+        let kept = choose(field(Some("42"), 0.90, true), field(Some("42"), 0.99, false));
+        assert_eq!((kept.text(), kept.needs_review, kept.confidence), (Some("42"), false, 0.99));
+    }
+
+    #[test]
+    fn disagreeing_readings_go_to_a_reviewer_with_both_values() {
+        let kept = choose(field(Some("42"), 0.99, false), field(Some("47"), 0.995, false));
+        assert_eq!(kept.text(), Some("47"), "the surer reading is shown");
+        assert!(kept.needs_review && kept.evidence.blocked);
+        assert_eq!(kept.confidence, 0.99, "the lower confidence of the two");
+        assert!(kept.issue.as_deref().unwrap().contains("\"42\" or \"47\""), "{:?}", kept.issue);
+    }
+}
