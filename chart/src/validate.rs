@@ -265,6 +265,14 @@ fn mixed_digit_scripts(raw: &str) -> bool {
     raw.chars().any(|c| c.is_ascii_digit()) && raw.chars().any(|c| crate::khmer::KHMER_DIGITS.contains(&c))
 }
 
+/// Whether an ICD-10 code's two digits after its letter were read as letters in a way that
+/// makes the repair a guess: both of them, or one that is not the letter O (`A0D`, `J1S`).
+fn digits_guessed_from_letters(raw: &str) -> bool {
+    let compact: Vec<char> = raw.trim_start_matches(|c: char| !c.is_alphanumeric()).chars().filter(|c| !c.is_whitespace() && *c != '.').collect();
+    let letters: Vec<char> = compact.iter().skip(1).take(2).filter(|c| c.is_alphabetic()).flat_map(|c| c.to_uppercase()).collect();
+    letters.len() >= 2 || letters.iter().any(|c| *c != 'O')
+}
+
 /// Plausibility beyond each value's type, for the values of `template`'s fields: a number
 /// whose digits are in two scripts or that starts with a 0 (`01 ឆ្នាំ` read for 61), a phone
 /// number no Cambodian operator's numbering allows (libphonenumber's metadata), an ICD-10
@@ -339,6 +347,10 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
             {
                 // `110` is I10, or a misread of something else: the letter was guessed.
                 problem = Some(format!("{raw:?} starts with a digit where a code has its letter: read as {v}"));
+            }
+            FieldType::Icd10 if digits_guessed_from_letters(&raw) => {
+                // `AOD` is A00 only if both letters were zeros: the code was guessed.
+                problem = Some(format!("{raw:?} has letters where a code has its digits: read as {v}"));
             }
             FieldType::Icd10 => {
                 if icd10::exists(&v) {
@@ -472,6 +484,14 @@ mod tests {
         assert!(f["diagnosis_icd10"].evidence.plausible && f["diagnosis_icd10"].evidence.known, "J06.9 is in the WHO list");
         assert!(!f["phone"].evidence.plausible, "no operator's number");
         assert!(!f["age"].evidence.plausible, "a leading zero: 61 read as 01?");
+
+        // Digits guessed from letters: both of them, or one that is not an O.
+        for (raw, guessed) in [("AOD", true), ("J1S.9", true), ("AO9", false), ("A09", false)] {
+            let mut f = fields(&[("diagnosis_icd10", "A00")]);
+            f.get_mut("diagnosis_icd10").unwrap().raw = raw.into();
+            plausibility(opd, &mut f);
+            assert_eq!(!f["diagnosis_icd10"].evidence.plausible, guessed, "{raw}: {:?}", f["diagnosis_icd10"].issue);
+        }
 
         // A valid number once the mark is dropped, one digit short: 0907695446 read so.
         let mut f = fields(&[("phone", "010764446"), ("age", "35")]);

@@ -104,11 +104,11 @@ fn recorded_samples_meet_the_extraction_targets() {
     let cells = report.figures(|o| o.group == Group::Cell);
     let fields = report.figures(|o| o.group != Group::Cell);
     // Measured (README): 89.9% / 98.2% / 94.6% exact, 53.4% auto-accepted at 99.8%.
-    assert!(contract.accuracy() >= 0.87, "CONTRACT fields exact {:.3}", contract.accuracy());
+    assert!(contract.accuracy() >= 0.90, "CONTRACT fields exact {:.3}", contract.accuracy());
     assert!(extended.accuracy() >= 0.95, "carry-more fields exact {:.3}", extended.accuracy());
     assert!(cells.accuracy() >= 0.90, "table cells exact {:.3}", cells.accuracy());
     assert!(fields.precision() >= 0.995, "auto-accept precision {:.4}", fields.precision());
-    assert!(fields.coverage() >= 0.55, "auto-accepted share {:.3}", fields.coverage());
+    assert!(fields.coverage() >= 0.58, "auto-accepted share {:.3}", fields.coverage());
 }
 
 /// The orientation check of the pipeline: the first page of every sample chart, as read,
