@@ -90,7 +90,7 @@ enum Command {
     /// Fit the confidence model on charts with ground truth: extraction runs on each chart's
     /// saved OCR words, every value it finds is compared with the truth, a logistic model
     /// learns from the evidence which values are right, and the auto-accept threshold is
-    /// chosen on out-of-fold predictions for the precision asked (99.8% by default). Writes the model (the bundled
+    /// chosen on out-of-fold predictions for the precision asked (99.6% by default). Writes the model (the bundled
     /// one is chart/src/calibration.json; rebuild to use it).
     Calibrate(cmd::calibrate::Args),
     /// Measure extraction against ground truth: re-runs extraction, with the current

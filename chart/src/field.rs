@@ -199,6 +199,11 @@ pub struct Evidence {
     /// The value may not skip review, whatever its confidence: missing, not valid, or an
     /// issue (a failed check, implausible, a guessed place, a table).
     pub blocked: bool,
+    /// The page's other reading (see `chart::extract::readings`): `Agrees` when it gave the
+    /// same value, `Fails` when it gave another; `None` when the page was read once or the
+    /// other reading found nothing.
+    #[serde(default)]
+    pub readings: Verdict,
 }
 
 #[cfg(test)]

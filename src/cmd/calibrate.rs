@@ -70,7 +70,7 @@ fn calibrate(templates: &[chart::Template], sets: &[String], out: &Path, precisi
         100.0 * model.fit.share,
         100.0 * model.fit.precision
     );
-    for target in [0.99, 0.995, 0.997, 0.998, 0.999] {
+    for target in [0.99, 0.995, 0.996, 0.997, 0.998, 0.999] {
         let (t, p, share) = confidence::choose_threshold(&out_of_fold, target);
         println!("  for {:.1}% precision: threshold {t:.3}, {:.1}% auto-accepted, {:.2}% right", 100.0 * target, 100.0 * share, 100.0 * p);
     }

@@ -378,7 +378,13 @@ fn extract_matched<'p>(
         };
         let raw = join_words(&words, false);
         let reading = reading_of(spec, &words, raw, &layouts[page_index], page_index, Found::Heading);
-        fields.insert(spec.name.clone(), field_from_reading(&reading, similarity, layout_share, spec.kind));
+        let mut f = field_from_reading(&reading, similarity, layout_share, spec.kind);
+        // A name in the heading is free text nothing can check: a letter misread in it
+        // (`Referrai`) would go into every record of the facility unseen.
+        if f.value.is_some() {
+            crate::validate::add_issue(&mut f, "read from the page's heading, which no list checks: confirm its spelling");
+        }
+        fields.insert(spec.name.clone(), f);
     }
 
     // Fields never labelled: a guessed label, the template's zone, or missing.
@@ -444,20 +450,25 @@ fn extract_matched<'p>(
         }
         f.evidence.words = f.raw.split_whitespace().count().min(u16::MAX as usize) as u16;
         f.evidence.khmer = crate::khmer::is_mostly_khmer(&f.raw);
-        if f.value.is_none() && f.raw.is_empty() && f.bbox.is_none() {
-            f.confidence = 0.0;
-        } else {
-            f.confidence = crate::confidence::score(&f.evidence, kind);
-        }
-        let threshold = crate::confidence::threshold(template);
-        // Tables are checked row by row by a reviewer: one wrong cell in a list is hard to see.
-        f.evidence.blocked = f.value.is_none() || f.issue.is_some() || kind == FieldType::Table;
-        f.needs_review = f.evidence.blocked || f.confidence < threshold;
-        if f.needs_review && f.issue.is_none() {
-            f.issue = Some(format!("low confidence {:.0}%", f.confidence * 100.0));
-        }
+        score_and_decide(f, kind, crate::confidence::threshold(template));
     }
     Extraction { form: Some(template.form.clone()), variant: template.facility.clone(), fields }
+}
+
+/// The field's calibrated confidence from its evidence, and whether it needs a reviewer: it
+/// is blocked (missing, an issue, a table) or scored under `threshold`.
+fn score_and_decide(f: &mut ExtractedField, kind: FieldType, threshold: f32) {
+    if f.value.is_none() && f.raw.is_empty() && f.bbox.is_none() {
+        f.confidence = 0.0;
+    } else {
+        f.confidence = crate::confidence::score(&f.evidence, kind);
+    }
+    // Tables are checked row by row by a reviewer: one wrong cell in a list is hard to see.
+    f.evidence.blocked = f.value.is_none() || f.issue.is_some() || kind == FieldType::Table;
+    f.needs_review = f.evidence.blocked || f.confidence < threshold;
+    if f.needs_review && f.issue.is_none() {
+        f.issue = Some(format!("low confidence {:.0}%", f.confidence * 100.0));
+    }
 }
 
 /// Every reading of field `fi` from the places its labels point to, with the label's

@@ -5,13 +5,15 @@
 //! keeps the better supported value:
 //! - the value found in one reading only is kept, with its own confidence;
 //! - of two values, the one with the higher calibrated confidence is kept;
+//! - two readings that give the same value are evidence the calibrated model weighs
+//!   (`readings_agree`): the field is scored again with it;
 //! - two readings that give different values send the field to a reviewer, with both values
 //!   in its issue and the lower of the two confidences: one of them is wrong.
 //!
 //! Tables come from the one-block reading: sparse text splits a table's rows into cells.
 
 use super::Extraction;
-use crate::field::ExtractedField;
+use crate::field::{ExtractedField, Verdict};
 use crate::normalize::FieldType;
 use crate::template::Template;
 use crate::words::PageWords;
@@ -41,12 +43,25 @@ pub(super) fn sparse_pages(pages: &[PageWords]) -> Option<Vec<PageWords>> {
 /// documentation). `block` is the one-block reading's extraction, `sparse` the other's,
 /// both made with `template`.
 pub(super) fn merge(template: &Template, mut block: Extraction, mut sparse: Extraction) -> Extraction {
+    let threshold = crate::confidence::threshold(template);
     for (name, kept) in block.fields.iter_mut() {
-        if template.field(name).is_some_and(|s| s.kind == FieldType::Table) {
+        let Some(kind) = template.field(name).map(|s| s.kind) else { continue };
+        if kind == FieldType::Table {
             continue;
         }
         let Some(other) = sparse.fields.remove(name) else { continue };
         *kept = choose(std::mem::replace(kept, ExtractedField::missing("")), other);
+        if kept.evidence.readings != Verdict::None {
+            // The other reading's verdict is evidence: scored again with it.
+            if kept.issue.as_deref().is_some_and(|i| i.starts_with("low confidence")) {
+                kept.issue = None;
+            }
+            let cap = kept.confidence;
+            super::score_and_decide(kept, kind, threshold);
+            if kept.evidence.readings == Verdict::Fails {
+                kept.confidence = kept.confidence.min(cap);
+            }
+        }
     }
     block
 }
@@ -66,8 +81,13 @@ fn choose(block: ExtractedField, sparse: ExtractedField) -> ExtractedField {
     };
     let lower = block.confidence.min(sparse.confidence);
     let (a, b) = (block.text().unwrap_or_default().to_string(), sparse.text().unwrap_or_default().to_string());
+    let agree = block.value.is_some() && block.value == sparse.value;
     let mut kept = if rank(&sparse) > rank(&block) { sparse } else { block };
+    if agree {
+        kept.evidence.readings = Verdict::Agrees;
+    }
     if disagree {
+        kept.evidence.readings = Verdict::Fails;
         crate::validate::add_issue(&mut kept, &format!("the page's two readings disagree: \"{a}\" or \"{b}\""));
         kept.confidence = lower;
         kept.evidence.blocked = true;
