@@ -47,18 +47,26 @@ fn calibrate(templates: &[chart::Template], sets: &[String], out: &Path, precisi
         };
         let truths = store::evaluate::read_truths(Path::new(truth_dir))?;
         let charts = store::evaluate::saved_words(Path::new(words_dir), &truths)?;
-        let mut used = 0;
+        let (mut used, mut twice) = (0, 0);
         for (truth, pages) in charts.iter().filter(|(t, _)| half.holds(t.number())) {
             used += 1;
             examples.extend(chart::eval::examples(templates, truth, pages));
+            // A chart read twice is also fitted on as read once (`--no-sparse-reading`), so
+            // that the one threshold holds for either; its two versions share a fold.
+            if pages.iter().any(|p| !p.sparse.is_empty()) {
+                twice += 1;
+                let once: Vec<chart::PageWords> = pages.iter().map(|p| chart::PageWords { sparse: Vec::new(), ..p.clone() }).collect();
+                examples.extend(chart::eval::examples(templates, truth, &once));
+            }
         }
         described.push(format!(
-            "{truth_dir} ({used} charts{})",
+            "{truth_dir} ({used} charts{}{})",
             match half {
                 Half::Odd => ", odd-numbered",
                 Half::Even => ", even-numbered",
                 Half::All => "",
-            }
+            },
+            if twice > 0 { format!(", {twice} read twice and fitted also as read once") } else { String::new() }
         ));
     }
     anyhow::ensure!(!examples.is_empty(), "no values to fit on: are the words saved (evaluate --save-words)?");

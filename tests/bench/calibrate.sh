@@ -2,7 +2,9 @@
 # Re-fits the confidence model (chart/src/calibration.json) the way the bundled one was
 # fitted: on the 60 samples' recorded OCR words and on the odd-numbered (tuning) half of
 # $CHARTSCAN_CORPUS/forms-dev, read afresh with real Tesseract. The even half is never
-# fitted on: tests/bench/forms-dev.sh reports how the model does on it.
+# fitted on: tests/bench/forms-dev.sh reports how the model does on it. Charts whose pages
+# were read twice (one block, sparse text) are fitted on both as read and as read once, so
+# the one threshold holds with --no-sparse-reading too.
 #
 #   tests/bench/calibrate.sh [WORK_DIR]     (default target/forms-dev; reused if its words exist)
 set -euo pipefail
