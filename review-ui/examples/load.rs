@@ -51,6 +51,15 @@ impl Times {
     }
 }
 
+/// A reviewer's pause before a request: between half and one and a half times `think_ms`,
+/// spread by the reviewer and the request's number (no pause when `think_ms` is 0).
+async fn pause(think_ms: u64, reviewer: usize, n: usize) {
+    if think_ms > 0 {
+        let spread = ((n as u64).wrapping_mul(7919) ^ (reviewer as u64).wrapping_mul(104_729)) % 1000;
+        tokio::time::sleep(Duration::from_millis(think_ms / 2 + think_ms * spread / 1000)).await;
+    }
+}
+
 async fn call(state: &AppState, method: Method, uri: &str, cookie: &str, csrf: &str, body: Option<String>) -> (StatusCode, Vec<u8>, f64) {
     let req = Request::builder().method(method).uri(uri).header(header::COOKIE, cookie).header("x-csrf-token", csrf);
     let req = match body {
@@ -82,6 +91,10 @@ async fn main() {
     let charts: i64 = args.next().map_or(100_000, |a| a.parse().unwrap());
     let reviewers: usize = args.next().map_or(20, |a| a.parse().unwrap());
     let seconds: u64 = args.next().map_or(20, |a| a.parse().unwrap());
+    // A reviewer's pause between requests (reading the snippet, typing), in ms: 0 (the
+    // default) sends the next request at once, which keeps both cores busy and measures the
+    // server saturated; CHARTSCAN_LOAD_THINK_MS=500 paces each reviewer at 0.25 to 0.75 s.
+    let think_ms: u64 = std::env::var("CHARTSCAN_LOAD_THINK_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
     let store = Store::open(&url).await.unwrap();
     let data = std::env::temp_dir().join(format!("chartscan-load-{}", std::process::id()));
     let blobs = BlobStore::new(&data).unwrap();
@@ -110,6 +123,7 @@ async fn main() {
             let mut n = 0usize;
             while Instant::now() < deadline {
                 n += 1;
+                pause(think_ms, r, n).await;
                 let (status, body, ms) =
                     call(&state, Method::GET, &format!("/api/queue{}", filters[(n + r) % filters.len()]), &cookie, &session.csrf, None).await;
                 assert_eq!(status, StatusCode::OK);
@@ -117,20 +131,24 @@ async fn main() {
                 let queue: serde_json::Value = serde_json::from_slice(&body).unwrap();
                 let Some(item) = queue.as_array().and_then(|q| q.get((r * 7 + n) % q.len().max(1))) else { continue };
                 let id = item["chart"].as_str().unwrap().to_string();
+                pause(think_ms, r, n + 1).await;
                 let (status, body, ms) = call(&state, Method::GET, &format!("/api/charts/{id}"), &cookie, &session.csrf, None).await;
                 assert_eq!(status, StatusCode::OK);
                 times.lock().unwrap().chart.push(ms);
                 let chart: serde_json::Value = serde_json::from_slice(&body).unwrap();
                 for name in FIELDS.iter().skip(n % 5).take(3) {
+                    pause(think_ms, r, n + name.len()).await;
                     let (status, _, ms) = call(&state, Method::GET, &format!("/api/charts/{id}/fields/{name}/snippet"), &cookie, &session.csrf, None).await;
                     assert_eq!(status, StatusCode::OK);
                     times.lock().unwrap().snippet.push(ms);
                 }
                 if n.is_multiple_of(2) {
+                    pause(think_ms, r, n + 3).await;
                     let (status, _, ms) = call(&state, Method::GET, &format!("/charts/{id}/pages/1/image"), &cookie, &session.csrf, None).await;
                     assert_eq!(status, StatusCode::OK);
                     times.lock().unwrap().page.push(ms);
                 }
+                pause(think_ms, r, n + 5).await;
                 if n % 8 == 2 {
                     // Approved as shown: the record is committed (a new patient: every chart's
                     // values are its own).
@@ -150,7 +168,8 @@ async fn main() {
     }
     let mut t = std::mem::take(&mut *times.lock().unwrap());
     let backend = if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" };
-    println!("{backend}, {charts} charts, {reviewers} reviewers, {seconds} s (server time per request, ms)");
+    let pace = if think_ms > 0 { format!(", pausing {}-{} ms between requests", think_ms / 2, think_ms * 3 / 2) } else { String::new() };
+    println!("{backend}, {charts} charts, {reviewers} reviewers{pace}, {seconds} s (server time per request, ms)");
     println!("{:<10} {:>8} {:>8} {:>8} {:>8}", "endpoint", "requests", "p50", "p95", "p99");
     for (name, v) in [
         ("queue", &mut t.queue),

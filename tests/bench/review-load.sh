@@ -7,6 +7,10 @@
 #
 #   tests/bench/review-load.sh [SMALL] [LARGE] [REVIEWERS] [SECONDS]   default 100000 1000000 20 20
 #
+# By default the reviewers never pause: both cores stay busy and the tail is mostly waiting
+# for a core. CHARTSCAN_LOAD_THINK_MS=500 makes each reviewer pause 0.25-0.75 s before each
+# request (a fast keyboard reviewer: a chart's six requests in about 3 s).
+#
 # Seeded stores are kept for the next run (SQLite files under target/load-stores/, PostgreSQL
 # databases chartscan_load_N): seeding 1,000,000 charts takes about 45 s on SQLite and 100 s
 # on PostgreSQL, a run of the benchmark 20 s. CHARTSCAN_LOAD_FRESH=1 seeds them again.
