@@ -331,3 +331,13 @@ fn a_page_read_twice_keeps_each_fields_better_reading_and_questions_disagreement
     assert!(phone.needs_review, "two readings of the phone disagree");
     assert!(phone.issue.as_deref().unwrap_or("").contains("two readings disagree"), "{:?}", phone.issue);
 }
+
+#[test]
+fn a_decimal_point_read_as_a_space_is_put_back_for_a_reviewer() {
+    let p = page(&["ប័ណ្ណពិគ្រោះជំងឺក្រៅ / OUTPATIENT CONSULTATION CARD", "លេខសម្គាល់ / Patient ID: 004512", "សីតុណ្ហភាព / Temperature: 36 2", "ទម្ងន់ / Weight: 56 kg"]);
+    let e = extract(&standard_templates(), &[p]);
+    let t = &e.fields["temperature_c"];
+    assert_eq!((t.text(), t.needs_review), (Some("36.2"), true), "{t:?}");
+    assert!(t.issue.as_deref().unwrap_or("").contains("decimal point"), "{:?}", t.issue);
+    assert_eq!(value(&e, "weight_kg").as_deref(), Some("56"), "a unit after the number is not a digit");
+}

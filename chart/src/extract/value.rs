@@ -114,6 +114,19 @@ fn restore_decimal_point(spec: &FieldSpec, raw: &str) -> Option<String> {
     }
 }
 
+/// `36 2` (or `៣៦ ២`) read for 36.2: whole digits, a space and one digit, nothing else; the
+/// value with the point, when it is valid for the field.
+fn point_read_as_space(spec: &FieldSpec, raw: &str) -> Option<String> {
+    let ascii = crate::khmer::ascii_digits(raw);
+    let parts: Vec<&str> = ascii.split_whitespace().collect();
+    match parts.as_slice() {
+        [whole, tenth] if !whole.is_empty() && whole.chars().all(|c| c.is_ascii_digit()) && tenth.len() == 1 && tenth.chars().all(|c| c.is_ascii_digit()) => {
+            spec.canonicalize(&format!("{whole}.{tenth}")).ok()
+        }
+        _ => None,
+    }
+}
+
 /// Splits words into columns at gaps wider than three line heights.
 fn columns<'a>(words: &[&'a Word]) -> Vec<Vec<&'a Word>> {
     let mut out: Vec<Vec<&Word>> = Vec::new();
@@ -194,6 +207,14 @@ pub(crate) fn read(spec: &FieldSpec, candidate: &Candidate<'_>, page: &PageLayou
         Ok(v) => (Some(FieldValue::Text(v)), None),
         Err(e) => (None, Some(e.0)),
     };
+    if spec.kind == FieldType::Decimal && spec.decimals != Some(0) {
+        // `36 2`: a whole number and one digit apart is a decimal whose point was read as a
+        // space, not 36 with a stray 2 (which the number's parse would keep silently).
+        if let Some(v) = point_read_as_space(spec, &raw) {
+            error = Some(format!("read {raw:?}: the space is taken for a decimal point ({v})"));
+            value = Some(FieldValue::Text(v));
+        }
+    }
     if value.is_none() && spec.kind == FieldType::Decimal {
         if let Some(v) = restore_decimal_point(spec, &raw) {
             error = Some(format!("read {raw:?}: a decimal point was put back ({v})"));
