@@ -10,10 +10,11 @@
 //! - two readings that give different values send the field to a reviewer, with both values
 //!   in its issue and the lower of the two confidences: one of them is wrong.
 //!
-//! Tables come from the one-block reading: sparse text splits a table's rows into cells.
+//! Tables come from the one-block reading, and so do the values it took from a table's row
+//! (the latest visit's weight): sparse text splits a table's rows into cells.
 
 use super::Extraction;
-use crate::field::{ExtractedField, Verdict};
+use crate::field::{ExtractedField, Found, Verdict};
 use crate::normalize::FieldType;
 use crate::template::Template;
 use crate::words::PageWords;
@@ -50,6 +51,11 @@ pub(super) fn merge(template: &Template, mut block: Extraction, mut sparse: Extr
             continue;
         }
         let Some(other) = sparse.fields.remove(name) else { continue };
+        if kept.evidence.found == Found::TableCell && kept.value.is_some() {
+            // A value the one-block reading took from a table row (the latest visit's
+            // weight): the sparse reading, which splits rows, is no second opinion on it.
+            continue;
+        }
         *kept = choose(std::mem::replace(kept, ExtractedField::missing("")), other);
         if kept.evidence.readings != Verdict::None {
             // The other reading's verdict is evidence: scored again with it.
@@ -125,6 +131,18 @@ mod tests {
     fn agreeing_readings_keep_the_surer_one() {
         let kept = choose(field(Some("42"), 0.90, true), field(Some("42"), 0.99, false));
         assert_eq!((kept.text(), kept.needs_review, kept.confidence), (Some("42"), false, 0.99));
+    }
+
+    #[test]
+    fn a_value_from_a_table_row_keeps_the_one_block_reading() {
+        let anc = crate::template::standard_templates().into_iter().find(|t| t.form == "anc").unwrap();
+        let mut from_row = field(Some("56.2"), 0.97, false);
+        from_row.evidence.found = Found::TableCell;
+        let block = Extraction { form: Some("anc".into()), variant: None, fields: [("weight_kg".to_string(), from_row)].into() };
+        let sparse = Extraction { form: Some("anc".into()), variant: None, fields: [("weight_kg".to_string(), field(Some("2"), 0.99, false))].into() };
+        let merged = merge(&anc, block, sparse);
+        let w = &merged.fields["weight_kg"];
+        assert_eq!((w.text(), w.needs_review, w.evidence.readings), (Some("56.2"), false, Verdict::None), "{w:?}");
     }
 
     #[test]
