@@ -86,15 +86,15 @@ fn choose(block: ExtractedField, sparse: ExtractedField) -> ExtractedField {
         _ => false,
     };
     let lower = block.confidence.min(sparse.confidence);
-    let (a, b) = (block.text().unwrap_or_default().to_string(), sparse.text().unwrap_or_default().to_string());
+    let both = disagree.then(|| format!("\"{}\" or \"{}\"", block.text().unwrap_or_default(), sparse.text().unwrap_or_default()));
     let agree = block.value.is_some() && block.value == sparse.value;
     let mut kept = if rank(&sparse) > rank(&block) { sparse } else { block };
     if agree {
         kept.evidence.readings = Verdict::Agrees;
     }
-    if disagree {
+    if let Some(both) = both {
         kept.evidence.readings = Verdict::Fails;
-        crate::validate::add_issue(&mut kept, &format!("the page's two readings disagree: \"{a}\" or \"{b}\""));
+        crate::validate::add_issue(&mut kept, &format!("the page's two readings disagree: {both}"));
         kept.confidence = lower;
         kept.evidence.blocked = true;
         kept.needs_review = true;

@@ -120,7 +120,7 @@ fn point_read_as_space(spec: &FieldSpec, raw: &str) -> Option<String> {
     let ascii = crate::khmer::ascii_digits(raw);
     let parts: Vec<&str> = ascii.split_whitespace().collect();
     match parts.as_slice() {
-        [whole, tenth] if !whole.is_empty() && whole.chars().all(|c| c.is_ascii_digit()) && tenth.len() == 1 && tenth.chars().all(|c| c.is_ascii_digit()) => {
+        [whole, tenth] if whole.chars().all(|c| c.is_ascii_digit()) && tenth.len() == 1 && tenth.chars().all(|c| c.is_ascii_digit()) => {
             spec.canonicalize(&format!("{whole}.{tenth}")).ok()
         }
         _ => None,
