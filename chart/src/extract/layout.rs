@@ -56,7 +56,7 @@ impl<'a> PageLayout<'a> {
 
 /// Whether a character is a Khmer sign written on a consonant (a vowel sign, a diacritic,
 /// the coeng): a word that starts with one is the rest of the word before it.
-fn khmer_mark(c: char) -> bool {
+pub(crate) fn khmer_mark(c: char) -> bool {
     ('\u{17B6}'..='\u{17D3}').contains(&c) || c == '\u{17DD}'
 }
 

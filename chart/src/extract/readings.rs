@@ -4,7 +4,10 @@
 //! merges into the value's line and loses. Extraction runs on each reading, and each field
 //! keeps the better supported value:
 //! - the value found in one reading only is kept, with its own confidence;
-//! - of two values, the one with the higher calibrated confidence is kept;
+//! - of two values, the one with the higher calibrated confidence is kept, unless the other
+//!   is the fuller reading of the same text: the engine drops a Khmer vowel sign or the
+//!   first letters of a value beside its label far more often than it invents them, so
+//!   `ឡង` beside `ឡុង`, or `eng Sophea` beside `Heng Sophea`, is the fuller one's loss;
 //! - two readings that give the same value are evidence the calibrated model weighs
 //!   (`readings_agree`): the field is scored again with it;
 //! - two readings that give different values send the field to a reviewer, with both values
@@ -88,7 +91,11 @@ fn choose(block: ExtractedField, sparse: ExtractedField) -> ExtractedField {
     let lower = block.confidence.min(sparse.confidence);
     let both = disagree.then(|| format!("\"{}\" or \"{}\"", block.text().unwrap_or_default(), sparse.text().unwrap_or_default()));
     let agree = block.value.is_some() && block.value == sparse.value;
-    let mut kept = if rank(&sparse) > rank(&block) { sparse } else { block };
+    let (first, second) = if rank(&sparse) > rank(&block) { (sparse, block) } else { (block, sparse) };
+    let mut kept = match (first.text(), second.text()) {
+        (Some(a), Some(b)) if fuller(a, b) => second,
+        _ => first,
+    };
     if agree {
         kept.evidence.readings = Verdict::Agrees;
     }
@@ -100,6 +107,27 @@ fn choose(block: ExtractedField, sparse: ExtractedField) -> ExtractedField {
         kept.needs_review = true;
     }
     kept
+}
+
+/// Whether `b` is a fuller reading of the text read as `a`: the same letters with Khmer signs
+/// that `a` lost, or `a` with the first letters or words that `a` lost (of `a`'s script, and
+/// no punctuation: a label's `(Latin)` or `ឃុំ/` before a value is no part of it).
+fn fuller(a: &str, b: &str) -> bool {
+    use super::layout::khmer_mark;
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() || a.chars().count() >= b.chars().count() {
+        return false;
+    }
+    let bare = |s: &str| s.chars().filter(|&c| !khmer_mark(c)).collect::<String>();
+    if bare(a) == bare(b) {
+        // Every letter in place; `b` has signs `a` lacks (and keeps every sign `a` has).
+        let mut rest = b.chars();
+        return a.chars().all(|c| rest.by_ref().any(|d| d == c));
+    }
+    let Some(head) = b.strip_suffix(a) else { return false };
+    let khmer = |c: char| ('\u{1780}'..='\u{17FF}').contains(&c);
+    let Some(start) = a.chars().find(|c| c.is_alphabetic()) else { return false };
+    !head.trim().is_empty() && head.chars().all(|c| c.is_whitespace() || ((c.is_alphabetic() || khmer_mark(c)) && khmer(c) == khmer(start)))
 }
 
 #[cfg(test)]
@@ -125,6 +153,26 @@ mod tests {
         assert_eq!((kept.text(), kept.needs_review), (Some("42"), false));
         let kept = choose(field(Some("42"), 0.99, false), field(None, 0.0, true));
         assert_eq!((kept.text(), kept.needs_review), (Some("42"), false));
+    }
+
+    #[test]
+    fn a_reading_that_lost_signs_or_first_letters_gives_way_to_the_fuller_one() {
+        for (lost, full) in
+            [("ឡង កញ្ញា", "ឡុង កញ្ញា"), ("ប្រាក សុវណ្ណ", "ប្រាក់ សុវណ្ណ"), ("eng Sophea", "Heng Sophea"), ("សុធា", "ផល សុធា"), ("Medicine", "Internal Medicine")]
+        {
+            let kept = choose(field(Some(lost), 0.9, false), field(Some(full), 0.5, false));
+            assert_eq!(kept.text(), Some(full), "{lost} / {full}");
+            assert!(kept.needs_review && kept.confidence == 0.5, "still two readings that disagree");
+            let kept = choose(field(Some(full), 0.9, false), field(Some(lost), 0.5, false));
+            assert_eq!(kept.text(), Some(full), "{full} / {lost}");
+        }
+        // Not the fuller reading: a label before the value, a letter of another script,
+        // a different sign, letters added at the end.
+        for (surer, other) in [("HUL Chenda", "(Latin) HUL Chenda"), ("ទឹកថ្លា", "a ទឹកថ្លា"), ("សរសេ", "សរសៃ"), ("Kbal Thnal", "Kbal Thnal ALN"), ("47", "47.2")]
+        {
+            let kept = choose(field(Some(surer), 0.9, false), field(Some(other), 0.5, false));
+            assert_eq!(kept.text(), Some(surer), "{surer} / {other}");
+        }
     }
 
     #[test]
