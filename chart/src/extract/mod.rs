@@ -371,6 +371,19 @@ fn extract_matched<'p>(
         }
     }
 
+    // A code the engine could not read whole (`Gastritis (29 7)`, its letter lost) is still
+    // no part of the diagnosis beside it.
+    for spec in template.fields.iter().filter(|f| f.kind == FieldType::Icd10) {
+        let Some(near) = spec.near.as_ref() else { continue };
+        let Some(kind) = template.field(near).map(|s| s.kind) else { continue };
+        let Some(host) = fields.get_mut(near) else { continue };
+        let Some(cleaned) = without_code_group(&host.raw) else { continue };
+        if let Ok(v) = kind.canonicalize(&cleaned) {
+            host.value = Some(FieldValue::Text(v));
+            host.raw = cleaned;
+        }
+    }
+
     // Headings.
     for spec in template.fields.iter().filter(|f| !f.heading.is_empty()) {
         let Some((page_index, (words, similarity))) = layouts.iter().enumerate().find_map(|(i, l)| heading::find(spec, template, l).map(|h| (i, h))) else {
@@ -572,6 +585,21 @@ fn code_in_text(text: &str) -> Option<(String, String)> {
         }
     }
     None
+}
+
+/// The text without a code in parentheses at its end: two to five letters and digits, at
+/// most one of them a letter (`(29 7)`, `(០90)`, `(N57 9)`; not `(type 2)`). `None` when
+/// the text ends otherwise or is nothing but the group.
+fn without_code_group(text: &str) -> Option<String> {
+    let trimmed = text.trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '.' | ',' | ';'));
+    let body = trimmed.strip_suffix(')')?;
+    let open = body.rfind('(')?;
+    let inside: String = crate::khmer::ascii_digits(&body[open + 1..]).chars().filter(|c| !c.is_whitespace() && *c != '.').collect();
+    let letters = inside.chars().filter(|c| c.is_alphabetic()).count();
+    let digits = inside.chars().filter(|c| c.is_ascii_digit()).count();
+    let code = (2..=5).contains(&inside.chars().count()) && letters + digits == inside.chars().count() && letters <= 1 && digits >= 2;
+    let rest = body[..open].trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '-' | ',' | '/' | '.'));
+    (code && !rest.trim().is_empty()).then(|| rest.to_string())
 }
 
 fn reading_of(spec: &crate::template::FieldSpec, words: &[&Word], raw: String, page: &PageLayout<'_>, page_index: usize, found: Found) -> Reading {

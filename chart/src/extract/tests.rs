@@ -341,3 +341,15 @@ fn a_decimal_point_read_as_a_space_is_put_back_for_a_reviewer() {
     assert!(t.issue.as_deref().unwrap_or("").contains("decimal point"), "{:?}", t.issue);
     assert_eq!(value(&e, "weight_kg").as_deref(), Some("56"), "a unit after the number is not a digit");
 }
+
+#[test]
+fn a_code_read_in_part_after_a_diagnosis_is_no_part_of_it() {
+    let p = page(&["ប័ណ្ណពិគ្រោះជំងឺក្រៅ / OUTPATIENT CONSULTATION CARD", "លេខសម្គាល់ / Patient ID: 004512", "រោគវិនិច្ឆ័យ / Diagnosis: Gastritis (29 7)"]);
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(value(&e, "diagnosis").as_deref(), Some("Gastritis"));
+    assert_eq!(super::without_code_group("Dengue fever (០90)").as_deref(), Some("Dengue fever"));
+    assert_eq!(super::without_code_group("Urinary tract infection (N57 9)").as_deref(), Some("Urinary tract infection"));
+    assert_eq!(super::without_code_group("Diabetes mellitus (type 2)"), None, "words in parentheses are the diagnosis");
+    assert_eq!(super::without_code_group("Fracture (2 sites) of the radius"), None, "not at the end");
+    assert_eq!(super::without_code_group("(29 7)"), None, "nothing but the code");
+}
