@@ -184,6 +184,17 @@ fn sex(s: &str) -> Result<String, ValueError> {
             !k.is_empty() && k.chars().all(khmer::is_khmer) && k.chars().count() >= 2 && crate::text::similarity(&k, target) >= 0.74
         })
     };
+    // Printed in both languages (`ស្រី / F`), one side misread (`G/F`): the side that reads
+    // as a sex. Sides that disagree are read on as below (`ប្រុស/ស`, the `M` misread).
+    let sides: Vec<&str> = s.split(['/', '|']).map(str::trim).filter(|p| !p.is_empty()).collect();
+    if sides.len() == 2 {
+        let read: Vec<Option<String>> = sides.iter().map(|p| sex(p).ok()).collect();
+        match (&read[0], &read[1]) {
+            (Some(a), None) | (None, Some(a)) => return Ok(a.clone()),
+            (Some(a), Some(b)) if a == b => return Ok(a.clone()),
+            _ => {}
+        }
+    }
     let has_m = key.contains("ប្រុស") || lower.split_whitespace().any(|w| near(w, "male")) || khmer_near("ប្រុស");
     let has_f = key.contains("ស្រី") || lower.split_whitespace().any(|w| near(w, "female") && !near(w, "male")) || khmer_near("ស្រី");
     match (has_m, has_f) {
@@ -613,6 +624,9 @@ mod tests {
         assert_eq!(c(Sex, "Femaie"), "F");
         assert_eq!(c(Sex, "☒ Male ☐ Female"), "M");
         assert_eq!(c(Sex, "ប្រស"), "M", "a lost vowel sign");
+        assert_eq!(c(Sex, "ស្រី / F"), "F", "printed in both languages");
+        assert_eq!(c(Sex, "G/F"), "F", "one side misread");
+        assert!(c(Sex, "M / F").starts_with("ERR"), "both options printed, none marked");
         assert_eq!(c(Sex, "ស្រ"), "F");
         assert_eq!(c(Sex, "ស្រី / F"), "F");
     }
