@@ -4,7 +4,8 @@
 //! merges into the value's line and loses. Extraction runs on each reading, and each field
 //! keeps the better supported value:
 //! - the value found in one reading only is kept, with its own confidence;
-//! - of two values, the one with the higher calibrated confidence is kept, unless the other
+//! - of two values, the one with the higher calibrated confidence is kept (one that reads like
+//!   a printed label only when the other does too), unless the other
 //!   is the fuller reading of the same text: the engine drops a Khmer vowel sign or the
 //!   first letters of a value beside its label far more often than it invents them, so
 //!   `ឡង` beside `ឡុង`, or `eng Sophea` beside `Heng Sophea`, is the fuller one's loss;
@@ -75,11 +76,15 @@ pub(super) fn merge(template: &Template, mut block: Extraction, mut sparse: Extr
     block
 }
 
+/// A found value ranks by its confidence; one that reads like a printed label, words and no
+/// number (`Doctor`; not the village `ភូមិ១១`), ranks below any that does not, whatever its
+/// confidence (the engine reads a label surely).
 fn rank(f: &ExtractedField) -> f32 {
-    if f.value.is_some() {
-        f.confidence
-    } else {
-        -1.0
+    let label = f.evidence.looks_like_label && !f.text().unwrap_or_default().chars().any(|c| c.is_numeric());
+    match (&f.value, label) {
+        (None, _) => -2.0,
+        (Some(_), true) => f.confidence - 1.0,
+        (Some(_), false) => f.confidence,
     }
 }
 
@@ -173,6 +178,14 @@ mod tests {
             let kept = choose(field(Some(surer), 0.9, false), field(Some(other), 0.5, false));
             assert_eq!(kept.text(), Some(surer), "{surer} / {other}");
         }
+    }
+
+    #[test]
+    fn a_value_that_reads_like_a_label_gives_way() {
+        let mut label = field(Some("Doctor"), 0.95, true);
+        label.evidence.looks_like_label = true;
+        let kept = choose(label, field(Some("EK Sreymom"), 0.6, true));
+        assert_eq!(kept.text(), Some("EK Sreymom"));
     }
 
     #[test]
