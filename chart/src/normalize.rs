@@ -143,6 +143,13 @@ fn person(s: &str) -> Result<String, ValueError> {
     if words.is_empty() {
         return err("empty");
     }
+    // A name has letters: three Latin ones (`Ly Da`), or two Khmer syllables. `if` or `ស`
+    // is a speck or a misread piece of a label.
+    let latin = s.chars().filter(char::is_ascii_alphabetic).count();
+    let consonants = s.chars().filter(|c| ('\u{1780}'..='\u{17A2}').contains(c)).count();
+    if latin < 3 && consonants < 2 {
+        return err(format!("{s:?} is too short for a person's name"));
+    }
     Ok(words.join(" "))
 }
 
@@ -553,6 +560,10 @@ mod tests {
     #[test]
     fn a_persons_name_keeps_its_title_puts_back_a_misread_one_and_has_no_digits() {
         assert_eq!(c(Person, "Dr. Sok Vannak"), "Dr. Sok Vannak");
+        assert!(c(Person, "if").starts_with("ERR"), "a speck");
+        assert!(c(Person, "ស").starts_with("ERR"), "one Khmer letter");
+        assert_eq!(c(Person, "Ly Da"), "Ly Da");
+        assert_eq!(c(Person, "ហ៊ុល សុធា"), "ហ៊ុល សុធា");
         assert_eq!(c(Person, "Or Tep Sothea"), "Dr. Tep Sothea");
         assert_eq!(c(Person, "De. “Touch Rithy"), "Dr. Touch Rithy");
         assert_eq!(c(Person, "r Ros Vanna"), "Dr. Ros Vanna");
