@@ -156,10 +156,21 @@ pub(crate) fn below_label<'a>(page_index: usize, page: &PageLayout<'a>, phrase: 
         if line.bbox.y > label.bottom() + 4 * h {
             continue;
         }
-        let in_column: Vec<(usize, &Word)> =
+        let mut in_column: Vec<(usize, &Word)> =
             line.words.iter().copied().enumerate().filter(|(_, w)| w.bbox.x + w.bbox.w / 2 >= x0 && w.bbox.x + w.bbox.w / 2 < x1).collect();
         if in_column.is_empty() {
             continue;
+        }
+        // A value centred under a long label starts left of it (`Dr Seng Sovann` under
+        // `... / Attending doctor`): the words joined to the column's first by a word's gap
+        // belong to the value, when of its size (not a signature's stroke through `Dr.`).
+        while let Some(&(k, w)) = in_column.first() {
+            let Some(prev) = k.checked_sub(1).map(|p| line.words[p]) else { break };
+            let gap = w.bbox.x.saturating_sub(prev.bbox.right());
+            if gap > h * 4 / 5 || 2 * prev.bbox.h > 3 * w.bbox.h || page.phrase_at(li, k - 1).is_some() || is_bar(prev) {
+                break;
+            }
+            in_column.insert(0, (k - 1, prev));
         }
         // A label at the start of the column: the next field's, not this one's value.
         if let Some(&(first, _)) = in_column.iter().find(|(_, w)| !is_separator(w)) {

@@ -353,3 +353,22 @@ fn a_code_read_in_part_after_a_diagnosis_is_no_part_of_it() {
     assert_eq!(super::without_code_group("Fracture (2 sites) of the radius"), None, "not at the end");
     assert_eq!(super::without_code_group("(29 7)"), None, "nothing but the code");
 }
+
+#[test]
+fn a_name_centred_under_a_long_label_is_read_whole() {
+    // `Dr Seng Sovann` is centred under `Attending doctor`: only `Sovann` is under the label.
+    let p = a4_ipd(vec![
+        word("Attending", 1000, 400, 1, 0.95),
+        word("doctor", 1200, 400, 1, 0.95),
+        word("Dr", 840, 480, 2, 0.95),
+        word("Seng", 900, 480, 2, 0.95),
+        word("Sovann", 1000, 480, 2, 0.95),
+    ]);
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(value(&e, "doctor").as_deref(), Some("Dr Seng Sovann"));
+    // A signature's stroke through the title, twice the text's height, is not part of it.
+    let mut stroke = word("Bft.", 880, 470, 2, 0.65);
+    stroke.bbox.h = 80;
+    let p = a4_ipd(vec![word("Attending", 1000, 400, 1, 0.95), word("doctor", 1200, 400, 1, 0.95), stroke, word("Sovann", 1000, 480, 2, 0.95)]);
+    assert_eq!(value(&extract(&standard_templates(), &[p]), "doctor").as_deref(), Some("Sovann"));
+}
