@@ -153,10 +153,13 @@ fn looks_like_label(raw: &str, vocab_keys: &[MatchKey]) -> bool {
     covered * 10 >= n * 6
 }
 
-fn reading_rank(r: &Reading, similarity: f32, label_like: bool) -> (u8, u8, u8, i64, i64) {
+fn reading_rank(r: &Reading, similarity: f32, label_like: bool) -> (u8, u8, u8, u8, i64, i64) {
     let valid = u8::from(r.value.is_some());
     let right = u8::from(r.found == Found::RightOfLabel);
-    (valid, u8::from(!label_like), right, (similarity * 1000.0) as i64, -(r.page_index as i64))
+    // A label read clearly (`ការព្យាបាល / Treatment given`) outranks one matched loosely (a
+    // section's heading that shares a word with it), wherever their values are.
+    let clear = u8::from(similarity >= 0.9);
+    (valid, u8::from(!label_like), clear, right, (similarity * 1000.0) as i64, -(r.page_index as i64))
 }
 
 /// Extracts every field of `template`, telling labels of the other templates apart from

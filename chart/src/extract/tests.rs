@@ -372,3 +372,20 @@ fn a_name_centred_under_a_long_label_is_read_whole() {
     let p = a4_ipd(vec![word("Attending", 1000, 400, 1, 0.95), word("doctor", 1200, 400, 1, 0.95), stroke, word("Sovann", 1000, 480, 2, 0.95)]);
     assert_eq!(value(&extract(&standard_templates(), &[p]), "doctor").as_deref(), Some("Sovann"));
 }
+
+#[test]
+fn a_speck_beside_a_clear_label_gives_way_to_the_text_below_it() {
+    let p = page(&[
+        "INPATIENT ADMISSION AND DISCHARGE SHEET",
+        "ខ. ការចូលសម្រាកព្យាបាល / B. Admission",
+        "ថ្ងៃចូលសម្រាកពេទ្យ / Admission date: 14/08/2019",
+        "",
+        "",
+        "ការព្យាបាល / Treatment given: រ",
+        "",
+        "Antivenom 10 vials IV",
+    ]);
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(e.form.as_deref(), Some("ipd"));
+    assert_eq!(value(&e, "treatment").as_deref(), Some("Antivenom 10 vials IV"), "{:?}", e.fields["treatment"]);
+}

@@ -143,6 +143,11 @@ fn columns<'a>(words: &[&'a Word]) -> Vec<Vec<&'a Word>> {
     out
 }
 
+/// Letters and digits of a text, a Khmer letter with its signs counted once.
+fn letters(s: &str) -> usize {
+    s.chars().filter(|c| c.is_ascii_alphanumeric() || ('\u{1780}'..='\u{17B3}').contains(c) || crate::khmer::KHMER_DIGITS.contains(c)).count()
+}
+
 fn ocr_figures(words: &[&Word]) -> (f32, f32) {
     if words.is_empty() {
         return (0.0, 0.0);
@@ -207,6 +212,11 @@ pub(crate) fn read(spec: &FieldSpec, candidate: &Candidate<'_>, page: &PageLayou
         Ok(v) => (Some(FieldValue::Text(v)), None),
         Err(e) => (None, Some(e.0)),
     };
+    if spec.kind == FieldType::Text && letters(&raw) < 2 && !raw.chars().any(char::is_numeric) {
+        // One letter (`រ`) beside a label is a speck or a stub of the form's ruling, not
+        // the field's text (which may be on the line below). One digit may be (village ៥).
+        (value, error) = (None, Some(format!("{raw:?} is too short for a text")));
+    }
     if spec.kind == FieldType::Decimal && spec.decimals != Some(0) {
         // `36 2`: a whole number and one digit apart is a decimal whose point was read as a
         // space, not 36 with a stray 2 (which the number's parse would keep silently).
