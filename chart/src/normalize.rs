@@ -131,9 +131,11 @@ fn person(s: &str) -> Result<String, ValueError> {
     // title is put back rather than left as a word of the name.
     let title: String = words.first().map(|w| w.trim_end_matches('.').to_lowercase()).unwrap_or_default();
     let named = words.len() >= 3 && words[1..].iter().all(|w| w.chars().next().is_some_and(char::is_alphabetic));
+    // `Dy` is also a family name; `Dy.` with its point is the title.
+    let dotted = words.first().is_some_and(|w| w.ends_with('.'));
     if named
         && title != "dr"
-        && title != "dy"
+        && (title != "dy" || dotted)
         && title.chars().all(|c| c.is_ascii_alphabetic())
         && (1..=3).contains(&title.len())
         && crate::text::levenshtein(&title, "dr") == 1
@@ -560,6 +562,8 @@ mod tests {
     #[test]
     fn a_persons_name_keeps_its_title_puts_back_a_misread_one_and_has_no_digits() {
         assert_eq!(c(Person, "Dr. Sok Vannak"), "Dr. Sok Vannak");
+        assert_eq!(c(Person, "Dy. CHHUN Kanha"), "Dr. CHHUN Kanha");
+        assert_eq!(c(Person, "Dy Sok Heng"), "Dy Sok Heng", "a family name");
         assert!(c(Person, "if").starts_with("ERR"), "a speck");
         assert!(c(Person, "ស").starts_with("ERR"), "one Khmer letter");
         assert_eq!(c(Person, "Ly Da"), "Ly Da");
