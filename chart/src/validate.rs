@@ -299,6 +299,12 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
         if numeric(spec.kind) && digits <= 3 && latin_only && khmer_values >= 3 && latin_values * 3 <= khmer_values {
             problem = Some(format!("{raw:?} is in Latin digits where the chart writes Khmer ones: a digit may be misread"));
         }
+        // And the other way: a Latin 9 read as the Khmer ១ (one) it resembles, whose meaning
+        // differs (a Khmer digit that looks like its Latin one, ០ for 0, changes nothing).
+        let khmer_only = raw.contains('១') && !raw.chars().any(|c| c.is_ascii_digit());
+        if numeric(spec.kind) && digits <= 3 && khmer_only && latin_values >= 3 && khmer_values * 3 <= latin_values {
+            problem = Some(format!("{raw:?} is in Khmer digits where the chart writes Latin ones: a digit may be misread"));
+        }
         // A mark that is no digit between digits (`010 764 $446`): a digit was misread as it,
         // and dropping it would shorten the number.
         if matches!(spec.kind, FieldType::Phone | FieldType::Integer | FieldType::Decimal | FieldType::BloodPressure) && symbol_among_digits(&raw) {
@@ -484,6 +490,24 @@ mod tests {
         assert!(f["diagnosis_icd10"].evidence.plausible && f["diagnosis_icd10"].evidence.known, "J06.9 is in the WHO list");
         assert!(!f["phone"].evidence.plausible, "no operator's number");
         assert!(!f["age"].evidence.plausible, "a leading zero: 61 read as 01?");
+
+        // A short number in the digits the rest of the chart does not use: the Khmer ១ and the
+        // Latin 9 are read for each other.
+        let ipd = templates.iter().find(|t| t.form == "ipd").unwrap();
+        let mut f = fields(&[("admission_date", "2019-08-14"), ("discharge_date", "2019-08-17"), ("length_of_stay_days", "3"), ("bed", "1")]);
+        f.get_mut("admission_date").unwrap().raw = "14/08/2019".into();
+        f.get_mut("discharge_date").unwrap().raw = "17/08/2019".into();
+        f.get_mut("bed").unwrap().raw = "១".into();
+        plausibility(ipd, &mut f);
+        assert!(!f["bed"].evidence.plausible, "{:?}", f["bed"].issue);
+        assert!(f["length_of_stay_days"].evidence.plausible);
+        let mut f = fields(&[("admission_date", "2019-08-14"), ("discharge_date", "2019-08-17"), ("length_of_stay_days", "3"), ("bed", "9")]);
+        for (name, raw) in [("admission_date", "១៤/០៨/២០១៩"), ("discharge_date", "១៧/០៨/២០១៩"), ("length_of_stay_days", "៣")]
+        {
+            f.get_mut(name).unwrap().raw = raw.into();
+        }
+        plausibility(ipd, &mut f);
+        assert!(!f["bed"].evidence.plausible, "a Latin digit on a Khmer chart: {:?}", f["bed"].issue);
 
         // Digits guessed from letters: both of them, or one that is not an O.
         for (raw, guessed) in [("AOD", true), ("J1S.9", true), ("AO9", false), ("A09", false)] {
