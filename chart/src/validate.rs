@@ -368,6 +368,11 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
             FieldType::Province => f.evidence.known = true,
             _ => {}
         }
+        // A diagnosis that is nothing but a code (`B509`) was read from the code's box or
+        // row, not the diagnosis's.
+        if spec.spelling.as_deref() == Some("icd10") && !v.contains(char::is_whitespace) && FieldType::Icd10.canonicalize(&v).is_ok_and(|c| icd10::exists(&c)) {
+            problem = Some(format!("{v:?} is an ICD-10 code, not the diagnosis's words"));
+        }
         if let Some(why) = problem {
             f.evidence.plausible = false;
             add_issue(f, &why);
@@ -508,6 +513,14 @@ mod tests {
         }
         plausibility(ipd, &mut f);
         assert!(!f["bed"].evidence.plausible, "a Latin digit on a Khmer chart: {:?}", f["bed"].issue);
+
+        // A diagnosis that is only a code.
+        let mut f = fields(&[("diagnosis", "B509")]);
+        plausibility(opd, &mut f);
+        assert!(!f["diagnosis"].evidence.plausible, "{:?}", f["diagnosis"].issue);
+        let mut f = fields(&[("diagnosis", "Falciparum malaria")]);
+        plausibility(opd, &mut f);
+        assert!(f["diagnosis"].evidence.plausible);
 
         // Digits guessed from letters: both of them, or one that is not an O.
         for (raw, guessed) in [("AOD", true), ("J1S.9", true), ("AO9", false), ("A09", false)] {

@@ -60,7 +60,7 @@ pub(super) fn merge(template: &Template, mut block: Extraction, mut sparse: Extr
             // weight): the sparse reading, which splits rows, is no second opinion on it.
             continue;
         }
-        *kept = choose(std::mem::replace(kept, ExtractedField::missing("")), other);
+        *kept = choose(std::mem::replace(kept, ExtractedField::missing("")), other, super::is_free_text(kind));
         if kept.evidence.readings != Verdict::None {
             // The other reading's verdict is evidence: scored again with it.
             if kept.issue.as_deref().is_some_and(|i| i.starts_with("low confidence")) {
@@ -77,18 +77,19 @@ pub(super) fn merge(template: &Template, mut block: Extraction, mut sparse: Extr
 }
 
 /// A found value ranks by its confidence; one that reads like a printed label, words and no
-/// number (`Doctor`; not the village `ភូមិ១១`), ranks below any that does not, whatever its
-/// confidence (the engine reads a label surely).
-fn rank(f: &ExtractedField) -> f32 {
+/// number (`Doctor`; not the village `ភូមិ១១`), or a free text found implausible (a diagnosis
+/// that is only a code, `B509`), ranks below any that does not, whatever its confidence (the
+/// engine reads a label or a code surely).
+fn rank(f: &ExtractedField, free_text: bool) -> f32 {
     let label = f.evidence.looks_like_label && !f.text().unwrap_or_default().chars().any(|c| c.is_numeric());
-    match (&f.value, label) {
+    match (&f.value, label || (free_text && !f.evidence.plausible)) {
         (None, _) => -2.0,
         (Some(_), true) => f.confidence - 1.0,
         (Some(_), false) => f.confidence,
     }
 }
 
-fn choose(block: ExtractedField, sparse: ExtractedField) -> ExtractedField {
+fn choose(block: ExtractedField, sparse: ExtractedField, free_text: bool) -> ExtractedField {
     let disagree = match (&block.value, &sparse.value) {
         (Some(a), Some(b)) => a != b,
         _ => false,
@@ -96,7 +97,7 @@ fn choose(block: ExtractedField, sparse: ExtractedField) -> ExtractedField {
     let lower = block.confidence.min(sparse.confidence);
     let both = disagree.then(|| format!("\"{}\" or \"{}\"", block.text().unwrap_or_default(), sparse.text().unwrap_or_default()));
     let agree = block.value.is_some() && block.value == sparse.value;
-    let (first, second) = if rank(&sparse) > rank(&block) { (sparse, block) } else { (block, sparse) };
+    let (first, second) = if rank(&sparse, free_text) > rank(&block, free_text) { (sparse, block) } else { (block, sparse) };
     let mut kept = match (first.text(), second.text()) {
         (Some(a), Some(b)) if fuller(a, b) => second,
         _ => first,
@@ -149,14 +150,15 @@ mod tests {
         }
         f.confidence = confidence;
         f.needs_review = review;
+        f.evidence.plausible = true;
         f
     }
 
     #[test]
     fn the_reading_that_found_the_value_wins() {
-        let kept = choose(field(None, 0.0, true), field(Some("42"), 0.99, false));
+        let kept = choose(field(None, 0.0, true), field(Some("42"), 0.99, false), false);
         assert_eq!((kept.text(), kept.needs_review), (Some("42"), false));
-        let kept = choose(field(Some("42"), 0.99, false), field(None, 0.0, true));
+        let kept = choose(field(Some("42"), 0.99, false), field(None, 0.0, true), false);
         assert_eq!((kept.text(), kept.needs_review), (Some("42"), false));
     }
 
@@ -165,17 +167,17 @@ mod tests {
         for (lost, full) in
             [("ឡង កញ្ញា", "ឡុង កញ្ញា"), ("ប្រាក សុវណ្ណ", "ប្រាក់ សុវណ្ណ"), ("eng Sophea", "Heng Sophea"), ("សុធា", "ផល សុធា"), ("Medicine", "Internal Medicine")]
         {
-            let kept = choose(field(Some(lost), 0.9, false), field(Some(full), 0.5, false));
+            let kept = choose(field(Some(lost), 0.9, false), field(Some(full), 0.5, false), false);
             assert_eq!(kept.text(), Some(full), "{lost} / {full}");
             assert!(kept.needs_review && kept.confidence == 0.5, "still two readings that disagree");
-            let kept = choose(field(Some(full), 0.9, false), field(Some(lost), 0.5, false));
+            let kept = choose(field(Some(full), 0.9, false), field(Some(lost), 0.5, false), false);
             assert_eq!(kept.text(), Some(full), "{full} / {lost}");
         }
         // Not the fuller reading: a label before the value, a letter of another script,
         // a different sign, letters added at the end.
         for (surer, other) in [("HUL Chenda", "(Latin) HUL Chenda"), ("ទឹកថ្លា", "a ទឹកថ្លា"), ("សរសេ", "សរសៃ"), ("Kbal Thnal", "Kbal Thnal ALN"), ("47", "47.2")]
         {
-            let kept = choose(field(Some(surer), 0.9, false), field(Some(other), 0.5, false));
+            let kept = choose(field(Some(surer), 0.9, false), field(Some(other), 0.5, false), false);
             assert_eq!(kept.text(), Some(surer), "{surer} / {other}");
         }
     }
@@ -184,13 +186,24 @@ mod tests {
     fn a_value_that_reads_like_a_label_gives_way() {
         let mut label = field(Some("Doctor"), 0.95, true);
         label.evidence.looks_like_label = true;
-        let kept = choose(label, field(Some("EK Sreymom"), 0.6, true));
+        let kept = choose(label, field(Some("EK Sreymom"), 0.6, true), true);
         assert_eq!(kept.text(), Some("EK Sreymom"));
     }
 
     #[test]
+    fn a_diagnosis_that_is_only_a_code_gives_way() {
+        let mut code = field(Some("B509"), 0.9, true);
+        code.evidence.plausible = false;
+        let kept = choose(code.clone(), field(Some("Falciparum malaria"), 0.4, true), true);
+        assert_eq!(kept.text(), Some("Falciparum malaria"));
+        // Not for typed fields, where implausible readings of both kinds are common.
+        let kept = choose(code, field(Some("B50"), 0.4, true), false);
+        assert_eq!(kept.text(), Some("B509"));
+    }
+
+    #[test]
     fn agreeing_readings_keep_the_surer_one() {
-        let kept = choose(field(Some("42"), 0.90, true), field(Some("42"), 0.99, false));
+        let kept = choose(field(Some("42"), 0.90, true), field(Some("42"), 0.99, false), false);
         assert_eq!((kept.text(), kept.needs_review, kept.confidence), (Some("42"), false, 0.99));
     }
 
@@ -208,7 +221,7 @@ mod tests {
 
     #[test]
     fn disagreeing_readings_go_to_a_reviewer_with_both_values() {
-        let kept = choose(field(Some("42"), 0.99, false), field(Some("47"), 0.995, false));
+        let kept = choose(field(Some("42"), 0.99, false), field(Some("47"), 0.995, false), false);
         assert_eq!(kept.text(), Some("47"), "the surer reading is shown");
         assert!(kept.needs_review && kept.evidence.blocked);
         assert_eq!(kept.confidence, 0.99, "the lower confidence of the two");
