@@ -131,9 +131,9 @@ fn fuller(a: &str, b: &str) -> bool {
         return a.chars().all(|c| rest.by_ref().any(|d| d == c));
     }
     let Some(head) = b.strip_suffix(a) else { return false };
-    let khmer = |c: char| ('\u{1780}'..='\u{17FF}').contains(&c);
     let Some(start) = a.chars().find(|c| c.is_alphabetic()) else { return false };
-    !head.trim().is_empty() && head.chars().all(|c| c.is_whitespace() || ((c.is_alphabetic() || khmer_mark(c)) && khmer(c) == khmer(start)))
+    !head.trim().is_empty()
+        && head.chars().all(|c| c.is_whitespace() || ((c.is_alphabetic() || khmer_mark(c)) && crate::khmer::is_khmer(c) == crate::khmer::is_khmer(start)))
 }
 
 #[cfg(test)]
