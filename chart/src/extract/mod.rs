@@ -661,12 +661,13 @@ fn second_readings(template: &Template, pages: &[PageWords], fields: &mut BTreeM
             continue;
         }
         let Some(page) = pages.iter().find(|p| p.page == f.page) else { continue };
-        let seconds: Vec<(String, &crate::words::Reread)> = page
-            .rereads
-            .iter()
-            .filter(|r| r.bbox.intersection_area(&bbox) * 2 >= bbox.w * bbox.h)
-            .filter_map(|r| spec.canonicalize(&r.text).ok().map(|v| (v, r)))
-            .collect();
+        let here: Vec<&crate::words::Reread> = page.rereads.iter().filter(|r| r.bbox.intersection_area(&bbox) * 2 >= bbox.w * bbox.h).collect();
+        let mut seconds: Vec<(String, &crate::words::Reread)> = here.iter().filter_map(|r| spec.canonicalize(&r.text).ok().map(|v| (v, *r))).collect();
+        // Where the first reading gave nothing valid, part of a second is better than none
+        // (a reviewer confirms it); it is no evidence for or against a valid first reading.
+        if seconds.is_empty() && f.value.is_none() {
+            seconds = here.iter().filter_map(|r| typed_part(spec, &r.text).map(|v| (v, *r))).collect();
+        }
         if seconds.is_empty() {
             continue;
         }
@@ -691,6 +692,18 @@ fn second_readings(template: &Template, pages: &[PageWords], fields: &mut BTreeM
             }
         }
     }
+}
+
+/// The value in part of a second reading of a zone, for a typed value (a number, a date, a
+/// phone): the longest run of its words that is one, leftmost first.
+/// The zone is padded around the first reading, so it may take in a stroke of the ruling or
+/// the edge of the next label (`៥៨ %,823|$` for an age of 58).
+fn typed_part(spec: &crate::template::FieldSpec, text: &str) -> Option<String> {
+    if is_free_text(spec.kind) {
+        return None;
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    (1..=words.len()).rev().find_map(|n| words.windows(n).find_map(|run| spec.canonicalize(&run.join(" ")).ok()))
 }
 
 /// Labels OCR could not read (`ភេទ:` read as `as:`): a word shaped like a label (ending in a

@@ -211,9 +211,19 @@ fn second_readings_rescue_invalid_values_and_confirm_valid_ones() {
     assert_eq!(age.text(), Some("33"));
     assert!(age.needs_review && age.issue.as_deref().unwrap().contains("khm"), "{age:?}");
     p.rereads.clear();
-    let without = extract(&standard_templates(), &[p]);
+    let without = extract(&standard_templates(), &[p.clone()]);
     assert!(e.fields["phone"].confidence > without.fields["phone"].confidence);
     assert_eq!(without.fields["age"].value, None);
+
+    // The padded zone took in the ruling after the age: the number is still read from it,
+    // for a reviewer. A run of junk is no evidence against a valid phone number.
+    p.rereads.push(crate::words::Reread { bbox: zone(1), text: "៥៨ %,823|$".into(), confidence: 0.7, languages: "khm".into() });
+    p.rereads.push(crate::words::Reread { bbox: zone(2), text: "|| 8 wow".into(), confidence: 0.7, languages: "khm".into() });
+    let e = extract(&standard_templates(), &[p]);
+    let age = &e.fields["age"];
+    assert_eq!(age.text(), Some("58"));
+    assert!(age.needs_review && age.raw.contains('%'), "{age:?}");
+    assert_eq!(e.fields["phone"].evidence.second, without.fields["phone"].evidence.second);
 }
 
 #[test]
