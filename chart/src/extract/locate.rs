@@ -153,7 +153,8 @@ pub(crate) fn below_label<'a>(page_index: usize, page: &PageLayout<'a>, phrase: 
         if line.bbox.y + line.bbox.h / 3 < label.bottom() || line.bbox.center_y() <= label.bottom() {
             continue;
         }
-        if line.bbox.y > label.bottom() + 4 * h {
+        // Up to six lines down: a name is printed below the space left for a signature.
+        if line.bbox.y > label.bottom() + 6 * h {
             continue;
         }
         let mut in_column: Vec<(usize, &Word)> =

@@ -381,6 +381,14 @@ fn a_name_centred_under_a_long_label_is_read_whole() {
     stroke.bbox.h = 80;
     let p = a4_ipd(vec![word("Attending", 1000, 400, 1, 0.95), word("doctor", 1200, 400, 1, 0.95), stroke, word("Sovann", 1000, 480, 2, 0.95)]);
     assert_eq!(value(&extract(&standard_templates(), &[p]), "doctor").as_deref(), Some("Sovann"));
+    // The name printed below the space left for the signature, five lines under the label.
+    let p = a4_ipd(vec![
+        word("Attending", 1000, 400, 1, 0.95),
+        word("doctor", 1200, 400, 1, 0.95),
+        word("Seng", 1000, 640, 2, 0.95),
+        word("Sovann", 1100, 640, 2, 0.95),
+    ]);
+    assert_eq!(value(&extract(&standard_templates(), &[p]), "doctor").as_deref(), Some("Seng Sovann"));
 }
 
 #[test]
