@@ -846,7 +846,10 @@ fn join_stacked(phrases: &mut Vec<Phrase>, lines: &[Line<'_>], hits: &[Vec<Hit>]
         let mut joined: Vec<Hit> = hits[al].iter().filter(|h| h.start >= as_ && h.end <= ae).copied().collect();
         joined.extend(hits[bl].iter().filter(|h| h.start >= bs && h.end <= be).map(|h| Hit { start: h.start + 1000, end: h.end + 1000, ..*h }));
         let (owner, score, similarity, alternatives) = choose_owner(&joined);
-        let compatible = a.owner.is_none() || b.owner.is_none() || a.owner == b.owner || owner.is_some();
+        // Two labels each read clearly as a different field's (`Age` over the next field's
+        // `ភូមិ`, in a column of stacked labels) are two labels, not one.
+        let rival = a.owner.is_some() && b.owner.is_some() && a.owner != b.owner && a.similarity >= 0.9 && b.similarity >= 0.9;
+        let compatible = !rival && (a.owner.is_none() || b.owner.is_none() || a.owner == b.owner || owner.is_some());
         if !compatible {
             i += 1;
             continue;

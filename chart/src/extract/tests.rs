@@ -407,3 +407,24 @@ fn a_speck_beside_a_clear_label_gives_way_to_the_text_below_it() {
     assert_eq!(e.form.as_deref(), Some("ipd"));
     assert_eq!(value(&e, "treatment").as_deref(), Some("Antivenom 10 vials IV"), "{:?}", e.fields["treatment"]);
 }
+
+#[test]
+fn stacked_labels_of_two_fields_stay_two_labels() {
+    // A column of labels, each Khmer over English, the value right of each pair; the engine
+    // misread `អាយុ`, put `Age` on the line of its value and the next field's `ភូមិ` right
+    // under it: `Age` and `ភូមិ` are no label of one field.
+    let w = |t: &str, x: u32, y: u32, h: u32, line: u32| Word {
+        text: t.into(),
+        bbox: BBox::new(x, y, 14 * t.chars().count().max(2) as u32, h),
+        confidence: 0.95,
+        line,
+        block: 0,
+    };
+    let title = ["OUTPATIENT", "CONSULTATION", "CARD"].iter().zip([100, 400, 800]).map(|(t, x)| w(t, x, 100, 30, 0));
+    let p = a4(title
+        .chain([w("\"អាយ", 147, 607, 30, 1), w("Age", 162, 654, 20, 2), w("47", 306, 630, 26, 2), w("ភូមិ", 158, 686, 42, 3), w("Village", 162, 715, 34, 4)])
+        .collect());
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(value(&e, "age").as_deref(), Some("47"));
+    assert_ne!(value(&e, "village").as_deref(), Some("47"), "{:?}", e.fields["village"]);
+}
