@@ -3,6 +3,7 @@
 
 use crate::{khmer, province};
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 /// The type of a field; decides how raw text becomes a canonical value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,10 +96,10 @@ impl FieldType {
                 if khmer::is_mostly_khmer(cleaned) {
                     err("expected Latin script")
                 } else {
-                    Ok(cleaned.to_string())
+                    Ok(without_accents(cleaned))
                 }
             }
-            FieldType::Person => person(cleaned),
+            FieldType::Person => person(&without_accents(cleaned)),
             FieldType::PatientId => patient_id(cleaned),
             FieldType::Sex => sex(cleaned),
             FieldType::Date => date(cleaned).map(|d| d.to_string()),
@@ -116,6 +117,25 @@ impl FieldType {
             FieldType::Table => err("a table's value is a list of rows, not text"),
         }
     }
+}
+
+/// Latin letters without accents: Khmer names are romanised without them (UNGEGN, the
+/// ministry's lists), so an accent on a name (`Héng`) is a speck the engine took for one.
+/// Khmer signs, also combining marks, are kept.
+fn without_accents(s: &str) -> String {
+    if !s.chars().any(|c| ('\u{00C0}'..='\u{024F}').contains(&c)) {
+        return s.to_string();
+    }
+    s.chars()
+        .flat_map(|c| {
+            let base: Vec<char> = if ('\u{00C0}'..='\u{024F}').contains(&c) {
+                std::iter::once(c).nfd().filter(|d| !('\u{0300}'..='\u{036F}').contains(d)).collect()
+            } else {
+                vec![c]
+            };
+            base
+        })
+        .collect()
 }
 
 fn person(s: &str) -> Result<String, ValueError> {
@@ -563,6 +583,9 @@ mod tests {
     fn a_persons_name_keeps_its_title_puts_back_a_misread_one_and_has_no_digits() {
         assert_eq!(c(Person, "Dr. Sok Vannak"), "Dr. Sok Vannak");
         assert_eq!(c(Person, "Dy. CHHUN Kanha"), "Dr. CHHUN Kanha");
+        assert_eq!(c(Person, "Dr. Héng Sophea"), "Dr. Heng Sophea", "no accents in romanised names");
+        assert_eq!(c(LatinText, "SÒK Dara"), "SOK Dara");
+        assert_eq!(c(Person, "ស៊ិន រចនា"), "ស៊ិន រចនា", "Khmer signs are kept");
         assert_eq!(c(Person, "Dy Sok Heng"), "Dy Sok Heng", "a family name");
         assert!(c(Person, "if").starts_with("ERR"), "a speck");
         assert!(c(Person, "ស").starts_with("ERR"), "one Khmer letter");
