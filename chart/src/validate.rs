@@ -411,6 +411,30 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
         f.evidence.plausible = false;
         add_issue(f, &why);
     }
+    // A level left unread above two places the gazetteer found one within the other (a
+    // commune of that district): a district lies in one province, a commune in one district.
+    // It is filled from the gazetteer, in the script the address was written in, for a
+    // reviewer to confirm. One place alone may be a misread that names another place.
+    let khmer = [&district, &commune, &village].into_iter().flatten().any(|v| crate::khmer::is_mostly_khmer(v));
+    let found_below = |levels: &[Level]| levels.iter().find_map(|l| check.at(*l));
+    for (name, level, below, digits) in [
+        ("province", Level::Province, &[Level::District, Level::Commune, Level::Village][..], 2),
+        ("district", Level::District, &[Level::Commune, Level::Village][..], 4),
+    ] {
+        let Some(f) = fields.get_mut(name).filter(|f| f.value.is_none()) else { continue };
+        if below.iter().filter(|l| check.at(**l).is_some()).count() < 2 {
+            continue;
+        }
+        let Some(place) = found_below(below) else { continue };
+        let Some(parent) = place.code.get(..digits).and_then(gazetteer::by_code) else { continue };
+        let value = match level {
+            Level::Province => FieldType::Province.canonicalize(&parent.english).ok(),
+            _ => Some(if khmer { parent.khmer.clone() } else { parent.english.clone() }),
+        };
+        let Some(value) = value else { continue };
+        add_issue(f, &format!("not read: the gazetteer puts {} in the {name} {}", place.english, parent.english));
+        f.value = Some(value.into());
+    }
 }
 
 #[cfg(test)]
@@ -562,6 +586,27 @@ mod tests {
             "nothing near: {:?}",
             f["village"].issue
         );
+    }
+
+    #[test]
+    fn an_unread_level_above_two_places_found_is_taken_from_the_gazetteer_for_review() {
+        let templates = crate::standard_templates();
+        let opd = templates.iter().find(|t| t.form == "opd").unwrap();
+        let mut f = fields(&[("district", "បាណន់"), ("commune", "ភ្នំសំពៅ")]);
+        f.insert("province".into(), ExtractedField::missing("not found"));
+        plausibility(opd, &mut f);
+        assert_eq!(f["province"].text(), Some("Battambang"));
+        assert!(f["province"].issue.as_deref().unwrap().contains("the gazetteer puts Banan in the province Battambang"), "{:?}", f["province"].issue);
+        // A commune and a village found: the district between them, in the address's script.
+        let mut f = fields(&[("province", "Battambang"), ("commune", "ភ្នំសំពៅ"), ("village", "ចែងក្ដារ")]);
+        f.insert("district".into(), ExtractedField::missing("not found"));
+        plausibility(opd, &mut f);
+        assert_eq!(f["district"].text(), Some("បាណន់"));
+        // One place alone may be a misread naming another place: nothing is filled.
+        let mut f = fields(&[("district", "Banan")]);
+        f.insert("province".into(), ExtractedField::missing("not found"));
+        plausibility(opd, &mut f);
+        assert_eq!(f["province"].value, None);
     }
 
     #[test]
