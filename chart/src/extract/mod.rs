@@ -239,6 +239,7 @@ fn extract_matched<'p>(
         if let Some(last) = t.rows.last() {
             for (scalar, column) in &spec.latest {
                 if let Some(Some(v)) = last.get(column) {
+                    let mended = t.mended.iter().any(|(r, c)| *r + 1 == t.rows.len() && c == column);
                     let f = ExtractedField {
                         value: Some(FieldValue::Text(v.clone())),
                         raw: v.clone(),
@@ -246,7 +247,7 @@ fn extract_matched<'p>(
                         needs_review: true,
                         page: t.page,
                         bbox: Some(t.bbox),
-                        issue: None,
+                        issue: mended.then(|| format!("the latest row's {} had its decimal point put back", column.replace('_', " "))),
                         evidence,
                     };
                     from_tables.push((scalar.clone(), spec.name.clone(), f));

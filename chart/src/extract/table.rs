@@ -30,6 +30,8 @@ pub(crate) struct Table {
     pub ocr_min: f32,
     /// Cells that held text which is not a valid value of their column, in words.
     pub problems: Vec<String>,
+    /// The cells (row index, column name) whose value was mended, not read as printed.
+    pub mended: Vec<(usize, String)>,
     /// How many of the table's columns were found in the header.
     pub columns_found: usize,
     /// The header phrases the table used (not labels of scalar fields).
@@ -173,6 +175,7 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
         }
         let mut rows = Vec::new();
         let mut problems = Vec::new();
+        let mut mended = Vec::new();
         let mut all_words: Vec<&Word> = Vec::new();
         let mut bbox = header_box;
         for lines in row_lines {
@@ -204,10 +207,20 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
                         valid_cells += 1;
                         row.insert(col.name.clone(), Some(v));
                     }
-                    Err(e) => {
-                        row_problems.push(format!("{} {text:?}: {}", col.name, e.0));
-                        row.insert(col.name.clone(), None);
-                    }
+                    // A measurement out of range whose decimal point was lost (`653` for a
+                    // weight of 65.3), as in a field of its own; the table is reviewed.
+                    Err(e) => match super::value::restore_decimal_point(col, &text).filter(|_| col.kind == crate::normalize::FieldType::Decimal) {
+                        Some(v) => {
+                            valid_cells += 1;
+                            row_problems.push(format!("{} read {text:?}: a decimal point was put back ({v})", col.name));
+                            mended.push((rows.len(), col.name.clone()));
+                            row.insert(col.name.clone(), Some(v));
+                        }
+                        None => {
+                            row_problems.push(format!("{} {text:?}: {}", col.name, e.0));
+                            row.insert(col.name.clone(), None);
+                        }
+                    },
                 }
             }
             let has_key = row.get(&spec.columns[key].name).is_some_and(Option::is_some);
@@ -247,6 +260,7 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
             ocr_mean,
             ocr_min,
             problems,
+            mended,
             columns_found,
             header: band.iter().map(|&(i, _)| (pi, i)).collect(),
         });

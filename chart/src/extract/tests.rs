@@ -428,3 +428,21 @@ fn stacked_labels_of_two_fields_stay_two_labels() {
     assert_eq!(value(&e, "age").as_deref(), Some("47"));
     assert_ne!(value(&e, "village").as_deref(), Some("47"), "{:?}", e.fields["village"]);
 }
+
+#[test]
+fn a_table_cell_out_of_range_gets_its_lost_decimal_point_back_for_review() {
+    let title = ["ANTENATAL", "CARE", "CARD"].iter().zip([100, 400, 550]).map(|(t, x)| word(t, x, 100, 0, 0.95));
+    let header = [("Visit", 100), ("Date", 400), ("GA", 700), ("Weight", 900), ("BP", 1150), ("Hb", 1400)].map(|(t, x)| word(t, x, 300, 1, 0.95));
+    let row = |n: &str, date: &str, weight: &str, hb: &str, y: u32, line: u32| {
+        [(n, 100), (date, 400), ("20", 700), (weight, 900), ("110/70", 1150), (hb, 1400)].map(|(t, x)| word(t, x, y, line, 0.95))
+    };
+    let p = a4(title.chain(header).chain(row("1", "01/02/2024", "58.8", "11.2", 400, 2)).chain(row("2", "01/03/2024", "653", "133", 480, 3)).collect());
+    let e = extract(&standard_templates(), &[p]);
+    let Some(crate::field::FieldValue::Rows(rows)) = &e.fields["visits"].value else { panic!("no visits: {:?}", e.fields["visits"]) };
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1]["weight_kg"].as_deref(), Some("65.3"));
+    assert_eq!(rows[1]["hemoglobin_g_dl"].as_deref(), Some("13.3"));
+    assert!(e.fields["visits"].issue.as_deref().unwrap().contains("a decimal point was put back (65.3)"), "{:?}", e.fields["visits"].issue);
+    assert_eq!(value(&e, "weight_kg").as_deref(), Some("65.3"), "the latest visit's weight");
+    assert!(e.fields["weight_kg"].needs_review);
+}

@@ -92,7 +92,7 @@ fn label_tail(words: &[&Word], label: &str, labels: &[String]) -> usize {
 /// A decimal the engine read without its point (`372` for 37.2, `36 2` for 36.2): the
 /// reading with a point before the last one or two digits that falls within the field's
 /// range, when exactly one does.
-fn restore_decimal_point(spec: &FieldSpec, raw: &str) -> Option<String> {
+pub(crate) fn restore_decimal_point(spec: &FieldSpec, raw: &str) -> Option<String> {
     let ascii = crate::khmer::ascii_digits(raw);
     let numbers: Vec<&str> = ascii.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).collect();
     let digits: String = match numbers.as_slice() {
