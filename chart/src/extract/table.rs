@@ -262,7 +262,20 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
             problems,
             mended,
             columns_found,
-            header: band.iter().map(|&(i, _)| (pi, i)).collect(),
+            // Every label printed in the header's lines, across its width, heads a column:
+            // one matched only as a field's (`Weight(kg)`) is no label of that field, whose
+            // value below it would be the first row's cell.
+            header: page
+                .phrases
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| {
+                    let mid = p.bbox.x + p.bbox.w / 2;
+                    band.iter().any(|&(b, _)| b == *i)
+                        || (p.parts.iter().all(|(l, _, _)| header_lines_sorted.contains(l)) && mid >= header_box.x && mid <= header_box.right())
+                })
+                .map(|(i, _)| (pi, i))
+                .collect(),
         });
     }
     None

@@ -445,4 +445,15 @@ fn a_table_cell_out_of_range_gets_its_lost_decimal_point_back_for_review() {
     assert!(e.fields["visits"].issue.as_deref().unwrap().contains("a decimal point was put back (65.3)"), "{:?}", e.fields["visits"].issue);
     assert_eq!(value(&e, "weight_kg").as_deref(), Some("65.3"), "the latest visit's weight");
     assert!(e.fields["weight_kg"].needs_review);
+
+    // The latest visit without a weight: the header's `Weight(kg)` is no label of the weight
+    // field, and the first visit's weight under it is not the latest.
+    let title = ["ANTENATAL", "CARE", "CARD"].iter().zip([100, 400, 550]).map(|(t, x)| word(t, x, 100, 0, 0.95));
+    let header = [("Visit", 100), ("Date", 400), ("GA", 700), ("Weight(kg)", 900), ("BP", 1150), ("Hb", 1400)].map(|(t, x)| word(t, x, 300, 1, 0.95));
+    let mut latest = row("2", "01/03/2024", "", "12.0", 480, 3).to_vec();
+    latest.retain(|w| !w.text.is_empty());
+    let p = a4(title.chain(header).chain(row("1", "01/02/2024", "58.8", "11.2", 400, 2)).chain(latest).collect());
+    let e = extract(&standard_templates(), &[p]);
+    assert_eq!(value(&e, "hemoglobin_g_dl").as_deref(), Some("12.0"));
+    assert_ne!(value(&e, "weight_kg").as_deref(), Some("58.8"), "{:?}", e.fields["weight_kg"]);
 }
