@@ -123,19 +123,11 @@ impl FieldType {
 /// ministry's lists), so an accent on a name (`Héng`) is a speck the engine took for one.
 /// Khmer signs, also combining marks, are kept.
 fn without_accents(s: &str) -> String {
-    if !s.chars().any(|c| ('\u{00C0}'..='\u{024F}').contains(&c)) {
+    let accent = |c: &char| ('\u{0300}'..='\u{036F}').contains(c);
+    if !s.nfd().any(|c| accent(&c)) {
         return s.to_string();
     }
-    s.chars()
-        .flat_map(|c| {
-            let base: Vec<char> = if ('\u{00C0}'..='\u{024F}').contains(&c) {
-                std::iter::once(c).nfd().filter(|d| !('\u{0300}'..='\u{036F}').contains(d)).collect()
-            } else {
-                vec![c]
-            };
-            base
-        })
-        .collect()
+    s.nfd().filter(|c| !accent(c)).nfc().collect()
 }
 
 fn person(s: &str) -> Result<String, ValueError> {
