@@ -13,11 +13,11 @@ use chart::eval::{Group, Half, Report};
 use common::{corpus, Workspace};
 use serde_json::Value;
 
-/// Measured on the even half (README): CONTRACT fields 72.3% exact, "forms carry more"
-/// fields 75.7%, table cells 74.2%; 39% of values auto-accepted, 100% of them right.
-const CONTRACT_FLOOR: f64 = 0.66;
-const EXTENDED_FLOOR: f64 = 0.68;
-const CELLS_FLOOR: f64 = 0.70;
+/// Measured on the even half (README): CONTRACT fields 74.4% exact, "forms carry more"
+/// fields 75.7%, table cells 80.3%; 44% of values auto-accepted, 100% of them right.
+const CONTRACT_FLOOR: f64 = 0.70;
+const EXTENDED_FLOOR: f64 = 0.71;
+const CELLS_FLOOR: f64 = 0.76;
 /// Auto-accepted values on charts never tuned on: a wrong one goes into a record unseen.
 const PRECISION_FLOOR: f64 = 0.99;
 
@@ -65,5 +65,5 @@ fn independent_charts_meet_their_floors_on_the_held_aside_half() {
     assert!(extended.accuracy() >= EXTENDED_FLOOR, "carry-more fields exact {:.3} < {EXTENDED_FLOOR}", extended.accuracy());
     assert!(cells.accuracy() >= CELLS_FLOOR, "table cells exact {:.3} < {CELLS_FLOOR}", cells.accuracy());
     assert!(all.precision() >= PRECISION_FLOOR, "auto-accepted values right {:.4} < {PRECISION_FLOOR}", all.precision());
-    assert!(all.coverage() > 0.33, "a third of the values are auto-accepted: {:.3}", all.coverage());
+    assert!(all.coverage() > 0.38, "nearly two values in five are auto-accepted: {:.3}", all.coverage());
 }
