@@ -416,7 +416,6 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
     // It is filled from the gazetteer, in the script the address was written in, for a
     // reviewer to confirm. One place alone may be a misread that names another place.
     let khmer = [&district, &commune, &village].into_iter().flatten().any(|v| crate::khmer::is_mostly_khmer(v));
-    let found_below = |levels: &[Level]| levels.iter().find_map(|l| check.at(*l));
     for (name, level, below, digits) in [
         ("province", Level::Province, &[Level::District, Level::Commune, Level::Village][..], 2),
         ("district", Level::District, &[Level::Commune, Level::Village][..], 4),
@@ -425,7 +424,7 @@ pub fn plausibility(template: &Template, fields: &mut BTreeMap<String, Extracted
         if below.iter().filter(|l| check.at(**l).is_some()).count() < 2 {
             continue;
         }
-        let Some(place) = found_below(below) else { continue };
+        let Some(place) = below.iter().find_map(|l| check.at(*l)) else { continue };
         let Some(parent) = place.code.get(..digits).and_then(gazetteer::by_code) else { continue };
         let value = match level {
             Level::Province => FieldType::Province.canonicalize(&parent.english).ok(),

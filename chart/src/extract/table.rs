@@ -269,10 +269,10 @@ pub(crate) fn read_table(field: usize, spec: &FieldSpec, pages: &[PageLayout<'_>
                 .phrases
                 .iter()
                 .enumerate()
-                .filter(|(i, p)| {
+                // (The band's own phrases are among them: the header's lines and box are theirs.)
+                .filter(|(_, p)| {
                     let mid = p.bbox.x + p.bbox.w / 2;
-                    band.iter().any(|&(b, _)| b == *i)
-                        || (p.parts.iter().all(|(l, _, _)| header_lines_sorted.contains(l)) && mid >= header_box.x && mid <= header_box.right())
+                    p.parts.iter().all(|(l, _, _)| header_lines_sorted.contains(l)) && mid >= header_box.x && mid <= header_box.right()
                 })
                 .map(|(i, _)| (pi, i))
                 .collect(),
